@@ -1,0 +1,35 @@
+# Every target bootstraps .venv from nothing; a warm .venv is reused while pyproject.toml is unchanged.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test venv clean benchmark
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first and exactly pinned, so nothing resolves a CUDA build.
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e ".[dev]" --config-settings editable_mode=compat
+	# platform/ is a source folder (never a package): put it on the path of every process,
+	# Ray workers included.
+	$(PY) -c "import site,os; open(os.path.join(site.getsitepackages()[0],'headshot_platform.pth'),'w').write(os.path.abspath('platform')+'\n')"
+	$(PY) -m pip check || true
+	touch $(STAMP)
+
+demo: $(STAMP)
+	# The embedded default, from nothing: a fresh SQLite file, the in-process broker, a local Ray.
+	rm -rf .demo-data
+	DRAMATIQ_BROKER=stub DATABASE_URL= $(PY) manage.py demo --out demo-output
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+benchmark: $(STAMP)
+	$(PY) benchmarks/pipeline.py
+
+clean:
+	rm -rf $(VENV) demo-output .demo-data

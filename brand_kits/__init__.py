@@ -1,0 +1,1 @@
+"""Brand kits: a company's look (background, framing, sizes, colour grade, lighting, attire), versioned."""

@@ -1,0 +1,141 @@
+"""Brand kit endpoints (admins): CRUD where every edit adds a version, and background image upload."""
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from tenancy.api import DomainError, OrganizationAdminEndpoint
+
+from .models import BrandKit, BrandKitVersion
+from .services import BrandKitError, brand_kit_archive, brand_kit_create, brand_kit_update
+
+
+class BrandSpecField(serializers.JSONField):
+    """The spec as JSON; ranges are checked by inference.BrandSpec in the service, one source of truth."""
+
+
+class BrandKitOut(serializers.ModelSerializer):
+    version = serializers.SerializerMethodField()
+    spec = serializers.SerializerMethodField()
+    background_image = serializers.SerializerMethodField()
+
+    class Meta:
+        model = BrandKit
+        fields = ["id", "name", "version", "spec", "background_image", "created_at", "archived_at"]
+
+    def get_version(self, kit: BrandKit) -> int:
+        return kit.current_version.version
+
+    def get_spec(self, kit: BrandKit) -> dict:
+        return kit.current_version.spec
+
+    def get_background_image(self, kit: BrandKit) -> str | None:
+        image = kit.current_version.background_image
+        return image.name if image else None
+
+
+class BrandKitVersionOut(serializers.ModelSerializer):
+    class Meta:
+        model = BrandKitVersion
+        fields = ["id", "version", "spec", "created_at"]
+
+
+class BrandKitIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    spec = BrandSpecField(required=False, default=dict)
+
+
+class BrandKitPatchIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    spec = BrandSpecField(required=False)
+
+
+def _domain(exc: BrandKitError) -> DomainError:
+    return DomainError(exc.message, code="invalid_brand_kit")
+
+
+class BrandKitListApi(OrganizationAdminEndpoint):
+    tenant_model = BrandKit
+    serializer_class = BrandKitOut
+
+    @extend_schema(responses=BrandKitOut(many=True))
+    def get(self, request, org_slug: str):
+        page = self.paginate_queryset(self.get_queryset().filter(archived_at__isnull=True))
+        return self.get_paginated_response(BrandKitOut(page, many=True).data)
+
+    @extend_schema(request=BrandKitIn, responses={201: BrandKitOut})
+    def post(self, request, org_slug: str):
+        data = BrandKitIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            kit = brand_kit_create(organization=self.organization, created_by=request.user, **data.validated_data)
+        except BrandKitError as exc:
+            raise _domain(exc) from None
+        return Response(BrandKitOut(kit).data, status=status.HTTP_201_CREATED)
+
+
+class BrandKitDetailApi(OrganizationAdminEndpoint):
+    tenant_model = BrandKit
+    serializer_class = BrandKitOut
+    lookup_url_kwarg = "kit_id"
+
+    @extend_schema(responses=BrandKitOut)
+    def get(self, request, org_slug: str, kit_id: int):
+        return Response(BrandKitOut(self.get_object()).data)
+
+    @extend_schema(request=BrandKitPatchIn, responses=BrandKitOut)
+    def patch(self, request, org_slug: str, kit_id: int):
+        kit = self.get_object()
+        data = BrandKitPatchIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            brand_kit_update(kit=kit, created_by=request.user, **data.validated_data)
+        except BrandKitError as exc:
+            raise _domain(exc) from None
+        kit.refresh_from_db()
+        return Response(BrandKitOut(kit).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, org_slug: str, kit_id: int):
+        # Archive, never delete: headshots keep pointing at the version that made them.
+        brand_kit_archive(kit=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class BackgroundIn(serializers.Serializer):
+    background_image = serializers.FileField()
+
+
+class BrandKitBackgroundApi(OrganizationAdminEndpoint):
+    tenant_model = BrandKit
+    lookup_url_kwarg = "kit_id"
+    parser_classes = [MultiPartParser, FormParser]
+    serializer_class = BackgroundIn
+
+    @extend_schema(request=BackgroundIn, responses=BrandKitOut)
+    def post(self, request, org_slug: str, kit_id: int):
+        """Upload a background plate; the kit's next version uses it as an image background."""
+        kit = self.get_object()
+        data = BackgroundIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        spec = {"background": {**kit.current_version.spec["background"], "kind": "image"}}
+        try:
+            brand_kit_update(kit=kit, spec=spec, created_by=request.user,
+                             background_image=data.validated_data["background_image"])
+        except BrandKitError as exc:
+            raise _domain(exc) from None
+        kit.refresh_from_db()
+        return Response(BrandKitOut(kit).data)
+
+
+class BrandKitVersionListApi(OrganizationAdminEndpoint):
+    tenant_model = BrandKit
+    lookup_url_kwarg = "kit_id"
+    serializer_class = BrandKitVersionOut
+
+    @extend_schema(responses=BrandKitVersionOut(many=True))
+    def get(self, request, org_slug: str, kit_id: int):
+        kit = self.get_object()
+        return Response(BrandKitVersionOut(kit.versions.order_by("version"), many=True).data)

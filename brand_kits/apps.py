@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class BrandKitsConfig(AppConfig):
+    name = "brand_kits"

@@ -1,0 +1,118 @@
+"""Brand kit writes, and compiling a stored version into the `inference.BrandSpec` the pipeline reads."""
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image, UnidentifiedImageError
+
+from inference.brand import BrandSpec, BrandSpecError
+from tenancy.models import Organization
+
+from .models import BrandKit, BrandKitVersion
+
+BACKGROUND_MAX_BYTES = 20 * 1024 * 1024
+BACKGROUND_MAX_PIXELS = 40_000_000
+
+
+class BrandKitError(Exception):
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def _stored_spec(data: dict[str, Any]) -> dict[str, Any]:
+    """Validate through BrandSpec (one source of truth for ranges) and keep the stored form."""
+    data = {k: v for k, v in data.items() if k not in {"name", "version"}}
+    background = dict(data.get("background") or {})
+    background.pop("image_path", None)
+    if background.get("kind") == "image":
+        # The path is filled in at compile time; a placeholder lets BrandSpec check the rest now.
+        background["image_path"] = "pending"
+    try:
+        spec = BrandSpec.from_dict({**data, "background": background})
+    except BrandSpecError as exc:
+        raise BrandKitError(str(exc)) from None
+    stored = spec.to_dict()
+    stored.pop("name")
+    stored.pop("version")
+    stored["background"].pop("image_path")
+    return stored
+
+
+def _checked_background(upload) -> ContentFile:
+    if upload.size > BACKGROUND_MAX_BYTES:
+        raise BrandKitError("The background image is larger than 20 MB.", "background_image")
+    raw = upload.read()
+    try:
+        with Image.open(io.BytesIO(raw)) as im:
+            if im.width * im.height > BACKGROUND_MAX_PIXELS:
+                raise BrandKitError("The background image has more than 40 megapixels.", "background_image")
+            im.load()
+    except BrandKitError:
+        raise
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError, ValueError):
+        raise BrandKitError("The background must be a JPEG, PNG or WebP image.", "background_image") from None
+    return ContentFile(raw, name=getattr(upload, "name", "background.png"))
+
+
+@transaction.atomic
+def brand_kit_create(*, organization: Organization, name: str, spec: dict[str, Any], created_by=None,
+                     background_image=None) -> BrandKit:
+    stored = _stored_spec(spec)
+    background = _checked_background(background_image) if background_image is not None else None
+    if stored["background"]["kind"] == "image" and background is None:
+        raise BrandKitError("Upload a background image for an image background.", "background_image")
+    kit = BrandKit.objects.create(organization=organization, name=name)
+    _add_version(kit=kit, stored=stored, created_by=created_by, background=background, version=1)
+    return kit
+
+
+@transaction.atomic
+def brand_kit_update(*, kit: BrandKit, name: str | None = None, spec: dict[str, Any] | None = None, created_by=None,
+                     background_image=None) -> BrandKitVersion:
+    """An edit never changes a version in place: it adds the next version, so old headshots stay explainable."""
+    kit = BrandKit.objects.select_for_update().get(pk=kit.pk)
+    if kit.archived_at is not None:
+        raise BrandKitError("This brand kit is archived.")
+    current = kit.current_version
+    # One level deep, so {"framing": {"eye_line": 0.4}} changes only the eye line.
+    merged = {key: ({**current.spec[key], **value} if isinstance(value, dict) and isinstance(current.spec.get(key), dict)
+                    else value) for key, value in {**current.spec, **(spec or {})}.items()}
+    stored = _stored_spec(merged)
+    background = _checked_background(background_image) if background_image is not None else None
+    if background is None and stored["background"]["kind"] == "image":
+        if not current.background_image:
+            raise BrandKitError("Upload a background image for an image background.", "background_image")
+        background = ContentFile(current.background_image.read(), name=current.background_image.name)
+    if name:
+        kit.name = name
+        kit.save(update_fields=["name"])
+    return _add_version(kit=kit, stored=stored, created_by=created_by, background=background,
+                        version=current.version + 1)
+
+
+def _add_version(*, kit: BrandKit, stored: dict, created_by, background: ContentFile | None,
+                 version: int) -> BrandKitVersion:
+    row = BrandKitVersion(organization=kit.organization, kit=kit, version=version, spec=stored, created_by=created_by)
+    if background is not None:
+        row.background_image.save(background.name, background, save=False)
+    row.save()
+    return row
+
+
+def brand_kit_archive(*, kit: BrandKit) -> None:
+    kit.archived_at = timezone.now()
+    kit.save(update_fields=["archived_at"])
+
+
+def brand_spec_for(version: BrandKitVersion) -> BrandSpec:
+    """Compile a stored version into the plain dataclass the inference pipeline reads."""
+    data = {**version.spec, "name": version.kit.name, "version": version.version}
+    if data["background"].get("kind") == "image":
+        data["background"] = {**data["background"], "image_path": version.background_image.path}
+    return BrandSpec.from_dict(data)

@@ -1,0 +1,19 @@
+"""One error shape for the whole API: {"detail": str, "code": str, "errors": {...}} and never a bare 500 for bad input."""
+from __future__ import annotations
+
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def exception_handler(exc, context) -> Response | None:
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    data = response.data
+    if isinstance(data, dict) and "detail" in data and len(data) <= 2:
+        body = {"detail": str(data["detail"]), "code": getattr(data["detail"], "code", "error")}
+        body.update({k: v for k, v in data.items() if k != "detail"})
+    else:
+        body = {"detail": "The request is invalid.", "code": "invalid", "errors": data}
+    response.data = body
+    return response

@@ -1,0 +1,13 @@
+"""Test settings: the same settings, on PostgreSQL and the Redis broker unless the environment says otherwise."""
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/headshots")
+os.environ.setdefault("DRAMATIQ_BROKER", "redis")
+# A namespace of its own, so a test run never consumes a developer's or the demo's queue.
+os.environ.setdefault("DRAMATIQ_NAMESPACE", "headshots-test")
+
+from .settings import *  # noqa: E402,F401,F403
+from .settings import BASE_DIR  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; never in production
+MEDIA_ROOT = BASE_DIR / ".test-media"

@@ -1,0 +1,55 @@
+"""URL map. Every tenant endpoint sits under /api/v1/orgs/<org_slug>/ and derives from OrganizationEndpoint."""
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts import api as accounts_api
+from brand_kits import api as brand_kits_api
+from integrations import api as integrations_api
+from teams import api as teams_api
+
+tenant_patterns = [
+    path("brand-kits", brand_kits_api.BrandKitListApi.as_view(), name="brand-kit-list"),
+    path("brand-kits/<int:kit_id>", brand_kits_api.BrandKitDetailApi.as_view(), name="brand-kit-detail"),
+    path("brand-kits/<int:kit_id>/background", brand_kits_api.BrandKitBackgroundApi.as_view(),
+         name="brand-kit-background"),
+    path("brand-kits/<int:kit_id>/versions", brand_kits_api.BrandKitVersionListApi.as_view(),
+         name="brand-kit-versions"),
+    path("teams", teams_api.TeamListApi.as_view(), name="team-list"),
+    path("employees", teams_api.EmployeeListApi.as_view(), name="employee-list"),
+    path("employees/import", teams_api.EmployeeImportApi.as_view(), name="employee-import"),
+    path("employees/<int:employee_id>", teams_api.EmployeeDetailApi.as_view(), name="employee-detail"),
+    path("employees/<int:employee_id>/invite", teams_api.EmployeeInviteApi.as_view(), name="employee-invite"),
+    path("invites", teams_api.InviteListApi.as_view(), name="invite-list"),
+    path("invites/<int:invite_id>", teams_api.InviteDetailApi.as_view(), name="invite-detail"),
+    path("generation-requests", teams_api.GenerationRequestListApi.as_view(), name="generation-request-list"),
+    path("generation-requests/<int:request_id>", teams_api.GenerationRequestDetailApi.as_view(),
+         name="generation-request-detail"),
+    path("headshots", teams_api.HeadshotListApi.as_view(), name="headshot-list"),
+    path("headshots/<int:headshot_id>/approve", teams_api.HeadshotApproveApi.as_view(), name="headshot-approve"),
+    path("headshots/<int:headshot_id>/file", teams_api.HeadshotFileApi.as_view(), name="headshot-file"),
+    path("exports/headshots.zip", integrations_api.HeadshotExportApi.as_view(), name="headshot-export"),
+    path("me", teams_api.MeApi.as_view(), name="me"),
+    path("me/selfies", teams_api.MySelfieListApi.as_view(), name="my-selfie-list"),
+    path("me/selfies/<int:selfie_id>", teams_api.MySelfieDetailApi.as_view(), name="my-selfie-detail"),
+    path("me/generation-requests", teams_api.MyGenerationRequestListApi.as_view(), name="my-generation-request-list"),
+    path("me/generation-requests/<int:request_id>", teams_api.MyGenerationRequestDetailApi.as_view(),
+         name="my-generation-request-detail"),
+    path("me/headshots", teams_api.MyHeadshotListApi.as_view(), name="my-headshot-list"),
+    path("me/headshots/<int:headshot_id>/select", teams_api.MyHeadshotSelectApi.as_view(), name="my-headshot-select"),
+]
+
+api_v1 = [
+    path("auth/signup", accounts_api.SignupApi.as_view(), name="signup"),
+    path("auth/login", accounts_api.LoginApi.as_view(), name="login"),
+    path("invites/accept", accounts_api.InviteAcceptApi.as_view(), name="invite-accept"),
+    path("orgs", accounts_api.MyOrganizationsApi.as_view(), name="my-organizations"),
+    path("orgs/<slug:org_slug>/", include((tenant_patterns, "tenant"))),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include((api_v1, "api"))),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]

@@ -1,0 +1,76 @@
+"""Base classes for organization-scoped API endpoints: the organization is resolved and authorized once, here."""
+from __future__ import annotations
+
+from django.http import Http404
+from rest_framework import permissions
+from rest_framework.exceptions import APIException
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+
+from .models import Membership, Organization
+
+
+class IsOrganizationMember(permissions.BasePermission):
+    message = "You are not a member of this organization."
+
+    def has_permission(self, request, view) -> bool:
+        return getattr(request, "membership", None) is not None
+
+
+class IsOrganizationAdmin(permissions.BasePermission):
+    message = "Only the organization's admins can do this."
+
+    def has_permission(self, request, view) -> bool:
+        membership = getattr(request, "membership", None)
+        return membership is not None and membership.is_admin
+
+
+class OrganizationEndpoint(GenericAPIView):
+    """Every tenant endpoint lives under /api/v1/orgs/<org_slug>/ and derives from this.
+
+    A user who is not a member gets 404, not 403, so organization slugs can't be probed. Querysets go
+    through `tenant_queryset()`, which is always filtered by the resolved organization.
+    """
+
+    permission_classes = [permissions.IsAuthenticated, IsOrganizationMember]
+    tenant_model = None  # set by subclasses that list or fetch objects
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        # Authenticate first (DRF does it lazily in initial); then resolve the tenant exactly once.
+        self.perform_authentication(request)
+        request.organization = None
+        request.membership = None
+        slug = kwargs.get("org_slug")
+        if request.user and request.user.is_authenticated and slug:
+            membership = (
+                Membership.objects.select_related("organization")
+                .filter(organization__slug=slug, user=request.user)
+                .first()
+            )
+            if membership is None:
+                raise Http404("No such organization.")
+            request.organization = membership.organization
+            request.membership = membership
+        super().initial(request, *args, **kwargs)
+
+    @property
+    def organization(self) -> Organization:
+        return self.request.organization
+
+    def tenant_queryset(self):
+        return self.tenant_model.objects.for_organization(getattr(self.request, "organization", None))
+
+    def get_queryset(self):
+        return self.tenant_queryset()
+
+
+class DomainError(APIException):
+    """A service refused a change: the client gets its status, a stable code and the human message."""
+
+    def __init__(self, message: str, code: str = "invalid", status_code: int = 400):
+        super().__init__(detail=message, code=code)
+        self.status_code = status_code
+
+
+class OrganizationAdminEndpoint(OrganizationEndpoint):
+    permission_classes = [permissions.IsAuthenticated, IsOrganizationMember, IsOrganizationAdmin]

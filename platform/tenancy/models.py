@@ -1,0 +1,55 @@
+"""Organization = tenant. Every tenant-owned row carries its organization and is reached through `for_organization`."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    EMPLOYEE = "employee", "Employee"
+
+
+ADMIN_ROLES = frozenset({Role.OWNER, Role.ADMIN})
+
+
+class Membership(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.EMPLOYEE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "user"], name="one_membership_per_org")]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role in ADMIN_ROLES
+
+
+class TenantQuerySet(models.QuerySet):
+    def for_organization(self, organization: Organization | None) -> "TenantQuerySet":
+        # Fail closed: no organization means no rows, never all rows.
+        if organization is None:
+            return self.none()
+        return self.filter(organization=organization)
+
+
+class TenantModel(models.Model):
+    """Base of every tenant-owned model: the organization column and the scoped manager."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        abstract = True

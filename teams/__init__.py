@@ -1,0 +1,1 @@
+"""Employees, teams, selfie uploads, generation requests and the headshots they produce."""

@@ -1,0 +1,491 @@
+"""Team endpoints: admins manage employees, invites and headshots; employees manage their own selfies and results."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import FileResponse, Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from accounts.models import Invite
+from accounts.services import invite_create
+from brand_kits.models import BrandKit
+from tenancy.api import DomainError, OrganizationAdminEndpoint, OrganizationEndpoint
+from tenancy.models import Role
+
+from .models import Employee, GenerationRequest, Headshot, Selfie, Team
+from .services import (TeamsError, employee_create, employee_delete, employees_import_csv, generation_request_start,
+                       headshot_approve, headshot_set_selected, selfie_delete, selfies_upload, team_get_or_create)
+
+
+def _domain(exc: TeamsError) -> DomainError:
+    return DomainError(exc.message, code=exc.code, status_code=exc.status)
+
+
+# Serializers ---------------------------------------------------------------------------------------------------
+
+
+class TeamOut(serializers.ModelSerializer):
+    class Meta:
+        model = Team
+        fields = ["id", "name", "created_at"]
+
+
+class TeamIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+
+
+class EmployeeOut(serializers.ModelSerializer):
+    team = serializers.CharField(source="team.name", default=None)
+    has_account = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Employee
+        fields = ["id", "name", "email", "external_id", "external_ids", "team", "has_account", "created_at", "updated_at"]
+
+    def get_has_account(self, employee: Employee) -> bool:
+        return employee.user_id is not None
+
+
+class EmployeeIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    email = serializers.EmailField()
+    external_id = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+    external_ids = serializers.DictField(child=serializers.CharField(), required=False, default=dict)
+    team = serializers.CharField(max_length=200, required=False, allow_blank=True, allow_null=True)
+
+
+class EmployeePatchIn(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    external_id = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    external_ids = serializers.DictField(child=serializers.CharField(), required=False)
+    team = serializers.CharField(max_length=200, required=False, allow_blank=True, allow_null=True)
+
+
+class InviteOut(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Invite
+        fields = ["id", "email", "role", "employee", "status", "created_at", "expires_at", "accepted_at"]
+
+
+class IssuedInviteOut(InviteOut):
+    token = serializers.CharField()
+    accept_url = serializers.CharField()
+
+    class Meta(InviteOut.Meta):
+        fields = [*InviteOut.Meta.fields, "token", "accept_url"]
+
+
+class SelfieOut(serializers.ModelSerializer):
+    class Meta:
+        model = Selfie
+        fields = ["id", "original_name", "checksum", "size_bytes", "width", "height", "uploaded_at"]
+
+
+class RejectedSelfieOut(serializers.Serializer):
+    file = serializers.CharField()
+    reasons = serializers.ListField(child=serializers.CharField())
+    messages = serializers.ListField(child=serializers.CharField())
+
+
+class UploadOut(serializers.Serializer):
+    accepted = SelfieOut(many=True)
+    rejected = RejectedSelfieOut(many=True)
+
+
+class UploadIn(serializers.Serializer):
+    files = serializers.ListField(child=serializers.FileField(allow_empty_file=True), allow_empty=False)
+
+
+class GenerationRequestOut(serializers.ModelSerializer):
+    brand_kit = serializers.IntegerField(source="brand_kit_version.kit_id")
+    brand_kit_version = serializers.IntegerField(source="brand_kit_version.version")
+
+    class Meta:
+        model = GenerationRequest
+        fields = ["id", "employee", "status", "brand_kit", "brand_kit_version", "progress_total", "progress_done",
+                  "selfies_accepted", "selfies_rejected", "selfie_verdicts", "error", "attempts", "created_at",
+                  "queued_at", "started_at", "finished_at"]
+
+
+class GenerationRequestIn(serializers.Serializer):
+    brand_kit = serializers.IntegerField(required=False)
+
+
+class HeadshotOut(serializers.ModelSerializer):
+    brand_kit = serializers.IntegerField(source="brand_kit_version.kit_id")
+    brand_kit_version = serializers.IntegerField(source="brand_kit_version.version")
+    sizes = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Headshot
+        fields = ["id", "employee", "request", "source_selfie", "variant", "variant_params", "brand_kit",
+                  "brand_kit_version", "width", "height", "sizes", "qc", "qc_passed", "selected", "approved",
+                  "approved_at", "created_at"]
+
+    def get_sizes(self, headshot: Headshot) -> list[int]:
+        return sorted(int(size) for size in headshot.renditions)
+
+
+class SelectIn(serializers.Serializer):
+    selected = serializers.BooleanField(default=True)
+
+
+class ApproveIn(serializers.Serializer):
+    approved = serializers.BooleanField(default=True)
+
+
+class ImportOut(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    errors = serializers.ListField(child=serializers.DictField())
+
+
+class CsvIn(serializers.Serializer):
+    file = serializers.FileField()
+
+
+# Admin: teams and employees ------------------------------------------------------------------------------------
+
+
+class TeamListApi(OrganizationAdminEndpoint):
+    tenant_model = Team
+    serializer_class = TeamOut
+
+    @extend_schema(responses=TeamOut(many=True))
+    def get(self, request, org_slug: str):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(TeamOut(page, many=True).data)
+
+    @extend_schema(request=TeamIn, responses={201: TeamOut})
+    def post(self, request, org_slug: str):
+        data = TeamIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        team = team_get_or_create(organization=self.organization, name=data.validated_data["name"])
+        return Response(TeamOut(team).data, status=status.HTTP_201_CREATED)
+
+
+class EmployeeListApi(OrganizationAdminEndpoint):
+    tenant_model = Employee
+    serializer_class = EmployeeOut
+
+    @extend_schema(responses=EmployeeOut(many=True))
+    def get(self, request, org_slug: str):
+        page = self.paginate_queryset(self.get_queryset().select_related("team"))
+        return self.get_paginated_response(EmployeeOut(page, many=True).data)
+
+    @extend_schema(request=EmployeeIn, responses={201: EmployeeOut})
+    def post(self, request, org_slug: str):
+        data = EmployeeIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        team_name = values.pop("team", None)
+        team = team_get_or_create(organization=self.organization, name=team_name) if team_name else None
+        try:
+            employee = employee_create(organization=self.organization, team=team, **values)
+        except TeamsError as exc:
+            raise _domain(exc) from None
+        return Response(EmployeeOut(employee).data, status=status.HTTP_201_CREATED)
+
+
+class EmployeeDetailApi(OrganizationAdminEndpoint):
+    tenant_model = Employee
+    serializer_class = EmployeeOut
+    lookup_url_kwarg = "employee_id"
+
+    @extend_schema(responses=EmployeeOut)
+    def get(self, request, org_slug: str, employee_id: int):
+        return Response(EmployeeOut(self.get_object()).data)
+
+    @extend_schema(request=EmployeePatchIn, responses=EmployeeOut)
+    def patch(self, request, org_slug: str, employee_id: int):
+        employee = self.get_object()
+        data = EmployeePatchIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        if "team" in values:
+            name = values.pop("team")
+            employee.team = team_get_or_create(organization=self.organization, name=name) if name else None
+        external_id = values.get("external_id")
+        if external_id and Employee.objects.for_organization(self.organization).filter(
+                external_id=external_id).exclude(pk=employee.pk).exists():
+            raise DomainError(f"An employee with the external ID {external_id} already exists.",
+                              code="duplicate_external_id", status_code=409)
+        for key, value in values.items():
+            setattr(employee, key, value)
+        employee.save()
+        return Response(EmployeeOut(employee).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, org_slug: str, employee_id: int):
+        employee_delete(employee=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class EmployeeImportApi(OrganizationAdminEndpoint):
+    parser_classes = [MultiPartParser, FormParser]
+    serializer_class = CsvIn
+
+    @extend_schema(request=CsvIn, responses=ImportOut)
+    def post(self, request, org_slug: str):
+        """Import employees from a CSV (header: name,email[,external_id][,team]); rows upsert by email."""
+        data = CsvIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        try:
+            result = employees_import_csv(organization=self.organization, data=upload.read(upload.size + 1))
+        except TeamsError as exc:
+            raise _domain(exc) from None
+        return Response({"created": len(result.created), "updated": len(result.updated), "errors": result.errors})
+
+
+class EmployeeInviteApi(OrganizationAdminEndpoint):
+    tenant_model = Employee
+    lookup_url_kwarg = "employee_id"
+    serializer_class = IssuedInviteOut
+
+    @extend_schema(request=None, responses={201: IssuedInviteOut})
+    def post(self, request, org_slug: str, employee_id: int):
+        """Invite the employee: an expiring, single-use link, emailed to them and returned once here."""
+        employee = self.get_object()
+        issued = invite_create(organization=self.organization, email=employee.email, role=Role.EMPLOYEE,
+                               invited_by=request.user, employee=employee)
+        accept_url = f"{settings.PUBLIC_BASE_URL}/invite/{issued.token}"
+        from django.core.mail import send_mail
+
+        send_mail(
+            subject=f"{self.organization.name}: your professional headshot",
+            message=(f"Hello {employee.name},\n\n{self.organization.name} invites you to make your professional "
+                     f"headshot. Open this link within {settings.INVITE_TTL_HOURS} hours:\n\n{accept_url}\n"),
+            from_email=None, recipient_list=[employee.email])
+        body = {**InviteOut(issued.invite).data, "token": issued.token, "accept_url": accept_url}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class InviteListApi(OrganizationAdminEndpoint):
+    tenant_model = Invite
+    serializer_class = InviteOut
+
+    @extend_schema(responses=InviteOut(many=True))
+    def get(self, request, org_slug: str):
+        page = self.paginate_queryset(self.get_queryset().order_by("-id"))
+        return self.get_paginated_response(InviteOut(page, many=True).data)
+
+
+class InviteDetailApi(OrganizationAdminEndpoint):
+    tenant_model = Invite
+    serializer_class = InviteOut
+    lookup_url_kwarg = "invite_id"
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, org_slug: str, invite_id: int):
+        """Revoke an invite that hasn't been used yet."""
+        from django.utils import timezone
+
+        invite = self.get_object()
+        if invite.accepted_at is None and invite.revoked_at is None:
+            invite.revoked_at = timezone.now()
+            invite.save(update_fields=["revoked_at"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# Admin: requests and headshots ---------------------------------------------------------------------------------
+
+
+class GenerationRequestListApi(OrganizationAdminEndpoint):
+    tenant_model = GenerationRequest
+    serializer_class = GenerationRequestOut
+
+    @extend_schema(responses=GenerationRequestOut(many=True))
+    def get(self, request, org_slug: str):
+        page = self.paginate_queryset(self.get_queryset().select_related("brand_kit_version"))
+        return self.get_paginated_response(GenerationRequestOut(page, many=True).data)
+
+
+class GenerationRequestDetailApi(OrganizationAdminEndpoint):
+    tenant_model = GenerationRequest
+    serializer_class = GenerationRequestOut
+    lookup_url_kwarg = "request_id"
+
+    @extend_schema(responses=GenerationRequestOut)
+    def get(self, request, org_slug: str, request_id: int):
+        return Response(GenerationRequestOut(self.get_object()).data)
+
+
+class HeadshotListApi(OrganizationAdminEndpoint):
+    tenant_model = Headshot
+    serializer_class = HeadshotOut
+
+    @extend_schema(responses=HeadshotOut(many=True), parameters=[
+        OpenApiParameter("employee", int), OpenApiParameter("approved", bool)])
+    def get(self, request, org_slug: str):
+        queryset = self.get_queryset().select_related("brand_kit_version")
+        if employee := request.query_params.get("employee"):
+            if not employee.isdigit():
+                raise DomainError("employee must be an employee id.")
+            queryset = queryset.filter(employee_id=int(employee))
+        if (approved := request.query_params.get("approved")) is not None:
+            queryset = queryset.filter(approved=approved.lower() in {"1", "true", "yes"})
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(HeadshotOut(page, many=True).data)
+
+
+class HeadshotApproveApi(OrganizationAdminEndpoint):
+    tenant_model = Headshot
+    serializer_class = ApproveIn
+    lookup_url_kwarg = "headshot_id"
+
+    @extend_schema(request=ApproveIn, responses=HeadshotOut)
+    def post(self, request, org_slug: str, headshot_id: int):
+        data = ApproveIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        headshot = headshot_approve(headshot=self.get_object(), approved=data.validated_data["approved"])
+        return Response(HeadshotOut(headshot).data)
+
+
+class HeadshotFileApi(OrganizationEndpoint):
+    """The image itself: admins may fetch any of the organization's headshots, employees only their own."""
+
+    tenant_model = Headshot
+    lookup_url_kwarg = "headshot_id"
+
+    def get_queryset(self):
+        queryset = self.tenant_queryset()
+        if not self.request.membership.is_admin:
+            queryset = queryset.filter(employee__user=self.request.user)
+        return queryset
+
+    @extend_schema(parameters=[OpenApiParameter("size", int, description="a rendition width; the PNG master if absent")],
+                   responses={(200, "image/*"): bytes})
+    def get(self, request, org_slug: str, headshot_id: int):
+        headshot = self.get_object()
+        size = request.query_params.get("size")
+        if size is None:
+            name, content_type = headshot.file.name, "image/png"
+        elif size in headshot.renditions:
+            name, content_type = headshot.renditions[size], "image/jpeg"
+        else:
+            raise DomainError(f"size must be one of {', '.join(sorted(headshot.renditions, key=int))}.",
+                              code="invalid_size")
+        storage = headshot.file.storage
+        return FileResponse(storage.open(name, "rb"), content_type=content_type)
+
+
+# Employee: their own selfies, requests and headshots -----------------------------------------------------------
+
+
+class MyEndpoint(OrganizationEndpoint):
+    """Endpoints about the signed-in person's own employee record in this organization."""
+
+    def employee(self) -> Employee:
+        employee = Employee.objects.for_organization(self.organization).filter(user=self.request.user).first()
+        if employee is None:
+            raise Http404("You have no employee profile in this organization.")
+        return employee
+
+    def get_queryset(self):
+        return self.tenant_queryset().filter(employee__user=self.request.user)
+
+
+class MeApi(MyEndpoint):
+    serializer_class = EmployeeOut
+
+    @extend_schema(responses=EmployeeOut)
+    def get(self, request, org_slug: str):
+        return Response(EmployeeOut(self.employee()).data)
+
+
+class MySelfieListApi(MyEndpoint):
+    tenant_model = Selfie
+    serializer_class = SelfieOut
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(responses=SelfieOut(many=True))
+    def get(self, request, org_slug: str):
+        return Response(SelfieOut(self.get_queryset(), many=True).data)
+
+    @extend_schema(request=UploadIn, responses={201: UploadOut, 400: UploadOut})
+    def post(self, request, org_slug: str):
+        """Upload one or more selfies (field `files`). Each photo gets its own verdict, with a reason and a tip."""
+        employee = self.employee()
+        uploads = request.FILES.getlist("files")
+        if not uploads:
+            raise DomainError("Attach one or more photos in the field 'files'.", code="no_files")
+        result = selfies_upload(employee=employee, uploads=uploads)
+        body = {"accepted": SelfieOut(result.accepted, many=True).data, "rejected": result.rejected}
+        return Response(body, status=status.HTTP_201_CREATED if result.accepted else status.HTTP_400_BAD_REQUEST)
+
+
+class MySelfieDetailApi(MyEndpoint):
+    tenant_model = Selfie
+    serializer_class = SelfieOut
+    lookup_url_kwarg = "selfie_id"
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, org_slug: str, selfie_id: int):
+        selfie_delete(selfie=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MyGenerationRequestListApi(MyEndpoint):
+    tenant_model = GenerationRequest
+    serializer_class = GenerationRequestOut
+
+    @extend_schema(responses=GenerationRequestOut(many=True))
+    def get(self, request, org_slug: str):
+        page = self.paginate_queryset(self.get_queryset().select_related("brand_kit_version"))
+        return self.get_paginated_response(GenerationRequestOut(page, many=True).data)
+
+    @extend_schema(request=GenerationRequestIn, responses={201: GenerationRequestOut})
+    def post(self, request, org_slug: str):
+        """Start generating headshots from the current selfies with the organization's brand kit."""
+        data = GenerationRequestIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        kit = None
+        if "brand_kit" in data.validated_data:
+            kit = BrandKit.objects.for_organization(self.organization).filter(
+                pk=data.validated_data["brand_kit"]).first()
+            if kit is None:
+                raise DomainError("No such brand kit.", code="not_found", status_code=404)
+        try:
+            generation = generation_request_start(employee=self.employee(), created_by=request.user, brand_kit=kit)
+        except TeamsError as exc:
+            raise _domain(exc) from None
+        return Response(GenerationRequestOut(generation).data, status=status.HTTP_201_CREATED)
+
+
+class MyGenerationRequestDetailApi(MyEndpoint):
+    tenant_model = GenerationRequest
+    serializer_class = GenerationRequestOut
+    lookup_url_kwarg = "request_id"
+
+    @extend_schema(responses=GenerationRequestOut)
+    def get(self, request, org_slug: str, request_id: int):
+        return Response(GenerationRequestOut(self.get_object()).data)
+
+
+class MyHeadshotListApi(MyEndpoint):
+    tenant_model = Headshot
+    serializer_class = HeadshotOut
+
+    @extend_schema(responses=HeadshotOut(many=True))
+    def get(self, request, org_slug: str):
+        page = self.paginate_queryset(self.get_queryset().select_related("brand_kit_version"))
+        return self.get_paginated_response(HeadshotOut(page, many=True).data)
+
+
+class MyHeadshotSelectApi(MyEndpoint):
+    tenant_model = Headshot
+    serializer_class = SelectIn
+    lookup_url_kwarg = "headshot_id"
+
+    @extend_schema(request=SelectIn, responses=HeadshotOut)
+    def post(self, request, org_slug: str, headshot_id: int):
+        """Mark (or unmark) one of your headshots as a favourite."""
+        data = SelectIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        headshot = headshot_set_selected(headshot=self.get_object(), selected=data.validated_data["selected"])
+        return Response(HeadshotOut(headshot).data)

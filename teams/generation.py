@@ -1,0 +1,145 @@
+"""Run one generation request through the Ray pool and store its results, idempotently."""
+from __future__ import annotations
+
+import io
+import logging
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from brand_kits.services import brand_spec_for
+from inference.request import GenerationInput, GenerationOutput, HeadshotOutput, SelfieInput
+from ray_cluster.pool import PoolConfig, shared_pool
+
+from .models import GenerationRequest, Headshot, RequestStatus, Selfie
+from .services import request_transition
+
+log = logging.getLogger(__name__)
+
+
+def pool_config() -> PoolConfig:
+    return PoolConfig(
+        address=settings.RAY_ADDRESS,
+        num_actors=settings.RAY_NUM_ACTORS,
+        num_cpus_per_actor=settings.RAY_NUM_CPUS_PER_ACTOR,
+        num_gpus_per_actor=settings.RAY_NUM_GPUS_PER_ACTOR,
+        local_num_cpus=settings.RAY_LOCAL_NUM_CPUS,
+        object_store_mb=settings.RAY_OBJECT_STORE_MB,
+    )
+
+
+def idempotency_key(request_id: int, selfie_id: int | str, variant: str) -> str:
+    return f"{request_id}:{selfie_id}:{variant}"
+
+
+def generation_run(request_id: int) -> GenerationRequest:
+    """The body of the generate_headshots job. Safe to run again: finished work is found, not redone or duplicated."""
+    with transaction.atomic():
+        request = GenerationRequest.objects.select_for_update().get(pk=request_id)
+        if request.status in (RequestStatus.DONE, RequestStatus.FAILED):
+            return request
+        request_transition(request, RequestStatus.RUNNING, attempts=request.attempts + 1, error="")
+
+    request = GenerationRequest.objects.select_related("brand_kit_version__kit").get(pk=request_id)
+    selfies = list(request.selfies.order_by("id"))
+    done_keys = set(Headshot.objects.filter(request=request).values_list("idempotency_key", flat=True))
+    spec = brand_spec_for(request.brand_kit_version)
+    expected = {idempotency_key(request.pk, s.pk, v) for s in selfies for v in spec.variants}
+    if expected and expected <= done_keys:
+        # A previous attempt stored everything and died before marking the request done.
+        return _finish(request)
+
+    inputs = GenerationInput(
+        selfies=tuple(SelfieInput(name=str(s.pk), data=_read(s)) for s in selfies),
+        brand=spec,
+        seed=request.seed,
+    )
+    output = shared_pool(pool_config()).generate_one(inputs)
+    _store_verdicts(request, output)
+    for headshot in output.headshots:
+        _store_headshot(request, headshot)
+    return _finish(request)
+
+
+def _read(selfie: Selfie) -> bytes:
+    with selfie.file.open("rb") as handle:
+        return handle.read()
+
+
+def _store_verdicts(request: GenerationRequest, output: GenerationOutput) -> None:
+    accepted = [v for v in output.selfies if v.accepted]
+    request.selfie_verdicts = [
+        {"selfie_id": int(v.name), "accepted": v.accepted, "reasons": list(v.reasons), "messages": list(v.messages)}
+        for v in output.selfies
+    ]
+    request.selfies_accepted = len(accepted)
+    request.selfies_rejected = len(output.selfies) - len(accepted)
+    request.progress_total = len(output.headshots)
+    request.save(update_fields=["selfie_verdicts", "selfies_accepted", "selfies_rejected", "progress_total"])
+
+
+def _store_headshot(request: GenerationRequest, result: HeadshotOutput) -> Headshot | None:
+    key = idempotency_key(request.pk, result.source, result.variant)
+    if Headshot.objects.filter(organization_id=request.organization_id, idempotency_key=key).exists():
+        return None
+    stem = f"{result.source}-{result.variant}"
+    headshot = Headshot(
+        organization_id=request.organization_id, request=request, employee_id=request.employee_id,
+        brand_kit_version_id=request.brand_kit_version_id, source_selfie_id=int(result.source),
+        variant=result.variant, variant_params=result.params, idempotency_key=key, qc=result.qc,
+        qc_passed=result.passed, width=0, height=0,
+    )
+    written: list[str] = []
+    try:
+        headshot.file.save(f"{stem}.png", ContentFile(result.image), save=False)
+        written.append(headshot.file.name)
+        from PIL import Image
+
+        with Image.open(io.BytesIO(result.image)) as im:
+            headshot.width, headshot.height = im.size
+        for rendition in result.renditions:
+            ext = "jpg" if rendition.format.upper() == "JPEG" else rendition.format.lower()
+            name = default_storage.save(
+                f"{headshot.file.name.rsplit('/', 1)[0]}/{stem}-{rendition.width}.{ext}", ContentFile(rendition.data))
+            written.append(name)
+            headshot.renditions[str(rendition.width)] = name
+        with transaction.atomic():
+            headshot.save()
+            GenerationRequest.objects.filter(pk=request.pk).update(progress_done=F("progress_done") + 1)
+    except IntegrityError:
+        # Another attempt stored this (request, selfie, variant) first: keep theirs, drop our files.
+        for name in written:
+            default_storage.delete(name)
+        return None
+    except Exception:
+        for name in written:
+            default_storage.delete(name)
+        raise
+    return headshot
+
+
+def _finish(request: GenerationRequest) -> GenerationRequest:
+    request.refresh_from_db()
+    stored = request.headshots.count()
+    if stored == 0:
+        reasons = sorted({r for v in request.selfie_verdicts for r in v["reasons"]})
+        return request_transition(
+            request, RequestStatus.FAILED, progress_done=0,
+            error="No selfie could be used" + (f" ({', '.join(reasons)})" if reasons else "") +
+                  ". Upload clear, well-lit photos with only your face in them.")
+    return request_transition(request, RequestStatus.DONE, progress_done=stored)
+
+
+def generation_attempt_failed(request_id: int, error: str, final: bool) -> None:
+    """Record why an attempt failed: back to queued while retries remain, failed (and retryable) after the last."""
+    with transaction.atomic():
+        request = GenerationRequest.objects.select_for_update().get(pk=request_id)
+        if request.status not in (RequestStatus.RUNNING, RequestStatus.QUEUED):
+            return
+        if final:
+            request_transition(request, RequestStatus.FAILED, error=error)
+        else:
+            request_transition(request, RequestStatus.QUEUED, error=f"Retrying after an error: {error}")

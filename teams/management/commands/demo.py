@@ -1,0 +1,227 @@
+"""`make demo`: one company's rollout end to end on the embedded default, through the public API.
+
+Acme signs up, defines a brand kit and invites three employees; each accepts, uploads the bundled public-domain
+sample selfies and starts generation; the real dramatiq actor (in-process worker) runs the Ray pool; employees pick
+favourites, the admin approves them and downloads the ZIP export. Everything lands in --out.
+"""
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from PIL import Image, ImageDraw, ImageOps
+
+SAMPLES = Path(settings.BASE_DIR) / "samples" / "selfies"
+EMPLOYEES = [
+    # folder, name, email, external id, team
+    ("barack_obama", "Barack Obama", "barack@acme.example", "ACME-0001", "Leadership"),
+    ("grace_hopper", "Grace Hopper", "grace@acme.example", "ACME-0002", "Engineering"),
+    ("eileen_collins", "Eileen Collins", "eileen@acme.example", "ACME-0003", "Operations"),
+]
+BRAND_KIT = {
+    "background": {"kind": "gradient", "color": "#2d5d8a", "color_to": "#13304d"},
+    "framing": {"aspect": 0.8, "eye_line": 0.40, "head_height": 0.40},
+    "output_sizes": [1024, 648, 256],
+    "color_grade": {"temperature": 0.1, "saturation": 0.95, "contrast": 1.05},
+    "lighting": "studio",
+    "attire": "navy business suit, white shirt",
+}
+PASSWORD = "demo-Passw0rd-not-for-production"
+
+
+class Command(BaseCommand):
+    help = "Run the whole headshot flow on the embedded default and write demo-output/."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--out", default="demo-output")
+        parser.add_argument("--timeout", type=int, default=600, help="seconds to wait for generation")
+
+    def handle(self, *args, out: str, timeout: int, **options):
+        if settings.DRAMATIQ_BROKER_KIND != "stub":
+            raise CommandError("The demo runs its own in-process worker: run it with DRAMATIQ_BROKER=stub.")
+        missing = [folder for folder, *_ in EMPLOYEES if not any((SAMPLES / folder).glob("*"))]
+        if missing:
+            raise CommandError(f"Sample photos missing under {SAMPLES}: {', '.join(missing)}")
+        out_dir = Path(out)
+        shutil.rmtree(out_dir, ignore_errors=True)
+        out_dir.mkdir(parents=True)
+        Path(settings.DATA_DIR).mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+
+        self.step("Setting up the database")
+        call_command("migrate", verbosity=0)
+        from rest_framework.test import APIClient
+
+        admin = APIClient()
+        signup = self.api(admin.post, "/api/v1/auth/signup", {
+            "email": "hr@acme.example", "password": PASSWORD, "name": "Acme HR", "organization_name": "Acme"}, 201)
+        admin.credentials(HTTP_AUTHORIZATION=f"Token {signup['token']}")
+        org = f"/api/v1/orgs/{signup['organization']}"
+
+        self.step("Creating the brand kit")
+        kit = self.api(admin.post, f"{org}/brand-kits", {"name": "Acme Corporate", "spec": BRAND_KIT}, 201)
+        self.say(f"  {kit['name']} v{kit['version']}: {kit['spec']['background']['kind']} background, "
+                 f"{kit['spec']['lighting']} lighting")
+
+        self.step("Inviting employees and uploading their selfies")
+        people = []
+        for folder, name, email, external_id, team in EMPLOYEES:
+            employee = self.api(admin.post, f"{org}/employees",
+                                {"name": name, "email": email, "external_id": external_id, "team": team}, 201)
+            invite = self.api(admin.post, f"{org}/employees/{employee['id']}/invite", None, 201)
+            client = APIClient()
+            accepted = self.api(client.post, "/api/v1/invites/accept",
+                                {"token": invite["token"], "password": PASSWORD, "name": name}, 200)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {accepted['token']}")
+            photos = sorted(p for p in (SAMPLES / folder).iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
+            files = [_named(p) for p in photos]
+            upload = client.post(f"{org}/me/selfies", {"files": files}, format="multipart")
+            body = upload.json()
+            self.say(f"  {name}: {len(body['accepted'])} selfie(s) accepted, {len(body['rejected'])} rejected")
+            for rejected in body["rejected"]:
+                self.say(f"    {rejected['file']}: {'; '.join(rejected['messages'])}")
+            people.append({"folder": folder, "name": name, "employee": employee, "client": client, "photos": photos})
+
+        self.step("Generating headshots (dramatiq actor -> local Ray pool)")
+        from teams.generation import pool_config
+        from ray_cluster.pool import shared_pool
+
+        # Start Ray and load the models once, before the worker takes the first job.
+        t0 = time.monotonic()
+        shared_pool(pool_config())
+        self.say(f"  Ray pool ready ({settings.RAY_NUM_ACTORS} actor(s)) in {time.monotonic() - t0:.1f} s")
+        for person in people:
+            person["request"] = self.api(person["client"].post, f"{org}/me/generation-requests", {}, 201)
+        self.run_worker_until_done(admin, org, people, timeout)
+
+        self.step("Choosing favourites, approving, exporting")
+        for person in people:
+            headshots = self.api(person["client"].get, f"{org}/me/headshots", None, 200)["results"]
+            person["headshots"] = headshots
+            passed = [h for h in headshots if h["qc_passed"]] or headshots
+            if not passed:
+                continue
+            best = min(passed, key=lambda h: h["qc"].get("identity_distance", 9))
+            self.api(person["client"].post, f"{org}/me/headshots/{best['id']}/select", {"selected": True}, 200)
+            self.api(admin.post, f"{org}/headshots/{best['id']}/approve", {"approved": True}, 200)
+            person["approved"] = best
+            self.write_headshots(admin, org, person, out_dir)
+
+        export = admin.get(f"{org}/exports/headshots.zip", {"approved_only": "false"})
+        if export.status_code != 200:
+            raise CommandError(f"Export failed: HTTP {export.status_code}")
+        zip_path = out_dir / "acme-headshots.zip"
+        zip_path.write_bytes(b"".join(export.streaming_content))
+        with zipfile.ZipFile(zip_path) as archive:
+            count = len([n for n in archive.namelist() if n != "manifest.csv"])
+        self.say(f"  Export: {zip_path} ({count} headshots + manifest.csv)")
+
+        sheet = out_dir / "contact-sheet.png"
+        _contact_sheet(people, admin, org, sheet)
+        self.say(f"  Contact sheet: {sheet}")
+        summary = {p["name"]: {"headshots": len(p.get("headshots", [])),
+                               "approved": p.get("approved", {}).get("id"),
+                               "status": p["request"]["status"]} for p in people}
+        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+
+        from ray_cluster.pool import shutdown_shared_pool
+
+        shutdown_shared_pool()
+        failed = [p["name"] for p in people if p["request"]["status"] != "done"]
+        self.step(f"Done in {time.monotonic() - started:.0f} s; output in {out_dir}/")
+        if failed:
+            raise CommandError(f"Generation did not finish for: {', '.join(failed)}")
+
+    # -- helpers -------------------------------------------------------------------------------------------------
+
+    def run_worker_until_done(self, admin, org: str, people: list[dict], timeout: int) -> None:
+        import dramatiq
+        from dramatiq import Worker
+
+        worker = Worker(dramatiq.get_broker(), worker_threads=1)
+        worker.start()
+        deadline = time.monotonic() + timeout
+        last = None
+        try:
+            while True:
+                for person in people:
+                    person["request"] = self.api(admin.get, f"{org}/generation-requests/{person['request']['id']}",
+                                                 None, 200)
+                line = "  " + " | ".join(
+                    f"{p['name']}: {p['request']['status']} {p['request']['progress_done']}/"
+                    f"{p['request']['progress_total']}" for p in people)
+                if line != last:
+                    self.say(line)
+                    last = line
+                if all(p["request"]["status"] in {"done", "failed"} for p in people):
+                    break
+                if time.monotonic() > deadline:
+                    raise CommandError(f"Generation did not finish within {timeout} s")
+                time.sleep(0.5)
+        finally:
+            worker.stop()
+        for person in people:
+            if person["request"]["status"] == "failed":
+                self.say(f"  {person['name']}: failed: {person['request']['error']}")
+
+    def write_headshots(self, admin, org: str, person: dict, out_dir: Path) -> None:
+        folder = out_dir / person["folder"]
+        folder.mkdir(exist_ok=True)
+        for headshot in person["headshots"]:
+            size = max(headshot["sizes"])
+            response = admin.get(f"{org}/headshots/{headshot['id']}/file", {"size": size})
+            mark = "-approved" if headshot["id"] == person.get("approved", {}).get("id") else ""
+            (folder / f"headshot-{headshot['id']}-{headshot['variant']}{mark}.jpg").write_bytes(
+                b"".join(response.streaming_content))
+
+    def api(self, method, url: str, data, expected: int) -> dict:
+        response = method(url, data, format="json") if data is not None else method(url)
+        if response.status_code != expected:
+            raise CommandError(f"{url}: expected HTTP {expected}, got {response.status_code}: {response.content[:500]!r}")
+        return response.json()
+
+    def step(self, text: str) -> None:
+        self.stdout.write(self.style.MIGRATE_HEADING(text))
+        sys.stdout.flush()
+
+    def say(self, text: str) -> None:
+        self.stdout.write(text)
+        sys.stdout.flush()
+
+
+def _named(path: Path) -> io.BytesIO:
+    handle = io.BytesIO(path.read_bytes())
+    handle.name = path.name
+    return handle
+
+
+def _contact_sheet(people: list[dict], admin, org: str, target: Path, cell: int = 220) -> None:
+    """One row per employee: their selfies, then their headshots (the approved one outlined)."""
+    columns = max(len(p["photos"]) + len(p.get("headshots", [])) for p in people)
+    sheet = Image.new("RGB", (columns * (cell + 10) + 10, len(people) * (cell + 40) + 10), "white")
+    draw = ImageDraw.Draw(sheet)
+    for row, person in enumerate(people):
+        y = 10 + row * (cell + 40)
+        draw.text((10, y), f"{person['name']}: selfies, then headshots", fill="black")
+        x = 10
+        for photo in person["photos"]:
+            with Image.open(photo) as im:
+                sheet.paste(ImageOps.contain(ImageOps.exif_transpose(im).convert("RGB"), (cell, cell)), (x, y + 20))
+            x += cell + 10
+        for headshot in person.get("headshots", []):
+            response = admin.get(f"{org}/headshots/{headshot['id']}/file", {"size": min(headshot["sizes"])})
+            with Image.open(io.BytesIO(b"".join(response.streaming_content))) as im:
+                thumb = ImageOps.contain(im.convert("RGB"), (cell, cell))
+            sheet.paste(thumb, (x, y + 20))
+            if headshot["id"] == person.get("approved", {}).get("id"):
+                draw.rectangle((x - 3, y + 17, x + thumb.width + 2, y + 22 + thumb.height), outline="#1a9c3c", width=3)
+            x += cell + 10
+    sheet.save(target)

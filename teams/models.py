@@ -1,0 +1,143 @@
+"""Teams, employees, their selfies, generation requests (a status machine with progress) and headshots."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from brand_kits.models import BrandKitVersion
+from tenancy.models import TenantModel
+
+
+class Team(TenantModel):
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="unique_team_name_per_org")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Employee(TenantModel):
+    name = models.CharField(max_length=200)
+    email = models.EmailField()
+    # The HRIS's id for this person (what exports and the directory API are keyed by).
+    external_id = models.CharField(max_length=200, blank=True)
+    # Other systems' ids, e.g. {"workday": "...", "entra": "..."}.
+    external_ids = models.JSONField(default=dict, blank=True)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="employees")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="employee_records")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "email"], name="unique_employee_email_per_org"),
+            models.UniqueConstraint(fields=["organization", "external_id"], condition=~Q(external_id=""),
+                                    name="unique_employee_external_id_per_org"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+def selfie_upload_to(instance: "Selfie", filename: str) -> str:
+    # Named by checksum: the stored original is never altered or overwritten.
+    return f"orgs/{instance.organization_id}/employees/{instance.employee_id}/selfies/{instance.checksum}{instance.extension}"
+
+
+class Selfie(TenantModel):
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="selfies")
+    file = models.FileField(upload_to=selfie_upload_to, max_length=300)
+    original_name = models.CharField(max_length=255, blank=True)
+    extension = models.CharField(max_length=10, blank=True)
+    checksum = models.CharField(max_length=64, help_text="SHA-256 of the uploaded bytes")
+    size_bytes = models.PositiveIntegerField()
+    width = models.PositiveIntegerField(null=True)
+    height = models.PositiveIntegerField(null=True)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["employee", "checksum"], name="one_copy_of_each_selfie")]
+
+
+class RequestStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+# The status machine: a request moves only along these edges. failed -> queued is a retry.
+STATUS_TRANSITIONS: dict[str, frozenset[str]] = {
+    RequestStatus.PENDING: frozenset({RequestStatus.QUEUED, RequestStatus.FAILED}),
+    RequestStatus.QUEUED: frozenset({RequestStatus.RUNNING, RequestStatus.FAILED}),
+    RequestStatus.RUNNING: frozenset({RequestStatus.DONE, RequestStatus.FAILED, RequestStatus.QUEUED}),
+    RequestStatus.DONE: frozenset(),
+    RequestStatus.FAILED: frozenset({RequestStatus.QUEUED}),
+}
+
+
+class GenerationRequest(TenantModel):
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="generation_requests")
+    brand_kit_version = models.ForeignKey(BrandKitVersion, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=16, choices=RequestStatus.choices, default=RequestStatus.PENDING)
+    # The exact selfies this request was made from.
+    selfies = models.ManyToManyField(Selfie, related_name="+")
+    seed = models.BigIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    progress_done = models.PositiveIntegerField(default=0)
+    selfies_accepted = models.PositiveIntegerField(default=0)
+    selfies_rejected = models.PositiveIntegerField(default=0)
+    # Per-selfie verdicts from the pipeline: [{"selfie_id", "accepted", "reasons", "messages"}].
+    selfie_verdicts = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+
+def headshot_upload_to(instance: "Headshot", filename: str) -> str:
+    return f"orgs/{instance.organization_id}/employees/{instance.employee_id}/headshots/{instance.request_id}/{filename}"
+
+
+class Headshot(TenantModel):
+    request = models.ForeignKey(GenerationRequest, on_delete=models.CASCADE, related_name="headshots")
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="headshots")
+    brand_kit_version = models.ForeignKey(BrandKitVersion, on_delete=models.PROTECT, related_name="+")
+    source_selfie = models.ForeignKey(Selfie, null=True, on_delete=models.SET_NULL, related_name="headshots")
+    variant = models.CharField(max_length=64)
+    # Everything needed to make it again: seed, brand version, framing numbers.
+    variant_params = models.JSONField(default=dict)
+    # "<request id>:<selfie id>:<variant>": a retried job finds the row instead of storing a duplicate.
+    idempotency_key = models.CharField(max_length=200)
+    file = models.FileField(upload_to=headshot_upload_to, max_length=300)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    # {"<width>": "<storage path>"} for each rendition.
+    renditions = models.JSONField(default=dict)
+    qc = models.JSONField(default=dict)
+    qc_passed = models.BooleanField(default=False)
+    selected = models.BooleanField(default=False)
+    approved = models.BooleanField(default=False)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "idempotency_key"], name="one_headshot_per_idempotency_key")
+        ]

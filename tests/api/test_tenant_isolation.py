@@ -1,0 +1,106 @@
+"""Tenant isolation, as a matrix over every tenant endpoint: nobody outside organization A ever sees A's data."""
+from __future__ import annotations
+
+import pytest
+from django.urls import URLPattern
+
+from config.urls import tenant_patterns
+from tests.factories import client_for
+
+pytestmark = pytest.mark.django_db
+
+METHODS = ("get", "post", "patch", "put", "delete")
+# Payloads valid enough to get past parsing, so only the tenant check can stop them.
+BODIES = {"post": {"name": "x", "email": "x@example.com", "selected": True, "approved": True}, "patch": {"name": "x"}}
+
+
+def endpoints() -> list[tuple[str, str, str]]:
+    rows = []
+    for pattern in tenant_patterns:
+        assert isinstance(pattern, URLPattern)
+        view = pattern.callback.view_class
+        for method in METHODS:
+            if hasattr(view, method):
+                rows.append((pattern.name, str(pattern.pattern), method))
+    return rows
+
+
+ENDPOINTS = endpoints()
+
+
+def url_for(route: str, slug: str, ids: dict[str, int]) -> str:
+    path = route
+    for key, value in ids.items():
+        path = path.replace(f"<int:{key}>", str(value))
+    assert "<" not in path, f"{route}: add its URL parameter to Tenant.ids() so the isolation matrix covers it"
+    return f"/api/v1/orgs/{slug}/{path}"
+
+
+def body(response) -> bytes:
+    # Exports stream (and store the manifest uncompressed), so a byte search sees their rows too.
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def call(client, method: str, url: str):
+    if method in BODIES:
+        return getattr(client, method)(url, BODIES[method], format="json")
+    return getattr(client, method)(url)
+
+
+def test_matrix_covers_every_tenant_endpoint():
+    assert len({name for name, _, _ in ENDPOINTS}) == len(tenant_patterns)
+    assert len(ENDPOINTS) >= 25
+
+
+@pytest.mark.parametrize("name,route,method", ENDPOINTS)
+def test_member_of_another_org_gets_404_for_every_object_of_org_a(name, route, method, tenant_a, tenant_b):
+    url = url_for(route, tenant_a.org.slug, tenant_a.ids())
+    for outsider in (tenant_b.admin, tenant_b.employee_user):
+        response = call(client_for(outsider), method, url)
+        assert response.status_code == 404, (name, method, response.status_code)
+        assert tenant_a.employee.email.encode() not in body(response)
+
+
+@pytest.mark.parametrize("name,route,method", [e for e in ENDPOINTS if "<int:" in e[1]])
+def test_org_b_members_cannot_reach_org_a_objects_through_their_own_org(name, route, method, tenant_a, tenant_b):
+    url = url_for(route, tenant_b.org.slug, tenant_a.ids())
+    for insider_of_b in (tenant_b.admin, tenant_b.employee_user):
+        response = call(client_for(insider_of_b), method, url)
+        # 404 for the object, or 403 when the role may not use the endpoint at all: never A's data.
+        assert response.status_code in (403, 404), (name, method, response.status_code)
+        assert tenant_a.employee.email.encode() not in body(response)
+
+
+@pytest.mark.parametrize("name,route,method", ENDPOINTS)
+def test_anonymous_is_refused_everywhere(name, route, method, tenant_a):
+    response = call(client_for(None), method, url_for(route, tenant_a.org.slug, tenant_a.ids()))
+    assert response.status_code == 401, (name, method, response.status_code)
+
+
+@pytest.mark.parametrize("name,route,method", [e for e in ENDPOINTS if e[2] == "get" and "<int:" not in e[1]])
+def test_lists_in_org_b_never_contain_org_a_rows(name, route, method, tenant_a, tenant_b):
+    for user in (tenant_b.admin, tenant_b.employee_user):
+        response = client_for(user).get(url_for(route, tenant_b.org.slug, {}))
+        # 404 only where the user has no employee profile of their own (the /me endpoints of an admin).
+        assert response.status_code in (200, 403, 404), (name, response.status_code)
+        assert tenant_a.employee.email.encode() not in body(response)
+        assert tenant_a.org.slug.encode() not in body(response)
+
+
+ADMIN_ONLY = {e for e in ENDPOINTS if not e[0].startswith("my-") and e[0] not in {"me", "headshot-file"}}
+
+
+@pytest.mark.parametrize("name,route,method", sorted(ADMIN_ONLY))
+def test_employees_cannot_use_admin_endpoints_of_their_own_org(name, route, method, tenant_a):
+    response = call(client_for(tenant_a.employee_user), method, url_for(route, tenant_a.org.slug, tenant_a.ids()))
+    assert response.status_code == 403, (name, method, response.status_code)
+
+
+def test_employee_cannot_fetch_a_colleagues_headshot_file(tenant_a):
+    from tests.api.conftest import populate
+
+    colleague = populate(tenant_a.org)
+    url = url_for("headshots/<int:headshot_id>/file", tenant_a.org.slug, {"headshot_id": colleague.headshot.pk})
+    assert client_for(tenant_a.employee_user).get(url).status_code == 404
+    assert client_for(colleague.employee_user).get(url).status_code == 200
+    assert client_for(tenant_a.admin).get(url).status_code == 200
