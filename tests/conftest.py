@@ -36,3 +36,33 @@ def org_b(db):
     from tests.factories import make_org
 
     return make_org("Globex")
+
+
+@pytest.fixture(scope="session")
+def ray_pool():
+    """One local Ray with the real pipeline loaded, shared by every test that needs it."""
+    from django.conf import settings as django_settings
+
+    from ray_cluster.pool import shared_pool, shutdown_shared_pool
+    from teams.generation import pool_config
+
+    django_settings.RAY_LOCAL_NUM_CPUS = 2
+    pool = shared_pool(pool_config())
+    yield pool
+    shutdown_shared_pool()
+    import ray
+
+    ray.shutdown()
+
+
+@pytest.fixture
+def redis_broker():
+    """The real Redis broker, emptied before and after the test."""
+    import dramatiq
+    from dramatiq.brokers.redis import RedisBroker
+
+    broker = dramatiq.get_broker()
+    assert isinstance(broker, RedisBroker), "tests run jobs through Redis (DRAMATIQ_BROKER=redis)"
+    broker.flush_all()
+    yield broker
+    broker.flush_all()

@@ -1,0 +1,92 @@
+"""Sign-up, email login and invites that expire and work once."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from accounts.models import Invite
+from teams.models import Employee
+from tenancy.models import Membership, Role
+from tests.factories import client_for, make_employee, make_user
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "a-Long-enough-passw0rd"
+
+
+def test_hr_admin_signs_up_with_a_new_organization_and_logs_in_by_email():
+    response = client_for(None).post("/api/v1/auth/signup", {
+        "email": "HR@Acme.example", "password": PASSWORD, "organization_name": "Acme Inc"}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["organization"] == "acme-inc"
+    membership = Membership.objects.get(user__email="hr@acme.example")
+    assert membership.role == Role.OWNER
+    login = client_for(None).post("/api/v1/auth/login", {"email": "hr@acme.example", "password": PASSWORD},
+                                  format="json")
+    assert login.status_code == 200 and login.json()["token"]
+
+
+def test_wrong_password_is_a_401_with_a_message():
+    client_for(None).post("/api/v1/auth/signup", {"email": "a@b.example", "password": PASSWORD,
+                                                  "organization_name": "X"}, format="json")
+    response = client_for(None).post("/api/v1/auth/login", {"email": "a@b.example", "password": "nope"}, format="json")
+    assert response.status_code == 401
+    assert "wrong" in response.json()["detail"]
+
+
+def test_weak_password_is_refused_at_signup():
+    response = client_for(None).post("/api/v1/auth/signup", {"email": "a@b.example", "password": "123",
+                                                             "organization_name": "X"}, format="json")
+    assert response.status_code == 400
+    assert "password" in response.json()["errors"]
+
+
+def invite(org, admin, employee):
+    return client_for(admin).post(f"/api/v1/orgs/{org.slug}/employees/{employee.pk}/invite")
+
+
+def test_invited_employee_accepts_once_and_is_linked_to_their_record(org_a):
+    admin = make_user(org_a, Role.ADMIN)
+    employee = make_employee(org_a, email="lin@acme.example", name="Lin")
+    response = invite(org_a, admin, employee)
+    assert response.status_code == 201
+    token = response.json()["token"]
+    assert len(mail.outbox) == 1 and token in mail.outbox[0].body
+    assert Invite.objects.get().token_hash != token  # only the hash is stored
+
+    accepted = client_for(None).post("/api/v1/invites/accept", {"token": token, "password": PASSWORD}, format="json")
+    assert accepted.status_code == 200
+    assert accepted.json()["organization"] == org_a.slug
+    assert Employee.objects.get(pk=employee.pk).user.email == "lin@acme.example"
+
+    again = client_for(None).post("/api/v1/invites/accept", {"token": token, "password": PASSWORD}, format="json")
+    assert again.status_code == 400
+    assert again.json()["code"] == "invite_used"
+
+
+def test_an_expired_invite_is_refused(org_a):
+    admin = make_user(org_a, Role.ADMIN)
+    token = invite(org_a, admin, make_employee(org_a)).json()["token"]
+    Invite.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    response = client_for(None).post("/api/v1/invites/accept", {"token": token, "password": PASSWORD}, format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invite_expired"
+    assert not Membership.objects.filter(role=Role.EMPLOYEE).exists()
+
+
+def test_a_revoked_invite_is_refused(org_a):
+    admin = make_user(org_a, Role.ADMIN)
+    issued = invite(org_a, admin, make_employee(org_a)).json()
+    assert client_for(admin).delete(f"/api/v1/orgs/{org_a.slug}/invites/{issued['id']}").status_code == 204
+    response = client_for(None).post("/api/v1/invites/accept", {"token": issued["token"], "password": PASSWORD},
+                                     format="json")
+    assert response.json()["code"] == "invite_revoked"
+
+
+def test_an_unknown_invite_token_is_refused():
+    response = client_for(None).post("/api/v1/invites/accept", {"token": "made-up", "password": PASSWORD},
+                                     format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invite_invalid"

@@ -1,0 +1,78 @@
+"""Admins manage employees by hand or by CSV import; bad rows are reported without losing the good ones."""
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from teams.models import Employee, Team
+from tenancy.models import Role
+from tests.factories import client_for, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin(org_a):
+    return make_user(org_a, Role.ADMIN)
+
+
+def csv_file(text: str) -> io.BytesIO:
+    handle = io.BytesIO(text.encode())
+    handle.name = "people.csv"
+    return handle
+
+
+def test_admin_creates_updates_and_deletes_an_employee(org_a, admin):
+    client = client_for(admin)
+    url = f"/api/v1/orgs/{org_a.slug}/employees"
+    created = client.post(url, {"name": "Ann", "email": "Ann@Acme.example", "external_id": "E1", "team": "Sales"},
+                          format="json")
+    assert created.status_code == 201
+    assert created.json()["email"] == "ann@acme.example" and created.json()["team"] == "Sales"
+    duplicate = client.post(url, {"name": "Ann 2", "email": "ann@acme.example"}, format="json")
+    assert duplicate.status_code == 409
+    patched = client.patch(f"{url}/{created.json()['id']}", {"team": "Marketing"}, format="json")
+    assert patched.json()["team"] == "Marketing"
+    assert client.delete(f"{url}/{created.json()['id']}").status_code == 204
+    assert not Employee.objects.exists()
+
+
+def test_csv_import_upserts_by_email_and_reports_bad_rows_by_line(org_a, admin):
+    client = client_for(admin)
+    url = f"/api/v1/orgs/{org_a.slug}/employees/import"
+    text = ("name,email,external_id,team\n"
+            "Ann Lee,ann@acme.example,E1,Sales\n"
+            "Bo Chan,not-an-email,E2,Sales\n"
+            ",cy@acme.example,E3,Ops\n"
+            "Di Ray,di@acme.example,E4,Ops\n")
+    response = client.post(url, {"file": csv_file(text)}, format="multipart")
+    assert response.status_code == 200, response.content
+    assert response.json()["created"] == 2
+    assert [e["line"] for e in response.json()["errors"]] == [3, 4]
+    assert set(Team.objects.values_list("name", flat=True)) == {"Sales", "Ops"}
+
+    again = client.post(url, {"file": csv_file("name,email,team\nAnn Lee-Smith,ann@acme.example,Ops\n")},
+                        format="multipart")
+    assert again.json() == {"created": 0, "updated": 1, "errors": []}
+    assert Employee.objects.get(email="ann@acme.example").name == "Ann Lee-Smith"
+
+
+def test_csv_without_the_required_columns_is_a_clear_400(org_a, admin):
+    response = client_for(admin).post(f"/api/v1/orgs/{org_a.slug}/employees/import",
+                                      {"file": csv_file("first,last\nA,B\n")}, format="multipart")
+    assert response.status_code == 400
+    assert "name, email" in response.json()["detail"]
+
+
+def test_a_binary_file_is_not_taken_for_a_csv(org_a, admin):
+    response = client_for(admin).post(f"/api/v1/orgs/{org_a.slug}/employees/import",
+                                      {"file": _binary()}, format="multipart")
+    assert response.status_code == 400
+    assert not Employee.objects.exists()
+
+
+def _binary() -> io.BytesIO:
+    handle = io.BytesIO(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4)
+    handle.name = "photo.csv"
+    return handle

@@ -1,0 +1,101 @@
+"""The whole chain on real photos: API -> dramatiq (real Redis broker) -> Ray pool -> stored headshots."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from teams.generation import generation_run
+from teams.models import GenerationRequest, Headshot, RequestStatus
+from tenancy.models import Role
+from tests.conftest import dev_face
+from tests.factories import client_for, make_employee, make_user
+from tests.jobs_support import dramatiq_worker, wait_for
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.redis]
+BRAND = {"background": {"kind": "solid", "color": "#1f4e79"}, "output_sizes": [512, 256]}
+
+
+def named(path) -> io.BytesIO:
+    handle = io.BytesIO(path.read_bytes())
+    handle.name = path.name
+    return handle
+
+
+def test_employee_request_runs_through_redis_dramatiq_and_ray_to_stored_headshots(org_a, ray_pool, redis_broker):
+    admin = make_user(org_a, Role.ADMIN)
+    user = make_user(org_a, Role.EMPLOYEE)
+    make_employee(org_a, user, external_id="E-42")
+    admin_api, me_api = client_for(admin), client_for(user)
+    base = f"/api/v1/orgs/{org_a.slug}"
+    assert admin_api.post(f"{base}/brand-kits", {"name": "Blue", "spec": BRAND}, format="json").status_code == 201
+
+    selfies = [named(dev_face("barack_obama", n)) for n in (1, 2, 3)]
+    assert me_api.post(f"{base}/me/selfies", {"files": selfies}, format="multipart").status_code == 201
+    started = me_api.post(f"{base}/me/generation-requests", {}, format="json")
+    assert started.status_code == 201, started.content
+    assert started.json()["status"] == "queued"
+    # The job went to Redis on commit; nothing ran yet.
+    assert redis_broker.client.llen(f"{redis_broker.namespace}:generation") == 1
+
+    request_url = f"{base}/me/generation-requests/{started.json()['id']}"
+    with dramatiq_worker():
+        done = wait_for(lambda: (r := me_api.get(request_url).json())["status"] in ("done", "failed") and r, 240)
+    assert done["status"] == "done", done
+    assert done["progress_done"] == done["progress_total"] == 3
+
+    headshots = me_api.get(f"{base}/me/headshots").json()["results"]
+    assert len(headshots) == 3
+    for headshot in headshots:
+        assert headshot["brand_kit_version"] == 1
+        assert headshot["qc"]["identity_distance"] < 0.6
+        assert headshot["sizes"] == [256, 512]
+        image = me_api.get(f"{base}/headshots/{headshot['id']}/file", {"size": 512})
+        with Image.open(io.BytesIO(b"".join(image.streaming_content))) as im:
+            assert im.size[0] == 512
+            top_band = np.asarray(im.convert("RGB"))[:20].reshape(-1, 3).mean(axis=0)
+        # The brand background is behind the person (JPEG, so within a few levels).
+        assert np.abs(top_band - np.array([0x1F, 0x4E, 0x79])).max() < 8
+
+    # Favourite, approval and export complete the loop.
+    chosen = headshots[0]["id"]
+    assert me_api.post(f"{base}/me/headshots/{chosen}/select", {"selected": True}, format="json").status_code == 200
+    assert admin_api.post(f"{base}/headshots/{chosen}/approve", {}, format="json").status_code == 200
+    export = admin_api.get(f"{base}/exports/headshots.zip")
+    import csv
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(b"".join(export.streaming_content))) as archive:
+        rows = list(csv.DictReader(io.StringIO(archive.read("manifest.csv").decode())))
+        assert len(rows) == 1
+        assert rows[0]["external_id"] == "E-42" and rows[0]["brand_kit_version"] == "1"
+        assert float(rows[0]["identity_distance"]) < 0.6
+        with Image.open(io.BytesIO(archive.read(rows[0]["file"]))) as im:
+            assert im.size[0] == 512
+
+
+def test_running_the_job_again_never_duplicates_headshots(org_a, ray_pool, redis_broker):
+    from teams.services import generation_request_start, selfies_upload
+
+    user = make_user(org_a, Role.EMPLOYEE)
+    employee = make_employee(org_a, user)
+    from tests.factories import make_brand_kit
+
+    make_brand_kit(org_a)
+    selfies_upload(employee=employee, uploads=[named(dev_face("jack_dorsey", n)) for n in (1, 2)])
+    request = generation_request_start(employee=employee, created_by=user)
+
+    generation_run(request.pk)
+    first = sorted(Headshot.objects.values_list("idempotency_key", flat=True))
+    assert len(first) == 2
+
+    # A redelivered message (worker killed after storing, before acking) runs the job again.
+    GenerationRequest.objects.filter(pk=request.pk).update(status=RequestStatus.RUNNING)
+    generation_run(request.pk)
+    # And a message for a finished request is a no-op.
+    generation_run(request.pk)
+    assert sorted(Headshot.objects.values_list("idempotency_key", flat=True)) == first
+    request.refresh_from_db()
+    assert request.status == RequestStatus.DONE and request.progress_done == 2

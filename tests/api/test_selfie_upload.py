@@ -1,0 +1,126 @@
+"""Selfie uploads: each photo gets its own verdict; good ones are stored untouched, bad ones leave nothing behind."""
+from __future__ import annotations
+
+import hashlib
+import io
+import zlib
+import struct
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from teams.models import Selfie
+from tenancy.models import Role
+from tests.conftest import NEGATIVES, dev_face
+from tests.factories import client_for, make_employee, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def employee_user(org_a):
+    user = make_user(org_a, Role.EMPLOYEE)
+    make_employee(org_a, user)
+    return user
+
+
+def named(data: bytes, name: str) -> io.BytesIO:
+    handle = io.BytesIO(data)
+    handle.name = name
+    return handle
+
+
+def upload(org, user, *files):
+    return client_for(user).post(f"/api/v1/orgs/{org.slug}/me/selfies", {"files": list(files)}, format="multipart")
+
+
+def stored_files() -> list[Path]:
+    root = Path(settings.MEDIA_ROOT)
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def bomb_png(side: int = 20000) -> bytes:
+    """A valid 1-bit PNG of side x side pixels that is only a few KB on disk (a decompression bomb)."""
+    row = b"\x00" + b"\x00" * ((side + 7) // 8)
+    raw = zlib.compress(row * side, 9)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
+
+
+GOOD = dev_face("barack_obama", 1)
+BAD_INPUTS = {
+    "not_an_image": ("notes.jpg", b"Hello, this is a text file pretending to be a photo.\n" * 20),
+    "truncated_image": ("cut.jpg", GOOD.read_bytes()[: len(GOOD.read_bytes()) // 2]),
+    "too_many_pixels": ("bomb.png", bomb_png()),
+    "empty_file": ("empty.jpg", b""),
+    "no_face": ("landscape.jpg", (NEGATIVES / "no_face_landscape.jpg").read_bytes()),
+    "multiple_faces": ("two.jpg", (NEGATIVES / "two_faces_white_house.jpg").read_bytes()),
+}
+
+
+@pytest.mark.parametrize("reason", sorted(BAD_INPUTS))
+def test_a_bad_photo_is_rejected_with_its_reason_and_nothing_is_stored(org_a, employee_user, reason):
+    name, data = BAD_INPUTS[reason]
+    response = upload(org_a, employee_user, named(data, name))
+    assert response.status_code == 400
+    body = response.json()
+    assert body["accepted"] == []
+    assert body["rejected"][0]["file"] == name
+    assert reason in body["rejected"][0]["reasons"]
+    assert body["rejected"][0]["messages"] and all(m.strip() for m in body["rejected"][0]["messages"])
+    assert not Selfie.objects.exists()
+    assert stored_files() == []
+
+
+def test_good_photos_are_stored_untouched_beside_rejected_ones(org_a, employee_user):
+    good = [dev_face("barack_obama", 1).read_bytes(), dev_face("barack_obama", 2).read_bytes()]
+    response = upload(org_a, employee_user, named(good[0], "a.jpg"), named(BAD_INPUTS["no_face"][1], "b.jpg"),
+                      named(good[1], "c.jpg"), named(b"", "d.jpg"))
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert [s["original_name"] for s in body["accepted"]] == ["a.jpg", "c.jpg"]
+    assert [r["file"] for r in body["rejected"]] == ["b.jpg", "d.jpg"]
+    for selfie, original in zip(Selfie.objects.order_by("id"), good):
+        assert selfie.checksum == hashlib.sha256(original).hexdigest()
+        assert selfie.file.read() == original  # byte for byte: the original is never altered
+    assert len(stored_files()) == 2
+
+
+def test_the_same_photo_twice_is_stored_once(org_a, employee_user):
+    data = dev_face("barack_obama", 1).read_bytes()
+    assert upload(org_a, employee_user, named(data, "a.jpg")).status_code == 201
+    again = upload(org_a, employee_user, named(data, "a-copy.jpg"))
+    assert again.status_code == 400
+    assert again.json()["rejected"][0]["reasons"] == ["duplicate"]
+    assert Selfie.objects.count() == 1
+
+
+def test_heic_selfies_are_accepted(org_a, employee_user):
+    import pillow_heif
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
+    out = io.BytesIO()
+    with Image.open(dev_face("barack_obama", 2)) as im:
+        im.convert("RGB").save(out, "HEIF")
+    response = upload(org_a, employee_user, named(out.getvalue(), "IMG_0001.HEIC"))
+    assert response.status_code == 201, response.content
+    assert Selfie.objects.get().extension == ".heic"
+
+
+def test_upload_without_files_is_a_clear_400(org_a, employee_user):
+    response = client_for(employee_user).post(f"/api/v1/orgs/{org_a.slug}/me/selfies", {}, format="multipart")
+    assert response.status_code == 400
+    assert "files" in response.json()["detail"]
+
+
+def test_an_admin_without_an_employee_profile_gets_a_404_with_a_reason(org_a):
+    admin = make_user(org_a, Role.ADMIN)
+    response = upload(org_a, admin, named(GOOD.read_bytes(), "a.jpg"))
+    assert response.status_code == 404
+    assert "employee profile" in response.json()["detail"]
