@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import socket
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -70,10 +71,29 @@ class HeadshotActor:
     def ping(self) -> bool:
         return True
 
+    def assigned_resources(self) -> dict[str, float]:
+        """What Ray reserved for this actor (CPU share, GPUs), for health checks and tests."""
+        return dict(ray.get_runtime_context().get_assigned_resources())
+
+
+def _probe(address: str, timeout_s: float = 5.0) -> None:
+    """Fail fast when a cluster address doesn't answer: ray.init would otherwise retry for minutes."""
+    target = address.removeprefix("ray://")
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto" and other forms are Ray's to resolve
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise RayUnavailableError(f"Ray at {address!r} does not answer ({exc.strerror or exc}). "
+                                  "Check RAY_ADDRESS and that the Ray head is running.") from None
+
 
 def ensure_ray(config: PoolConfig) -> None:
     if ray.is_initialized():
         return
+    if config.address != "local":
+        _probe(config.address)
     try:
         if config.address == "local":
             ray.init(
