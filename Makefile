@@ -23,7 +23,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	# The embedded default, from nothing: a fresh SQLite file, the in-process broker, a local Ray.
 	rm -rf .demo-data
-	DRAMATIQ_BROKER=stub DATABASE_URL= $(PY) manage.py demo --out demo-output
+	DRAMATIQ_BROKER=stub DATABASE_URL= \
+	  EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend EMAIL_FILE_PATH=demo-output/outbox \
+	  $(PY) manage.py demo --out demo-output
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -46,9 +46,12 @@ def export_zip_write(*, organization: Organization, approved_only: bool, target:
                 while chunk := src.read(1024 * 1024):
                     dst.write(chunk)
             qc = headshot.qc or {}
-            for key in qc:
-                if key != "identity_distance" and f"qc_{key}" not in extra_qc and not isinstance(qc[key], (dict, list)):
-                    extra_qc.append(f"qc_{key}")
+            for key, value in qc.items():
+                column = f"qc_{key}"
+                # Scalars only, and never a second column of a name the manifest already has (qc "passed").
+                if column not in MANIFEST_COLUMNS and column not in extra_qc and key != "identity_distance" \
+                        and not isinstance(value, (dict, list)):
+                    extra_qc.append(column)
             rows.append({
                 "employee_id": employee.pk, "external_id": employee.external_id, "email": employee.email,
                 "name": employee.name, "team": employee.team.name if employee.team else "", "file": arcname,
