@@ -5,10 +5,10 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-BackgroundKind = Literal["solid", "gradient", "image"]
+BackgroundKind = Literal["solid", "gradient", "image", "office"]
 LightingPreset = Literal["soft", "studio", "dramatic", "natural"]
 
-BACKGROUND_KINDS: tuple[str, ...] = ("solid", "gradient", "image")
+BACKGROUND_KINDS: tuple[str, ...] = ("solid", "gradient", "image", "office")
 LIGHTING_PRESETS: tuple[str, ...] = ("soft", "studio", "dramatic", "natural")
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -29,7 +29,8 @@ class Background:
     color: str = "#d9dde3"
     # Second colour of a vertical gradient (top = color, bottom = color_to).
     color_to: str | None = None
-    # Local path of the uploaded background plate, for kind == "image".
+    # Local path of the uploaded background plate, for kind == "image" (and optionally "office", which blurs it;
+    # without a plate, "office" renders a soft out-of-focus office in the brand colours).
     image_path: str | None = None
 
     def check(self) -> None:
@@ -81,6 +82,34 @@ class ColorGrade:
 
 
 @dataclass(frozen=True)
+class Retouch:
+    # 0 = untouched, 1 = the strongest retouch the studio backend allows (still bounded by min_texture_share).
+    strength: float = 0.5
+    # Share of the skin's high-frequency energy that must survive retouching ("not over-retouched").
+    min_texture_share: float = 0.6
+
+    def check(self) -> None:
+        if not 0.0 <= self.strength <= 1.0:
+            raise BrandSpecError("retouch.strength must be between 0 and 1")
+        if not 0.3 <= self.min_texture_share <= 1.0:
+            raise BrandSpecError("retouch.min_texture_share must be between 0.3 and 1")
+
+
+@dataclass(frozen=True)
+class Attire:
+    # Brand colour the clothing is moved toward by the studio backend; None leaves clothing as photographed.
+    color: str | None = None
+    # 0..1: how far toward that colour (bounded, so fabric texture and shading stay).
+    strength: float = 0.0
+
+    def check(self) -> None:
+        if self.color is not None:
+            hex_to_rgb(self.color)
+        if not 0.0 <= self.strength <= 1.0:
+            raise BrandSpecError("attire.strength must be between 0 and 1")
+
+
+@dataclass(frozen=True)
 class BrandSpec:
     name: str = "Neutral"
     version: int = 1
@@ -92,6 +121,8 @@ class BrandSpec:
     lighting: LightingPreset = "soft"
     # Attire prompt for the generative backend; the studio backend records it only.
     attire: str = "business attire"
+    attire_color: Attire = field(default_factory=Attire)
+    retouch: Retouch = field(default_factory=Retouch)
     # Named variants made from each accepted selfie.
     variants: tuple[str, ...] = ("standard",)
 
@@ -99,6 +130,8 @@ class BrandSpec:
         self.background.check()
         self.framing.check()
         self.color_grade.check()
+        self.retouch.check()
+        self.attire_color.check()
         if not self.output_sizes:
             raise BrandSpecError("output_sizes must name at least one width")
         for size in self.output_sizes:
@@ -121,7 +154,8 @@ class BrandSpec:
         """Build and check a spec from JSON-shaped data; unknown keys are an error, not silently dropped."""
         if not isinstance(data, dict):
             raise BrandSpecError("a brand spec must be a JSON object")
-        known = {"name", "version", "background", "framing", "output_sizes", "color_grade", "lighting", "attire", "variants"}
+        known = {"name", "version", "background", "framing", "output_sizes", "color_grade", "lighting", "attire",
+                 "attire_color", "retouch", "variants"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise BrandSpecError(f"unknown brand spec field(s): {', '.join(unknown)}")
@@ -135,6 +169,8 @@ class BrandSpec:
                 color_grade=ColorGrade(**{k: float(v) for k, v in data.get("color_grade", {}).items()}),
                 lighting=data.get("lighting", "soft"),
                 attire=str(data.get("attire", cls.attire)),
+                attire_color=Attire(**data.get("attire_color", {})),
+                retouch=Retouch(**{k: float(v) for k, v in data.get("retouch", {}).items()}),
                 variants=tuple(str(v) for v in data.get("variants", cls.variants)),
             )
         except TypeError as exc:  # unexpected nested key
