@@ -154,7 +154,8 @@ def selfies_upload(*, employee: Employee, uploads: list) -> UploadResult:
     """Check each photo on its own; store the accepted ones untouched. One bad photo never affects the others."""
     result = UploadResult()
     existing = Selfie.objects.for_organization(employee.organization).filter(employee=employee)
-    room = settings.SELFIES_PER_SET_MAX - existing.count()
+    limit = employee.organization.selfies_max
+    room = limit - existing.count()
     for upload in uploads:
         name = PurePath(getattr(upload, "name", "") or "selfie").name[:255]
 
@@ -162,7 +163,7 @@ def selfies_upload(*, employee: Employee, uploads: list) -> UploadResult:
             result.rejected.append({"file": name, "reasons": [code], "messages": [message]})
 
         if room <= 0:
-            reject("too_many_selfies", f"You can keep at most {settings.SELFIES_PER_SET_MAX} selfies. "
+            reject("too_many_selfies", f"You can keep at most {limit} selfies. "
                                        "Delete one before adding another.")
             continue
         data = _read_capped(upload, settings.SELFIE_MAX_BYTES)
@@ -247,8 +248,8 @@ def generation_request_start(*, employee: Employee, created_by: User | None,
     if kit.archived_at is not None:
         raise TeamsError("brand_kit_archived", "This brand kit is archived.", 409)
     selfies = list(Selfie.objects.for_organization(organization).filter(employee=employee))
-    if len(selfies) < settings.SELFIES_MIN_FOR_GENERATION:
-        raise TeamsError("not_enough_selfies", f"Upload at least {settings.SELFIES_MIN_FOR_GENERATION} accepted "
+    if len(selfies) < organization.selfies_required:
+        raise TeamsError("not_enough_selfies", f"Upload at least {organization.selfies_required} accepted "
                                                f"selfie(s) first; you have {len(selfies)}.", 409)
     active = GenerationRequest.objects.for_organization(organization).filter(
         employee=employee, status__in=[RequestStatus.PENDING, RequestStatus.QUEUED, RequestStatus.RUNNING])

@@ -14,10 +14,10 @@ from tenancy.models import Membership, Organization, Role
 _n = itertools.count(1)
 
 
-def make_org(name: str | None = None) -> Organization:
+def make_org(name: str | None = None, **fields) -> Organization:
     i = next(_n)
     name = name or f"Org {i}"
-    return Organization.objects.create(name=name, slug=f"org-{i}")
+    return Organization.objects.create(name=name, slug=f"org-{i}", **fields)
 
 
 def make_user(organization: Organization, role: str = Role.EMPLOYEE, email: str | None = None) -> User:

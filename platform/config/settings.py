@@ -134,7 +134,11 @@ USE_TZ = True
 SELFIE_MAX_BYTES = env_int("SELFIE_MAX_BYTES", 25 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-SELFIES_PER_SET_MAX = env_int("SELFIES_PER_SET_MAX", 15)
+# Per-organization defaults: a set is ready at SELFIES_REQUIRED_DEFAULT accepted photos and holds at most
+# SELFIES_MAX_DEFAULT (8 of 8-15); each organization can change both within SELFIES_LIMIT.
+SELFIES_REQUIRED_DEFAULT = env_int("SELFIES_REQUIRED_DEFAULT", 8)
+SELFIES_MAX_DEFAULT = env_int("SELFIES_MAX_DEFAULT", 15)
+SELFIES_LIMIT = 30
 INVITE_TTL_HOURS = env_int("INVITE_TTL_HOURS", 72)
 
 REST_FRAMEWORK = {
@@ -202,8 +206,6 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "headshots@localhost")
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://localhost:8000")
 # Generation retries before a request is marked failed (each retry backs off exponentially).
 GENERATION_MAX_ATTEMPTS = env_int("GENERATION_MAX_ATTEMPTS", 4)
-# Accepted selfies needed before generation can start (the studio QC issue raises the default to 8).
-SELFIES_MIN_FOR_GENERATION = env_int("SELFIES_MIN_FOR_GENERATION", 1)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

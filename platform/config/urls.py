@@ -7,8 +7,10 @@ from accounts import api as accounts_api
 from brand_kits import api as brand_kits_api
 from integrations import api as integrations_api
 from teams import api as teams_api
+from tenancy import settings_api as tenancy_settings_api
 
 tenant_patterns = [
+    path("settings", tenancy_settings_api.OrganizationSettingsApi.as_view(), name="organization-settings"),
     path("brand-kits", brand_kits_api.BrandKitListApi.as_view(), name="brand-kit-list"),
     path("brand-kits/<int:kit_id>", brand_kits_api.BrandKitDetailApi.as_view(), name="brand-kit-detail"),
     path("brand-kits/<int:kit_id>/background", brand_kits_api.BrandKitBackgroundApi.as_view(),

@@ -5,10 +5,22 @@ from django.conf import settings
 from django.db import models
 
 
+def _default_selfies_required() -> int:
+    return settings.SELFIES_REQUIRED_DEFAULT
+
+
+def _default_selfies_max() -> int:
+    return settings.SELFIES_MAX_DEFAULT
+
+
 class Organization(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=60, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A selfie set is ready for generation once it holds this many accepted photos ...
+    selfies_required = models.PositiveSmallIntegerField(default=_default_selfies_required)
+    # ... and never holds more than this many.
+    selfies_max = models.PositiveSmallIntegerField(default=_default_selfies_max)
 
     def __str__(self) -> str:
         return self.name

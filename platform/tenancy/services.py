@@ -17,3 +17,22 @@ def organization_create(*, name: str, owner) -> Organization:
     organization = Organization.objects.create(name=name, slug=slug)
     Membership.objects.create(organization=organization, user=owner, role=Role.OWNER)
     return organization
+
+
+class OrganizationSettingsError(ValueError):
+    pass
+
+
+def organization_update_settings(*, organization: Organization, selfies_required: int | None = None,
+                                 selfies_max: int | None = None) -> Organization:
+    from django.conf import settings
+
+    required = organization.selfies_required if selfies_required is None else selfies_required
+    maximum = organization.selfies_max if selfies_max is None else selfies_max
+    if not 1 <= required <= maximum <= settings.SELFIES_LIMIT:
+        raise OrganizationSettingsError(
+            f"selfies_required and selfies_max must satisfy 1 <= required <= max <= {settings.SELFIES_LIMIT} "
+            f"(got {required} and {maximum}).")
+    organization.selfies_required, organization.selfies_max = required, maximum
+    organization.save(update_fields=["selfies_required", "selfies_max"])
+    return organization

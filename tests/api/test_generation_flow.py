@@ -25,6 +25,8 @@ def named(path) -> io.BytesIO:
 
 
 def test_employee_request_runs_through_redis_dramatiq_and_ray_to_stored_headshots(org_a, ray_pool, redis_broker):
+    org_a.selfies_required = 3  # the dev set of this person has 3 photos; the default is 8
+    org_a.save()
     admin = make_user(org_a, Role.ADMIN)
     user = make_user(org_a, Role.EMPLOYEE)
     make_employee(org_a, user, external_id="E-42")
@@ -79,6 +81,8 @@ def test_employee_request_runs_through_redis_dramatiq_and_ray_to_stored_headshot
 def test_running_the_job_again_never_duplicates_headshots(org_a, ray_pool, redis_broker):
     from teams.services import generation_request_start, selfies_upload
 
+    org_a.selfies_required = 2
+    org_a.save()
     user = make_user(org_a, Role.EMPLOYEE)
     employee = make_employee(org_a, user)
     from tests.factories import make_brand_kit

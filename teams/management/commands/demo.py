@@ -66,6 +66,9 @@ class Command(BaseCommand):
         admin.credentials(HTTP_AUTHORIZATION=f"Token {signup['token']}")
         org = f"/api/v1/orgs/{signup['organization']}"
 
+        # The bundled public-domain samples hold 1-3 photos a person; a real rollout keeps the default of 8.
+        self.api(admin.patch, f"{org}/settings", {"selfies_required": 1}, 200)
+
         self.step("Creating the brand kit")
         kit = self.api(admin.post, f"{org}/brand-kits", {"name": "Acme Corporate", "spec": BRAND_KIT}, 201)
         self.say(f"  {kit['name']} v{kit['version']}: {kit['spec']['background']['kind']} background, "

@@ -1,0 +1,39 @@
+"""The organization's own settings (admins): name and selfie-set bounds."""
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from .api import DomainError, OrganizationAdminEndpoint
+from .services import OrganizationSettingsError, organization_update_settings
+
+
+class OrganizationSettingsOut(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    selfies_required = serializers.IntegerField()
+    selfies_max = serializers.IntegerField()
+
+
+class OrganizationSettingsIn(serializers.Serializer):
+    selfies_required = serializers.IntegerField(required=False, min_value=1)
+    selfies_max = serializers.IntegerField(required=False, min_value=1)
+
+
+class OrganizationSettingsApi(OrganizationAdminEndpoint):
+    serializer_class = OrganizationSettingsOut
+
+    @extend_schema(responses=OrganizationSettingsOut)
+    def get(self, request, org_slug: str):
+        return Response(OrganizationSettingsOut(self.organization).data)
+
+    @extend_schema(request=OrganizationSettingsIn, responses=OrganizationSettingsOut)
+    def patch(self, request, org_slug: str):
+        data = OrganizationSettingsIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            organization = organization_update_settings(organization=self.organization, **data.validated_data)
+        except OrganizationSettingsError as exc:
+            raise DomainError(str(exc), code="invalid_settings") from None
+        return Response(OrganizationSettingsOut(organization).data)
