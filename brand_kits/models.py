@@ -12,6 +12,10 @@ class BrandKit(TenantModel):
     created_at = models.DateTimeField(auto_now_add=True)
     # Archived kits keep their versions (headshots reference them) but can't start new requests.
     archived_at = models.DateTimeField(null=True, blank=True)
+    # The variant-ranking model's state (inference.ranking), learnt from what employees select with this kit.
+    ranking_state = models.JSONField(default=dict, blank=True)
+    # Industry preset the kit started from, if any.
+    preset = models.CharField(max_length=40, blank=True)
 
     class Meta:
         ordering = ["id"]

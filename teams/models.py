@@ -61,10 +61,39 @@ class Selfie(TenantModel):
     width = models.PositiveIntegerField(null=True)
     height = models.PositiveIntegerField(null=True)
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    # Image measurements from selfie QC (sharpness, exposure, pose angles, perceptual hash): not biometric.
+    qc = models.JSONField(default=dict, blank=True)
+    # Whether the set-level checks (same person, near-duplicates) currently count this photo in the set.
+    in_set = models.BooleanField(default=True)
+    set_reasons = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["employee", "checksum"], name="one_copy_of_each_selfie")]
+
+
+# Biometric data (face embeddings) lives only in the two tables below, so it can be deleted on its own
+# (consent withdrawn, retention expired) without touching the photos' other records.
+
+
+class SelfieEmbedding(TenantModel):
+    selfie = models.OneToOneField(Selfie, on_delete=models.CASCADE, related_name="embedding")
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="+")
+    model = models.CharField(max_length=64)
+    vector = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class IdentityProfile(TenantModel):
+    """The robust centre of an employee's accepted selfies' embeddings: what outputs are judged against."""
+
+    employee = models.OneToOneField(Employee, on_delete=models.CASCADE, related_name="identity_profile")
+    model = models.CharField(max_length=64)
+    centre = models.JSONField()
+    spread = models.FloatField()
+    selfie_count = models.PositiveSmallIntegerField()
+    selfie_ids = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)
 
 
 class RequestStatus(models.TextChoices):
@@ -131,13 +160,16 @@ class Headshot(TenantModel):
     renditions = models.JSONField(default=dict)
     qc = models.JSONField(default=dict)
     qc_passed = models.BooleanField(default=False)
+    # Rank among this request's variants (1 = best) and the score it was ranked by.
+    rank = models.PositiveIntegerField(null=True, blank=True)
+    rank_score = models.FloatField(null=True, blank=True)
     selected = models.BooleanField(default=False)
     approved = models.BooleanField(default=False)
     approved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["id"]
+        ordering = ["rank", "id"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "idempotency_key"], name="one_headshot_per_idempotency_key")
         ]
