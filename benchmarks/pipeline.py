@@ -28,6 +28,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--faces", type=Path, default=SHARED / "faces" / "dev", help="folder of <person>/<n>.jpg")
     parser.add_argument("--limit", type=int, default=0, help="use at most this many photos (0 = all)")
+    parser.add_argument("--variants", type=int, default=24, help="variants per person in the generation section")
     args = parser.parse_args()
 
     from inference.background import composite, estimate_foreground, render_background
@@ -117,7 +118,84 @@ def main() -> int:
         pipeline.run(GenerationInput(selfies=(SelfieInput(photo.name, photo.read_bytes()),), brand=brand))
     per_run = (time.perf_counter() - started) * 1000 / max(len(sample), 1)
     print(f"HeadshotPipeline.run, one selfie per request, {len(sample)} photos: {per_run:.0f} ms per photo")
+    generation_stages(pipeline, photos, skipped, variants=args.variants)
+    single_core_2048(pipeline, sample[0])
     return 0
+
+
+def generation_stages(pipeline, photos, skipped, *, variants: int) -> None:
+    """The variant loop per person (prepare once per selfie/framing/retouch, render per look, QC, encode), in ms."""
+    from inference.brand import BrandSpec
+    from inference.request import GenerationInput, SelfieInput
+
+    bad = {s.split(" ")[0] for s in skipped}
+    people: dict[str, list] = {}
+    for photo in photos:
+        if f"{photo.parent.name}/{photo.name}" not in bad and not photo.parent.name.startswith("john_"):
+            people.setdefault(photo.parent.name, []).append(photo)
+    brand = BrandSpec(variants_per_person=variants)
+    stage_ms: dict[str, list[float]] = {}
+    finisher_ms: dict[str, list[float]] = {}
+    per_person, counts = [], []
+    for person, files in sorted(people.items()):
+        selfies = tuple(SelfieInput(f"{person}/{p.name}", p.read_bytes()) for p in files[:4])
+        started = time.perf_counter()
+        result = pipeline.run(GenerationInput(selfies=selfies, brand=brand))
+        per_person.append(time.perf_counter() - started)
+        counts.append(len(result.headshots))
+        for stage, values in pipeline.last_timings.items():
+            stage_ms.setdefault(stage, []).extend(values)
+        for headshot in result.headshots:
+            timings = headshot.params.get("finishing_measurements", {}).get("timings_ms", {})
+            for group in ("prepare", "render"):
+                for stage, value in (timings.get(group) or {}).items():
+                    finisher_ms.setdefault(f"{group}.{stage}", []).append(value)
+    print(f"\nvariant generation: {len(people)} people (john_* chips left out: 150 px aligned crops, not selfies), "
+          f"{statistics.fmean(counts):.0f} variants per person at {max(brand.output_sizes)} px wide, "
+          f"{statistics.fmean(per_person):.1f} s per person (median {statistics.median(per_person):.1f} s), "
+          f"cv2 threads = 1")
+    print(f"{'stage':<34}{'calls':>7}{'mean':>9}{'median':>9}   ms per call")
+    for stage, values in list(stage_ms.items()) + sorted(finisher_ms.items()):
+        print(f"{stage:<34}{len(values):7d}{statistics.fmean(values):9.1f}{statistics.median(values):9.1f}")
+    print("(finisher sub-stages are its own timings_ms; a prepared subject is reused by every render of its group, "
+          "so a render-only call reports prepare sub-stages of the shared prepare)")
+
+
+def single_core_2048(pipeline, photo: Path) -> None:
+    """One finished headshot at 2048 px long side, every stage, pinned to one CPU core."""
+    import dataclasses
+
+    from inference.brand import BrandSpec
+    from inference.request import GenerationInput, SelfieInput
+
+    try:
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    except (AttributeError, OSError) as exc:  # not Linux: say so instead of pretending
+        print(f"\n2048 px on one core: could not pin to one core ({exc}); skipped")
+        return
+    # 4:5 portrait whose long side is 2048 px.
+    brand = BrandSpec(variants_per_person=1, regeneration_tries=0, output_sizes=(1638, 1024, 512),
+                      variant_framings=("head_and_shoulders",))
+    request = GenerationInput(selfies=(SelfieInput(photo.name, photo.read_bytes()),), brand=brand)
+    pipeline.run(request)  # warm caches (first mesh/graph calls)
+    runs = []
+    for _ in range(3):
+        started = time.perf_counter()
+        result = pipeline.run(request)
+        runs.append((time.perf_counter() - started, dict(pipeline.last_timings)))
+    best, timings = min(runs, key=lambda item: item[0])
+    (headshot,) = result.headshots
+    from PIL import Image
+    import io
+
+    size = Image.open(io.BytesIO(headshot.image)).size
+    parts = ", ".join(f"{k} {sum(v):.0f}" for k, v in timings.items())
+    print(f"\none headshot at {size[0]}x{size[1]} on one core (sched_setaffinity to 1 CPU, cv2 threads 1), "
+          f"{photo.parent.name}/{photo.name}: best of 3 {best * 1000:.0f} ms, median "
+          f"{statistics.median(r[0] for r in runs) * 1000:.0f} ms (selfie inspection included; ms: {parts})")
+    stages = headshot.params.get("finishing_measurements", {}).get("timings_ms", {})
+    for group in ("prepare", "render"):
+        print(f"  finisher {group}: " + ", ".join(f"{k} {v:.0f}" for k, v in (stages.get(group) or {}).items()))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,16 @@ LightingPreset = Literal["soft", "studio", "dramatic", "natural"]
 
 BACKGROUND_KINDS: tuple[str, ...] = ("solid", "gradient", "image", "office")
 LIGHTING_PRESETS: tuple[str, ...] = ("soft", "studio", "dramatic", "natural")
+# Framing styles a variant can use (see inference/variants.py for what each one means in numbers).
+FRAMING_STYLES: tuple[str, ...] = ("head_and_shoulders", "close_up", "square_avatar")
+# Enough variants per person for an employee to choose from, few enough to finish in seconds per person on CPU.
+DEFAULT_VARIANTS_PER_PERSON = 24
+MAX_VARIANTS_PER_PERSON = 96
+# Regeneration tries after a failed output QC (each try changes one more parameter; see variants.adjust_variant).
+DEFAULT_REGENERATION_TRIES = 3
+MAX_REGENERATION_TRIES = 6
+# How many of the employee's best selfies the variants are made from.
+DEFAULT_VARIANT_SOURCES = 3
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -123,8 +133,34 @@ class BrandSpec:
     attire: str = "business attire"
     attire_color: Attire = field(default_factory=Attire)
     retouch: Retouch = field(default_factory=Retouch)
-    # Named variants made from each accepted selfie.
+    # Named variants made from each accepted selfie. Kept for compatibility and round-trips; since the variant
+    # grid (below) the generator names variants itself ("hs-studio-bg0-s2"), so these names are recorded only.
     variants: tuple[str, ...] = ("standard",)
+    # Industry preset the kit started from (inference/presets.py), or None for a kit built from scratch.
+    preset: str | None = None
+    # Headshots made per person; the grid below is sampled evenly up to this many.
+    variants_per_person: int = DEFAULT_VARIANTS_PER_PERSON
+    # Variant axes. Empty lightings = the brand's lighting first, then every other preset.
+    variant_framings: tuple[str, ...] = FRAMING_STYLES
+    variant_lightings: tuple[str, ...] = ()
+    # Backgrounds beyond `background` (which is always bg0); each variant uses one of them.
+    extra_backgrounds: tuple[Background, ...] = ()
+    # Number of best selfies the variants are made from.
+    variant_sources: int = DEFAULT_VARIANT_SOURCES
+    # A failed output is regenerated with adjusted parameters up to this many times.
+    regeneration_tries: int = DEFAULT_REGENERATION_TRIES
+
+    @property
+    def backgrounds(self) -> tuple[Background, ...]:
+        """Every background of the kit: bg0 is `background`, then `extra_backgrounds`."""
+        return (self.background, *self.extra_backgrounds)
+
+    @property
+    def lightings(self) -> tuple[str, ...]:
+        """The lighting axis of the variant grid, in order of preference."""
+        if self.variant_lightings:
+            return self.variant_lightings
+        return (self.lighting, *(p for p in LIGHTING_PRESETS if p != self.lighting))
 
     def check(self) -> "BrandSpec":
         self.background.check()
@@ -141,12 +177,36 @@ class BrandSpec:
             raise BrandSpecError(f"lighting must be one of {', '.join(LIGHTING_PRESETS)}")
         if not self.variants:
             raise BrandSpecError("variants must name at least one variant")
+        for extra in self.extra_backgrounds:
+            extra.check()
+        if isinstance(self.variants_per_person, bool) or not isinstance(self.variants_per_person, int) \
+                or not 1 <= self.variants_per_person <= MAX_VARIANTS_PER_PERSON:
+            raise BrandSpecError(f"variants_per_person must be a whole number from 1 to {MAX_VARIANTS_PER_PERSON}")
+        if not self.variant_framings or any(f not in FRAMING_STYLES for f in self.variant_framings):
+            raise BrandSpecError(f"variant_framings must name one or more of {', '.join(FRAMING_STYLES)}")
+        if len(set(self.variant_framings)) != len(self.variant_framings):
+            raise BrandSpecError("variant_framings names a framing twice")
+        if any(p not in LIGHTING_PRESETS for p in self.variant_lightings):
+            raise BrandSpecError(f"variant_lightings must name presets from {', '.join(LIGHTING_PRESETS)}")
+        if len(set(self.variant_lightings)) != len(self.variant_lightings):
+            raise BrandSpecError("variant_lightings names a preset twice")
+        if isinstance(self.variant_sources, bool) or not isinstance(self.variant_sources, int) \
+                or not 1 <= self.variant_sources <= 30:
+            raise BrandSpecError("variant_sources must be a whole number from 1 to 30")
+        if isinstance(self.regeneration_tries, bool) or not isinstance(self.regeneration_tries, int) \
+                or not 0 <= self.regeneration_tries <= MAX_REGENERATION_TRIES:
+            raise BrandSpecError(f"regeneration_tries must be a whole number from 0 to {MAX_REGENERATION_TRIES}")
+        if self.preset is not None and (not isinstance(self.preset, str) or not self.preset):
+            raise BrandSpecError("preset must be a preset name or null")
         return self
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["output_sizes"] = list(self.output_sizes)
         data["variants"] = list(self.variants)
+        data["variant_framings"] = list(self.variant_framings)
+        data["variant_lightings"] = list(self.variant_lightings)
+        data["extra_backgrounds"] = [asdict(b) for b in self.extra_backgrounds]
         return data
 
     @classmethod
@@ -155,7 +215,8 @@ class BrandSpec:
         if not isinstance(data, dict):
             raise BrandSpecError("a brand spec must be a JSON object")
         known = {"name", "version", "background", "framing", "output_sizes", "color_grade", "lighting", "attire",
-                 "attire_color", "retouch", "variants"}
+                 "attire_color", "retouch", "variants", "preset", "variants_per_person", "variant_framings",
+                 "variant_lightings", "extra_backgrounds", "variant_sources", "regeneration_tries"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise BrandSpecError(f"unknown brand spec field(s): {', '.join(unknown)}")
@@ -172,9 +233,25 @@ class BrandSpec:
                 attire_color=Attire(**data.get("attire_color", {})),
                 retouch=Retouch(**{k: float(v) for k, v in data.get("retouch", {}).items()}),
                 variants=tuple(str(v) for v in data.get("variants", cls.variants)),
+                preset=data.get("preset"),
+                variants_per_person=_whole(data.get("variants_per_person", DEFAULT_VARIANTS_PER_PERSON),
+                                           "variants_per_person"),
+                variant_framings=tuple(str(v) for v in data.get("variant_framings", FRAMING_STYLES)),
+                variant_lightings=tuple(str(v) for v in data.get("variant_lightings", ())),
+                extra_backgrounds=tuple(Background(**b) for b in data.get("extra_backgrounds", ())),
+                variant_sources=_whole(data.get("variant_sources", DEFAULT_VARIANT_SOURCES), "variant_sources"),
+                regeneration_tries=_whole(data.get("regeneration_tries", DEFAULT_REGENERATION_TRIES),
+                                          "regeneration_tries"),
             )
         except TypeError as exc:  # unexpected nested key
             raise BrandSpecError(f"invalid brand spec: {exc}") from None
         except ValueError as exc:
             raise BrandSpecError(f"invalid brand spec: {exc}") from None
         return spec.check()
+
+
+def _whole(value: Any, name: str) -> int:
+    """A JSON whole number (7 or 7.0), not a bool or a string; the message names the field."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+        raise BrandSpecError(f"{name} must be a whole number")
+    return int(value)

@@ -1,4 +1,4 @@
-"""Command line: `python -m inference run --selfies DIR --out DIR [--brand-kit KIT.json]` writes headshots and manifest.json."""
+"""Command line: `python -m inference run --selfies DIR --out DIR [--brand-kit KIT.json | --preset NAME] [--variants N]` writes ranked headshots and manifest.json; `python -m inference presets` lists the industry presets."""
 from __future__ import annotations
 
 import argparse
@@ -39,15 +39,27 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="make headshots from a folder of one employee's selfies")
     run.add_argument("--selfies", required=True, type=Path, help="folder holding the employee's selfie photos")
     run.add_argument("--out", required=True, type=Path, help="folder to write the headshots and manifest.json into")
-    run.add_argument("--brand-kit", type=Path, help="brand spec JSON (BrandSpec.to_dict shape); default: neutral")
+    kit = run.add_mutually_exclusive_group()
+    kit.add_argument("--brand-kit", type=Path, help="brand spec JSON (BrandSpec.to_dict shape); default: neutral")
+    kit.add_argument("--preset", help="start from an industry preset (see `python -m inference presets`)")
+    run.add_argument("--variants", type=int, help="headshots per person (default: the kit's variants_per_person)")
+    run.add_argument("--ranking", type=Path,
+                     help="ranking model state JSON learnt from earlier selections (inference.ranking)")
     run.add_argument("--seed", type=int, default=0, help="base seed recorded with every headshot (default 0)")
+    commands.add_parser("presets", help="list the industry presets and what each sets")
     return parser
 
 
 def main(argv: list[str] | None = None, *, pipeline: "HeadshotPipeline | None" = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "presets":
+        return print_presets()
     try:
-        brand = load_brand_kit(args.brand_kit) if args.brand_kit else BrandSpec()
+        brand = load_brand_kit(args.brand_kit) if args.brand_kit else (
+            load_preset(args.preset) if args.preset else BrandSpec())
+        if args.variants is not None:
+            brand = with_variant_count(brand, args.variants)
+        ranking = load_ranking(args.ranking) if args.ranking else None
         selfies = read_selfie_folder(args.selfies)
         if pipeline is None:
             with _quiet_native_stderr():
@@ -55,7 +67,7 @@ def main(argv: list[str] | None = None, *, pipeline: "HeadshotPipeline | None" =
 
                 pipeline = HeadshotPipeline()
         with _quiet_native_stderr():
-            result = pipeline.run(GenerationInput(selfies=selfies, brand=brand, seed=args.seed))
+            result = pipeline.run(GenerationInput(selfies=selfies, brand=brand, seed=args.seed, ranking=ranking))
         manifest = write_outputs(result, args.out, brand)
     except (CliError, InferenceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -69,11 +81,49 @@ def main(argv: list[str] | None = None, *, pipeline: "HeadshotPipeline | None" =
         )
         return EXIT_INPUT
     passed = sum(1 for entry in manifest["headshots"] if entry["passed"])
+    regenerated = sum(1 for entry in manifest["headshots"] if entry["qc"].get("attempts"))
     print(
-        f"wrote {len(result.headshots)} headshot(s) ({passed} passed QC) from "
+        f"wrote {len(result.headshots)} headshot(s) ({passed} passed QC, {regenerated} regenerated) from "
         f"{sum(v.accepted for v in result.selfies)} of {len(result.selfies)} photo(s) to {args.out}"
     )
     return EXIT_OK
+
+
+def print_presets() -> int:
+    from .presets import PRESETS
+
+    for preset in PRESETS.values():
+        print(f"{preset.name}: {preset.title}. {preset.description}")
+    return EXIT_OK
+
+
+def load_preset(name: str) -> BrandSpec:
+    from .presets import PRESETS
+
+    if name not in PRESETS:
+        raise CliError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
+    return PRESETS[name].brand()
+
+
+def with_variant_count(brand: BrandSpec, count: int) -> BrandSpec:
+    try:
+        return dataclasses.replace(brand, variants_per_person=count).check()
+    except BrandSpecError as exc:
+        raise CliError(f"--variants: {exc}") from None
+
+
+def load_ranking(path: Path) -> dict[str, Any]:
+    """Read and check a ranking model state (what the web app stores per brand kit)."""
+    from .ranking import RankingModel
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        RankingModel.from_dict(data)
+    except FileNotFoundError:
+        raise CliError(f"ranking state {path} does not exist") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
+        raise CliError(f"ranking state {path} is invalid: {exc}") from None
+    return data
 
 
 def load_brand_kit(path: Path) -> BrandSpec:
@@ -90,13 +140,17 @@ def load_brand_kit(path: Path) -> BrandSpec:
         brand = BrandSpec.from_dict(data)
     except BrandSpecError as exc:
         raise CliError(f"brand kit {path} is invalid: {exc}") from None
-    image_path = brand.background.image_path
-    if brand.background.kind == "image" and image_path:
+    def resolve(background):
+        image_path = background.image_path
+        if not image_path:
+            return background
         resolved = (path.parent / image_path) if not Path(image_path).is_absolute() else Path(image_path)
         if not resolved.is_file():
             raise CliError(f"brand kit {path} is invalid: background image {image_path} does not exist")
-        brand = dataclasses.replace(brand, background=dataclasses.replace(brand.background, image_path=str(resolved)))
-    return brand
+        return dataclasses.replace(background, image_path=str(resolved))
+
+    return dataclasses.replace(brand, background=resolve(brand.background),
+                               extra_backgrounds=tuple(resolve(b) for b in brand.extra_backgrounds))
 
 
 def read_selfie_folder(folder: Path, limits: IngestLimits | None = None) -> tuple[SelfieInput, ...]:
@@ -145,6 +199,8 @@ def write_outputs(result: GenerationOutput, out: Path, brand: BrandSpec) -> dict
             "variant": headshot.variant,
             "qc": headshot.qc,
             "passed": headshot.passed,
+            "rank": headshot.rank,
+            "ranking_score": headshot.ranking_score,
             "renditions": renditions,
             "params": headshot.params,
         })
@@ -154,7 +210,8 @@ def write_outputs(result: GenerationOutput, out: Path, brand: BrandSpec) -> dict
             for v in result.selfies
         ],
         "headshots": headshots,
-        "brand": {"name": brand.name, "version": brand.version},
+        "brand": {"name": brand.name, "version": brand.version, "preset": brand.preset,
+                  "variants_per_person": brand.variants_per_person},
     }
     _write(out / MANIFEST_NAME, (json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
     return manifest

@@ -127,6 +127,9 @@ class FramedPortrait:
     # float32 0..1, exactly 0 outside the selfie and faded to 0 towards the selfie's own border.
     matte: np.ndarray
     plan: FramingPlan
+    # float32 0..1 (frame_subject only): 1 where the pixel comes from the photo itself, 0 where it was invented
+    # by extending the body past the selfie's border; later stages keep their hands off the invented part.
+    inside: np.ndarray | None = None
 
 
 def frame_portrait(
@@ -165,3 +168,445 @@ def _border_fade(shape: tuple[int, int], width_px: float) -> np.ndarray:
     # Pixels at the very border are 0.5 px in; subtract that so the outermost row is exactly transparent.
     ramp = np.clip(np.minimum.outer(ramp_y, ramp_x) - 0.5 / width_px, 0.0, 1.0).astype(np.float32)
     return ramp * ramp * (3.0 - 2.0 * ramp)  # smoothstep: no visible crease where the fade starts or ends
+
+
+# -- framing variants ----------------------------------------------------------------------------------------
+
+# Variants the finisher knows by name. A close-up enlarges the head by this factor and lowers the eye line so the
+# crown keeps the same headroom; the square avatar is sized for round crops in chat apps and directories
+# (the head fills half the square, the eyes just above the middle, so a circular mask never clips the hair).
+CLOSE_UP_HEAD_FACTOR = 1.3
+SQUARE_AVATAR = Framing(aspect=1.0, eye_line=0.45, head_height=0.5)
+# Share of the head height that lies above the eye line (crown to eyes), measured on the dev faces' mattes.
+CROWN_SHARE_ABOVE_EYES = 0.5
+FRAMING_VARIANTS: tuple[str, ...] = ("head_and_shoulders", "close_up", "square_avatar")
+
+
+def framing_variant(base: Framing, name: str) -> Framing:
+    """The brand framing (head_and_shoulders) or one derived from it; every result passes Framing.check()."""
+    if name == "head_and_shoulders":
+        return base
+    if name == "close_up":
+        head = min(0.8, base.head_height * CLOSE_UP_HEAD_FACTOR)
+        # Keep the headroom above the crown: the eyes move down by the extra head above them.
+        eye_line = min(0.6, base.eye_line + CROWN_SHARE_ABOVE_EYES * (head - base.head_height))
+        return Framing(aspect=base.aspect, eye_line=eye_line, head_height=head)
+    if name == "square_avatar":
+        return SQUARE_AVATAR
+    raise ValueError(f"unknown framing variant {name!r}; known: {', '.join(FRAMING_VARIANTS)}")
+
+
+def output_size(framing: Framing, long_side: int) -> tuple[int, int]:
+    """(width, height) of a frame with the framing's aspect whose longer side is long_side."""
+    if long_side < 16:
+        raise ValueError(f"long_side {long_side} is too small for a headshot")
+    if framing.aspect <= 1.0:
+        return max(1, round(long_side * framing.aspect)), long_side
+    return long_side, max(1, round(long_side / framing.aspect))
+
+
+def resize_plan(plan: FramingPlan, size: tuple[int, int]) -> FramingPlan:
+    """The same framing for a frame of another size (the working copy before upscaling)."""
+    width, height = size
+    fx, fy = width / plan.frame_width, height / plan.frame_height
+    (a, b, c), (d, e, f) = plan.matrix
+    return FramingPlan(
+        frame_width=width, frame_height=height,
+        matrix=((a * fx, b * fx, c * fx), (d * fy, e * fy, f * fy)),
+        scale=plan.scale * fy, rotation_degrees=plan.rotation_degrees,
+        eye_midpoint_source=plan.eye_midpoint_source,
+        eye_target=(plan.eye_target[0] * fx, plan.eye_target[1] * fy),
+        head_height_source=plan.head_height_source, framing=plan.framing,
+    )
+
+
+# -- tighter framing where the selfie ends inside the frame --------------------------------------------------
+
+# The head may grow by up to this factor over the brand's head_height (eye line kept) to push the selfie's
+# border out of the frame. 25% is what a viewer of a team page doesn't read as "a different crop".
+MAX_TIGHTEN = 1.25
+TIGHTEN_STEPS = 11
+# Cost of tightening, in frame-area fractions of "body to invent" per unit of head growth: +25% head is worth it
+# only if it saves at least 5% of the frame from being extended.
+TIGHTEN_COST = 0.2
+# Matte value above which a pixel on the selfie's border counts as the person being cut by it.
+PERSON_AT_BORDER = 0.5
+# Resolution of the exposure estimate (grid rows over the frame height): cheap and smooth enough for a choice.
+_EXPOSURE_GRID_ROWS = 64
+
+
+@dataclass(frozen=True)
+class FramingChoice:
+    plan: FramingPlan
+    # Head-height factor applied over the requested framing (1.0 = not tightened).
+    tighten: float
+    # Fraction of the frame that shows body beyond the selfie's border, before and after tightening.
+    exposure_before: float
+    exposure_after: float
+
+    @property
+    def tightened(self) -> bool:
+        return self.tighten > 1.0
+
+    def as_measurements(self) -> dict[str, Any]:
+        return {
+            "framing_tightened": self.tightened,
+            "framing_tighten_factor": round(self.tighten, 4),
+            "framing_exposure_before": round(self.exposure_before, 4),
+            "framing_exposure_after": round(self.exposure_after, 4),
+        }
+
+
+def person_exposure(plan: FramingPlan, source_matte: np.ndarray) -> float:
+    """Fraction of the frame that lies past the selfie's border next to the person (body that must be invented)."""
+    height, width = source_matte.shape
+    step = plan.frame_height / _EXPOSURE_GRID_ROWS
+    ys, xs = np.mgrid[step / 2:plan.frame_height:step, step / 2:plan.frame_width:step]
+    inverse = cv2.invertAffineTransform(np.array(plan.matrix, dtype=np.float64))
+    sx = inverse[0, 0] * xs + inverse[0, 1] * ys + inverse[0, 2]
+    sy = inverse[1, 0] * xs + inverse[1, 1] * ys + inverse[1, 2]
+    outside = (sx < 0) | (sx > width - 1) | (sy < 0) | (sy > height - 1)
+    if not outside.any():
+        return 0.0
+    # Past the border the extension continues the nearest border pixel: a person there means invented body.
+    bx = np.clip(np.rint(sx[outside]), 0, width - 1).astype(np.intp)
+    by = np.clip(np.rint(sy[outside]), 0, height - 1).astype(np.intp)
+    return float((source_matte[by, bx] > PERSON_AT_BORDER).sum() / xs.size)
+
+
+def choose_framing(face: Face, framing: Framing, size: tuple[int, int], source_matte: np.ndarray) -> FramingChoice:
+    """The brand plan, or a tighter one (head up to MAX_TIGHTEN larger, eye line exact) where the selfie's edge shows."""
+    base = plan_framing(face, framing, size)
+    before = person_exposure(base, source_matte)
+    best, best_cost, best_exposure, best_factor = base, before, before, 1.0
+    if before > 0.0:
+        for factor in np.linspace(1.0, MAX_TIGHTEN, TIGHTEN_STEPS)[1:]:
+            head = min(0.8, framing.head_height * float(factor))
+            candidate = plan_framing(face, Framing(framing.aspect, framing.eye_line, head), size)
+            exposure = person_exposure(candidate, source_matte)
+            cost = exposure + TIGHTEN_COST * (head / framing.head_height - 1.0)
+            if cost < best_cost - 1e-9:
+                best, best_cost, best_exposure, best_factor = candidate, cost, exposure, head / framing.head_height
+            if exposure == 0.0:
+                break  # tighter still only costs
+    # best.framing is the framing actually used (its head_height includes the tightening).
+    return FramingChoice(plan=best, tighten=float(best_factor), exposure_before=before, exposure_after=best_exposure)
+
+
+# -- extending the selfie past its border --------------------------------------------------------------------
+
+# Past the selfie's bottom or side border the body is continued from its last rows (clothing stretched outwards,
+# blurred more the further it goes, so fabric texture doesn't streak) and dissolves into the backdrop: fully
+# opaque for EXTENSION_HOLD, then a smoothstep fade over EXTENSION_FADE (both fractions of frame height). Long and
+# gentle: at 2048 px the fade is ~370 px, far below what reads as an edge. A crown cut by the top border gets
+# no hold and a shorter fade (TOP_EXTENSION_FADE): a long stretched crown looks like a chimney.
+EXTENSION_HOLD = 0.03
+EXTENSION_FADE = 0.18
+TOP_EXTENSION_FADE = 0.10
+# Rows averaged to make the stretched edge (fraction of frame height): sequins or JPEG noise on one row would streak.
+EXTENSION_EDGE_ROWS = 0.015
+# The last rows of the photo cross-fade into the continuation over this fraction of frame height, so fabric
+# texture softens gradually instead of stopping on a line.
+EXTENSION_BLEND = 0.025
+# Gaussian sigma of the stretch blur: a floor (fraction of frame height) plus this much per pixel of distance.
+EXTENSION_BLUR_FLOOR = 0.004
+EXTENSION_BLUR_PER_PX = 0.8
+# The extension darkens slightly with distance, as light falls off on a real body away from the key light.
+EXTENSION_DARKEN = 0.10
+# A crown continued past the top border is rounded off: each run of hair on the border narrows as a half ellipse
+# whose height is this share of the top fade (TOP_EXTENSION_FADE), so the rounding shows while the hair is still
+# mostly opaque. Blurred sideways like the body, it would spread into a band wider than the head: the "smeared
+# band above the hair"; as tall as the fade, it would stay a rectangle until it has faded.
+TOP_CROWN_SHARE = 0.6
+_EXTENSION_LEVELS = 6
+
+
+def frame_subject(rgb: np.ndarray, matte: np.ndarray, plan: FramingPlan) -> FramedPortrait:
+    """Warp photo and matte into the frame, extending the body wherever the selfie ends inside it (no hard line).
+
+    Unlike frame_portrait(), nothing here fades at the selfie's border itself: the photo is first padded with a
+    stretched, progressively blurred continuation of its edge rows whose matte dissolves gently, so the border
+    is invisible and only the far end of the continuation fades.
+    """
+    if rgb.shape[:2] != matte.shape:
+        raise ValueError("photo and matte must have the same height and width")
+    height, width = matte.shape
+    matrix = np.array(plan.matrix, dtype=np.float64)
+    inverse = cv2.invertAffineTransform(matrix)
+    pad = 2.0 + 4.0 / plan.scale  # interpolation support, in source pixels
+    corners = np.array([[0, 0, 1.0], [plan.frame_width, 0, 1.0], [0, plan.frame_height, 1.0],
+                        [plan.frame_width, plan.frame_height, 1.0]]) @ inverse.T
+    left, top = math.floor(corners[:, 0].min() - pad), math.floor(corners[:, 1].min() - pad)
+    right, bottom = math.ceil(corners[:, 0].max() + pad), math.ceil(corners[:, 1].max() + pad)
+    cl, ct, cr, cb = max(left, 0), max(top, 0), min(right, width), min(bottom, height)
+    if cr - cl < 2 or cb - ct < 2:
+        raise ValueError("the framing puts the selfie outside the frame")
+    crop_rgb = rgb[ct:cb, cl:cr]
+    crop_matte = matte[ct:cb, cl:cr].astype(np.float32, copy=False)
+    pads = {"top": ct - top, "bottom": bottom - cb, "left": cl - left, "right": right - cr}
+    unit = plan.frame_height / plan.scale  # one frame height in source pixels
+    ext_rgb, ext_matte = _extend(crop_rgb, crop_matte, pads, unit)
+    origin_x, origin_y = cl - pads["left"], ct - pads["top"]
+    matrix[:, 2] += matrix[:, 0] * origin_x + matrix[:, 1] * origin_y
+    if plan.scale < _PRESHRINK_BELOW:
+        shrink = plan.scale
+        small = (max(1, round(ext_rgb.shape[1] * shrink)), max(1, round(ext_rgb.shape[0] * shrink)))
+        ext_rgb = cv2.resize(ext_rgb, small, interpolation=cv2.INTER_AREA)
+        ext_matte = cv2.resize(ext_matte, small, interpolation=cv2.INTER_AREA)
+        matrix[:, :2] /= shrink
+    size = (plan.frame_width, plan.frame_height)
+    framed_rgb = cv2.warpAffine(ext_rgb, matrix, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    framed_matte = cv2.warpAffine(ext_matte, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    np.clip(framed_matte, 0.0, 1.0, out=framed_matte)
+    photo = np.zeros(ext_matte.shape, np.float32)
+    photo[pads["top"]:pads["top"] + crop_matte.shape[0], pads["left"]:pads["left"] + crop_matte.shape[1]] = 1.0
+    if photo.shape != ext_rgb.shape[:2]:
+        photo = cv2.resize(photo, (ext_rgb.shape[1], ext_rgb.shape[0]), interpolation=cv2.INTER_AREA)
+    inside = cv2.warpAffine(photo, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    return FramedPortrait(rgb=framed_rgb, matte=framed_matte, plan=plan, inside=inside)
+
+
+def _extend(rgb: np.ndarray, matte: np.ndarray, pads: dict[str, int], unit: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pad each side by pads[side] source pixels with the stretched, blurred, dissolving continuation of its edge."""
+    image = rgb.astype(np.float32)
+    alpha = matte
+    # np.rot90 turns each side into the bottom, so one routine extends all four.
+    for side, turns in (("bottom", 0), ("top", 2), ("left", 1), ("right", 3)):
+        length = int(pads[side])
+        if length <= 0:
+            continue
+        hold, fade = (0.0, TOP_EXTENSION_FADE) if side == "top" else (EXTENSION_HOLD, EXTENSION_FADE)
+        image, alpha = np.rot90(image, turns), np.rot90(alpha, turns)
+        block_rgb, block_alpha = _extension_block(image, alpha, length, unit, hold, fade, crown=side == "top")
+        image = np.concatenate([image, block_rgb], axis=0)
+        alpha = np.concatenate([alpha, block_alpha], axis=0)
+        image, alpha = np.rot90(image, -turns), np.rot90(alpha, -turns)
+    out_rgb = np.clip(np.rint(image), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(out_rgb), np.ascontiguousarray(alpha, dtype=np.float32)
+
+
+def _blurred_row(row: np.ndarray, sigma: float) -> np.ndarray:
+    if sigma < 0.5:
+        return row
+    return cv2.GaussianBlur(row[None], (0, 0), sigmaX=sigma, sigmaY=1e-3, borderType=cv2.BORDER_REPLICATE)[0]
+
+
+def _person_runs(profile: np.ndarray) -> np.ndarray:
+    """The border's alpha profile with only the runs where the person really crosses the border (> PERSON_AT_BORDER
+    somewhere): a few faint pixels of a soft edge touching the border are not a body to continue, and stretched out
+    over a tenth of the frame they become a glow above the head."""
+    alive = profile > 0.0
+    if not alive.any():
+        return profile
+    starts = np.flatnonzero(alive & ~np.concatenate([[False], alive[:-1]]))
+    ends = np.flatnonzero(alive & ~np.concatenate([alive[1:], [False]])) + 1
+    out = np.zeros_like(profile)
+    for start, end in zip(starts, ends):
+        if profile[start:end].max() > PERSON_AT_BORDER:
+            out[start:end] = profile[start:end]
+    return out
+
+
+def _unpremultiply(premultiplied: np.ndarray, alpha: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """Colour = premultiplied colour / alpha where there is alpha to speak of; the plain colour elsewhere (unseen)."""
+    safe = alpha > 1e-3
+    out = fallback.copy()
+    out[safe] = premultiplied[safe] / alpha[safe, None]
+    return out
+
+
+def _crown_row(profile: np.ndarray, height: float) -> np.ndarray:
+    """The profile at `height` (0..1 of the crown) up a half ellipse standing on each of its runs."""
+    alive = profile > 0.0
+    if not alive.any() or height <= 0.0:
+        return profile
+    if height >= 1.0:
+        return np.zeros_like(profile)
+    starts = np.flatnonzero(alive & ~np.concatenate([[False], alive[:-1]]))
+    ends = np.flatnonzero(alive & ~np.concatenate([alive[1:], [False]])) + 1
+    out = np.zeros_like(profile)
+    shrink = math.sqrt(1.0 - height * height)
+    for start, end in zip(starts, ends):
+        centre, half = (start + end - 1) / 2.0, (end - start) / 2.0 * shrink
+        lo, hi = int(math.ceil(centre - half)), int(math.floor(centre + half)) + 1
+        out[lo:hi] = profile[lo:hi]
+    return out
+
+
+def _extension_block(image: np.ndarray, alpha: np.ndarray, length: int, unit: float, hold: float,
+                     fade: float, *, crown: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """`length` rows continuing the bottom edge of image/alpha (float32, source pixels; unit = frame height).
+
+    Also cross-fades the image's own last rows into the continuation, in place (image is a fresh float copy).
+    """
+    rows = max(1, min(image.shape[0], round(EXTENSION_EDGE_ROWS * unit)))
+    floor = EXTENSION_BLUR_FLOOR * unit
+    edge_alpha = _person_runs(alpha[-rows:].mean(axis=0))          # W
+    # The continuation's colour is the person's own: alpha-weighted (premultiplied) averages and blurs. A plain
+    # blur would carry the old background next to the person (a dark wall beside the hair) wherever the blurred
+    # alpha spreads, a dark smear on the new backdrop.
+    weighted_rgb = (image[-rows:] * alpha[-rows:, :, None]).mean(axis=0)
+    edge_rgb = _unpremultiply(_blurred_row(weighted_rgb, floor), _blurred_row(edge_alpha, floor),
+                              _blurred_row(image[-rows:].mean(axis=0), floor))      # W x 3
+    # A handful of blur levels, linearly blended per row: a continuous cone of blur for six 1-D blurs.
+    distances = np.arange(1, length + 1, dtype=np.float32)
+    # Past hold + fade the continuation is transparent: the levels span only the visible part (np.interp below
+    # holds the last level beyond it), so a long pad doesn't leave the whole fade between two levels.
+    level_d = np.linspace(0.0, float(min(length, (hold + fade) * unit)), _EXTENSION_LEVELS)
+    premultiplied = edge_rgb * edge_alpha[:, None]
+    stack_rgb = np.stack([
+        _unpremultiply(_blurred_row(premultiplied, EXTENSION_BLUR_PER_PX * d),
+                       _blurred_row(edge_alpha, EXTENSION_BLUR_PER_PX * d), _blurred_row(edge_rgb, EXTENSION_BLUR_PER_PX * d))
+        for d in level_d])
+    if crown:  # rounded off, softened only by the floor blur
+        stack_alpha = np.stack([_blurred_row(_crown_row(edge_alpha, d / max(TOP_CROWN_SHARE * fade * unit, 1.0)), floor)
+                                for d in level_d])
+    else:
+        stack_alpha = np.stack([_blurred_row(edge_alpha, EXTENSION_BLUR_PER_PX * d) for d in level_d])
+    position = np.interp(distances, level_d, np.arange(_EXTENSION_LEVELS, dtype=np.float32))
+    low = np.minimum(np.floor(position).astype(np.intp), _EXTENSION_LEVELS - 2)
+    t = (position - low)[:, None]
+    block_rgb = stack_rgb[low] * (1.0 - t[..., None]) + stack_rgb[low + 1] * t[..., None]
+    block_alpha = stack_alpha[low] * (1.0 - t) + stack_alpha[low + 1] * t
+    ramp = np.clip((distances / unit - hold) / fade, 0.0, 1.0)
+    dissolve = 1.0 - ramp * ramp * (3.0 - 2.0 * ramp)
+    fall = 1.0 - EXTENSION_DARKEN * np.clip(distances / unit / (hold + fade), 0.0, 1.0)
+    block_rgb *= fall[:, None, None]
+    block_alpha *= dissolve[:, None]
+    # Cross-fade the photo's last rows into the (unblurred-floor) continuation: texture softens, never stops.
+    blend = min(image.shape[0], max(1, round(EXTENSION_BLEND * unit)))
+    w = np.linspace(0.0, 1.0, blend + 1, dtype=np.float32)[1:]
+    w = (w * w * (3.0 - 2.0 * w))[:, None, None]
+    image[-blend:] = image[-blend:] * (1.0 - w) + edge_rgb[None] * w
+    return block_rgb.astype(np.float32), block_alpha.astype(np.float32)
+
+
+# -- measuring a hard edge where the selfie ends -------------------------------------------------------------
+
+# Length over which a change is measured, as a fraction of frame height: at 0.5% a cut (any change within a pixel
+# or two) shows in full, a fade over several % shows a fraction of it.
+HARD_EDGE_STEP = 0.005
+# Half-width of the band around the border line searched for the steepest change (fraction of frame height): a
+# fade that ends a little before the line (frame_portrait's) and one that starts past it must both count.
+HARD_EDGE_BAND = 0.1
+# Share of the border points (those next to the person) whose change counts: robust to a few texture pixels.
+HARD_EDGE_PERCENTILE = 95.0
+# Only where the reference is solidly the person is the ratio measured: on the soft edge of the person's outline a
+# ratio is unstable, and edge refinement legitimately changes it.
+_SOLID_PERSON = 0.9
+
+
+def hard_edge_score(framed_matte: np.ndarray, source_matte: np.ndarray, plan: FramingPlan, *,
+                    band: float = HARD_EDGE_BAND) -> float:
+    """How hard the selfie's own border shows in the framed matte: 0 = invisible, 1 = a full cut.
+
+    The person's own outline must not count, so the score looks at what the border did to the person: the ratio
+    of the framed matte to a reference that warps the source matte as if the selfie went on forever (its edge
+    pixels repeated), where that reference is solidly the person (> 0.9). Across each border line that falls inside
+    the frame the ratio is sampled within +-band of frame height; a point's score is its steepest change over
+    HARD_EDGE_STEP of frame height, and the HARD_EDGE_PERCENTILE over the points that meet the person is
+    returned (0 when the border never meets the person).
+    """
+    height, width = framed_matte.shape
+    if (width, height) != (plan.frame_width, plan.frame_height):
+        raise ValueError("the framed matte must have the plan's frame size")
+    reference = cv2.warpAffine(source_matte.astype(np.float32), np.array(plan.matrix, dtype=np.float64),
+                               (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    kept = np.where(reference > _SOLID_PERSON, framed_matte.astype(np.float32) / np.maximum(reference, _SOLID_PERSON),
+                    np.nan)
+    step = HARD_EDGE_STEP * height
+    increment = max(1.0, step / 4)
+    offsets = np.arange(-band * height, band * height + 1e-6, increment)
+    lag = max(1, round(step / increment))
+    src_h, src_w = source_matte.shape
+    matrix = np.array(plan.matrix, dtype=np.float64)
+    scores = []
+    for a, b in _border_lines(src_w, src_h):
+        pa = matrix @ np.array([a[0], a[1], 1.0])
+        pb = matrix @ np.array([b[0], b[1], 1.0])
+        length = float(np.hypot(*(pb - pa)))
+        if length < 1:
+            continue
+        points = pa[None] + np.linspace(0.0, 1.0, max(2, int(length / 2)))[:, None] * (pb - pa)[None]
+        inside = (points[:, 0] >= 0) & (points[:, 0] <= width - 1) & (points[:, 1] >= 0) & (points[:, 1] <= height - 1)
+        if not inside.any():
+            continue
+        normal = np.array([-(pb - pa)[1], (pb - pa)[0]]) / length
+        profile = (points[inside][:, None, :] + offsets[None, :, None] * normal[None, None, :]).reshape(-1, 2)
+        profile = profile.astype(np.float32)
+        count = int(inside.sum())
+        values = _sample_nearest(kept, profile).reshape(count, -1)
+        change = np.abs(values[:, lag:] - values[:, :-lag])
+        meets = (~np.isnan(change)).any(axis=1)
+        if meets.any():
+            scores.append(np.nanmax(change[meets], axis=1))
+    if not scores or not any(s.size for s in scores):
+        return 0.0
+    return float(np.percentile(np.concatenate(scores), HARD_EDGE_PERCENTILE))
+
+
+# border_step() ignores border points where neither side holds more than this much of the person.
+_BORDER_STEP_PERSON_MIN = 0.05
+
+
+def border_step(image: np.ndarray, plan: FramingPlan, source_size: tuple[int, int], matte: np.ndarray) -> float:
+    """The colour jump straight across the selfie's border line in a framed image (e.g. the composite), 0..1.
+
+    The HARD_EDGE_PERCENTILE, over border points next to the person, of the largest channel difference / 255
+    between the two points HARD_EDGE_STEP / 2 of frame height either side of the line.
+    """
+    height, width = image.shape[:2]
+    values = image.astype(np.float32) / 255.0
+    half = HARD_EDGE_STEP * height / 2
+    matrix = np.array(plan.matrix, dtype=np.float64)
+    steps = []
+    for a, b in _border_lines(*source_size):
+        pa = matrix @ np.array([a[0], a[1], 1.0])
+        pb = matrix @ np.array([b[0], b[1], 1.0])
+        length = float(np.hypot(*(pb - pa)))
+        if length < 1:
+            continue
+        points = pa[None] + np.linspace(0.0, 1.0, max(2, int(length / 2)))[:, None] * (pb - pa)[None]
+        normal = np.array([-(pb - pa)[1], (pb - pa)[0]]) / length
+        one, two = (points - half * normal).astype(np.float32), (points + half * normal).astype(np.float32)
+        inside = ((np.minimum(one, two).min(axis=1) >= 0) & (np.maximum(one[:, 0], two[:, 0]) <= width - 1)
+                  & (np.maximum(one[:, 1], two[:, 1]) <= height - 1))
+        if not inside.any():
+            continue
+        one, two = one[inside], two[inside]
+        jump = np.abs(_sample(values, one) - _sample(values, two)).max(axis=1)
+        near = np.maximum(_sample(matte.astype(np.float32), one), _sample(matte.astype(np.float32), two))
+        steps.append(jump[near > _BORDER_STEP_PERSON_MIN])
+    if not steps or not any(s.size for s in steps):
+        return 0.0
+    return float(np.percentile(np.concatenate(steps), HARD_EDGE_PERCENTILE))
+
+
+def _border_lines(width: int, height: int):
+    return (((0, 0), (width, 0)), ((0, height), (width, height)), ((0, 0), (0, height)), ((width, 0), (width, height)))
+
+
+def _sample_nearest(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Nearest-pixel samples (so NaN marks stay where they are); past the edge: NaN."""
+    height, width = image.shape[:2]
+    x = np.rint(points[:, 0]).astype(np.intp)
+    y = np.rint(points[:, 1]).astype(np.intp)
+    valid = (x >= 0) & (x < width) & (y >= 0) & (y < height)
+    out = np.full(points.shape[0], np.nan, dtype=np.float32)
+    out[valid] = image[y[valid], x[valid]]
+    return out
+
+
+def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Bilinear samples of image at float (x, y) points (past the edge: the edge pixel); N or N x C."""
+    count = points.shape[0]
+    # remap wants maps under 32767 wide: lay the points out in rows of 1024.
+    rows = max(1, -(-count // 1024))
+    padded = np.zeros((rows * 1024, 2), dtype=np.float32)
+    padded[:count] = points
+    map_x = padded[:, 0].reshape(rows, 1024)
+    map_y = padded[:, 1].reshape(rows, 1024)
+    out = cv2.remap(image, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    if out.ndim == 2:
+        return out.reshape(-1)[:count]
+    return out.reshape(-1, out.shape[2])[:count]

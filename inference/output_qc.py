@@ -1,13 +1,14 @@
-"""Output QC (v0): does the headshot still show exactly one face, the same person, sharp, with the eyes on the brand line?"""
+"""Output QC: is a finished headshot one face, the same person (and nobody else), sharp, well exposed, clean-edged and true to the selfie's skin tone?"""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Mapping
 
 import cv2
 import numpy as np
 
-from .face_detect import SAME_PERSON_DISTANCE, FaceAnalyzer, identity_distance
+from .face_detect import SAME_PERSON_DISTANCE, Face, FaceAnalyzer, identity_distance
 
 
 @dataclass(frozen=True)
@@ -86,3 +87,439 @@ def face_brightness(rgb: np.ndarray, box: tuple[float, float, float, float]) -> 
     if crop.size == 0:
         return 0.0
     return float(cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY).mean())
+
+
+
+# -- the full output QC --------------------------------------------------------------------------------------------
+
+# Skin-tone drift bound in CIEDE2000 units between the selfie's face and the headshot's face: about the difference a
+# viewer notices side by side on skin (ΔE00 ~2-3 is "just noticeable", 5 is "clearly a different tone").
+MAX_SKIN_DELTA_E = 5.0
+# The selfie gate (pipeline.MIN_FACE_SHARPNESS, same 128 px measure) is 40; a finished headshot is held to the same.
+MIN_OUTPUT_SHARPNESS = 40.0
+# Face skin L* (CIELAB) window for a usable directory photo, and the share of face-box pixels allowed at either
+# end of the range. Calibrated on the dev faces' outputs (benchmarks/quality_outputs.py): all finished outputs of
+# well-exposed selfies lie at L* 45..80 with < 0.5 % clipped pixels.
+MIN_FACE_L = 30.0
+MAX_FACE_L = 88.0
+MAX_CLIPPED_FRACTION = 0.03
+# A selfie that already has blown highlights on the face (a bright window, pale skin in sun) can't be un-blown by
+# finishing; the output is only failed for clipping it added: more than this share above the selfie's own.
+MAX_CLIPPING_INCREASE = 0.02
+# Robust noise sigma (grey levels) on the face; dev selfies measure 0.5..4 after framing. Above this the face
+# looks grainy at print size.
+MAX_NOISE_SIGMA = 8.0
+# Edge rim: 90th percentile of |L* just outside the person - L* of the backdrop a little further out|. A clean
+# composite on a flat or gradient backdrop scores under 2; a visible light or dark halo scores 10+.
+MAX_EDGE_RIM = 12.0
+# The finisher's halo score (mean largest channel step, 0..1, in the ring just outside the person, against the
+# backdrop; background.halo_score). Clean composites of the dev faces score 0.004..0.021; three times the worst
+# clean one is a visible rim.
+MAX_HALO_SCORE = 0.06
+# Eye line drift from the framing target, as a fraction of the frame height.
+MAX_EYE_LINE_ERROR = 0.03
+# Stray matte (stray_matte()): share of the frame where the matte is above STRAY_MATTE_ALPHA but not attached to
+# the person and more than STRAY_MATTE_GAP (of frame height) away from them: a glow, a ghost of a colleague, a
+# smudge over the backdrop. The finisher keeps only the attached matte (segmentation.keep_attached), so its clean
+# outputs score 0; a 0.05% patch (~2,600 px at 2048 x 2560, a 50 px blob) is already visible on a flat colour.
+MAX_STRAY_MATTE = 0.0005
+STRAY_MATTE_ALPHA = 0.02
+STRAY_MATTE_GAP = 0.01
+# Checks no shipped model can do here: reported as such in every QC record, never guessed.
+UNAVAILABLE: dict[str, str] = {
+    "age_drift": "unavailable: no age-estimation model ships in a PyPI package this backend can use (MODELS.md)",
+    "gender_drift": "unavailable: no gender-estimation model ships in a PyPI package this backend can use (MODELS.md)",
+}
+
+
+@dataclass(frozen=True)
+class QCLimits:
+    """Pass/fail bounds of output QC; every bound is a named constant above with its reason."""
+
+    identity: float = SAME_PERSON_DISTANCE
+    max_skin_delta_e: float = MAX_SKIN_DELTA_E
+    min_sharpness: float = MIN_OUTPUT_SHARPNESS
+    min_face_l: float = MIN_FACE_L
+    max_face_l: float = MAX_FACE_L
+    max_clipped_fraction: float = MAX_CLIPPED_FRACTION
+    max_clipping_increase: float = MAX_CLIPPING_INCREASE
+    max_noise_sigma: float = MAX_NOISE_SIGMA
+    max_edge_rim: float = MAX_EDGE_RIM
+    max_eye_line_error: float = MAX_EYE_LINE_ERROR
+    # Finisher's halo_score bound, when the finisher reports one (its own units; see finishing.py).
+    max_halo_score: float | None = MAX_HALO_SCORE
+    max_stray_matte: float = MAX_STRAY_MATTE
+
+
+@dataclass(frozen=True)
+class SkinReference:
+    """The selfie's face skin colour, measured once per source selfie and compared with every output made from it."""
+
+    lab: tuple[float, float, float]
+    pixels: int
+
+
+@dataclass(frozen=True)
+class OutputQCInput:
+    rgb: np.ndarray
+    # The employee's identity profile: its mean embedding (128-d), and a distance function to it (identity.py's
+    # distance_to_profile when that module is present; Euclidean to the mean otherwise).
+    profile_embedding: np.ndarray
+    source_embedding: np.ndarray | None = None
+    source_skin: SkinReference | None = None
+    # The one global exposure gain (stops, linear light) finishing applied to the whole selfie (team face exposure);
+    # skin tone is compared at the output's exposure, so a corrected camera exposure is not counted as drift.
+    exposure_gain_ev: float | None = None
+    # Clipped (highlight, shadow) shares of the source selfie's face box (clipped_fractions), when known.
+    source_clipped: tuple[float, float] | None = None
+    # Other people's profiles (name -> 128-d mean embedding): the output must be nearer to its own.
+    other_profiles: Mapping[str, np.ndarray] = field(default_factory=dict)
+    matte: np.ndarray | None = None
+    eye_line_target: float | None = None
+    # The finisher's own edge-halo score for this output, when it computes one.
+    halo_score: float | None = None
+    profile_distance: Callable[[np.ndarray], float] | None = None
+
+
+@dataclass(frozen=True)
+class OutputQC:
+    scores: dict[str, Any]
+    failures: tuple[str, ...]
+    embedding: np.ndarray | None
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def check_qc_input(inp: OutputQCInput) -> None:
+    rgb = inp.rgb
+    if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError("OutputQCInput.rgb must be an H x W x 3 uint8 RGB array")
+    if np.asarray(inp.profile_embedding).shape != (128,):
+        raise ValueError("OutputQCInput.profile_embedding must be a 128-d embedding")
+    if inp.matte is not None and inp.matte.shape != rgb.shape[:2]:
+        raise ValueError("OutputQCInput.matte must have the image's height and width")
+    for name, other in inp.other_profiles.items():
+        if np.asarray(other).shape != (128,):
+            raise ValueError(f"other_profiles[{name!r}] must be a 128-d embedding")
+
+
+def assess_output(analyzer: FaceAnalyzer, inp: OutputQCInput, limits: QCLimits | None = None) -> OutputQC:
+    """Every score of one finished headshot, with the failure codes of the bounds it breaks.
+
+    Failure codes: face_count, identity, nearer_to_other, sharpness, exposure, clipping, noise, edge_halo,
+    stray_matte, skin_tone, eye_line.
+    """
+    check_qc_input(inp)
+    limits = limits or QCLimits()
+    rgb = inp.rgb
+    scores: dict[str, Any] = {}
+    failures: list[str] = []
+    faces = analyzer.detect(rgb)
+    # A tiny second "face" (a logo, a pattern in an office plate) is not a second person; same rule as the selfie.
+    people = [f for f in faces if faces and f.width >= 0.5 * faces[0].width]
+    scores["face_count"] = len(people)
+    if len(people) != 1:
+        failures.append("face_count")
+    scores.update(UNAVAILABLE)
+    if not people:
+        for key in ("identity_distance", "identity_distance_to_source", "sharpness", "eye_line"):
+            scores[key] = None
+        return OutputQC(scores=scores, failures=tuple(failures), embedding=None)
+    face = people[0]
+    embedding = analyzer.embed(rgb, face)
+
+    # Identity: to the person's profile, to the source selfie, and to everyone else the caller named.
+    distance = (inp.profile_distance(embedding) if inp.profile_distance is not None
+                else identity_distance(embedding, inp.profile_embedding))
+    scores["identity_distance"] = round(float(distance), 4)
+    scores["identity_threshold"] = limits.identity
+    scores["identity_distance_to_source"] = (
+        None if inp.source_embedding is None else round(identity_distance(embedding, inp.source_embedding), 4))
+    if not distance < limits.identity:
+        failures.append("identity")
+    if inp.other_profiles:
+        nearest, other_distance = min(
+            ((name, identity_distance(embedding, other)) for name, other in inp.other_profiles.items()),
+            key=lambda item: item[1])
+        scores["nearest_other"] = nearest
+        scores["nearest_other_distance"] = round(other_distance, 4)
+        scores["nearer_to_own"] = bool(distance < other_distance)
+        if not distance < other_distance:
+            failures.append("nearer_to_other")
+
+    # Technical quality on the face.
+    scores["sharpness"] = round(face_sharpness(rgb, face.box), 2)
+    if scores["sharpness"] < limits.min_sharpness:
+        failures.append("sharpness")
+    skin = skin_reference(rgb, face)
+    scores["face_luma"] = None if skin is None else round(skin.lab[0], 2)
+    if skin is not None and not limits.min_face_l <= skin.lab[0] <= limits.max_face_l:
+        failures.append("exposure")
+    highlights, shadows = clipped_fractions(rgb, face.box)
+    scores["clipped_highlights"] = round(highlights, 4)
+    scores["clipped_shadows"] = round(shadows, 4)
+    source_high, source_low = inp.source_clipped or (0.0, 0.0)
+    if inp.source_clipped is not None:
+        scores["clipped_highlights_source"] = round(source_high, 4)
+        scores["clipped_shadows_source"] = round(source_low, 4)
+    if (highlights > max(limits.max_clipped_fraction, source_high + limits.max_clipping_increase)
+            or shadows > max(limits.max_clipped_fraction, source_low + limits.max_clipping_increase)):
+        failures.append("clipping")
+    scores["noise_sigma_face"] = round(noise_sigma(rgb, face.box), 3)
+    if scores["noise_sigma_face"] > limits.max_noise_sigma:
+        failures.append("noise")
+    if inp.matte is not None:
+        background = inp.matte < 0.02
+        scores["noise_sigma_background"] = (
+            round(noise_sigma(rgb, None, mask=background), 3) if background.mean() > 0.05 else None)
+        scores["edge_rim"] = round(edge_rim(rgb, inp.matte), 3)
+        if scores["edge_rim"] > limits.max_edge_rim:
+            failures.append("edge_halo")
+        scores["stray_matte"] = round(stray_matte(inp.matte), 6)
+        if scores["stray_matte"] > limits.max_stray_matte:
+            failures.append("stray_matte")
+    scores["halo_score"] = inp.halo_score if inp.halo_score is not None else (
+        "unavailable: inference/finishing.py has no halo_score yet; edge_rim is this module's own measure")
+    if inp.halo_score is not None and limits.max_halo_score is not None and inp.halo_score > limits.max_halo_score:
+        if "edge_halo" not in failures:
+            failures.append("edge_halo")
+
+    # Demographic drift: skin tone of the output against the selfie it was made from. The reference is the selfie's
+    # skin at the output's exposure (the recorded global gain applied in linear light): a dim selfie brightened by
+    # one stop is an exposure correction of the camera, not a lighter skin; what retouch, relight, white balance
+    # and grade did to the skin on top of that is the drift. The as-photographed difference is reported beside it.
+    if inp.source_skin is not None and skin is not None:
+        gain = float(inp.exposure_gain_ev or 0.0)
+        reference = exposure_adjusted_lab(inp.source_skin.lab, gain)
+        scores["skin_delta_e"] = round(delta_e_ciede2000(reference, skin.lab), 3)
+        scores["skin_delta_e76"] = round(math.dist(reference, skin.lab), 3)
+        scores["skin_delta_l"] = round(skin.lab[0] - reference[0], 3)
+        scores["skin_delta_e_as_photographed"] = round(delta_e_ciede2000(inp.source_skin.lab, skin.lab), 3)
+        scores["exposure_change_ev"] = round(gain, 4)
+        if scores["skin_delta_e"] > limits.max_skin_delta_e:
+            failures.append("skin_tone")
+    else:
+        scores["skin_delta_e"] = "unavailable: no skin pixels measurable on " + (
+            "the selfie" if inp.source_skin is None else "the headshot")
+
+    eye_line = face.eye_midpoint[1] / rgb.shape[0]
+    scores["eye_line"] = round(eye_line, 4)
+    if inp.eye_line_target is not None:
+        scores["eye_line_target"] = inp.eye_line_target
+        if abs(eye_line - inp.eye_line_target) > limits.max_eye_line_error:
+            failures.append("eye_line")
+    return OutputQC(scores=scores, failures=tuple(failures), embedding=embedding)
+
+
+# Cheek and nose-bridge patches, in units of the eye distance, in the face's own frame (x along the eyes, y down
+# to the nose): skin on nearly every face (no hair, beard lines or glasses frames), so the selfie and the headshot
+# are compared on the same skin.
+_SKIN_PATCHES: tuple[tuple[float, float, float], ...] = (
+    (-0.55, 0.55, 0.17),   # cheek below the image-left eye: (x from eye midpoint, y below it, radius)
+    (0.55, 0.55, 0.17),
+    (0.0, 0.30, 0.10),     # nose bridge
+)
+# Trim the darkest and brightest pixels of the patches (nostril shadow, specular highlight) before averaging.
+_SKIN_TRIM_PERCENT = 15.0
+_MIN_SKIN_PIXELS = 30
+
+
+def skin_reference(rgb: np.ndarray, face: Face) -> SkinReference | None:
+    """Mean CIELAB colour of the face's cheek and nose-bridge skin, after trimming highlights and shadows."""
+    (lx, ly), (rx, ry) = face.left_eye, face.right_eye
+    distance = math.hypot(rx - lx, ry - ly)
+    if distance < 4:
+        return None
+    ux, uy = (rx - lx) / distance, (ry - ly) / distance
+    vx, vy = -uy, ux  # perpendicular, pointing down the face
+    mx, my = face.eye_midpoint
+    height, width = rgb.shape[:2]
+    reach = int(math.ceil(1.0 * distance))
+    left, right = max(int(mx) - reach, 0), min(int(mx) + reach + 1, width)
+    top, bottom = max(int(my) - reach // 2, 0), min(int(my) + reach + 1, height)
+    if right - left < 2 or bottom - top < 2:
+        return None
+    ys, xs = np.mgrid[top:bottom, left:right].astype(np.float32)
+    mask = np.zeros(xs.shape, dtype=bool)
+    for px, py, radius in _SKIN_PATCHES:
+        cx = mx + (px * ux + py * vx) * distance
+        cy = my + (px * uy + py * vy) * distance
+        mask |= (xs - cx) ** 2 + (ys - cy) ** 2 <= (radius * distance) ** 2
+    if mask.sum() < _MIN_SKIN_PIXELS:
+        return None
+    crop = np.ascontiguousarray(rgb[top:bottom, left:right])
+    lab = cv2.cvtColor(crop.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[mask]
+    low, high = np.percentile(lab[:, 0], [_SKIN_TRIM_PERCENT, 100.0 - _SKIN_TRIM_PERCENT])
+    kept = lab[(lab[:, 0] >= low) & (lab[:, 0] <= high)]
+    if len(kept) < _MIN_SKIN_PIXELS:
+        kept = lab
+    mean = kept.mean(axis=0)
+    return SkinReference(lab=(float(mean[0]), float(mean[1]), float(mean[2])), pixels=int(len(kept)))
+
+
+# D65 reference white of sRGB in CIE XYZ (Y = 1), the white OpenCV's RGB->Lab conversion uses.
+_WHITE = (0.950456, 1.0, 1.088754)
+
+
+def exposure_adjusted_lab(lab: tuple[float, float, float], gain_ev: float) -> tuple[float, float, float]:
+    """The CIELAB colour of a surface after a global exposure gain of gain_ev stops in linear light (X, Y, Z scale)."""
+    if not gain_ev:
+        return lab
+    l, a, b = lab
+    fy = (l + 16.0) / 116.0
+    f = (fy + a / 500.0, fy, fy - b / 200.0)
+    xyz = [(v ** 3 if v ** 3 > 0.008856 else (v - 16.0 / 116.0) / 7.787) * w for v, w in zip(f, _WHITE)]
+    gain = 2.0 ** gain_ev
+    # Clipping at the white point: a gain can't make a surface brighter than white (the finisher's shoulder).
+    scaled = [min(v * gain, w) for v, w in zip(xyz, _WHITE)]
+    g = [((v / w) ** (1.0 / 3.0) if v / w > 0.008856 else 7.787 * v / w + 16.0 / 116.0) for v, w in zip(scaled, _WHITE)]
+    return (116.0 * g[1] - 16.0, 500.0 * (g[0] - g[1]), 200.0 * (g[1] - g[2]))
+
+
+def delta_e_ciede2000(lab1: tuple[float, float, float], lab2: tuple[float, float, float]) -> float:
+    """CIEDE2000 colour difference (Sharma, Wu & Dalal 2005), kL = kC = kH = 1."""
+    l1, a1, b1 = lab1
+    l2, a2, b2 = lab2
+    c1, c2 = math.hypot(a1, b1), math.hypot(a2, b2)
+    c_mean7 = ((c1 + c2) / 2.0) ** 7
+    g = 0.5 * (1.0 - math.sqrt(c_mean7 / (c_mean7 + 25.0 ** 7)))
+    a1p, a2p = (1.0 + g) * a1, (1.0 + g) * a2
+    c1p, c2p = math.hypot(a1p, b1), math.hypot(a2p, b2)
+    h1p = math.degrees(math.atan2(b1, a1p)) % 360.0 if c1p else 0.0
+    h2p = math.degrees(math.atan2(b2, a2p)) % 360.0 if c2p else 0.0
+    dl = l2 - l1
+    dc = c2p - c1p
+    if c1p * c2p == 0:
+        dh = 0.0
+    else:
+        dh = h2p - h1p
+        if dh > 180.0:
+            dh -= 360.0
+        elif dh < -180.0:
+            dh += 360.0
+    dhh = 2.0 * math.sqrt(c1p * c2p) * math.sin(math.radians(dh / 2.0))
+    l_mean = (l1 + l2) / 2.0
+    c_mean = (c1p + c2p) / 2.0
+    if c1p * c2p == 0:
+        h_mean = h1p + h2p
+    elif abs(h1p - h2p) <= 180.0:
+        h_mean = (h1p + h2p) / 2.0
+    elif h1p + h2p < 360.0:
+        h_mean = (h1p + h2p + 360.0) / 2.0
+    else:
+        h_mean = (h1p + h2p - 360.0) / 2.0
+    t = (1.0 - 0.17 * math.cos(math.radians(h_mean - 30.0)) + 0.24 * math.cos(math.radians(2.0 * h_mean))
+         + 0.32 * math.cos(math.radians(3.0 * h_mean + 6.0)) - 0.20 * math.cos(math.radians(4.0 * h_mean - 63.0)))
+    d_theta = 30.0 * math.exp(-(((h_mean - 275.0) / 25.0) ** 2))
+    c_mean7 = c_mean ** 7
+    r_c = 2.0 * math.sqrt(c_mean7 / (c_mean7 + 25.0 ** 7))
+    s_l = 1.0 + 0.015 * (l_mean - 50.0) ** 2 / math.sqrt(20.0 + (l_mean - 50.0) ** 2)
+    s_c = 1.0 + 0.045 * c_mean
+    s_h = 1.0 + 0.015 * c_mean * t
+    r_t = -math.sin(math.radians(2.0 * d_theta)) * r_c
+    return math.sqrt((dl / s_l) ** 2 + (dc / s_c) ** 2 + (dhh / s_h) ** 2 + r_t * (dc / s_c) * (dhh / s_h))
+
+
+def clipped_fractions(rgb: np.ndarray, box: tuple[float, float, float, float]) -> tuple[float, float]:
+    """Share of face-box pixels blown out (a channel at 254+) and crushed (every channel at 2 or below)."""
+    crop = _crop(rgb, box)
+    if crop.size == 0:
+        return 0.0, 0.0
+    return float((crop.max(axis=-1) >= 254).mean()), float((crop.max(axis=-1) <= 2).mean())
+
+
+# Second-difference kernel of Immerkaer's noise estimator: zero response to any plane, so smooth shading doesn't count.
+_NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
+# For Gaussian noise sigma the kernel response has sigma * sqrt(36) = 6 sigma; the median of its absolute value
+# is 0.6745 of that. The median (not Immerkaer's mean) keeps edges, eyelashes and hair from counting as noise.
+_NOISE_SCALE = 6.0 * 0.6745
+
+
+def noise_sigma(rgb: np.ndarray, box: tuple[float, float, float, float] | None, *, mask: np.ndarray | None = None) -> float:
+    """Robust estimate of the noise standard deviation (grey levels) in a box or under a mask."""
+    grey = cv2.cvtColor(np.ascontiguousarray(_crop(rgb, box) if box is not None else rgb), cv2.COLOR_RGB2GRAY)
+    if grey.shape[0] < 3 or grey.shape[1] < 3:
+        return 0.0
+    response = np.abs(cv2.filter2D(grey.astype(np.float32), -1, _NOISE_KERNEL, borderType=cv2.BORDER_REFLECT))
+    inner = response[1:-1, 1:-1]
+    if mask is not None:
+        inner = inner[mask[1:-1, 1:-1]]
+    if inner.size == 0:
+        return 0.0
+    return float(np.median(inner) / _NOISE_SCALE)
+
+
+# Width of the ring just outside the person where a halo shows, and of the ring beyond it that stands for the
+# clean backdrop, as fractions of the frame height (8 and 24 px on a 1280 px frame).
+_RIM_NEAR = 0.006
+_RIM_FAR = 0.019
+# The rim is measured on a copy this tall: a halo is a few pixels wide at 1280 px and still one at 640.
+_RIM_HEIGHT = 640
+
+
+def edge_rim(rgb: np.ndarray, matte: np.ndarray) -> float:
+    """90th-percentile |L*| step between the backdrop just outside the person and the backdrop a little further out.
+
+    A light or dark fringe around hair and shoulders (the old background bleeding through, or a matte that is too
+    wide) makes the ring next to the person differ from the backdrop around it; a clean composite doesn't.
+    """
+    height, width = matte.shape
+    scale = min(1.0, _RIM_HEIGHT / height)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small_rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA) if scale < 1.0 else rgb
+    small_matte = cv2.resize(matte, size, interpolation=cv2.INTER_AREA) if scale < 1.0 else matte
+    outside = (small_matte < 0.05).astype(np.uint8)
+    if outside.all() or not outside.any():
+        return 0.0
+    distance = cv2.distanceTransform(outside, cv2.DIST_L2, 3)
+    near_px = max(2.0, _RIM_NEAR * size[1])
+    far_px = max(near_px + 2.0, _RIM_FAR * size[1])
+    near = (outside > 0) & (distance <= near_px)
+    far = ((distance > near_px) & (distance <= far_px)).astype(np.float32)
+    if near.sum() < 20 or far.sum() < 20:
+        return 0.0
+    lightness = cv2.cvtColor(np.ascontiguousarray(small_rgb).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[..., 0]
+    # Normalised convolution: the local backdrop level from far-ring pixels only.
+    radius = int(round(far_px)) * 2 + 1
+    level = cv2.blur(lightness * far, (radius, radius)) / np.maximum(cv2.blur(far, (radius, radius)), 1e-6)
+    known = cv2.blur(far, (radius, radius))[near] > 1e-3
+    step = np.abs(lightness[near] - level[near])[known]
+    return float(np.percentile(step, 90)) if step.size else 0.0
+
+
+# The stray matte is measured on a copy this tall: a visible blob is still dozens of pixels there.
+_STRAY_HEIGHT = 640
+
+
+def stray_matte(matte: np.ndarray) -> float:
+    """Share of the frame covered by matte that is no part of the person (0 for a clean composite).
+
+    The person is the 8-connected region of matte > STRAY_MATTE_ALPHA holding the largest opaque (>= 0.5) blob,
+    with everything within STRAY_MATTE_GAP of frame height around it (a detached hair wisp is still hair). What
+    lies further out and above STRAY_MATTE_ALPHA shows over the backdrop as a glow or a ghost: another person's
+    remnant, a soft blob the segmentation kept, a faint smudge above the head.
+    """
+    height, width = matte.shape
+    scale = min(1.0, _STRAY_HEIGHT / height)
+    if scale < 1.0:
+        matte = cv2.resize(matte.astype(np.float32), (max(1, round(width * scale)), max(1, round(height * scale))),
+                           interpolation=cv2.INTER_AREA)
+    alive = (matte > STRAY_MATTE_ALPHA).astype(np.uint8)
+    if not alive.any():
+        return 0.0
+    count, labels = cv2.connectedComponents(alive, connectivity=8)
+    ids, counts = np.unique(labels[(matte >= 0.5) & (labels > 0)], return_counts=True)
+    if ids.size == 0:
+        return float(alive.mean())  # no person at all: every bit of matte is stray
+    person = (labels == ids[np.argmax(counts)]).astype(np.uint8)
+    gap = max(1.0, STRAY_MATTE_GAP * matte.shape[0])
+    away = cv2.distanceTransform(1 - person, cv2.DIST_L2, 3) > gap
+    return float((alive.astype(bool) & away).mean())
+
+
+def _crop(rgb: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    height, width = rgb.shape[:2]
+    left, top, right, bottom = (int(round(v)) for v in box)
+    return rgb[max(top, 0):min(bottom, height), max(left, 0):min(right, width)]

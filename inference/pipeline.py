@@ -1,8 +1,11 @@
 """HeadshotPipeline: the studio backend end to end, from selfie bytes to QC'd headshots; what a Ray actor holds."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
+import time
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,16 +13,29 @@ import cv2
 import numpy as np
 
 from .background import composite, estimate_foreground, render_background
-from .brand import BrandSpec, BrandSpecError
+from .brand import Background, BrandSpec, BrandSpecError, Retouch, hex_to_rgb
 from .color import grade_subject
 from .errors import IngestError, InputError
-from .face_detect import SAME_PERSON_DISTANCE, Face, FaceAnalyzer, prominent_faces
+from .face_detect import SAME_PERSON_DISTANCE, Face, FaceAnalyzer, identity_distance, prominent_faces
 from .framing import FramingPlan, frame_portrait, frame_size, plan_framing
+from .identity import IdentityProfile, distance_to_profile, profile_from_embeddings
 from .ingest import DecodedImage, IngestLimits, decode_image
-from .output_qc import assess_headshot, face_brightness, face_sharpness
+from .output_qc import (
+    OutputQCInput, QCLimits, SkinReference, assess_headshot, assess_output, clipped_fractions, face_brightness,
+    face_sharpness, skin_reference,
+)
+from .ranking import RankingModel, rank_entries
 from .renditions import encode_master_png, make_renditions
 from .request import GenerationInput, GenerationOutput, HeadshotOutput, SelfieInput, SelfieVerdict
 from .segmentation import PersonSegmenter
+from .face_mesh import FaceMesh, FaceMesher
+from .selfie_qc import SelfieMetrics, SetItem, SetJudgement, face_mesh_on_face, judge_set, measure_selfie, photo_reasons
+from .variants import SourceSelfie, VariantSpec, adjust_variant, make_variant, plan_variants
+
+try:  # the finishing stage (framing, matting, retouch, relight, background, upscale) as one unit, when present
+    from .finishing import Finisher, LookInput, SubjectInput
+except ImportError:  # until it lands, the v0 compose path (frame, matte, tone curve, composite) is used
+    Finisher = None  # type: ignore[assignment,misc]
 
 logger = logging.getLogger(__name__)
 
@@ -31,11 +47,10 @@ MAX_SELFIES = 30
 MIN_EYE_DISTANCE_PX = 28.0
 # How far (fraction of the face box width) the detected face may extend past the photo's edge.
 MAX_FACE_OUTSIDE_FRACTION = 0.15
-# Selfie quality limits on the face box, calibrated on ../shared/faces: every dev photo scores 80..1560 on
-# face_sharpness() and 87..173 on face_brightness(); negatives/blurry_dark_face.jpg scores 20 and 48.
+# The selfie quality limits (sharpness, noise, exposure, pose, eyes, duplicates, identity) live in selfie_qc.py
+# and identity.py with their calibration. This one is only the scale of source_quality()'s sharpness term: the old
+# gate on output_qc.face_sharpness() (128 px face crop), which every dev photo passes (80..1560).
 MIN_FACE_SHARPNESS = 40.0
-MIN_FACE_BRIGHTNESS = 60.0
-MAX_FACE_BRIGHTNESS = 225.0
 
 # One human sentence per reason, each with what to do about it. Ingest reasons carry their own messages.
 REASON_MESSAGES: dict[str, str] = {
@@ -46,6 +61,19 @@ REASON_MESSAGES: dict[str, str] = {
     "too_blurry": "This photo is blurry. Hold the phone still, tap your face to focus, and take it again.",
     "too_dark": "Your face is too dark in this photo. Face a window or a lamp and take it again.",
     "too_bright": "Your face is overexposed in this photo. Move out of direct light and take it again.",
+    "too_noisy": "This photo is grainy, as photos taken in dim light are. Move to a brighter spot and take it again.",
+    "blown_highlights": "Part of your face is washed out to pure white. Move out of direct sun or turn off the flash, and take it again.",
+    "deep_shadows": "Part of your face is lost in deep shadow. Face the light so it falls evenly on your face, and take it again.",
+    "face_obscured": "We couldn't see your whole face clearly. Face the camera with nothing covering your face (no mask, hand or hair), and take it again.",
+    "head_turned": "Your head is turned to the side. Look straight into the camera and take it again.",
+    "chin_up": "Your chin is raised (or the camera is below you). Hold the camera at eye level, keep your chin level, and take it again.",
+    "chin_down": "Your chin is lowered (or the camera is above you). Hold the camera at eye level, keep your chin level, and take it again.",
+    "head_tilted": "Your head is tilted to one side. Keep your head straight and the phone upright, and take it again.",
+    "eyes_closed": "Your eyes look closed in this photo. Keep both eyes open and take it again.",
+    "eyes_not_visible": "We couldn't see both of your eyes. Take off sunglasses, move hair away from your eyes, and take it again.",
+    "duplicate": "This photo is almost the same as another one you uploaded, so we kept the sharper one. For the best results, vary your expression, angle or outfit between photos.",
+    "different_person": "This photo doesn't look like the same person as your other photos. Upload only photos of yourself.",
+    "identity_unclear": "Your photos look like different people, so we can't tell which ones are you. Upload at least three photos of yourself alone.",
     "processing_failed": "Something went wrong while processing this photo. Try another photo; if it happens again, contact support.",
 }
 
@@ -58,6 +86,28 @@ class SelfieInspection:
     image: DecodedImage | None = None
     face: Face | None = None
     embedding: np.ndarray | None = None
+    # The face mesh selfie QC measured (in image.rgb's coordinates), None when not found or not measured.
+    mesh: FaceMesh | None = None
+    metrics: SelfieMetrics | None = None
+
+
+@dataclass(frozen=True)
+class SetInspection:
+    """Every selfie's inspection after the set-level checks too (near-duplicates, one person throughout)."""
+
+    # In input order; a set-level rejection turns accepted=False and adds its reason to the verdict.
+    inspections: tuple[SelfieInspection, ...]
+    # The identity profile of the accepted selfies; None when none is accepted or they don't agree on a person.
+    profile: IdentityProfile | None = None
+    judgement: SetJudgement | None = None
+
+    @property
+    def accepted(self) -> tuple[SelfieInspection, ...]:
+        return tuple(item for item in self.inspections if item.verdict.accepted)
+
+    @property
+    def verdicts(self) -> tuple[SelfieVerdict, ...]:
+        return tuple(item.verdict for item in self.inspections)
 
 
 def check_inputs(request: GenerationInput) -> None:
@@ -87,6 +137,22 @@ def check_inputs(request: GenerationInput) -> None:
         raise InputError(f"brand is invalid: {exc}") from None
     if isinstance(request.seed, bool) or not isinstance(request.seed, int) or not 0 <= request.seed < 2**32:
         raise InputError("seed must be an integer from 0 to 2**32 - 1")
+    try:
+        RankingModel.from_dict(request.ranking)
+    except ValueError as exc:
+        raise InputError(f"ranking is invalid: {exc}") from None
+    for name, other in dict(request.other_profiles or {}).items():
+        try:
+            _profile_vector(other)
+        except (ValueError, TypeError, KeyError):
+            raise InputError(f"other_profiles[{name!r}] must be a 128-d embedding or an IdentityProfile dict") from None
+    for position, params in enumerate(request.reproduce):
+        try:
+            spec = VariantSpec.from_params(dict(params), request.brand)
+        except (ValueError, TypeError) as exc:
+            raise InputError(f"reproduce[{position}] is invalid: {exc}") from None
+        if spec.source not in names:
+            raise InputError(f"reproduce[{position}] names selfie {spec.source!r}, which is not in this request")
 
 
 class HeadshotPipeline:
@@ -99,6 +165,7 @@ class HeadshotPipeline:
         min_eye_distance_px: float = MIN_EYE_DISTANCE_PX,
         identity_threshold: float = SAME_PERSON_DISTANCE,
         opencv_threads: int | None = 1,
+        qc_limits: QCLimits | None = None,
     ) -> None:
         if opencv_threads is not None:
             # OpenCV's own pool fights the actor's other work (and the hidden load) for the same cores.
@@ -108,6 +175,16 @@ class HeadshotPipeline:
         self.identity_threshold = identity_threshold
         self.faces = FaceAnalyzer()
         self.segmenter = PersonSegmenter()
+        # Output QC bounds; the identity bound follows identity_threshold unless limits are given.
+        self.qc_limits = qc_limits or QCLimits(identity=identity_threshold)
+        self.finisher = None
+        if Finisher is not None:
+            from .face_mesh import FaceMesher
+
+            self.mesher = getattr(self, "mesher", None) or FaceMesher()
+            self.finisher = Finisher(segmenter=self.segmenter, mesher=self.mesher)
+        # Milliseconds per generation stage of the last run() (prepare, render, qc, encode, ...), for benchmarks.
+        self.last_timings: dict[str, list[float]] = {}
 
     def close(self) -> None:
         self.segmenter.close()
@@ -142,83 +219,88 @@ class HeadshotPipeline:
             return SelfieInspection(_rejected(selfie.name, "face_too_small", **size), image, face)
         if _fraction_outside(face, image.width, image.height) > MAX_FACE_OUTSIDE_FRACTION:
             return SelfieInspection(_rejected(selfie.name, "face_cut_off", **size), image, face)
-        quality = self._quality_reasons(image.rgb, face)
+        mesh = face_mesh_on_face(self._selfie_mesher(), image.rgb, face)
+        metrics = measure_selfie(image.rgb, face, mesh)
+        quality = self._quality_reasons(metrics)
         if quality:
             verdict = SelfieVerdict(
                 name=selfie.name, accepted=False, reasons=quality,
-                messages=tuple(REASON_MESSAGES[reason] for reason in quality), **size,
+                messages=tuple(REASON_MESSAGES[reason] for reason in quality), metrics=metrics.as_dict(), **size,
             )
-            return SelfieInspection(verdict, image, face)
+            return SelfieInspection(verdict, image, face, mesh=mesh, metrics=metrics)
+        # The embedding (~80 ms) is only paid for a photo that passed everything else.
         embedding = self.faces.embed(image.rgb, face)
         verdict = SelfieVerdict(
-            name=selfie.name, accepted=True, embedding=tuple(float(v) for v in embedding), **size
+            name=selfie.name, accepted=True, embedding=tuple(float(v) for v in embedding),
+            metrics=metrics.as_dict(), **size,
         )
-        return SelfieInspection(verdict, image, face, embedding)
+        return SelfieInspection(verdict, image, face, embedding, mesh=mesh, metrics=metrics)
 
     @staticmethod
-    def _quality_reasons(rgb: np.ndarray, face: Face) -> tuple[str, ...]:
-        reasons = []
-        if face_sharpness(rgb, face.box) < MIN_FACE_SHARPNESS:
-            reasons.append("too_blurry")
-        brightness = face_brightness(rgb, face.box)
-        if brightness < MIN_FACE_BRIGHTNESS:
-            reasons.append("too_dark")
-        elif brightness > MAX_FACE_BRIGHTNESS:
-            reasons.append("too_bright")
-        return tuple(reasons)
+    def _quality_reasons(metrics: SelfieMetrics) -> tuple[str, ...]:
+        return photo_reasons(metrics)
+
+    def inspect_set(self, selfies: tuple[SelfieInput, ...] | list[SelfieInput]) -> SetInspection:
+        """Every photo's own checks, then the set's (selfie_qc.judge_set): of near-duplicates only the sharpest
+        stays, and a photo of someone else than the person most photos show is rejected ("different_person"; with
+        no clear majority, "identity_unclear"). Names must be unique, as check_inputs() requires."""
+        inspections = [self.inspect(selfie) for selfie in selfies]
+        candidates = [item for item in inspections if item.verdict.accepted and item.embedding is not None]
+        if not candidates:
+            return SetInspection(tuple(inspections))
+        judgement = judge_set([
+            SetItem(item.verdict.name, item.verdict.embedding, item.verdict.metrics["phash"],
+                    item.verdict.metrics["sharpness"])
+            for item in candidates
+        ])
+        judged = []
+        for item in inspections:
+            name = item.verdict.name
+            if name in judgement.reasons:
+                extra: dict[str, Any] = {}
+                if name in judgement.identity_distances:
+                    extra["identity_distance"] = round(judgement.identity_distances[name], 4)
+                if name in judgement.duplicate_of:
+                    extra["duplicate_of"] = judgement.duplicate_of[name]
+                codes = judgement.reasons[name]
+                item = dataclasses.replace(item, verdict=dataclasses.replace(
+                    item.verdict, accepted=not codes, reasons=item.verdict.reasons + codes,
+                    messages=item.verdict.messages + tuple(REASON_MESSAGES[code] for code in codes),
+                    metrics={**item.verdict.metrics, **extra},
+                ))
+            judged.append(item)
+        return SetInspection(tuple(judged), judgement.profile, judgement)
+
+    def _selfie_mesher(self) -> FaceMesher:
+        """The face mesh model (shared with finishing when __init__ loaded one), loaded on first use otherwise."""
+        mesher = getattr(self, "mesher", None)
+        if mesher is None:
+            mesher = self.mesher = FaceMesher()
+        return mesher
 
     # -- generation ------------------------------------------------------------------------------------------
 
     def run(self, request: GenerationInput) -> GenerationOutput:
-        """One headshot per accepted selfie and brand variant; rejected selfies only get their verdicts.
+        """Ranked, QC'd variants (brand.variants_per_person) of the person in the accepted selfies.
 
-        With no usable selfie it returns the verdicts and no headshots; the caller decides what that means.
+        Rejected selfies only get their verdicts; with no usable selfie it returns the verdicts and no headshots,
+        and the caller decides what that means. A variant that fails output QC is regenerated with adjusted
+        parameters up to brand.regeneration_tries times; every rejected attempt is recorded in qc["attempts"].
         """
         check_inputs(request)
-        brand = request.brand
-        inspections = [self.inspect(selfie) for selfie in request.selfies]
-        usable = [item for item in inspections if item.verdict.accepted]
+        inspections = list(self.inspect_set(request.selfies).inspections)
+        usable = [item for item in inspections if item.verdict.accepted and item.embedding is not None]
         if not usable:
             return GenerationOutput(selfies=tuple(item.verdict for item in inspections), headshots=())
-
-        # The identity profile: the mean embedding of every accepted selfie of this employee.
-        profile = np.mean([item.embedding for item in usable], axis=0)
-        width, height = frame_size(brand)
-        backdrop = render_background(brand.background, width, height)
         verdicts = {item.verdict.name: item.verdict for item in inspections}
-        headshots: list[HeadshotOutput] = []
-        for item in usable:
-            name = item.verdict.name
-            try:
-                rgb, plan = self.compose(item, brand, backdrop)
-                master = encode_master_png(rgb)
-                renditions = make_renditions(rgb, brand.output_sizes)
-                qc, embedding = assess_headshot(
-                    self.faces, rgb, profile_embedding=profile, source_embedding=item.embedding,
-                    threshold=self.identity_threshold,
-                )
-            except Exception:  # one photo must never sink the others; the failure is logged with its traceback
-                logger.exception("headshot composition failed for selfie %r", name)
-                verdicts[name] = _rejected(name, "processing_failed", width=item.verdict.width, height=item.verdict.height)
-                continue
-            qc_data = qc.as_dict()
-            qc_data["eye_line_target"] = brand.framing.eye_line
-            for variant in brand.variants:
-                seed = request.seed + len(headshots)
-                headshots.append(
-                    HeadshotOutput(
-                        source=name,
-                        variant=variant,
-                        params=self._params(brand, plan, variant=variant, seed=seed),
-                        image=master,
-                        renditions=renditions,
-                        qc=dict(qc_data),
-                        passed=qc.passed,
-                        embedding=None if embedding is None else tuple(float(v) for v in embedding),
-                    )
-                )
+        person = _PersonRun(self, request, inspections, usable)
+        headshots = person.generate()
+        self.last_timings = dict(person.timings)
+        for name in person.failed_sources:
+            verdict = verdicts[name]
+            verdicts[name] = _rejected(name, "processing_failed", width=verdict.width, height=verdict.height)
         return GenerationOutput(
-            selfies=tuple(verdicts[item.verdict.name] for item in inspections), headshots=tuple(headshots)
+            selfies=tuple(verdicts[item.verdict.name] for item in inspections), headshots=headshots
         )
 
     def compose(self, item: SelfieInspection, brand: BrandSpec, backdrop: np.ndarray) -> tuple[np.ndarray, FramingPlan]:
@@ -269,6 +351,303 @@ class HeadshotPipeline:
             "output_sizes": list(brand.output_sizes),
         }
 
+
+# Weights of the source-selfie ranking (which selfies the variants are made from): closeness to the person's
+# identity profile matters most (the most typical photo of them), then face sharpness, then a frontal pose.
+_SOURCE_IDENTITY_WEIGHT = 2.0
+_SOURCE_SHARPNESS_WEIGHT = 0.3
+_SOURCE_YAW_WEIGHT = 0.5
+# Prepared subjects kept at once: variants come grouped by prepare key, so only regeneration revisits older ones.
+_PREPARED_CACHE = 4
+# An "office" backdrop without a plate, until finishing renders it: a vertical gradient from this much lighter
+# than the brand colour at the top to the brand colour at the bottom.
+_OFFICE_FALLBACK_LIFT = 0.35
+
+
+def source_quality(item: SelfieInspection, profile: np.ndarray) -> dict[str, float]:
+    """How good a source an accepted selfie is (higher = better), with the numbers behind it."""
+    if item.image is None or item.face is None or item.embedding is None:
+        raise ValueError("source_quality() needs an accepted inspection")
+    distance = identity_distance(item.embedding, profile)
+    sharpness = face_sharpness(item.image.rgb, item.face.box)
+    (lx, ly), (rx, ry) = item.face.left_eye, item.face.right_eye
+    eye_distance = max(item.face.eye_distance, 1e-6)
+    mx, my = item.face.eye_midpoint
+    nx, ny = item.face.nose
+    # Yaw proxy: the nose base's offset along the eye line from the eye midpoint, in eye distances (0 = frontal).
+    yaw = ((nx - mx) * (rx - lx) + (ny - my) * (ry - ly)) / eye_distance ** 2
+    score = (-_SOURCE_IDENTITY_WEIGHT * distance
+             + _SOURCE_SHARPNESS_WEIGHT * math.log10(max(sharpness, 1.0) / MIN_FACE_SHARPNESS)
+             - _SOURCE_YAW_WEIGHT * abs(yaw))
+    return {"score": round(score, 4), "identity_distance": round(distance, 4), "sharpness": round(sharpness, 2),
+            "yaw_offset": round(yaw, 4)}
+
+
+@dataclass
+class _Rendered:
+    rgb: np.ndarray
+    matte: np.ndarray
+    plan: FramingPlan
+    params: dict[str, Any]
+    halo_score: float | None
+    # The global exposure gain (stops) finishing applied to the selfie; None when none was applied.
+    exposure_gain_ev: float | None = None
+
+
+class _SourceFailed(Exception):
+    """Preparing a selfie crashed: that selfie is rejected (processing_failed) and its variants move elsewhere."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__(source)
+        self.source = source
+
+
+class _PersonRun:
+    """One person's generation: plan variants, prepare once per (selfie, framing, retouch), render, QC, regenerate, rank."""
+
+    def __init__(self, pipeline: HeadshotPipeline, request: GenerationInput, inspections: list[SelfieInspection],
+                 usable: list[SelfieInspection]) -> None:
+        self.pipeline = pipeline
+        self.request = request
+        self.brand = request.brand
+        self.items = {item.verdict.name: item for item in usable}
+        positions = {item.verdict.name: i for i, item in enumerate(inspections)}
+        # The identity profile: the robust centre (identity.py) of every accepted selfie of this employee.
+        self.identity = profile_from_embeddings([item.embedding for item in usable],
+                                                [item.verdict.name for item in usable])
+        self.profile = np.asarray(self.identity.centre, dtype=np.float64)
+        self.others = {name: _profile_vector(v) for name, v in dict(request.other_profiles).items()}
+        self.source_scores = {item.verdict.name: source_quality(item, self.profile) for item in usable}
+        ranked = sorted(usable, key=lambda item: (-self.source_scores[item.verdict.name]["score"],
+                                                  positions[item.verdict.name]))
+        self.sources = [SourceSelfie(item.verdict.name, positions[item.verdict.name]) for item in ranked]
+        self.failed_sources: list[str] = []
+        self.timings: dict[str, list[float]] = defaultdict(list)
+        self._prepared: OrderedDict[tuple, Any] = OrderedDict()
+        self._skin: dict[str, SkinReference | None] = {}
+        self._backdrops: dict[tuple[int, int, int], np.ndarray] = {}
+
+    # -- the loop --------------------------------------------------------------------------------------------
+
+    def generate(self) -> tuple[HeadshotOutput, ...]:
+        if self.request.reproduce:
+            specs = tuple(VariantSpec.from_params(dict(p), self.brand) for p in self.request.reproduce)
+            tries = 0  # a reproduction is exactly what was asked for, pass or fail
+        else:
+            specs = plan_variants(self.brand, self.sources, base_seed=self.request.seed)
+            tries = self.brand.regeneration_tries
+        taken = {spec.name for spec in specs}
+        headshots: list[HeadshotOutput] = []
+        for spec in specs:
+            headshot = self._make_variant(spec, tries, taken)
+            if headshot is not None:
+                headshots.append(headshot)
+                taken.add(headshot.variant)
+        return self._ranked(headshots)
+
+    def _make_variant(self, spec: VariantSpec, tries: int, taken: set[str]) -> HeadshotOutput | None:
+        """Make one variant, regenerating it with adjusted parameters while it fails QC and tries are left."""
+        attempts: list[dict[str, Any]] = []
+        current: VariantSpec | None = spec
+        while current is not None:
+            try:
+                rendered = self._render(current)
+            except _SourceFailed as failure:
+                self._drop_source(failure.source)
+                current = self._retarget(current, taken)
+                continue
+            started = time.perf_counter()
+            qc = assess_output(self.pipeline.faces, OutputQCInput(
+                rgb=rendered.rgb, profile_embedding=self.profile,
+                profile_distance=lambda embedding: distance_to_profile(embedding, self.identity),
+                source_embedding=self.items[current.source].embedding, source_skin=self._source_skin(current.source),
+                source_clipped=self._source_clipped(current.source), exposure_gain_ev=rendered.exposure_gain_ev,
+                other_profiles=self.others, matte=rendered.matte, eye_line_target=rendered.plan.framing.eye_line,
+                halo_score=rendered.halo_score,
+            ), self.pipeline.qc_limits)
+            self._time("output_qc", started)
+            last = len(attempts) >= tries
+            if qc.passed or last:
+                return self._output(spec, current, rendered, qc, attempts)
+            adjusted = adjust_variant(current, qc.failures, self.brand, self._live_sources(), tried=taken | {current.name})
+            attempts.append({
+                "variant": current.name, "params": current.as_params(), "failures": list(qc.failures),
+                "scores": {k: v for k, v in qc.scores.items() if isinstance(v, (int, float)) and not isinstance(v, bool)},
+                "change": None if adjusted is None else adjusted[1],
+            })
+            if adjusted is None:  # nothing left to change: deliver the last attempt, failed and explained
+                attempts.pop()
+                return self._output(spec, current, rendered, qc, attempts, exhausted=True)
+            taken.add(current.name)
+            current = adjusted[0]
+        return None
+
+    def _output(self, requested: VariantSpec, spec: VariantSpec, rendered: _Rendered, qc, attempts: list[dict],
+                *, exhausted: bool = False) -> HeadshotOutput:
+        started = time.perf_counter()
+        master = encode_master_png(rendered.rgb)
+        renditions = make_renditions(rendered.rgb, self.brand.output_sizes)
+        self._time("encode", started)
+        data = dict(qc.scores)
+        data.update({
+            "passed": qc.passed,
+            "failures": list(qc.failures),
+            "requested_variant": requested.name,
+            "regenerated": spec.name != requested.name,
+            # Every rejected attempt before this output, with its parameters and why it was rejected; when the
+            # output itself still failed, its own failures are in "failures" above.
+            "attempts": attempts,
+            "regeneration_exhausted": exhausted,
+            "source_quality": self.source_scores[spec.source],
+            "identity_profile": {"method": "geometric median of the accepted selfies (identity.py)",
+                                 "count": self.identity.count, "spread": round(self.identity.spread, 4)},
+        })
+        return HeadshotOutput(
+            source=spec.source, variant=spec.name, params=rendered.params, image=master, renditions=renditions,
+            qc=data, passed=qc.passed,
+            embedding=None if qc.embedding is None else tuple(float(v) for v in qc.embedding),
+        )
+
+    def _ranked(self, headshots: list[HeadshotOutput]) -> tuple[HeadshotOutput, ...]:
+        model = RankingModel.from_dict(self.request.ranking)
+        entries = [{"variant": h.variant, "params": h.params, "qc": h.qc, "passed": h.passed} for h in headshots]
+        return tuple(
+            dataclasses.replace(headshots[r.index], rank=r.rank, ranking_score=r.score)
+            for r in rank_entries(entries, model)
+        )
+
+    # -- sources ---------------------------------------------------------------------------------------------
+
+    def _live_sources(self) -> list[SourceSelfie]:
+        return [s for s in self.sources if s.name not in self.failed_sources]
+
+    def _drop_source(self, name: str) -> None:
+        if name not in self.failed_sources:
+            self.failed_sources.append(name)
+        for key in [key for key in self._prepared if key[0] == name]:
+            del self._prepared[key]
+
+    def _retarget(self, spec: VariantSpec, taken: set[str]) -> VariantSpec | None:
+        """The same variant from another working selfie, if that one isn't made already."""
+        for source in self._live_sources():
+            candidate = make_variant(source, self.brand, framing_style=spec.framing_style, lighting=spec.lighting,
+                                     background_index=spec.background_index,
+                                     retouch_strength=spec.retouch_strength, base_seed=spec.base_seed)
+            if candidate.name not in taken:
+                taken.add(candidate.name)
+                return candidate
+        return None
+
+    def _source_clipped(self, name: str) -> tuple[float, float]:
+        item = self.items[name]
+        return clipped_fractions(item.image.rgb, item.face.box)
+
+    def _source_skin(self, name: str) -> SkinReference | None:
+        if name not in self._skin:
+            item = self.items[name]
+            self._skin[name] = skin_reference(item.image.rgb, item.face)
+        return self._skin[name]
+
+    # -- prepare and render ----------------------------------------------------------------------------------
+
+    def _render(self, spec: VariantSpec) -> _Rendered:
+        brand = self.brand
+        framing = spec.framing(brand)
+        width = max(brand.output_sizes)
+        size = (width, max(1, round(width / framing.aspect)))
+        prepared = self._prepare(spec, framing, size)
+        background = brand.backgrounds[spec.background_index]
+        started = time.perf_counter()
+        if self.pipeline.finisher is not None:
+            look = LookInput(background=background, lighting=spec.lighting, color_grade=brand.color_grade,
+                             attire=brand.attire_color)
+            finished = self.pipeline.finisher.render(prepared, look)
+            rgb, matte, plan = finished.rgb, finished.matte, finished.plan
+            finish_params, measurements = finished.params, finished.measurements
+            halo = measurements.get("halo") if isinstance(measurements, dict) else None
+        else:
+            person, matte, plan = prepared
+            backdrop = self._backdrop(spec.background_index, background, plan.frame_width, plan.frame_height)
+            # Grading the subject before compositing keeps every backdrop pixel exactly the brand's colour.
+            rgb = composite(grade_subject(person, brand.color_grade, spec.lighting), matte, backdrop)
+            finish_params = {"method": "compose v0: frame, matte, lighting tone curve, grade, composite",
+                             "retouch": "not applied: inference/finishing.py is not present"}
+            measurements, halo = {}, None
+        self._time("render", started)
+        params = self.pipeline._params(brand, plan, variant=spec.name, seed=spec.seed)
+        params.update({
+            "variant_spec": spec.as_params(),
+            "framing_style": spec.framing_style,
+            "lighting": spec.lighting,
+            "background": background.kind,
+            "background_index": spec.background_index,
+            "background_spec": dataclasses.asdict(background),
+            "retouch": {"strength": spec.retouch_strength, "min_texture_share": brand.retouch.min_texture_share},
+            "finishing": finish_params,
+            "finishing_measurements": measurements,
+        })
+        gain = measurements.get("face_luma_gain") if isinstance(measurements, dict) else None
+        return _Rendered(rgb=rgb, matte=matte, plan=plan, params=params,
+                         halo_score=float(halo) if isinstance(halo, (int, float)) else None,
+                         exposure_gain_ev=float(gain) if isinstance(gain, (int, float)) else None)
+
+    def _prepare(self, spec: VariantSpec, framing, size: tuple[int, int]):
+        key = spec.prepare_key
+        if key in self._prepared:
+            self._prepared.move_to_end(key)
+            return self._prepared[key]
+        item = self.items[spec.source]
+        started = time.perf_counter()
+        try:
+            if self.pipeline.finisher is not None:
+                retouch = Retouch(strength=spec.retouch_strength, min_texture_share=self.brand.retouch.min_texture_share)
+                prepared = self.pipeline.finisher.prepare(SubjectInput(
+                    rgb=item.image.rgb, face=item.face, framing=framing, retouch=retouch, long_side=max(size)))
+            else:
+                rgb = item.image.rgb
+                plan = plan_framing(item.face, framing, size)
+                framed = frame_portrait(rgb, self.pipeline.person_matte(rgb, item.face, plan), plan)
+                prepared = (estimate_foreground(framed.rgb, framed.matte), framed.matte, plan)
+        except Exception:  # one photo must never sink the others; the failure is logged with its traceback
+            logger.exception("preparing selfie %r for variant %s failed", spec.source, spec.name)
+            raise _SourceFailed(spec.source) from None
+        self._time("prepare", started)
+        self._prepared[key] = prepared
+        while len(self._prepared) > _PREPARED_CACHE:
+            self._prepared.popitem(last=False)
+        return prepared
+
+    def _backdrop(self, index: int, background: Background, width: int, height: int) -> np.ndarray:
+        key = (index, width, height)
+        if key not in self._backdrops:
+            if background.kind == "office" and not background.image_path:
+                self._backdrops[key] = _office_fallback(background, width, height)
+            else:
+                self._backdrops[key] = render_background(background, width, height)
+        return self._backdrops[key]
+
+    def _time(self, stage: str, started: float) -> None:
+        self.timings[stage].append((time.perf_counter() - started) * 1000.0)
+
+
+def _profile_vector(value: Any) -> np.ndarray:
+    """A person's profile centre from a 128-d embedding or an IdentityProfile (or its as_dict())."""
+    if isinstance(value, IdentityProfile):
+        value = value.centre
+    elif isinstance(value, dict):
+        value = IdentityProfile.from_dict(value).centre
+    vector = np.asarray(value, dtype=np.float64)
+    if vector.shape != (128,) or not np.isfinite(vector).all():
+        raise ValueError("a profile must be 128 finite numbers")
+    return vector
+
+
+def _office_fallback(background: Background, width: int, height: int) -> np.ndarray:
+    """A plate-less "office" backdrop for the v0 compose path: a soft vertical gradient in the brand colour."""
+    base = np.array(hex_to_rgb(background.color), dtype=np.float64)
+    top = base + _OFFICE_FALLBACK_LIFT * (255.0 - base)
+    lighter = "#" + "".join(f"{int(round(v)):02x}" for v in top)
+    return render_background(Background(kind="gradient", color=lighter, color_to=background.color), width, height)
 
 def _rejected(name: str, reason: str, message: str | None = None, *, width: int | None = None,
               height: int | None = None) -> SelfieVerdict:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from .brand import BrandSpec
 
@@ -20,6 +20,14 @@ class GenerationInput:
     brand: BrandSpec = field(default_factory=BrandSpec)
     # Base seed; each variant records the seed it actually used so it can be reproduced.
     seed: int = 0
+    # The brand kit's ranking model state (inference.ranking.RankingModel.to_dict()), learnt from what employees
+    # picked before; None ranks by QC scores alone.
+    ranking: Mapping[str, Any] | None = None
+    # Identity profiles (mean 128-d embeddings) of other people, e.g. the rest of the team: each headshot must be
+    # nearer to its own person than to any of them. Optional.
+    other_profiles: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    # Make exactly these variants again (each a headshot's params["variant_spec"]) instead of the variant grid.
+    reproduce: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,12 @@ class SelfieVerdict:
     embedding: tuple[float, ...] | None = None
     width: int | None = None
     height: int | None = None
+    # Selfie-QC measurements (inference.selfie_qc.SelfieMetrics.as_dict(), JSON-safe) when a single face was
+    # measured: "phash" and "sharpness" (with the embedding, what selfie_qc.check_set() needs to re-check a stored
+    # set), "noise", "face_luma", "face_highlight", "image_highlight", "clipped_highlights", "clipped_shadows",
+    # "yaw"/"pitch"/"roll" (degrees), "eye_openness", "irises_found", "eye_distance"; set checks add
+    # "identity_distance" and "duplicate_of".
+    metrics: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -57,6 +71,9 @@ class HeadshotOutput:
     qc: dict[str, Any]
     passed: bool
     embedding: tuple[float, ...] | None = None
+    # Position among this person's headshots (1 = best) and the ranking model's score behind it.
+    rank: int | None = None
+    ranking_score: float | None = None
 
 
 @dataclass(frozen=True)

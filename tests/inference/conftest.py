@@ -84,3 +84,55 @@ def solid_runs(pipeline) -> dict[str, GenerationOutput]:
         person: pipeline.run(GenerationInput(selfies=person_selfies(person), brand=solid_brand(), seed=7))
         for person in PEOPLE
     }
+
+
+# Faces for the photometric finishing specifications: a range of skin tones and lighting, one smiling with teeth.
+FINISHING_FACES = ("barack_obama/1.jpg", "angelina/1.jpg", "scarlett/1.jpg", "jennifer/4.jpg", "katy_perry/3.jpg")
+# Half the master size (820 x 1024): the same framing, a quarter of the pixels, so the specifications stay fast.
+FINISHING_SIZE = (820, 1024)
+
+
+@pytest.fixture(scope="session")
+def face_mesher():
+    from inference.face_mesh import FaceMesher
+
+    mesher = FaceMesher()
+    yield mesher
+    mesher.close()
+
+
+@pytest.fixture(scope="session")
+def finishing_subjects(face_mesher) -> dict:
+    """{name: (rgb, matte, mesh)}: dev selfies framed as the finishing stages receive them (subject colours
+    cleaned at the matte edge), with the face mesh found on the framed image."""
+    from inference.background import estimate_foreground
+    from inference.brand import Framing
+    from inference.face_detect import FaceAnalyzer, prominent_faces
+    from inference.framing import frame_portrait, plan_framing
+    from inference.ingest import decode_image
+    from inference.segmentation import PersonSegmenter
+
+    analyzer, segmenter = FaceAnalyzer(), PersonSegmenter()
+    subjects = {}
+    try:
+        for name in FINISHING_FACES:
+            image = decode_image((FACES / name).read_bytes())
+            face = prominent_faces(analyzer.detect(image.rgb))[0]
+            plan = plan_framing(face, Framing(), FINISHING_SIZE)
+            framed = frame_portrait(image.rgb, segmenter.matte(image.rgb, face), plan)
+            rgb = estimate_foreground(framed.rgb, framed.matte)
+            mesh = face_mesher.detect(rgb)
+            assert mesh is not None, f"no face mesh on framed {name}"
+            subjects[name] = (rgb, framed.matte, mesh)
+    finally:
+        segmenter.close()
+    return subjects
+
+
+@pytest.fixture(scope="session")
+def dev_inspections(pipeline):
+    """The pipeline's inspection (selfie QC) of every full-size dev photo, keyed person/file; the 150 px john_* chips
+    are left out (ingest rejects them as too small). Measured once: several specifications read it."""
+    photos = sorted(p for p in FACES.glob("*/*.jpg") if not p.parent.name.startswith("john_"))
+    return {f"{p.parent.name}/{p.name}": pipeline.inspect(SelfieInput(f"{p.parent.name}/{p.name}", p.read_bytes()))
+            for p in photos}

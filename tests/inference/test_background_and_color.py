@@ -106,3 +106,53 @@ def test_lighting_presets_are_mild_global_curves(preset):
 def test_unknown_lighting_preset_is_refused():
     with pytest.raises(ValueError, match="lighting"):
         grade_subject(np.zeros((2, 2, 3), dtype=np.uint8), ColorGrade(), "disco")
+
+
+# -- office backdrop and background light falloff (geometric finishing) ----------------------------------------
+
+
+def test_office_backdrop_is_a_soft_out_of_focus_room_in_the_brand_colours():
+    from inference.background import office_plate
+
+    navy = Background(kind="office", color="#1f4e79", color_to="#c8a25a")
+    backdrop = render_background(navy, 410, 512)
+    assert backdrop.shape == (512, 410, 3) and backdrop.dtype == np.uint8
+    assert (render_background(navy, 410, 512) == backdrop).all(), "the same for every employee of the team"
+    assert (office_plate(navy, 410, 512) == backdrop).all()
+    grey = backdrop.astype(float).mean(axis=2)
+    assert grey.std() > 5, "not a flat colour: window light and bokeh"
+    # Out of focus: nothing sharp enough to be recognised (a photo of a real office scores in the hundreds).
+    import cv2
+
+    assert cv2.Laplacian(grey, cv2.CV_64F).var() < 5
+    mean = backdrop.reshape(-1, 3).mean(axis=0)
+    assert mean[2] > mean[0], "a navy brand gives a blue-ish room"
+    burgundy = render_background(Background(kind="office", color="#7a1f2b"), 410, 512).reshape(-1, 3).mean(axis=0)
+    assert burgundy[0] > burgundy[2], "a burgundy brand gives a warm room"
+
+
+def test_office_backdrop_from_a_photo_is_blurred_beyond_recognition(tmp_path):
+    import cv2
+
+    rng = np.random.default_rng(3)
+    plate = rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    path = tmp_path / "office.png"
+    Image.fromarray(plate).save(path)
+    sharp = render_background(Background(kind="image", image_path=str(path)), 200, 250)
+    soft = render_background(Background(kind="office", image_path=str(path)), 200, 250)
+    assert cv2.Laplacian(soft.mean(axis=2), cv2.CV_64F).var() < 0.01 * cv2.Laplacian(sharp.mean(axis=2), cv2.CV_64F).var()
+
+
+def test_light_falloff_keeps_the_brand_colour_exact_where_the_gain_is_one():
+    from inference.background import apply_light_falloff
+
+    backdrop = render_background(Background(kind="solid", color="#1f4e79"), 64, 80)
+    gain = np.ones((80, 64), np.float32)
+    gain[:, 48:] = 0.85  # the corner the light doesn't reach
+    lit = apply_light_falloff(backdrop, gain)
+    assert (lit[:, :48] == backdrop[:, :48]).all()
+    expected = np.rint(np.array([0x1F, 0x4E, 0x79]) * 0.85)
+    assert np.abs(lit[:, 48:].astype(int) - expected).max() <= 1
+    assert apply_light_falloff(backdrop, None) is backdrop
+    with pytest.raises(ValueError, match="gain"):
+        apply_light_falloff(backdrop, np.ones((10, 10), np.float32))

@@ -28,7 +28,8 @@ def folder_with(tmp_path, *photos):
 def test_cli_writes_headshots_and_the_manifest_in_its_exact_shape(pipeline, tmp_path, capsys):
     selfies = folder_with(tmp_path, FACES / "barack_obama" / "1.jpg", NEGATIVES / "no_face_landscape.jpg")
     out = tmp_path / "out"
-    assert main(["run", "--selfies", str(selfies), "--out", str(out)], pipeline=pipeline) == 0
+    # Spec change (variants): a person gets several ranked variants; --variants keeps this run small.
+    assert main(["run", "--selfies", str(selfies), "--out", str(out), "--variants", "2"], pipeline=pipeline) == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert {"selfies", "headshots"} <= set(manifest)
     assert [s["file"] for s in manifest["selfies"]] == ["1.jpg", "no_face_landscape.jpg"]
@@ -36,28 +37,66 @@ def test_cli_writes_headshots_and_the_manifest_in_its_exact_shape(pipeline, tmp_
         assert {"file", "accepted", "reasons"} <= set(entry)
     assert manifest["selfies"][0]["accepted"] is True and manifest["selfies"][0]["reasons"] == []
     assert manifest["selfies"][1]["accepted"] is False and manifest["selfies"][1]["reasons"] == ["no_face"]
-    (headshot,) = manifest["headshots"]
-    assert {"file", "source", "variant", "qc", "passed"} <= set(headshot)
-    assert headshot["source"] == "1.jpg" and headshot["variant"] == "standard"
-    assert isinstance(headshot["qc"]["identity_distance"], float) and headshot["passed"] is True
-    with Image.open(out / headshot["file"]) as master:
-        assert master.format == "PNG" and master.size == (1024, 1280)
-    for rendition in headshot["renditions"]:
-        with Image.open(out / rendition["file"]) as image:
-            assert image.format == "JPEG" and image.width == rendition["width"]
-    assert "wrote 1 headshot" in capsys.readouterr().out
+    assert len(manifest["headshots"]) == 2
+    for position, headshot in enumerate(manifest["headshots"], start=1):
+        assert {"file", "source", "variant", "qc", "passed"} <= set(headshot)
+        assert headshot["source"] == "1.jpg" and headshot["variant"].endswith("-s0")
+        assert isinstance(headshot["qc"]["identity_distance"], float) and headshot["passed"] is True
+        # New keys: rank, ranking score, the regeneration record and every QC score.
+        assert headshot["rank"] == position and isinstance(headshot["ranking_score"], float)
+        assert headshot["qc"]["attempts"] == [] or all(a["failures"] for a in headshot["qc"]["attempts"])
+        assert isinstance(headshot["qc"]["skin_delta_e"], float) and "age_drift" in headshot["qc"]
+        with Image.open(out / headshot["file"]) as master:
+            assert master.format == "PNG" and master.width == 1024
+        for rendition in headshot["renditions"]:
+            with Image.open(out / rendition["file"]) as image:
+                assert image.format == "JPEG" and image.width == rendition["width"]
+    assert manifest["brand"]["variants_per_person"] == 2
+    assert "wrote 2 headshot(s)" in capsys.readouterr().out
 
 
 def test_cli_applies_the_brand_kit(pipeline, tmp_path):
     kit = tmp_path / "kit.json"
-    kit.write_text(json.dumps({"name": "Acme", "background": {"kind": "solid", "color": "#aa2233"}, "output_sizes": [600, 300]}))
+    kit.write_text(json.dumps({"name": "Acme", "background": {"kind": "solid", "color": "#aa2233"},
+                               "output_sizes": [600, 300], "variants_per_person": 1,
+                               "variant_framings": ["head_and_shoulders"], "variant_lightings": ["natural"]}))
     selfies = folder_with(tmp_path, FACES / "scarlett" / "1.jpg")
     out = tmp_path / "out"
     assert main(["run", "--brand-kit", str(kit), "--selfies", str(selfies), "--out", str(out)], pipeline=pipeline) == 0
     manifest = json.loads((out / "manifest.json").read_text())
     master = np.asarray(Image.open(out / manifest["headshots"][0]["file"]).convert("RGB"))
     assert master.shape == (750, 600, 3)
-    assert tuple(master[5, 5]) == (0xAA, 0x22, 0x33)
+    # The brand colour in the corner, times the lighting's background falloff (one gain on all three channels).
+    corner = master[5, 5].astype(float)
+    gain = corner @ np.array([0xAA, 0x22, 0x33]) / float(np.array([0xAA, 0x22, 0x33]) @ np.array([0xAA, 0x22, 0x33]))
+    assert np.abs(corner - gain * np.array([0xAA, 0x22, 0x33])).max() <= 3 and 0.5 <= gain <= 1.25
+
+
+def test_cli_starts_from_an_industry_preset_and_applies_a_ranking_state(pipeline, tmp_path):
+    ranking = tmp_path / "ranking.json"
+    ranking.write_text(json.dumps({"version": 1, "weights": {"framing:square_avatar": 5.0}}))
+    selfies = folder_with(tmp_path, FACES / "scarlett" / "1.jpg")
+    out = tmp_path / "out"
+    args = ["run", "--preset", "tech", "--variants", "3", "--ranking", str(ranking), "--selfies", str(selfies),
+            "--out", str(out)]
+    assert main(args, pipeline=pipeline) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["brand"]["preset"] == "tech" and len(manifest["headshots"]) == 3
+    best = manifest["headshots"][0]
+    assert best["rank"] == 1 and best["params"]["framing_style"] == "square_avatar"
+
+
+def test_cli_lists_the_presets(capsys):
+    assert main(["presets"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 7 and lines[0].startswith("corporate_finance: ")
+
+
+def test_cli_refuses_an_unknown_preset_in_one_line(tmp_path, capsys):
+    selfies = folder_with(tmp_path, FACES / "scarlett" / "1.jpg")
+    assert main(["run", "--preset", "fintech", "--selfies", str(selfies), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown preset 'fintech'" in err[0]
 
 
 def test_cli_exits_2_with_one_clear_line_when_no_selfie_is_usable(tmp_path):

@@ -1,0 +1,454 @@
+"""Quality figures on the shared dev faces, run by hand (`python benchmarks/quality.py`), not a test: selfie QC's
+calibration distributions, its precision/recall on synthetic bad selfies, and its time per photo; then (section
+"outputs", from benchmarks/quality_outputs.py) the outputs' identity distances, skin-tone dE and a contact sheet.
+
+Each section is a function taking the loaded pipeline and the photos; main() prints them in turn. Bad = positive:
+precision is the share of rejected photos that were bad, recall the share of bad photos rejected.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import itertools
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+SHARED = Path(os.environ.get("HEADSHOTS_SHARED_DIR", REPO.parent / "shared"))
+SAMPLES = REPO / "samples" / "selfies"
+
+# The synthetic bad selfies of the brief, each with the reason selfie QC should give it.
+BAD_KINDS = {
+    "blur_sigma3": "too_blurry",
+    "minus_2ev": "too_dark",
+    "noise_sigma20": "too_noisy",
+    "second_face": "multiple_faces",
+}
+# More degradations, reported beside the headline figures (pose and over-exposure have no natural copy in the brief).
+EXTRA_KINDS = {
+    "plus_2ev": ("too_bright", "blown_highlights"),
+    "roll_30deg": ("head_tilted",),
+    "blur_sigma2": ("too_blurry",),
+    "noise_sigma10": ("too_noisy",),
+}
+UPLOAD_JPEG_QUALITY = 92
+SEED = 1234
+
+
+@dataclass(frozen=True)
+class Photo:
+    name: str  # person/file
+    person: str
+    data: bytes
+
+
+# -- degradations (all at the photo's own resolution, then saved as an upload would be) ---------------------------
+
+def srgb_to_linear(rgb: np.ndarray) -> np.ndarray:
+    x = rgb.astype(np.float64) / 255.0
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+
+
+def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
+    y = np.clip(linear, 0.0, 1.0)
+    srgb = np.where(y <= 0.0031308, y * 12.92, 1.055 * y ** (1 / 2.4) - 0.055)
+    return np.clip(srgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def exposure(rgb: np.ndarray, ev: float) -> np.ndarray:
+    """What the camera would have recorded with `ev` stops more (or less) light: a gain in linear light, clipped."""
+    return linear_to_srgb(srgb_to_linear(rgb) * 2.0 ** ev)
+
+
+def gaussian_blur(rgb: np.ndarray, sigma: float) -> np.ndarray:
+    return cv2.GaussianBlur(rgb, (0, 0), sigma)
+
+
+def gaussian_noise(rgb: np.ndarray, sigma: float, seed: int = SEED) -> np.ndarray:
+    noise = np.random.default_rng(seed).normal(0.0, sigma, rgb.shape)
+    return np.clip(rgb.astype(np.float64) + noise, 0, 255).astype(np.uint8)
+
+
+def rotate(rgb: np.ndarray, degrees: float) -> np.ndarray:
+    """Rotate about the centre keeping every pixel (a tilted head; the corners are filled by reflection)."""
+    height, width = rgb.shape[:2]
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
+    return cv2.warpAffine(rgb, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def paste_second_face(rgb: np.ndarray, face, other_rgb: np.ndarray, other_face) -> np.ndarray | None:
+    """Blend another person's head (face box x1.7, soft oval edge) into the photo at 0.6-0.9 x the face's width:
+    a second person at a comparable size, beside the face (level with it or lower, as if behind a shoulder) or below
+    it. The pasted head may run off the photo's edge, a quarter of its face at most; None when there is no room."""
+    height, width = rgb.shape[:2]
+    left, top, right, bottom = face.box
+    fcx, fcy = face.centre
+    for relative in (0.9, 0.75, 0.6):
+        scale = relative * face.width / other_face.width
+        ocx, ocy = other_face.centre
+        half = 0.85 * other_face.width
+        crop = other_rgb[int(max(ocy - half, 0)):int(min(ocy + half, other_rgb.shape[0])),
+                         int(max(ocx - half, 0)):int(min(ocx + half, other_rgb.shape[1]))]
+        patch = cv2.resize(crop, (max(8, round(crop.shape[1] * scale)), max(8, round(crop.shape[0] * scale))),
+                           interpolation=cv2.INTER_AREA)
+        pasted_half = relative * face.width / 2  # half the pasted face's width
+        gap = 0.15 * face.width
+        centres = [(right + gap + pasted_half, fcy + dy * face.width) for dy in (0.0, 0.5, 1.0)]
+        centres += [(left - gap - pasted_half, fcy + dy * face.width) for dy in (0.0, 0.5, 1.0)]
+        centres += [(fcx, bottom + gap + pasted_half * 1.2)]
+        for cx, cy in centres:
+            # Up to a quarter of the pasted face may leave the photo (someone at the frame's edge).
+            if not (0.5 * pasted_half <= cx <= width - 0.5 * pasted_half
+                    and 0.6 * pasted_half <= cy <= height - 0.6 * pasted_half):
+                continue
+            return _blend_patch(rgb, patch, cx, cy)
+    return None
+
+
+def _blend_patch(rgb: np.ndarray, patch: np.ndarray, cx: float, cy: float) -> np.ndarray:
+    height, width = rgb.shape[:2]
+    ph, pw = patch.shape[:2]
+    mask = np.zeros((ph, pw), np.float32)
+    cv2.ellipse(mask, (pw // 2, ph // 2), (int(pw * 0.42), int(ph * 0.48)), 0, 0, 360, 1.0, -1)
+    mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, pw * 0.04))[..., None]
+    x, y = int(round(cx - pw / 2)), int(round(cy - ph / 2))
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + pw, width), min(y + ph, height)
+    out = rgb.astype(np.float32).copy()
+    m = mask[y0 - y:y1 - y, x0 - x:x1 - x]
+    out[y0:y1, x0:x1] = m * patch[y0 - y:y1 - y, x0 - x:x1 - x] + (1 - m) * out[y0:y1, x0:x1]
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def near_copies(rgb: np.ndarray) -> list[np.ndarray]:
+    """What a re-upload of the same photo looks like: re-encoded, shifted, re-cropped, brightened, resized."""
+    height, width = rgb.shape[:2]
+    reencoded = np.asarray(Image.open(io.BytesIO(_jpeg(rgb, 70))).convert("RGB"))
+    return [
+        reencoded,
+        np.ascontiguousarray(rgb[int(height * 0.03):, int(width * 0.03):]),
+        np.ascontiguousarray(rgb[int(height * 0.1):int(height * 0.9), int(width * 0.1):int(width * 0.9)]),
+        np.clip(rgb.astype(np.float32) * 1.2, 0, 255).astype(np.uint8),
+        cv2.resize(rgb, (width * 2 // 3, height * 2 // 3), interpolation=cv2.INTER_AREA),
+    ]
+
+
+def _jpeg(rgb: np.ndarray, quality: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def to_upload(rgb: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=UPLOAD_JPEG_QUALITY)
+    return buffer.getvalue()
+
+
+# -- loading ----------------------------------------------------------------------------------------------------
+
+def load_photos(faces_dir: Path) -> list[Photo]:
+    paths = sorted(faces_dir.glob("*/*.jpg"))
+    return [Photo(f"{p.parent.name}/{p.name}", p.parent.name, p.read_bytes()) for p in paths]
+
+
+def split_usable(pipeline, photos: list[Photo]):
+    """Originals the per-photo checks accept (the usable ones), the reasons for the others, and every verdict."""
+    from inference.request import SelfieInput
+
+    usable, unusable, verdicts = [], {}, {}
+    for photo in photos:
+        verdict = verdicts[photo.name] = pipeline.inspect_selfie(SelfieInput(photo.name, photo.data))
+        if verdict.accepted:
+            usable.append(photo)
+        else:
+            unusable[photo.name] = verdict.reasons
+    return usable, unusable, verdicts
+
+
+# -- sections ---------------------------------------------------------------------------------------------------
+
+def selfie_qc_section(pipeline, photos: list[Photo]) -> dict[str, float]:
+    """Per-photo checks on originals and their degradations, then the set check with a colleague mixed in."""
+    from inference.face_detect import prominent_faces
+    from inference.ingest import decode_image
+    from inference.request import SelfieInput
+    from inference.selfie_qc import SetItem, judge_set
+
+    print("== Selfie QC ==")
+    usable, unusable, baseline = split_usable(pipeline, photos)
+    reasons_seen: dict[str, int] = {}
+    for reasons in unusable.values():
+        key = ",".join(reasons)
+        reasons_seen[key] = reasons_seen.get(key, 0) + 1
+    print(f"{len(photos)} dev originals; usable (accepted) {len(usable)}; not usable {len(unusable)}: "
+          + "; ".join(f"{k} x{v}" for k, v in sorted(reasons_seen.items())))
+    for name, reasons in sorted(unusable.items()):
+        if not name.startswith("john_"):
+            print(f"  not usable: {name} {reasons}")
+
+    decoded = {p.name: decode_image(p.data, pipeline.limits).rgb for p in usable}
+    faces = {name: prominent_faces(pipeline.faces.detect(rgb))[0] for name, rgb in decoded.items()}
+    people = sorted({p.person for p in usable})
+
+    cases: list[tuple[str, str, bytes]] = []  # (kind, photo name, bytes)
+    for photo in usable:
+        rgb = decoded[photo.name]
+        cases.append(("original", photo.name, photo.data))
+        cases.append(("blur_sigma3", photo.name, to_upload(gaussian_blur(rgb, 3.0))))
+        cases.append(("minus_2ev", photo.name, to_upload(exposure(rgb, -2.0))))
+        cases.append(("noise_sigma20", photo.name, to_upload(gaussian_noise(rgb, 20.0))))
+        other_person = people[(people.index(photo.person) + 1) % len(people)]
+        other = next(p for p in usable if p.person == other_person)
+        pasted = paste_second_face(rgb, faces[photo.name], decoded[other.name], faces[other.name])
+        if pasted is None:
+            raise RuntimeError(f"no room for a second face in {photo.name}")
+        cases.append(("second_face", photo.name, to_upload(pasted)))
+        cases.append(("plus_2ev", photo.name, to_upload(exposure(rgb, 2.0))))
+        # Rotate away from any tilt the photo already has (cv2's positive angle lowers the measured roll).
+        roll = baseline[photo.name].metrics.get("roll") or 0.0
+        cases.append(("roll_30deg", photo.name, to_upload(rotate(rgb, -30.0 if roll > 0 else 30.0))))
+        cases.append(("blur_sigma2", photo.name, to_upload(gaussian_blur(rgb, 2.0))))
+        cases.append(("noise_sigma10", photo.name, to_upload(gaussian_noise(rgb, 10.0))))
+
+    verdicts = {}
+    timings = []
+    for kind, name, data in cases:
+        started = time.perf_counter()
+        verdicts[(kind, name)] = pipeline.inspect(SelfieInput(f"{kind}:{name}", data))
+        timings.append((kind, (time.perf_counter() - started) * 1000))
+
+    # Headline: originals (negatives) vs the brief's four degradations (positives), per photo.
+    kinds = ["original", *BAD_KINDS]
+    true_pos = sum(not verdicts[(k, p.name)].verdict.accepted for k in BAD_KINDS for p in usable)
+    false_pos = sum(not verdicts[("original", p.name)].verdict.accepted for p in usable)
+    positives = len(BAD_KINDS) * len(usable)
+
+    print("\nPer-check confusion: how often each reason fired, per kind of photo (n per kind = "
+          f"{len(usable)}); expected reason marked *")
+    all_reasons = sorted({r for v in verdicts.values() for r in v.verdict.reasons})
+    header = f"{'reason':<18}" + "".join(f"{k:>14}" for k in kinds + list(EXTRA_KINDS))
+    print(header)
+    for reason in all_reasons:
+        row = f"{reason:<18}"
+        for kind in kinds + list(EXTRA_KINDS):
+            count = sum(reason in verdicts[(kind, p.name)].verdict.reasons for p in usable)
+            expected = BAD_KINDS.get(kind) == reason or reason in EXTRA_KINDS.get(kind, ())
+            row += f"{(str(count) + ('*' if expected else '')):>14}"
+        print(row)
+    row = f"{'rejected (any)':<18}"
+    for kind in kinds + list(EXTRA_KINDS):
+        row += f"{sum(not verdicts[(kind, p.name)].verdict.accepted for p in usable):>14}"
+    print(row)
+    for kind in list(BAD_KINDS) + list(EXTRA_KINDS):
+        missed = [p.name for p in usable if verdicts[(kind, p.name)].verdict.accepted]
+        wrong = [p.name for p in usable if not verdicts[(kind, p.name)].verdict.accepted
+                 and not set(verdicts[(kind, p.name)].verdict.reasons)
+                 & ({BAD_KINDS.get(kind)} | set(EXTRA_KINDS.get(kind, ())))]
+        if missed or wrong:
+            print(f"  {kind}: accepted {missed}; rejected for another reason only {wrong}")
+
+    # Set check: each person's usable photos (at most 6) plus one photo of each other person, one at a time.
+    sets = set_true = set_false_pos = set_items_kept = 0
+    missed_sets = []
+    items = {}
+    for photo in usable:
+        inspection = verdicts[("original", photo.name)]
+        metrics = inspection.verdict.metrics
+        items[photo.name] = SetItem(photo.name, inspection.verdict.embedding, metrics["phash"], metrics["sharpness"])
+    for person in people:
+        own = [p.name for p in usable if p.person == person][:6]
+        if len(own) < 2:
+            continue
+        for other in people:
+            if other == person:
+                continue
+            intruder = next(p.name for p in usable if p.person == other)
+            judgement = judge_set([items[n] for n in own] + [items[intruder]])
+            sets += 1
+            if "different_person" in judgement.reasons[intruder] or "identity_unclear" in judgement.reasons[intruder]:
+                set_true += 1
+            else:
+                missed_sets.append(f"{intruder} in {person}")
+            set_false_pos += sum(bool(judgement.reasons[n]) for n in own)
+            set_items_kept += len(own)
+    print(f"\nSet check: {sets} sets (a person's usable photos, at most 6, plus one photo of another person)")
+    print(f"  intruder rejected: {set_true}/{sets}; own photos wrongly rejected: {set_false_pos}/{set_items_kept}"
+          + (f"; missed: {missed_sets}" if missed_sets else ""))
+    small = []
+    for person in people:
+        own = [p.name for p in usable if p.person == person]
+        for a, b in itertools.combinations(own, 2):
+            small.append(bool(any(judge_set([items[a], items[b]]).reasons.values())))
+    print(f"  two-photo sets of one person flagged: {sum(small)}/{len(small)} (both get identity_unclear when the two "
+          "photos are > 0.6 apart)")
+
+    all_true = true_pos + set_true
+    all_pos = positives + sets
+    all_flagged = all_true + false_pos + set_false_pos
+    precision = all_true / max(all_flagged, 1)
+    recall = all_true / max(all_pos, 1)
+    acceptance = 1 - false_pos / max(len(usable), 1)
+    print(f"\nHeadline (bad = positive; 4 degradations x {len(usable)} usable originals + {sets} intruders):")
+    print(f"  per-photo: recall {true_pos}/{positives} = {true_pos / positives:.3f}; "
+          f"usable originals accepted {len(usable) - false_pos}/{len(usable)} = {acceptance:.3f}")
+    print(f"  overall: precision {precision:.3f}, recall {recall:.3f}")
+
+    original_ms = sorted(ms for kind, ms in timings if kind == "original")
+    every_ms = sorted(ms for _, ms in timings)
+    print(f"\nTime per photo (inspect: decode, detect, mesh, measure, embed when accepted; one core): "
+          f"originals median {statistics.median(original_ms):.0f} ms, max {original_ms[-1]:.0f} ms; "
+          f"all {len(every_ms)} cases median {statistics.median(every_ms):.0f} ms, "
+          f"p95 {every_ms[int(0.95 * (len(every_ms) - 1))]:.0f} ms")
+    return {"precision": precision, "recall": recall, "acceptance": acceptance}
+
+
+def calibration_section(pipeline, photos: list[Photo]) -> None:
+    """The distributions behind selfie_qc's and identity's thresholds."""
+    from inference.face_detect import prominent_faces
+    from inference.identity import find_consensus, geometric_median
+    from inference.ingest import decode_image
+    from inference.selfie_qc import (
+        MAX_DUPLICATE_HASH_BITS, face_mesh_on_face, hash_distance, measure_selfie, perceptual_hash,
+    )
+
+    print("\n== Selfie QC calibration ==")
+    measured: dict[str, dict[str, list[float]]] = {}
+    for photo in photos:
+        try:
+            rgb = decode_image(photo.data, pipeline.limits).rgb
+        except Exception:
+            continue
+        people = prominent_faces(pipeline.faces.detect(rgb))
+        if len(people) != 1:
+            continue
+        for kind, image in (("original", rgb), ("blur_sigma3", gaussian_blur(rgb, 3.0)),
+                            ("minus_2ev", exposure(rgb, -2.0)), ("noise_sigma20", gaussian_noise(rgb, 20.0))):
+            image = np.asarray(Image.open(io.BytesIO(to_upload(image))).convert("RGB"))
+            found = prominent_faces(pipeline.faces.detect(image))
+            if len(found) != 1:
+                continue
+            m = measure_selfie(image, found[0], face_mesh_on_face(pipeline._selfie_mesher(), image, found[0]))
+            for key in ("sharpness", "noise", "face_highlight", "image_highlight", "face_luma", "yaw", "pitch",
+                        "roll"):
+                value = getattr(m, key)
+                if value is not None:
+                    measured.setdefault(kind, {}).setdefault(key, []).append(value)
+            if m.eye_openness:
+                measured.setdefault(kind, {}).setdefault("eye_openness", []).append(min(m.eye_openness))
+
+    def span(kind: str, key: str) -> str:
+        values = measured.get(kind, {}).get(key, [])
+        return f"{min(values):.3g}..{max(values):.3g}" if values else "-"
+
+    for key, kinds in (("sharpness", ("original", "blur_sigma3", "minus_2ev")),
+                       ("noise", ("original", "noise_sigma20")),
+                       ("face_highlight", ("original", "minus_2ev")), ("image_highlight", ("original", "minus_2ev")),
+                       ("face_luma", ("original", "minus_2ev")),
+                       ("yaw", ("original",)), ("pitch", ("original",)), ("roll", ("original",)),
+                       ("eye_openness", ("original", "blur_sigma3"))):
+        print(f"  {key:<16}" + "  ".join(f"{kind} {span(kind, key)}" for kind in kinds))
+
+    # Identity: every dev photo, the 150 px john_* chips included (embedded straight from the chip).
+    embeddings, hashes, owners = {}, {}, {}
+    for photo in photos:
+        rgb = np.asarray(Image.open(io.BytesIO(photo.data)).convert("RGB"))
+        found = pipeline.faces.detect(rgb)
+        if not found:
+            continue
+        embeddings[photo.name] = pipeline.faces.embed(rgb, found[0])
+        hashes[photo.name] = perceptual_hash(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), found[0])
+        owners[photo.name] = photo.person
+    names = list(embeddings)
+    same, different = [], []
+    for a, b in itertools.combinations(names, 2):
+        distance = float(np.linalg.norm(embeddings[a] - embeddings[b]))
+        (same if owners[a] == owners[b] else different).append(distance)
+    loo, others = [], []
+    for person in sorted(set(owners.values())):
+        own = [n for n in names if owners[n] == person]
+        for name in own:
+            centre = geometric_median(np.array([embeddings[n] for n in own if n != name]))
+            loo.append(float(np.linalg.norm(embeddings[name] - centre)))
+        centre = geometric_median(np.array([embeddings[n] for n in own]))
+        others += [float(np.linalg.norm(embeddings[n] - centre)) for n in names if owners[n] != person]
+    print(f"  identity ({len(names)} photos, {len(set(owners.values()))} people):")
+    print(f"    pairwise same person: median {np.median(same):.3f}, p99 {np.percentile(same, 99):.3f}, "
+          f"max {max(same):.3f}; different: min {min(different):.3f}, p1 {np.percentile(different, 1):.3f}")
+    print(f"    to the geometric median of the person's other photos: median {np.median(loo):.3f}, "
+          f"p95 {np.percentile(loo, 95):.3f}, max {max(loo):.3f}; other people to a person's centre: "
+          f"min {min(others):.3f}, p1 {np.percentile(others, 1):.3f}")
+    majority_ok = sum(
+        not find_consensus(np.array([embeddings[n] for n in names if owners[n] == person])).outliers
+        for person in set(owners.values())
+    )
+    print(f"    whole-person sets with no photo flagged: {majority_ok}/{len(set(owners.values()))}")
+    copies = []
+    for photo in photos:
+        if photo.name not in embeddings or photo.person.startswith("john_"):
+            continue
+        rgb = np.asarray(Image.open(io.BytesIO(photo.data)).convert("RGB"))
+        for copy in near_copies(rgb):
+            found = pipeline.faces.detect(copy)
+            if found:
+                copies.append((hash_distance(hashes[photo.name], perceptual_hash(cv2.cvtColor(copy, cv2.COLOR_RGB2GRAY),
+                                                                                   found[0])),
+                               float(np.linalg.norm(pipeline.faces.embed(copy, found[0]) - embeddings[photo.name]))))
+    print(f"  duplicates: {len(copies)} copies (JPEG q70, 3 % shift, 10 % crop, +20 % brightness, 2/3 size): hash "
+          f"distance max {max(h for h, _ in copies)} (p95 {np.percentile([h for h, _ in copies], 95):.0f}), "
+          f"embedding distance max {max(e for _, e in copies):.3f} "
+          f"(p95 {np.percentile([e for _, e in copies], 95):.3f})")
+    hash_pairs = sorted((hash_distance(hashes[a], hashes[b]), float(np.linalg.norm(embeddings[a] - embeddings[b])))
+                        for a, b in itertools.combinations(names, 2))
+    close = [(h, e) for h, e in hash_pairs if h <= MAX_DUPLICATE_HASH_BITS]
+    print(f"  duplicates: different photos: hash distance min {hash_pairs[0][0]}, embedding distance min "
+          f"{min(e for _, e in hash_pairs):.3f}; those within {MAX_DUPLICATE_HASH_BITS} hash bits: "
+          f"embedding distance min {min((e for _, e in close), default=float('nan')):.3f} ({len(close)} pairs)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--faces", type=Path, default=SHARED / "faces" / "dev", help="folder of <person>/<n>.jpg")
+    parser.add_argument("--section", choices=("all", "selfie_qc", "calibration", "outputs"), default="all")
+    args, rest = parser.parse_known_args()
+    if args.section == "outputs":
+        return run_outputs_section(args.faces, rest)
+
+    from inference.pipeline import HeadshotPipeline
+
+    photos = load_photos(args.faces)
+    if not photos:
+        print(f"no photos under {args.faces}", file=sys.stderr)
+        return 2
+    pipeline = HeadshotPipeline()
+    try:
+        if args.section in ("all", "selfie_qc"):
+            selfie_qc_section(pipeline, photos)
+        if args.section in ("all", "calibration"):
+            calibration_section(pipeline, photos)
+    finally:
+        pipeline.close()
+    if args.section == "all":
+        return run_outputs_section(args.faces, rest)
+    return 0
+
+
+def run_outputs_section(faces: Path, extra_args: list[str]) -> int:
+    """Identity distances, skin-tone dE and the contact sheet of generated outputs (benchmarks/quality_outputs.py)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import quality_outputs
+
+    sys.argv = [str(Path(quality_outputs.__file__)), "--faces", str(faces), *extra_args]
+    return quality_outputs.main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

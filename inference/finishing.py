@@ -1,0 +1,255 @@
+"""Finisher: every finishing stage in order, from an accepted selfie to the composited master at the output size."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .attire import AttireInput, recolor_attire
+from .background import apply_light_falloff, composite, estimate_foreground, halo_score, render_background
+from .brand import Attire, Background, ColorGrade, Framing, Retouch
+from .color import DEFAULT_FACE_LUMA, grade, match_colour_cast, normalize_face_exposure, white_balance
+from .face_detect import Face
+from .face_mesh import FaceMesh, FaceMesher
+from .framing import (
+    FramingPlan,
+    choose_framing,
+    frame_subject,
+    hard_edge_score,
+    output_size,
+    plan_framing,
+    resize_plan,
+)
+from .lighting import LightingInput, relight
+from .retouch import RetouchInput, retouch
+from .segmentation import PersonSegmenter, keep_attached, refine_edges
+from .upscale import upscale
+
+# Per-pixel work before the upscale (matte refinement, mesh, retouch, white balance) runs on a frame whose long
+# side is the source's own resolution for that framing (no invented detail to process), but at least this: the
+# face mesh and retouching need ~250 px across the face, and a 150 px selfie chip must not be worked on at 150.
+MIN_WORK_LONG_SIDE = 768
+# How far the subject's colour balance moves toward the backdrop's (light bounced off a wall tints people).
+# 0.3 is the contract's default: visible on a saturated brand colour, never a dyed face.
+COLOUR_CAST_STRENGTH = 0.3
+# Without a mesh the face box is estimated from the plan: half-width and the chin drop below the eye line as
+# fractions of the head height (the 3.8 eye distances of framing.HEAD_HEIGHT_PER_EYE_DISTANCE).
+_BOX_HALF_WIDTH = 0.33
+_BOX_CHIN_DROP = 0.45
+_BOX_BROW_RISE = 0.3
+
+
+@dataclass(frozen=True)
+class SubjectInput:
+    rgb: np.ndarray            # decoded selfie, uint8 RGB (ingest's working copy)
+    face: Face                 # dlib face in rgb's coordinates
+    framing: Framing           # the brand's, or a variant's (close-up, square avatar...)
+    retouch: Retouch
+    long_side: int = 2048      # long side of the finished master
+    team_face_luma: float | None = None   # shared face exposure target for the whole team; None = default
+
+    def check(self) -> None:
+        if not isinstance(self.rgb, np.ndarray) or self.rgb.dtype != np.uint8 or self.rgb.ndim != 3 \
+                or self.rgb.shape[2] != 3:
+            raise ValueError("SubjectInput.rgb must be an H x W x 3 uint8 array")
+        if not isinstance(self.face, Face):
+            raise ValueError("SubjectInput.face must be a face_detect.Face")
+        self.framing.check()
+        self.retouch.check()
+        if not isinstance(self.long_side, int) or not 64 <= self.long_side <= 4096:
+            raise ValueError("SubjectInput.long_side must be a whole number of pixels from 64 to 4096")
+        if self.team_face_luma is not None and not 0.0 < self.team_face_luma < 100.0:
+            raise ValueError("SubjectInput.team_face_luma must be an L* value between 0 and 100")
+
+
+@dataclass(frozen=True)
+class PreparedSubject:
+    rgb: np.ndarray            # framed subject at the OUTPUT size, retouched, white-balanced, face exposure normalised
+    matte: np.ndarray          # float32 0..1 at the output size, edge-refined, softly faded where the selfie ends
+    mesh: FaceMesh | None      # in output coordinates
+    plan: FramingPlan
+    params: dict               # JSON-safe parameters of every stage so far
+    measurements: dict
+
+
+@dataclass(frozen=True)
+class LookInput:
+    background: Background
+    lighting: str              # preset name: "soft" | "studio" | "dramatic" | "natural"
+    color_grade: ColorGrade
+    attire: Attire
+
+    def check(self) -> None:
+        self.background.check()
+        self.color_grade.check()
+        self.attire.check()
+
+
+@dataclass(frozen=True)
+class FinishedHeadshot:
+    rgb: np.ndarray            # final composite, uint8, long side = SubjectInput.long_side
+    matte: np.ndarray
+    mesh: FaceMesh | None
+    plan: FramingPlan
+    params: dict
+    measurements: dict
+
+
+class Finisher:
+    """Holds the models (loaded once by the caller); prepare() once per selfie and framing, render() per look."""
+
+    def __init__(self, *, segmenter: PersonSegmenter, mesher: FaceMesher) -> None:
+        self.segmenter = segmenter
+        self.mesher = mesher
+
+    def prepare(self, inp: SubjectInput) -> PreparedSubject:
+        """Framing -> matte -> mesh -> retouch -> white balance + face exposure -> upscale to the output size.
+
+        Everything per-pixel runs on a working frame at the selfie's own resolution for this framing, and one
+        upscale at the end brings image and matte to the output size: 2-4x fewer pixels for retouch and white
+        balance, and one resampling of the photo instead of a warp to 2048 px followed by work on invented pixels.
+        """
+        inp.check()
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
+
+        def lap(name: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            timings[name] = round(1000.0 * (now - clock), 1)
+            clock = now
+
+        size = output_size(inp.framing, inp.long_side)
+        source_matte = self._source_matte(inp.rgb, inp.face, plan_framing(inp.face, inp.framing, size))
+        lap("segmentation")
+        choice = choose_framing(inp.face, inp.framing, size, source_matte)
+        plan = choice.plan
+        # Work at the source's resolution for this framing: output / scale, within [MIN_WORK_LONG_SIDE, output].
+        work_long = int(round(min(inp.long_side, max(MIN_WORK_LONG_SIDE, inp.long_side / max(plan.scale, 1e-6)))))
+        work_size = output_size(inp.framing, work_long)
+        work_plan = resize_plan(plan, work_size)
+        framed = frame_subject(inp.rgb, source_matte, work_plan)
+        lap("framing")
+        matte = refine_edges(framed.rgb, framed.matte, framed.inside)
+        # Soft islands left by refinement or the body extension (a glow above the head, a neighbour's remnant) are
+        # no part of the employee: only what is attached to the face stays, and "nobody" is exactly 0.
+        matte = keep_attached(matte, face_box_from_plan(work_plan))
+        # The old background's colour mixed into the soft edge (spill) would ride along onto the new backdrop.
+        rgb = estimate_foreground(framed.rgb, matte)
+        lap("matte_refinement")
+        mesh = self.mesher.detect(rgb)
+        lap("face_mesh")
+        touched = retouch(RetouchInput(rgb=rgb, mesh=mesh, matte=matte, strength=inp.retouch.strength,
+                                       min_texture_share=inp.retouch.min_texture_share))
+        lap("retouch")
+        balanced, balance_params = white_balance(touched.rgb, matte, mesh)
+        target = DEFAULT_FACE_LUMA if inp.team_face_luma is None else float(inp.team_face_luma)
+        exposed, exposure_params = normalize_face_exposure(balanced, mesh, target)
+        lap("white_balance_exposure")
+        enlarged = upscale(exposed, size, matte)
+        assert enlarged.matte is not None
+        factor = size[1] / work_size[1]
+        out_mesh = None if mesh is None else FaceMesh(points=(mesh.points * np.float32(factor)).astype(np.float32))
+        lap("upscale")
+        edge = hard_edge_score(matte, source_matte, work_plan)
+        lap("measure")
+        params = {
+            "framing": {**plan.as_params(), "requested_head_height": inp.framing.head_height,
+                        "tighten_factor": round(choice.tighten, 4)},
+            "working_size": list(work_size),
+            "retouch": _json_safe(touched.params),
+            "white_balance": _json_safe(balance_params),
+            "face_exposure": _json_safe(exposure_params),
+            "upscale": enlarged.params,
+        }
+        measurements = {
+            **choice.as_measurements(),
+            "hard_edge": round(edge, 4),
+            "texture_share": round(float(touched.texture_share), 4),
+            "face_luma_gain": exposure_params.get("gain_ev"),
+            "face_mesh_found": mesh is not None,
+            "timings_ms": timings,
+        }
+        return PreparedSubject(rgb=enlarged.rgb, matte=enlarged.matte, mesh=out_mesh, plan=plan, params=params,
+                               measurements=measurements)
+
+    def render(self, subject: PreparedSubject, look: LookInput) -> FinishedHeadshot:
+        """Attire colour -> relight -> brand grade -> backdrop (light falloff, subject cast matched) -> composite."""
+        look.check()
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
+
+        def lap(name: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            timings[name] = round(1000.0 * (now - clock), 1)
+            clock = now
+
+        height, width = subject.matte.shape
+        dressed = recolor_attire(AttireInput(rgb=subject.rgb, matte=subject.matte, mesh=subject.mesh,
+                                             face_box=face_box_from_plan(subject.plan), attire=look.attire))
+        lap("attire")
+        lit = relight(LightingInput(rgb=dressed.rgb, matte=subject.matte, mesh=subject.mesh, preset=look.lighting))
+        lap("relight")
+        graded = grade(lit.rgb, look.color_grade)
+        lap("grade")
+        backdrop = apply_light_falloff(render_background(look.background, width, height), lit.background_gain)
+        lap("background")
+        person = match_colour_cast(graded, subject.matte, backdrop, COLOUR_CAST_STRENGTH)
+        lap("colour_cast")
+        out = composite(person, subject.matte, backdrop)
+        lap("composite")
+        halo = halo_score(out, subject.matte, backdrop)
+        lap("measure")
+        params = {
+            **subject.params,
+            "attire": _json_safe(dressed.params),
+            "lighting": _json_safe(lit.params),
+            "color_grade": {"temperature": look.color_grade.temperature, "saturation": look.color_grade.saturation,
+                            "contrast": look.color_grade.contrast},
+            "background": {"kind": look.background.kind, "color": look.background.color,
+                           "color_to": look.background.color_to, "image_path": look.background.image_path,
+                           "colour_cast_strength": COLOUR_CAST_STRENGTH},
+        }
+        measurements = {
+            **{k: v for k, v in subject.measurements.items() if k != "timings_ms"},
+            "halo": round(halo, 4),
+            "background_gain_range": [round(float(lit.background_gain.min()), 4),
+                                      round(float(lit.background_gain.max()), 4)],
+            "timings_ms": {"prepare": subject.measurements.get("timings_ms", {}), "render": timings},
+        }
+        return FinishedHeadshot(rgb=out, matte=subject.matte, mesh=subject.mesh, plan=subject.plan, params=params,
+                                measurements=measurements)
+
+    def _source_matte(self, rgb: np.ndarray, face: Face, plan: FramingPlan) -> np.ndarray:
+        """Person matte of the whole selfie, computed on the part the brand framing can show (tighter plans show
+        less of it). The 256 px model sees a head-and-shoulders crop, which is what it was trained on."""
+        height, width = rgb.shape[:2]
+        left, top, right, bottom = plan.source_region(width, height)
+        matte = np.zeros((height, width), dtype=np.float32)
+        if right - left < 2 or bottom - top < 2:
+            return matte
+        matte[top:bottom, left:right] = self.segmenter.matte(rgb[top:bottom, left:right], face.translated(-left, -top))
+        return matte
+
+
+def face_box_from_plan(plan: FramingPlan) -> tuple[float, float, float, float]:
+    """(left, top, right, bottom) of the face in frame pixels, from where the plan put the eyes and the head size."""
+    head = plan.scale * plan.head_height_source
+    x, y = plan.eye_target
+    return (x - _BOX_HALF_WIDTH * head, y - _BOX_BROW_RISE * head, x + _BOX_HALF_WIDTH * head, y + _BOX_CHIN_DROP * head)
+
+
+def _json_safe(value: Any) -> Any:
+    """Plain JSON types only (numpy scalars and arrays from the stages become floats and lists)."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _json_safe(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

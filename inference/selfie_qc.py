@@ -1,0 +1,409 @@
+"""Selfie QC: measure one photo's face (sharpness, noise, exposure, pose, eyes) and judge it; judge a set of accepted
+selfies (near-duplicates, one person throughout) from stored numbers alone, without decoding a photo again.
+
+Every threshold below was calibrated on ../shared/faces/dev: its 41 full-size photos (7 people; the john_* folders
+are 150 px chips that ingest rejects as too small before any of this runs) and synthetic degradations of them made at
+the photo's own resolution (benchmarks/quality.py makes them and prints the distributions, per-check confusion and
+precision/recall; rerun it after a change). The figures are in-sample: there is no held-out set of this size.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
+
+import cv2
+import numpy as np
+
+from .face_detect import Face
+from .face_mesh import (
+    BROW_A, BROW_B, EYE_A_CONTOUR, EYE_B_CONTOUR, FACE_OVAL, LEFT_IRIS, LIPS_OUTER, RIGHT_IRIS, FaceMesh, FaceMesher,
+)
+from .identity import EMBEDDING_SIZE, PROFILE_DISTANCE, IdentityProfile, find_consensus, profile_from_embeddings
+
+# -- sharpness ---------------------------------------------------------------------------------------------------
+# Measured on the face box at the photo's own resolution, or downscaled to this width when the face is wider:
+# about the face width a 2048 px headshot needs (head 0.42 of the frame). Never upscaled: an upscale invents no
+# detail and would mark a small, sharp face (samples/eileen_collins, ~85 px) as blurred.
+SHARPNESS_FACE_SIZE = 256
+# Variance of the Laplacian of that crop divided by (mean grey / 128): the Laplacian grows with contrast, so a
+# darker photo of the same detail would score lower; dividing once by the mean keeps a -2 EV copy within ~2x of its
+# original, while dividing by the square would let a dark, blurred face score as sharp (negatives/blurry_dark_face
+# 43.8). Dev originals score 51.9..2100 (lowest alex_lacamoire/1, an upscaled 424 px photo; the demo samples >= 639);
+# their Gaussian sigma-3 copies 3.4..10.6 (12.5 for samples/eileen_collins); negatives/blurry_dark_face.jpg 16.5;
+# -2 EV copies >= 46.8. 26 is the geometric middle of 12.5..54.
+MIN_SHARPNESS = 26.0
+
+# -- noise -------------------------------------------------------------------------------------------------------
+# Robust sigma of the face box's second differences (Immerkaer's mask, median absolute value), in grey levels,
+# at the photo's own resolution (a downscale would average the grain away). Dev originals 0.2..4.7 (alex_lacamoire/3,
+# a beard); Gaussian noise sigma 20 (then JPEG q90) measures 12.8..16.3, sigma 10 measures 5.9..9.9.
+MAX_NOISE = 9.0
+
+# -- exposure ----------------------------------------------------------------------------------------------------
+# Mean grey (Rec.601 luma, 0..255) of the face skin: outside this the face is plainly too dark or washed out.
+MIN_FACE_LUMA = 55.0
+MAX_FACE_LUMA = 225.0
+# Under-exposure is not the same as dark skin: a well-exposed photo of any skin tone still has highlights
+# (eye whites, speculars, a bright shirt or wall). A photo is too dark when neither the face's brightest 5 % nor
+# the photo's brightest 1 % gets bright. Dev originals: face p95 >= 158, photo p99 >= 174; their -2 EV copies
+# (made in linear light): face p95 <= 120, photo p99 <= 137. Both limits sit in the middle of those gaps.
+MIN_FACE_HIGHLIGHT = 140.0
+MIN_IMAGE_HIGHLIGHT = 155.0
+# Share of face-skin pixels clipped to white (>= 250) or black (<= 5). Dev originals: <= 0.1 % white; up to 17 %
+# black in the face box (beards, dark hair), which the skin mask excludes except for beards.
+CLIP_WHITE = 250
+CLIP_BLACK = 5
+MAX_CLIPPED_HIGHLIGHTS = 0.05
+MAX_CLIPPED_SHADOWS = 0.25
+
+# -- head pose (degrees, from FaceMesh.head_pose) ----------------------------------------------------------------
+# Sign conventions, checked on the dev photos and their mirror images (mirroring flips yaw and roll, not pitch):
+# yaw < 0: the nose points to the image's right (the subject turned to their left; barack_obama/4 is -20);
+# roll > 0: the head leans towards the image's right (angelina/8 is +15);
+# pitch > 0: the chin is down or the camera above the face; pitch < 0: chin up or camera below (barack_obama/3,
+# shot from below, is -14.5). The mesh reads a squarely frontal face at pitch ~ +8 (the dev median).
+# Dev originals span yaw -20..+15, pitch -14.5..+18.8, roll -7.4..+15.5; the bounds leave 5-10 degrees beyond that.
+MAX_ABS_YAW = 25.0
+MIN_PITCH = -22.0
+MAX_PITCH = 28.0
+MAX_ABS_ROLL = 20.0
+
+# -- eyes --------------------------------------------------------------------------------------------------------
+# Lid gap / eye width (FaceMesh.eye_openness) of the less open eye. Dev originals >= 0.185 (katy_perry/1, a
+# laughing squint); a closed eye reads under 0.10.
+MIN_EYE_OPENNESS = 0.12
+# An iris centre may lie this far (in eye widths) outside its eye's contour before we say the eye isn't visible.
+IRIS_TOLERANCE = 0.15
+
+# Mesh is run on a square crop this many face-box widths wide, at most this size: mediapipe's short-range detector
+# wants a face filling a good part of the frame, and a full-body photo's face is otherwise too small for it.
+MESH_CROP_FACES = 2.2
+MESH_CROP_MAX_SIDE = 320
+
+# -- the set -----------------------------------------------------------------------------------------------------
+# Two photos are near-duplicates (a burst, a re-upload, a re-cropped or brightened copy) when both their
+# perceptual hashes and their identity embeddings are close. Dev: 205 copies of the originals (JPEG q70, 3 % shift,
+# 10 % crop, +20 % brightness, 2/3 size) differ by <= 12 hash bits (p95 4) and <= 0.185 in embedding (p95 0.10);
+# different photos differ by >= 12 bits and >= 0.19, and the 28 pairs within 16 bits (mostly the aligned john_*
+# chips) by >= 0.22 in embedding. Both limits must hold, so the two narrow margins don't add up.
+MAX_DUPLICATE_HASH_BITS = 14
+MAX_DUPLICATE_EMBEDDING_DISTANCE = 0.20
+PHASH_BITS = 64
+
+
+@dataclass(frozen=True)
+class SelfieMetrics:
+    """What selfie QC measured on one face; JSON-safe through as_dict() (it goes into SelfieVerdict.metrics)."""
+
+    eye_distance: float
+    sharpness: float
+    noise: float
+    face_luma: float
+    face_highlight: float
+    image_highlight: float
+    clipped_highlights: float
+    clipped_shadows: float
+    phash: str
+    # None when the face mesh didn't find the face.
+    yaw: float | None = None
+    pitch: float | None = None
+    roll: float | None = None
+    eye_openness: tuple[float, float] | None = None
+    irises_found: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["eye_openness"] = None if self.eye_openness is None else list(self.eye_openness)
+        return {key: round(value, 4) if isinstance(value, float) else value for key, value in data.items()}
+
+
+@dataclass(frozen=True)
+class SetItem:
+    """One accepted selfie as the set check needs it: what SelfieVerdict stores (embedding, metrics) is enough."""
+
+    name: str
+    embedding: tuple[float, ...]
+    phash: str
+    sharpness: float
+
+
+@dataclass(frozen=True)
+class SetJudgement:
+    # Every item's name -> reason codes; () = keep it.
+    reasons: dict[str, tuple[str, ...]]
+    # The identity profile of the kept photos; None when they don't agree on one person.
+    profile: IdentityProfile | None
+    # name -> the kept photo it duplicates.
+    duplicate_of: dict[str, str] = field(default_factory=dict)
+    # name -> distance to the profile's centre (only for the photos compared with it).
+    identity_distances: dict[str, float] = field(default_factory=dict)
+
+
+# -- one photo ---------------------------------------------------------------------------------------------------
+
+def face_mesh_on_face(mesher: FaceMesher, rgb: np.ndarray, face: Face) -> FaceMesh | None:
+    """The face mesh of the dlib face, found on a crop around it and returned in rgb's coordinates."""
+    height, width = rgb.shape[:2]
+    cx, cy = face.centre
+    half = MESH_CROP_FACES * max(face.width, face.box[3] - face.box[1]) / 2.0
+    left, top = int(max(cx - half, 0)), int(max(cy - half, 0))
+    right, bottom = int(min(cx + half, width)), int(min(cy + half, height))
+    if right - left < 16 or bottom - top < 16:
+        return None
+    crop = rgb[top:bottom, left:right]
+    scale = min(1.0, MESH_CROP_MAX_SIDE / max(crop.shape[:2]))
+    if scale < 1.0:
+        crop = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))),
+                          interpolation=cv2.INTER_AREA)
+        # The rounding makes the x and y scales differ by < 0.5 %; use each axis' own to map back exactly.
+    sx = crop.shape[1] / (right - left)
+    sy = crop.shape[0] / (bottom - top)
+    mesh = mesher.detect(np.ascontiguousarray(crop))
+    if mesh is None:
+        return None
+    points = mesh.points.astype(np.float32).copy()
+    points[:, 0] = points[:, 0] / sx + left
+    points[:, 1] = points[:, 1] / sy + top
+    points[:, 2] = points[:, 2] / sx
+    return FaceMesh(points=points)
+
+
+def measure_selfie(rgb: np.ndarray, face: Face, mesh: FaceMesh | None) -> SelfieMetrics:
+    """Every per-photo measurement of selfie QC (no verdict: see photo_reasons)."""
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    box = _box_slice(face.box, grey.shape)
+    face_grey = grey[box]
+    skin = _skin_mask(grey.shape, face, mesh)
+    skin_values = grey[skin] if skin is not None else face_grey.reshape(-1)
+    if skin_values.size == 0:
+        skin_values = face_grey.reshape(-1)
+    metrics: dict[str, Any] = {
+        "eye_distance": float(face.eye_distance),
+        "sharpness": face_sharpness(face_grey),
+        "noise": noise_sigma(face_grey),
+        "face_luma": float(skin_values.mean()),
+        "face_highlight": float(np.percentile(face_grey, 95)),
+        "image_highlight": float(np.percentile(_subsample(grey), 99)),
+        "clipped_highlights": float((skin_values >= CLIP_WHITE).mean()),
+        "clipped_shadows": float((skin_values <= CLIP_BLACK).mean()),
+        "phash": perceptual_hash(grey, face),
+    }
+    if mesh is not None:
+        yaw, pitch, roll = mesh.head_pose()
+        metrics.update(yaw=float(yaw), pitch=float(pitch), roll=float(roll),
+                       eye_openness=tuple(float(v) for v in mesh.eye_openness()), irises_found=irises_found(mesh))
+    return SelfieMetrics(**metrics)
+
+
+def photo_reasons(metrics: SelfieMetrics) -> tuple[str, ...]:
+    """Reason codes (see pipeline.REASON_MESSAGES) for every per-photo check the measurements fail."""
+    reasons = []
+    if metrics.sharpness < MIN_SHARPNESS:
+        reasons.append("too_blurry")
+    if metrics.noise > MAX_NOISE:
+        reasons.append("too_noisy")
+    underexposed = metrics.face_highlight < MIN_FACE_HIGHLIGHT and metrics.image_highlight < MIN_IMAGE_HIGHLIGHT
+    if metrics.face_luma < MIN_FACE_LUMA or underexposed:
+        reasons.append("too_dark")
+    elif metrics.face_luma > MAX_FACE_LUMA:
+        reasons.append("too_bright")
+    if metrics.clipped_highlights > MAX_CLIPPED_HIGHLIGHTS and "too_bright" not in reasons:
+        reasons.append("blown_highlights")
+    if metrics.clipped_shadows > MAX_CLIPPED_SHADOWS and "too_dark" not in reasons:
+        reasons.append("deep_shadows")
+    if metrics.yaw is None:
+        # dlib found a face but the mesh could not: a face in profile, or covered (mask, hand, hair).
+        reasons.append("face_obscured")
+        return tuple(reasons)
+    if abs(metrics.yaw) > MAX_ABS_YAW:
+        reasons.append("head_turned")
+    if metrics.pitch < MIN_PITCH:
+        reasons.append("chin_up")
+    elif metrics.pitch > MAX_PITCH:
+        reasons.append("chin_down")
+    if abs(metrics.roll) > MAX_ABS_ROLL:
+        reasons.append("head_tilted")
+    if not metrics.irises_found:
+        reasons.append("eyes_not_visible")
+    elif metrics.eye_openness is not None and min(metrics.eye_openness) < MIN_EYE_OPENNESS:
+        reasons.append("eyes_closed")
+    return tuple(reasons)
+
+
+def face_sharpness(face_grey: np.ndarray) -> float:
+    """Variance of the Laplacian of the face (at most SHARPNESS_FACE_SIZE wide), per unit of mean brightness."""
+    if face_grey.shape[0] < 3 or face_grey.shape[1] < 3:
+        return 0.0
+    crop = face_grey
+    if crop.shape[1] > SHARPNESS_FACE_SIZE:
+        scale = SHARPNESS_FACE_SIZE / crop.shape[1]
+        size = (SHARPNESS_FACE_SIZE, max(3, round(crop.shape[0] * scale)))
+        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+    crop = crop.astype(np.float32)
+    mean = max(float(crop.mean()), 16.0)  # a nearly black crop must not divide by ~0
+    return float(cv2.Laplacian(crop, cv2.CV_32F).var() / (mean / 128.0))
+
+
+_NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
+
+
+def noise_sigma(face_grey: np.ndarray) -> float:
+    """Robust noise sigma in grey levels (Immerkaer 1996 with a median instead of a mean, so edges and hair count
+    less): the mask cancels smooth shading and leaves pixel-to-pixel grain, with std 6 sigma for white noise."""
+    if face_grey.shape[0] < 3 or face_grey.shape[1] < 3:
+        return 0.0
+    response = cv2.filter2D(face_grey.astype(np.float32), -1, _NOISE_KERNEL)[1:-1, 1:-1]
+    return float(np.median(np.abs(response)) * 1.4826 / 6.0)
+
+
+def irises_found(mesh: FaceMesh) -> bool:
+    """Both iris centres lie inside (or within IRIS_TOLERANCE of) their eye's lid contour."""
+    for iris, contour in ((LEFT_IRIS, EYE_A_CONTOUR), (RIGHT_IRIS, EYE_B_CONTOUR)):
+        polygon = mesh.xy(contour).astype(np.float32)
+        centre = mesh.xy(iris).mean(axis=0)
+        width = float(np.ptp(polygon[:, 0])) or 1.0
+        inside = cv2.pointPolygonTest(polygon.reshape(-1, 1, 2), (float(centre[0]), float(centre[1])), True)
+        if inside < -IRIS_TOLERANCE * width:
+            return False
+    return True
+
+
+def perceptual_hash(grey: np.ndarray, face: Face) -> str:
+    """64-bit DCT hash (16 hex digits) of a square around the head, aligned on the eyes so a shifted or re-cropped
+    copy of the photo hashes alike; compare with hash_distance()."""
+    side = 4.0 * max(face.eye_distance, 1.0)
+    ex, ey = face.eye_midpoint
+    # Centre a little below the eyes: the square then holds forehead to chin and some hair and collar.
+    cx, cy = ex, ey + 0.25 * side
+    scale = 32.0 / side
+    step = int(side / 32.0)
+    source = cv2.blur(grey, (step, step)) if step > 1 else grey  # low-pass first so the warp doesn't alias
+    matrix = np.float32([[scale, 0, 16 - cx * scale], [0, scale, 16 - cy * scale]])
+    small = cv2.warpAffine(source, matrix, (32, 32), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    low = cv2.dct(small.astype(np.float32))[:8, :8].reshape(-1)
+    bits = low > np.median(low[1:])
+    return f"{int(''.join('1' if b else '0' for b in bits), 2):016x}"
+
+
+def hash_distance(a: str, b: str) -> int:
+    """Hamming distance of two perceptual_hash() strings."""
+    return int(bin(int(a, 16) ^ int(b, 16)).count("1"))
+
+
+# -- the set -----------------------------------------------------------------------------------------------------
+
+def check_set(items: Sequence[SetItem], *, reference: IdentityProfile | None = None) -> dict[str, tuple[str, ...]]:
+    """Reason codes per item name for the set-level checks ("duplicate", "different_person", "identity_unclear");
+    () for the photos to keep. Pure: works on stored verdict numbers, e.g. to re-check a set in the web app."""
+    return judge_set(items, reference=reference).reasons
+
+
+def judge_set(items: Sequence[SetItem], *, reference: IdentityProfile | None = None) -> SetJudgement:
+    """check_set() plus the identity profile of the kept photos and the distances behind the verdicts.
+
+    Duplicates first (of each group of near-duplicates the sharpest stays), so a photo uploaded twice does not get
+    two votes on who the employee is. Then identity: against `reference` when the caller has a trusted profile
+    (e.g. the one stored from the employee's earlier approved set), else against the set's own majority
+    (identity.find_consensus: one photo is trivially consistent, two must match each other, from three on a
+    stranger is outvoted; with no strict majority every photo gets "identity_unclear").
+    """
+    _check_items(items)
+    reasons: dict[str, list[str]] = {item.name: [] for item in items}
+    duplicate_of: dict[str, str] = {}
+    kept: list[SetItem] = []
+    for item in sorted(items, key=lambda it: -it.sharpness):  # stable: ties keep the upload order
+        original = next((other for other in kept if _near_duplicates(item, other)), None)
+        if original is None:
+            kept.append(item)
+        else:
+            duplicate_of[item.name] = original.name
+            reasons[item.name].append("duplicate")
+    kept.sort(key=lambda it: [i.name for i in items].index(it.name))
+    distances: dict[str, float] = {}
+    profile: IdentityProfile | None = None
+    if kept:
+        embeddings = np.array([item.embedding for item in kept], dtype=np.float64)
+        names = [item.name for item in kept]
+        if reference is not None:
+            reference.check()
+            matching = []
+            for item, embedding in zip(kept, embeddings):
+                distances[item.name] = reference.distance(embedding)
+                if distances[item.name] > reference.threshold:
+                    reasons[item.name].append("different_person")
+                else:
+                    matching.append(item)
+            if matching:
+                profile = profile_from_embeddings([m.embedding for m in matching], [m.name for m in matching],
+                                                  threshold=reference.threshold)
+        else:
+            consensus = find_consensus(embeddings, names, threshold=PROFILE_DISTANCE)
+            profile = consensus.profile
+            for index in consensus.outliers:
+                reasons[names[index]].append("different_person" if profile is not None else "identity_unclear")
+            distances = {name: d for name, d in zip(names, consensus.distances) if d is not None}
+    return SetJudgement(
+        reasons={name: tuple(codes) for name, codes in reasons.items()},
+        profile=profile,
+        duplicate_of=duplicate_of,
+        identity_distances=distances,
+    )
+
+
+def _near_duplicates(a: SetItem, b: SetItem) -> bool:
+    if hash_distance(a.phash, b.phash) > MAX_DUPLICATE_HASH_BITS:
+        return False
+    gap = np.linalg.norm(np.asarray(a.embedding, dtype=np.float64) - np.asarray(b.embedding, dtype=np.float64))
+    return bool(gap <= MAX_DUPLICATE_EMBEDDING_DISTANCE)
+
+
+def _check_items(items: Sequence[SetItem]) -> None:
+    seen: set[str] = set()
+    for position, item in enumerate(items):
+        if not isinstance(item, SetItem):
+            raise ValueError(f"items[{position}] must be a SetItem, got {type(item).__name__}")
+        if item.name in seen:
+            raise ValueError(f"items[{position}].name {item.name!r} is used twice; names must be unique")
+        seen.add(item.name)
+        if len(item.embedding) != EMBEDDING_SIZE:
+            raise ValueError(f"items[{position}].embedding has {len(item.embedding)} values, expected {EMBEDDING_SIZE}")
+        try:
+            valid_hash = len(item.phash) == PHASH_BITS // 4 and int(item.phash, 16) >= 0
+        except (TypeError, ValueError):
+            valid_hash = False
+        if not valid_hash:
+            raise ValueError(f"items[{position}].phash must be {PHASH_BITS // 4} hex digits, got {item.phash!r}")
+
+
+# -- helpers -----------------------------------------------------------------------------------------------------
+
+def _box_slice(box: tuple[float, float, float, float], shape: tuple[int, ...]) -> tuple[slice, slice]:
+    height, width = shape[:2]
+    left, top, right, bottom = (int(round(v)) for v in box)
+    left, top = min(max(left, 0), width - 1), min(max(top, 0), height - 1)
+    right, bottom = max(min(right, width), left + 1), max(min(bottom, height), top + 1)
+    return slice(top, bottom), slice(left, right)
+
+
+def _skin_mask(shape: tuple[int, ...], face: Face, mesh: FaceMesh | None) -> np.ndarray | None:
+    """Face oval minus eyes, brows and lips: the skin the exposure checks judge (None without a mesh)."""
+    if mesh is None:
+        return None
+    mask = np.zeros(shape[:2], dtype=np.uint8)
+    cv2.fillPoly(mask, [np.round(mesh.xy(FACE_OVAL)).astype(np.int32)], 1)
+    for feature in (EYE_A_CONTOUR, EYE_B_CONTOUR, BROW_A, BROW_B, LIPS_OUTER):
+        hull = cv2.convexHull(np.round(mesh.xy(feature)).astype(np.int32))
+        cv2.fillConvexPoly(mask, hull, 0)
+    return mask.astype(bool)
+
+
+def _subsample(grey: np.ndarray) -> np.ndarray:
+    """Every n-th pixel so a percentile of a 1600 px photo costs well under a millisecond."""
+    step = max(1, int(np.sqrt(grey.size / 250_000)))
+    return grey[::step, ::step]
+
+
+__all__ = [
+    "SelfieMetrics", "SetItem", "SetJudgement", "check_set", "face_mesh_on_face", "face_sharpness", "hash_distance",
+    "irises_found", "judge_set", "measure_selfie", "noise_sigma", "perceptual_hash", "photo_reasons",
+]

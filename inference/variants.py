@@ -1,0 +1,245 @@
+"""Variants: which headshots each person gets (best selfies x framing x lighting x background), named and seeded so any one can be made again, and how a failed one is adjusted for regeneration."""
+from __future__ import annotations
+
+import dataclasses
+import zlib
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+from .brand import LIGHTING_PRESETS, BrandSpec, Framing
+from .framing import framing_variant
+
+# Short codes in variant names ("hs-studio-bg0-s2"). "loose" is not offered on its own: it is what regeneration
+# moves a failing head-and-shoulders variant to (more room around the head, less enlargement of the selfie).
+FRAMING_CODES: dict[str, str] = {"head_and_shoulders": "hs", "close_up": "cu", "square_avatar": "sq", "loose": "lo"}
+# Loose framing: the head at this share of the brand's head height (more background, less upscale of the selfie).
+LOOSE_HEAD_FACTOR = 0.8
+# The second retouch level of the grid, as a share of the brand's strength: used only once every combination at
+# the brand's own strength is taken (each level costs one more Finisher.prepare per selfie and framing).
+LIGHT_RETOUCH_SHARE = 0.5
+# Lighting from plainest to most stylised; regeneration moves towards the plain end.
+PLAINNESS = ("natural", "soft", "studio", "dramatic")
+
+
+def framing_for(style: str, brand: Framing) -> Framing:
+    """The Framing numbers of a framing style, derived from the brand's head-and-shoulders framing.
+
+    The three grid styles are framing.py's (one definition of "close-up" for the whole backend); "loose" is
+    regeneration's.
+    """
+    if style == "loose":
+        return dataclasses.replace(brand, head_height=round(max(0.2, brand.head_height * LOOSE_HEAD_FACTOR), 4))
+    if style not in FRAMING_CODES:
+        raise ValueError(f"unknown framing style {style!r}; known: {', '.join(FRAMING_CODES)}")
+    return framing_variant(brand, style)
+
+
+@dataclass(frozen=True)
+class SourceSelfie:
+    """One accepted selfie a variant can be made from: its caller name and position in the request."""
+
+    name: str
+    index: int
+
+
+@dataclass(frozen=True)
+class VariantSpec:
+    """Everything that makes one variant different from another; with the brand and the selfie, enough to remake it."""
+
+    source: str
+    source_index: int
+    framing_style: str
+    lighting: str
+    background_index: int
+    retouch_strength: float
+    base_seed: int
+
+    @property
+    def name(self) -> str:
+        code = FRAMING_CODES[self.framing_style]
+        return f"{code}-{self.lighting}-bg{self.background_index}-s{self.source_index}" + self._retouch_suffix
+
+    # The retouch strength only appears in the name when it isn't the brand's; set by plan_variants/adjust.
+    _retouch_suffix: str = dataclasses.field(default="", compare=False, repr=False)
+
+    @property
+    def seed(self) -> int:
+        """A stable per-variant seed: the same request and variant name always give the same seed."""
+        return (self.base_seed + zlib.crc32(self.name.encode("utf-8"))) % 2**32
+
+    @property
+    def prepare_key(self) -> tuple[str, str, float]:
+        """What Finisher.prepare depends on; variants sharing it share one prepared subject."""
+        return (self.source, self.framing_style, self.retouch_strength)
+
+    def framing(self, brand: BrandSpec) -> Framing:
+        return framing_for(self.framing_style, brand.framing)
+
+    def as_params(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "source_index": self.source_index,
+            "framing_style": self.framing_style,
+            "lighting": self.lighting,
+            "background_index": self.background_index,
+            "retouch_strength": self.retouch_strength,
+            "base_seed": self.base_seed,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any], brand: BrandSpec) -> "VariantSpec":
+        """The spec recorded in a headshot's params["variant_spec"]; checked against the brand it is remade with."""
+        try:
+            spec = make_variant(
+                SourceSelfie(str(params["source"]), int(params["source_index"])), brand,
+                framing_style=str(params["framing_style"]), lighting=str(params["lighting"]),
+                background_index=int(params["background_index"]),
+                retouch_strength=float(params["retouch_strength"]), base_seed=int(params["base_seed"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"variant params are incomplete or invalid: {exc}") from None
+        if "name" in params and params["name"] != spec.name:
+            raise ValueError(f"variant params name {params['name']!r} but describe {spec.name!r}")
+        return spec
+
+
+def make_variant(source: SourceSelfie, brand: BrandSpec, *, framing_style: str, lighting: str, background_index: int,
+                 retouch_strength: float, base_seed: int) -> VariantSpec:
+    if framing_style not in FRAMING_CODES:
+        raise ValueError(f"unknown framing style {framing_style!r}")
+    if lighting not in LIGHTING_PRESETS:
+        raise ValueError(f"unknown lighting preset {lighting!r}")
+    if not 0 <= background_index < len(brand.backgrounds):
+        raise ValueError(f"background index {background_index} is outside the kit's {len(brand.backgrounds)} backgrounds")
+    if not 0.0 <= retouch_strength <= 1.0:
+        raise ValueError("retouch strength must be between 0 and 1")
+    strength = round(float(retouch_strength), 3)
+    suffix = "" if abs(strength - brand.retouch.strength) < 1e-6 else f"-r{int(round(strength * 100))}"
+    return VariantSpec(source.name, source.index, framing_style, lighting, background_index, strength, base_seed,
+                       _retouch_suffix=suffix)
+
+
+def plan_variants(brand: BrandSpec, sources: Sequence[SourceSelfie], *, base_seed: int,
+                  count: int | None = None) -> tuple[VariantSpec, ...]:
+    """Up to `count` (default brand.variants_per_person) variants, spread evenly over every axis.
+
+    `sources` are the person's accepted selfies, best first; the best brand.variant_sources of them are used.
+    Picking is greedy and deterministic: each next variant is the combination whose axis values have been used
+    least so far (ties go to the better selfie and the kit's preferred framing, lighting, background), so the
+    first few variants already show every framing, lighting and background. The lighter retouch level is only
+    used when every combination at the brand's strength is taken.
+    """
+    count = brand.variants_per_person if count is None else count
+    if count < 1:
+        raise ValueError("count must be at least 1")
+    if not sources:
+        return ()
+    chosen_sources = list(sources)[: brand.variant_sources]
+    levels = [brand.retouch.strength]
+    light = round(brand.retouch.strength * LIGHT_RETOUCH_SHARE, 3)
+    if light != levels[0]:
+        levels.append(light)
+    candidates = []
+    for tier, strength in enumerate(levels):
+        for s_rank, source in enumerate(chosen_sources):
+            for f_rank, style in enumerate(brand.variant_framings):
+                for l_rank, lighting in enumerate(brand.lightings):
+                    for b_rank in range(len(brand.backgrounds)):
+                        candidates.append(((tier, s_rank, f_rank, l_rank, b_rank),
+                                           make_variant(source, brand, framing_style=style, lighting=lighting,
+                                                        background_index=b_rank, retouch_strength=strength,
+                                                        base_seed=base_seed)))
+    used: list[Counter] = [Counter() for _ in range(4)]  # source, framing, lighting, background
+    picked: list[VariantSpec] = []
+    remaining = candidates
+    while remaining and len(picked) < count:
+        def cost(item):
+            (tier, s, f, l, b), _ = item
+            return (tier, used[0][s] + used[1][f] + used[2][l] + used[3][b], item[0])
+
+        best = min(remaining, key=cost)
+        (tier, s, f, l, b), spec = best
+        for counter, value in zip(used, (s, f, l, b)):
+            counter[value] += 1
+        picked.append(spec)
+        remaining = [item for item in remaining if item is not best]
+    # Render order: grouped by what Finisher.prepare needs, so each prepared subject is made once and dropped.
+    order = {key: i for i, key in enumerate(dict.fromkeys(spec.prepare_key for spec in picked))}
+    return tuple(sorted(picked, key=lambda spec: order[spec.prepare_key]))
+
+
+# What regeneration changes first for each QC failure (see output_qc.assess_output for the codes). Each try applies
+# the first remedy that still changes something, on top of the previous try's changes.
+REMEDIES: dict[str, tuple[str, ...]] = {
+    "identity": ("another_source", "less_retouch", "plainer_lighting", "looser_framing"),
+    "nearer_to_other": ("another_source", "less_retouch", "plainer_lighting", "looser_framing"),
+    "face_count": ("looser_framing", "another_source", "plainer_lighting", "less_retouch"),
+    "skin_tone": ("plainer_lighting", "less_retouch", "another_source", "looser_framing"),
+    "exposure": ("plainer_lighting", "another_source", "less_retouch", "looser_framing"),
+    "clipping": ("plainer_lighting", "another_source", "less_retouch", "looser_framing"),
+    "sharpness": ("looser_framing", "another_source", "less_retouch", "plainer_lighting"),
+    "noise": ("another_source", "looser_framing", "plainer_lighting", "less_retouch"),
+    "edge_halo": ("another_source", "looser_framing", "plainer_lighting", "less_retouch"),
+    # A stray piece of matte comes from the selfie's background (a colleague, a sign): another photo, or a tighter
+    # look at the same one, leaves it out.
+    "stray_matte": ("another_source", "looser_framing", "plainer_lighting", "less_retouch"),
+    "eye_line": ("looser_framing", "another_source", "plainer_lighting", "less_retouch"),
+}
+_DEFAULT_REMEDIES = ("another_source", "less_retouch", "plainer_lighting", "looser_framing")
+_LOOSER = {"close_up": "head_and_shoulders", "square_avatar": "head_and_shoulders", "head_and_shoulders": "loose"}
+
+
+def adjust_variant(spec: VariantSpec, failures: Iterable[str], brand: BrandSpec, sources: Sequence[SourceSelfie],
+                   *, tried: set[str]) -> tuple[VariantSpec, str] | None:
+    """The next variant to try after `spec` failed QC, and the change made; None when nothing is left to change.
+
+    `sources` are the person's usable selfies, best first; `tried` holds the names already made for this person
+    (regenerating into a variant that exists already would only repeat it).
+    """
+    failures = list(failures)
+    order: list[str] = []
+    for failure in failures or ["identity"]:
+        for remedy in REMEDIES.get(failure, _DEFAULT_REMEDIES):
+            if remedy not in order:
+                order.append(remedy)
+    for remedy in order:
+        candidate = _apply(remedy, spec, brand, sources, tried)
+        if candidate is not None and candidate.name not in tried:
+            return candidate, remedy
+    return None
+
+
+def _apply(remedy: str, spec: VariantSpec, brand: BrandSpec, sources: Sequence[SourceSelfie],
+           tried: set[str]) -> VariantSpec | None:
+    fields = dict(framing_style=spec.framing_style, lighting=spec.lighting, background_index=spec.background_index,
+                  retouch_strength=spec.retouch_strength, base_seed=spec.base_seed)
+    source = SourceSelfie(spec.source, spec.source_index)
+    if remedy == "another_source":
+        for other in sources:
+            if other.name != spec.source:
+                candidate = make_variant(other, brand, **fields)
+                if candidate.name not in tried:
+                    return candidate
+        return None
+    if remedy == "less_retouch":
+        if spec.retouch_strength <= 0.0:
+            return None
+        # Halve it; below 0.1 it is indistinguishable from none, so go to none.
+        lower = round(spec.retouch_strength * 0.5, 3)
+        fields["retouch_strength"] = lower if lower >= 0.1 else 0.0
+    elif remedy == "plainer_lighting":
+        position = PLAINNESS.index(spec.lighting)
+        if position == 0:
+            return None
+        fields["lighting"] = PLAINNESS[0]
+    elif remedy == "looser_framing":
+        looser = _LOOSER.get(spec.framing_style)
+        if looser is None:
+            return None
+        fields["framing_style"] = looser
+    else:
+        raise ValueError(f"unknown remedy {remedy!r}")
+    return make_variant(source, brand, **fields)
