@@ -8,6 +8,8 @@ from rest_framework.response import Response
 
 from tenancy.api import DomainError, OrganizationAdminEndpoint
 
+from inference.presets import catalogue
+
 from .models import BrandKit, BrandKitVersion
 from .services import BrandKitError, brand_kit_archive, brand_kit_create, brand_kit_update
 
@@ -23,7 +25,7 @@ class BrandKitOut(serializers.ModelSerializer):
 
     class Meta:
         model = BrandKit
-        fields = ["id", "name", "version", "spec", "background_image", "created_at", "archived_at"]
+        fields = ["id", "name", "preset", "version", "spec", "background_image", "created_at", "archived_at"]
 
     def get_version(self, kit: BrandKit) -> int:
         return kit.current_version.version
@@ -45,6 +47,8 @@ class BrandKitVersionOut(serializers.ModelSerializer):
 class BrandKitIn(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     spec = BrandSpecField(required=False, default=dict)
+    preset = serializers.CharField(max_length=40, required=False, default="",
+                                   help_text="an industry preset to start from (see brand-kit-presets)")
 
 
 class BrandKitPatchIn(serializers.Serializer):
@@ -139,3 +143,19 @@ class BrandKitVersionListApi(OrganizationAdminEndpoint):
     def get(self, request, org_slug: str, kit_id: int):
         kit = self.get_object()
         return Response(BrandKitVersionOut(kit.versions.order_by("version"), many=True).data)
+
+
+class PresetOut(serializers.Serializer):
+    name = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    brand = serializers.JSONField()
+
+
+class BrandKitPresetListApi(OrganizationAdminEndpoint):
+    serializer_class = PresetOut
+
+    @extend_schema(responses=PresetOut(many=True))
+    def get(self, request, org_slug: str):
+        """Industry starting points (corporate/finance, creative, healthcare, real estate, tech, legal, education)."""
+        return Response(PresetOut(catalogue(), many=True).data)

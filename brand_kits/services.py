@@ -10,6 +10,7 @@ from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from inference.brand import BrandSpec, BrandSpecError
+from inference.presets import preset_brand_dict
 from tenancy.models import Organization
 
 from .models import BrandKit, BrandKitVersion
@@ -60,14 +61,26 @@ def _checked_background(upload) -> ContentFile:
     return ContentFile(raw, name=getattr(upload, "name", "background.png"))
 
 
+def _merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    # One level deep, so {"framing": {"eye_line": 0.4}} changes only the eye line.
+    return {key: ({**base[key], **value} if isinstance(value, dict) and isinstance(base.get(key), dict) else value)
+            for key, value in {**base, **changes}.items()}
+
+
 @transaction.atomic
 def brand_kit_create(*, organization: Organization, name: str, spec: dict[str, Any], created_by=None,
-                     background_image=None) -> BrandKit:
+                     background_image=None, preset: str = "") -> BrandKit:
+    """A new kit from a spec, optionally on top of an industry preset (the spec's fields win)."""
+    if preset:
+        try:
+            spec = _merged(preset_brand_dict(preset), spec)
+        except KeyError as exc:
+            raise BrandKitError(str(exc.args[0]), "preset") from None
     stored = _stored_spec(spec)
     background = _checked_background(background_image) if background_image is not None else None
     if stored["background"]["kind"] == "image" and background is None:
         raise BrandKitError("Upload a background image for an image background.", "background_image")
-    kit = BrandKit.objects.create(organization=organization, name=name)
+    kit = BrandKit.objects.create(organization=organization, name=name, preset=preset)
     _add_version(kit=kit, stored=stored, created_by=created_by, background=background, version=1)
     return kit
 
@@ -80,9 +93,7 @@ def brand_kit_update(*, kit: BrandKit, name: str | None = None, spec: dict[str, 
     if kit.archived_at is not None:
         raise BrandKitError("This brand kit is archived.")
     current = kit.current_version
-    # One level deep, so {"framing": {"eye_line": 0.4}} changes only the eye line.
-    merged = {key: ({**current.spec[key], **value} if isinstance(value, dict) and isinstance(current.spec.get(key), dict)
-                    else value) for key, value in {**current.spec, **(spec or {})}.items()}
+    merged = _merged(current.spec, spec or {})
     stored = _stored_spec(merged)
     background = _checked_background(background_image) if background_image is not None else None
     if background is None and stored["background"]["kind"] == "image":

@@ -15,7 +15,8 @@ from tenancy.api import DomainError, OrganizationAdminEndpoint, OrganizationEndp
 from tenancy.models import Role
 
 from .models import Employee, GenerationRequest, Headshot, Selfie, Team
-from .services import (TeamsError, employee_create, employee_delete, employees_import_csv, generation_request_start,
+from .selfie_checks import reason_message
+from .services import (TeamsError, employee_create, employee_delete, selfie_set_summary, employees_import_csv, generation_request_start,
                        headshot_approve, headshot_set_selected, selfie_delete, selfies_upload, team_get_or_create)
 
 
@@ -80,9 +81,22 @@ class IssuedInviteOut(InviteOut):
 
 
 class SelfieOut(serializers.ModelSerializer):
+    set_messages = serializers.SerializerMethodField()
+
     class Meta:
         model = Selfie
-        fields = ["id", "original_name", "checksum", "size_bytes", "width", "height", "uploaded_at"]
+        fields = ["id", "original_name", "checksum", "size_bytes", "width", "height", "uploaded_at", "in_set",
+                  "set_reasons", "set_messages", "qc"]
+
+    def get_set_messages(self, selfie: Selfie) -> list[str]:
+        return [reason_message(code) for code in selfie.set_reasons]
+
+
+class SelfieSetOut(serializers.Serializer):
+    in_set = serializers.IntegerField(help_text="accepted photos that count towards the set")
+    required = serializers.IntegerField()
+    max = serializers.IntegerField()
+    ready = serializers.BooleanField()
 
 
 class RejectedSelfieOut(serializers.Serializer):
@@ -94,6 +108,12 @@ class RejectedSelfieOut(serializers.Serializer):
 class UploadOut(serializers.Serializer):
     accepted = SelfieOut(many=True)
     rejected = RejectedSelfieOut(many=True)
+    set = SelfieSetOut()
+
+
+class SelfieListOut(serializers.Serializer):
+    selfies = SelfieOut(many=True)
+    set = SelfieSetOut()
 
 
 class UploadIn(serializers.Serializer):
@@ -123,8 +143,8 @@ class HeadshotOut(serializers.ModelSerializer):
     class Meta:
         model = Headshot
         fields = ["id", "employee", "request", "source_selfie", "variant", "variant_params", "brand_kit",
-                  "brand_kit_version", "width", "height", "sizes", "qc", "qc_passed", "selected", "approved",
-                  "approved_at", "created_at"]
+                  "brand_kit_version", "width", "height", "sizes", "rank", "rank_score", "qc", "qc_passed", "selected",
+                  "approved", "approved_at", "created_at"]
 
     def get_sizes(self, headshot: Headshot) -> list[int]:
         return sorted(int(size) for size in headshot.renditions)
@@ -320,15 +340,16 @@ class HeadshotListApi(OrganizationAdminEndpoint):
     serializer_class = HeadshotOut
 
     @extend_schema(responses=HeadshotOut(many=True), parameters=[
-        OpenApiParameter("employee", int), OpenApiParameter("approved", bool)])
+        OpenApiParameter("employee", int), OpenApiParameter("approved", bool), OpenApiParameter("qc_passed", bool)])
     def get(self, request, org_slug: str):
         queryset = self.get_queryset().select_related("brand_kit_version")
         if employee := request.query_params.get("employee"):
             if not employee.isdigit():
                 raise DomainError("employee must be an employee id.")
             queryset = queryset.filter(employee_id=int(employee))
-        if (approved := request.query_params.get("approved")) is not None:
-            queryset = queryset.filter(approved=approved.lower() in {"1", "true", "yes"})
+        for field in ("approved", "qc_passed"):
+            if (value := request.query_params.get(field)) is not None:
+                queryset = queryset.filter(**{field: value.lower() in {"1", "true", "yes"}})
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(HeadshotOut(page, many=True).data)
 
@@ -403,9 +424,12 @@ class MySelfieListApi(MyEndpoint):
     serializer_class = SelfieOut
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(responses=SelfieOut(many=True))
+    @extend_schema(responses=SelfieListOut)
     def get(self, request, org_slug: str):
-        return Response(SelfieOut(self.get_queryset(), many=True).data)
+        """Your selfies, each with whether it counts towards the set, and whether the set is ready."""
+        employee = self.employee()
+        return Response({"selfies": SelfieOut(self.get_queryset(), many=True).data,
+                         "set": selfie_set_summary(employee)})
 
     @extend_schema(request=UploadIn, responses={201: UploadOut, 400: UploadOut})
     def post(self, request, org_slug: str):
@@ -415,7 +439,8 @@ class MySelfieListApi(MyEndpoint):
         if not uploads:
             raise DomainError("Attach one or more photos in the field 'files'.", code="no_files")
         result = selfies_upload(employee=employee, uploads=uploads)
-        body = {"accepted": SelfieOut(result.accepted, many=True).data, "rejected": result.rejected}
+        body = {"accepted": SelfieOut(result.accepted, many=True).data, "rejected": result.rejected,
+                "set": selfie_set_summary(employee)}
         return Response(body, status=status.HTTP_201_CREATED if result.accepted else status.HTTP_400_BAD_REQUEST)
 
 
@@ -473,7 +498,9 @@ class MyHeadshotListApi(MyEndpoint):
 
     @extend_schema(responses=HeadshotOut(many=True))
     def get(self, request, org_slug: str):
-        page = self.paginate_queryset(self.get_queryset().select_related("brand_kit_version"))
+        """Your headshots that passed quality control, best-ranked first."""
+        queryset = self.get_queryset().filter(qc_passed=True).select_related("brand_kit_version")
+        page = self.paginate_queryset(queryset.order_by("request_id", "rank", "id"))
         return self.get_paginated_response(HeadshotOut(page, many=True).data)
 
 

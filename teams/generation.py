@@ -14,7 +14,7 @@ from brand_kits.services import brand_spec_for
 from inference.request import GenerationInput, GenerationOutput, HeadshotOutput, SelfieInput
 from ray_cluster.pool import PoolConfig, shared_pool
 
-from .models import GenerationRequest, Headshot, RequestStatus, Selfie
+from .models import GenerationRequest, Headshot, IdentityProfile, RequestStatus, Selfie
 from .services import request_transition
 
 log = logging.getLogger(__name__)
@@ -31,8 +31,13 @@ def pool_config() -> PoolConfig:
     )
 
 
-def idempotency_key(request_id: int, selfie_id: int | str, variant: str) -> str:
-    return f"{request_id}:{selfie_id}:{variant}"
+# Colleagues' identity profiles sent with a request, so each output is checked to be nearer its own person.
+OTHER_PROFILES_MAX = 20
+
+
+def idempotency_key(request_id: int, variant: str) -> str:
+    # The variant as planned (before any regeneration): a rerun of the same request plans the same names.
+    return f"{request_id}:{variant}"
 
 
 def generation_run(request_id: int) -> GenerationRequest:
@@ -43,12 +48,10 @@ def generation_run(request_id: int) -> GenerationRequest:
             return request
         request_transition(request, RequestStatus.RUNNING, attempts=request.attempts + 1, error="")
 
-    request = GenerationRequest.objects.select_related("brand_kit_version__kit").get(pk=request_id)
+    request = GenerationRequest.objects.select_related("brand_kit_version__kit", "employee").get(pk=request_id)
     selfies = list(request.selfies.order_by("id"))
-    done_keys = set(Headshot.objects.filter(request=request).values_list("idempotency_key", flat=True))
     spec = brand_spec_for(request.brand_kit_version)
-    expected = {idempotency_key(request.pk, s.pk, v) for s in selfies for v in spec.variants}
-    if expected and expected <= done_keys:
+    if Headshot.objects.filter(request=request).count() >= spec.variants_per_person:
         # A previous attempt stored everything and died before marking the request done.
         return _finish(request)
 
@@ -56,12 +59,20 @@ def generation_run(request_id: int) -> GenerationRequest:
         selfies=tuple(SelfieInput(name=str(s.pk), data=_read(s)) for s in selfies),
         brand=spec,
         seed=request.seed,
+        ranking=request.brand_kit_version.kit.ranking_state or None,
+        other_profiles=_colleague_profiles(request),
     )
     output = shared_pool(pool_config()).generate_one(inputs)
     _store_verdicts(request, output)
     for headshot in output.headshots:
         _store_headshot(request, headshot)
     return _finish(request)
+
+
+def _colleague_profiles(request: GenerationRequest) -> dict[str, tuple[float, ...]]:
+    profiles = (IdentityProfile.objects.for_organization(request.organization)
+                .exclude(employee_id=request.employee_id).order_by("-updated_at")[:OTHER_PROFILES_MAX])
+    return {f"employee-{p.employee_id}": tuple(p.profile["centre"]) for p in profiles}
 
 
 def _read(selfie: Selfie) -> bytes:
@@ -82,7 +93,7 @@ def _store_verdicts(request: GenerationRequest, output: GenerationOutput) -> Non
 
 
 def _store_headshot(request: GenerationRequest, result: HeadshotOutput) -> Headshot | None:
-    key = idempotency_key(request.pk, result.source, result.variant)
+    key = idempotency_key(request.pk, result.qc.get("requested_variant", result.variant))
     if Headshot.objects.filter(organization_id=request.organization_id, idempotency_key=key).exists():
         return None
     stem = f"{result.source}-{result.variant}"
@@ -90,7 +101,7 @@ def _store_headshot(request: GenerationRequest, result: HeadshotOutput) -> Heads
         organization_id=request.organization_id, request=request, employee_id=request.employee_id,
         brand_kit_version_id=request.brand_kit_version_id, source_selfie_id=int(result.source),
         variant=result.variant, variant_params=result.params, idempotency_key=key, qc=result.qc,
-        qc_passed=result.passed, width=0, height=0,
+        qc_passed=result.passed, width=0, height=0, rank=result.rank, rank_score=result.ranking_score,
     )
     written: list[str] = []
     try:

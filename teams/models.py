@@ -89,10 +89,8 @@ class IdentityProfile(TenantModel):
 
     employee = models.OneToOneField(Employee, on_delete=models.CASCADE, related_name="identity_profile")
     model = models.CharField(max_length=64)
-    centre = models.JSONField()
-    spread = models.FloatField()
-    selfie_count = models.PositiveSmallIntegerField()
-    selfie_ids = models.JSONField(default=list)
+    # inference.identity.IdentityProfile.as_dict(): centre, radius, spread, count, members (selfie ids), threshold.
+    profile = models.JSONField()
     updated_at = models.DateTimeField(auto_now=True)
 
 

@@ -1,10 +1,16 @@
-"""Upload-time selfie check in the web process: the same inference code the workers run, loaded once per process."""
+"""Selfie checks in the web process: the same inference code the workers run, loaded once per process.
+
+A photo is checked on its own when it arrives (instant verdict), then against the employee's stored set
+(same person, near-duplicates) from stored numbers only, without decoding the other photos again.
+"""
 from __future__ import annotations
 
 import threading
 from functools import lru_cache
 
+from inference.identity import IdentityProfile, profile_from_embeddings
 from inference.request import SelfieInput, SelfieVerdict
+from inference.selfie_qc import SetItem, judge_set
 
 _lock = threading.Lock()
 
@@ -17,6 +23,27 @@ def _pipeline():
 
 
 def inspect_selfie(name: str, data: bytes) -> SelfieVerdict:
-    # dlib's detector isn't documented as thread-safe; uploads are serialized per process.
+    # dlib's and mediapipe's models aren't documented as thread-safe; uploads are serialized per process.
     with _lock:
         return _pipeline().inspect_selfie(SelfieInput(name=name, data=data))
+
+
+def reason_message(reason: str) -> str:
+    from inference.pipeline import REASON_MESSAGES
+
+    return REASON_MESSAGES.get(reason, "This photo can't be used. Try another one.")
+
+
+def set_item(name: str, embedding, metrics: dict) -> SetItem:
+    return SetItem(name=name, embedding=tuple(embedding), phash=metrics["phash"], sharpness=float(metrics["sharpness"]))
+
+
+def judge(items: list[SetItem]) -> tuple[dict[str, tuple[str, ...]], IdentityProfile | None]:
+    if not items:
+        return {}, None
+    judgement = judge_set(items)
+    return judgement.reasons, judgement.profile
+
+
+def profile_of(embeddings: list, names: list[str]) -> IdentityProfile:
+    return profile_from_embeddings(embeddings, names)

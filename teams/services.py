@@ -17,10 +17,15 @@ from django.utils import timezone
 
 from accounts.models import User
 from brand_kits.models import BrandKit
+from brand_kits.services import brand_spec_for
 from tenancy.models import Organization
 
-from .models import STATUS_TRANSITIONS, Employee, GenerationRequest, Headshot, RequestStatus, Selfie, Team
-from .selfie_checks import inspect_selfie
+from inference.identity import MODEL_NAME
+from inference.ranking import learn_from_selection
+
+from .models import (STATUS_TRANSITIONS, Employee, GenerationRequest, Headshot, IdentityProfile, RequestStatus, Selfie,
+                     SelfieEmbedding, Team)
+from .selfie_checks import inspect_selfie, judge, reason_message, set_item
 
 log = logging.getLogger(__name__)
 
@@ -151,54 +156,65 @@ def _read_capped(upload, limit: int) -> bytes | None:
 
 
 def selfies_upload(*, employee: Employee, uploads: list) -> UploadResult:
-    """Check each photo on its own; store the accepted ones untouched. One bad photo never affects the others."""
+    """Check each photo on its own, then against the stored set; store the good ones untouched.
+
+    One bad photo never affects the others. A colleague's photo or a re-upload is refused and not kept; a photo
+    whose identity can't be settled yet (e.g. the second of two photos that disagree) is kept outside the set, so
+    later photos can outvote whichever of the two is not the employee.
+    """
     result = UploadResult()
-    existing = Selfie.objects.for_organization(employee.organization).filter(employee=employee)
     limit = employee.organization.selfies_max
-    room = limit - existing.count()
     for upload in uploads:
         name = PurePath(getattr(upload, "name", "") or "selfie").name[:255]
 
-        def reject(code: str, message: str) -> None:
-            result.rejected.append({"file": name, "reasons": [code], "messages": [message]})
+        def reject(codes: list[str], messages: list[str] | None = None) -> None:
+            result.rejected.append({"file": name, "reasons": codes,
+                                    "messages": messages or [reason_message(code) for code in codes]})
 
-        if room <= 0:
-            reject("too_many_selfies", f"You can keep at most {limit} selfies. "
-                                       "Delete one before adding another.")
+        stored = Selfie.objects.for_organization(employee.organization).filter(employee=employee)
+        if stored.count() >= limit:
+            reject(["too_many_selfies"], [f"You can keep at most {limit} selfies. Delete one before adding another."])
             continue
         data = _read_capped(upload, settings.SELFIE_MAX_BYTES)
         if data is None:
-            reject("too_large", f"The file is larger than {settings.SELFIE_MAX_BYTES // (1024 * 1024)} MB.")
+            reject(["too_large"], [f"The file is larger than {settings.SELFIE_MAX_BYTES // (1024 * 1024)} MB."])
             continue
         checksum = hashlib.sha256(data).hexdigest()
-        if existing.filter(checksum=checksum).exists() or any(s.checksum == checksum for s in result.accepted):
-            reject("duplicate", "You already uploaded this exact photo.")
+        if stored.filter(checksum=checksum).exists():
+            reject(["duplicate"], ["You already uploaded this exact photo."])
             continue
         verdict = inspect_selfie(name, data)
         if not verdict.accepted:
-            result.rejected.append({"file": name, "reasons": list(verdict.reasons), "messages": list(verdict.messages)})
+            reject(list(verdict.reasons), list(verdict.messages))
             continue
-        selfie = _store_selfie(employee=employee, name=name, data=data, checksum=checksum,
-                               width=verdict.width, height=verdict.height)
+        selfie = _store_selfie(employee=employee, name=name, data=data, checksum=checksum, verdict=verdict)
         if selfie is None:
-            reject("duplicate", "You already uploaded this exact photo.")
+            reject(["duplicate"], ["You already uploaded this exact photo."])
+            continue
+        reasons = selfie_set_rejudge(employee=employee).get(selfie.pk, ())
+        if "different_person" in reasons or "duplicate" in reasons:
+            selfie_delete(selfie=selfie)
+            reject(list(reasons))
             continue
         result.accepted.append(selfie)
-        room -= 1
+    for selfie in result.accepted:
+        selfie.refresh_from_db()
     return result
 
 
-def _store_selfie(*, employee: Employee, name: str, data: bytes, checksum: str, width, height) -> Selfie | None:
+def _store_selfie(*, employee: Employee, name: str, data: bytes, checksum: str, verdict) -> Selfie | None:
+    from django.core.files.base import ContentFile
+
     extension = PurePath(name).suffix.lower()
     selfie = Selfie(organization=employee.organization, employee=employee, original_name=name,
                     extension=extension if extension in ALLOWED_EXTENSIONS else "", checksum=checksum,
-                    size_bytes=len(data), width=width, height=height)
-    from django.core.files.base import ContentFile
-
+                    size_bytes=len(data), width=verdict.width, height=verdict.height, qc=dict(verdict.metrics))
     selfie.file.save(name, ContentFile(data), save=False)
     try:
         with transaction.atomic():
             selfie.save()
+            SelfieEmbedding.objects.create(organization=employee.organization, employee=employee, selfie=selfie,
+                                           model=MODEL_NAME, vector=list(verdict.embedding))
     except IntegrityError:
         # A concurrent upload stored the same photo first; drop our copy of the file, keep theirs.
         selfie.file.storage.delete(selfie.file.name)
@@ -209,10 +225,49 @@ def _store_selfie(*, employee: Employee, name: str, data: bytes, checksum: str, 
     return selfie
 
 
+@transaction.atomic
+def selfie_set_rejudge(*, employee: Employee) -> dict[int, tuple[str, ...]]:
+    """Re-run the set-level checks on every stored selfie (from stored numbers) and refresh the identity profile."""
+    Employee.objects.select_for_update().filter(pk=employee.pk).first()  # one re-judgement per employee at a time
+    selfies = list(Selfie.objects.for_organization(employee.organization).filter(employee=employee)
+                   .select_related("embedding").order_by("id"))
+    items = [set_item(str(s.pk), s.embedding.vector, s.qc) for s in selfies if _has_embedding(s)]
+    reasons, profile = judge(items)
+    for selfie in selfies:
+        codes = reasons.get(str(selfie.pk), ("not_checked",))
+        in_set = not codes
+        if selfie.in_set != in_set or selfie.set_reasons != list(codes):
+            selfie.in_set, selfie.set_reasons = in_set, list(codes)
+            selfie.save(update_fields=["in_set", "set_reasons"])
+    if profile is None:
+        IdentityProfile.objects.filter(employee=employee).delete()
+    else:
+        IdentityProfile.objects.update_or_create(
+            employee=employee, defaults={"organization": employee.organization, "model": profile.model,
+                                         "profile": profile.as_dict()})
+    return {int(name): codes for name, codes in reasons.items()}
+
+
+def _has_embedding(selfie: Selfie) -> bool:
+    try:
+        return selfie.embedding is not None and "phash" in selfie.qc and "sharpness" in selfie.qc
+    except SelfieEmbedding.DoesNotExist:
+        return False
+
+
+def selfie_set_summary(employee: Employee) -> dict:
+    in_set = Selfie.objects.for_organization(employee.organization).filter(employee=employee, in_set=True).count()
+    required = employee.organization.selfies_required
+    return {"in_set": in_set, "required": required, "max": employee.organization.selfies_max,
+            "ready": in_set >= required}
+
+
 def selfie_delete(*, selfie: Selfie) -> None:
-    storage, name = selfie.file.storage, selfie.file.name
-    selfie.delete()
-    transaction.on_commit(lambda: storage.delete(name))
+    storage, name, employee = selfie.file.storage, selfie.file.name, selfie.employee
+    with transaction.atomic():
+        selfie.delete()
+        selfie_set_rejudge(employee=employee)
+        transaction.on_commit(lambda: storage.delete(name))
 
 
 # Generation requests -----------------------------------------------------------------------------------------
@@ -247,7 +302,7 @@ def generation_request_start(*, employee: Employee, created_by: User | None,
         raise TeamsError("no_brand_kit", "Your organization has no brand kit yet. Ask your HR team to create one.", 409)
     if kit.archived_at is not None:
         raise TeamsError("brand_kit_archived", "This brand kit is archived.", 409)
-    selfies = list(Selfie.objects.for_organization(organization).filter(employee=employee))
+    selfies = list(Selfie.objects.for_organization(organization).filter(employee=employee, in_set=True))
     if len(selfies) < organization.selfies_required:
         raise TeamsError("not_enough_selfies", f"Upload at least {organization.selfies_required} accepted "
                                                f"selfie(s) first; you have {len(selfies)}.", 409)
@@ -259,7 +314,7 @@ def generation_request_start(*, employee: Employee, created_by: User | None,
     with transaction.atomic():
         request = GenerationRequest.objects.create(
             organization=organization, employee=employee, brand_kit_version=version, created_by=created_by,
-            seed=secrets.randbelow(2**31), progress_total=len(selfies) * len(version.spec.get("variants", [1])))
+            seed=secrets.randbelow(2**31), progress_total=brand_spec_for(version).variants_per_person)
         request.selfies.set(selfies)
         request_transition(request, RequestStatus.QUEUED)
         request_enqueue(request)
@@ -276,9 +331,20 @@ def request_enqueue(request: GenerationRequest) -> None:
 # Headshots ---------------------------------------------------------------------------------------------------
 
 
+@transaction.atomic
 def headshot_set_selected(*, headshot: Headshot, selected: bool) -> Headshot:
+    """Mark a favourite; a new pick also teaches the brand kit's ranking what this company's people choose."""
+    was_selected = headshot.selected
     headshot.selected = selected
     headshot.save(update_fields=["selected"])
+    if selected and not was_selected:
+        kit = BrandKit.objects.select_for_update().get(pk=headshot.brand_kit_version.kit_id)
+        shown = list(Headshot.objects.filter(request_id=headshot.request_id).order_by("id"))
+        entries = [{"params": h.variant_params, "qc": h.qc, "variant": h.variant, "passed": h.qc_passed}
+                   for h in shown]
+        kit.ranking_state = learn_from_selection(kit.ranking_state or None, entries,
+                                                 [i for i, h in enumerate(shown) if h.pk == headshot.pk])
+        kit.save(update_fields=["ranking_state"])
     return headshot
 
 

@@ -12,6 +12,7 @@ from tenancy import settings_api as tenancy_settings_api
 tenant_patterns = [
     path("settings", tenancy_settings_api.OrganizationSettingsApi.as_view(), name="organization-settings"),
     path("brand-kits", brand_kits_api.BrandKitListApi.as_view(), name="brand-kit-list"),
+    path("brand-kit-presets", brand_kits_api.BrandKitPresetListApi.as_view(), name="brand-kit-presets"),
     path("brand-kits/<int:kit_id>", brand_kits_api.BrandKitDetailApi.as_view(), name="brand-kit-detail"),
     path("brand-kits/<int:kit_id>/background", brand_kits_api.BrandKitBackgroundApi.as_view(),
          name="brand-kit-background"),

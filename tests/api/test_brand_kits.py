@@ -106,3 +106,26 @@ def test_deleting_a_kit_archives_it_and_keeps_its_versions(org_a, admin):
     assert client.delete(f"{kits_url(org_a)}/{kit['id']}").status_code == 204
     assert client.get(kits_url(org_a)).json()["results"] == []
     assert BrandKitVersion.objects.filter(kit_id=kit["id"]).count() == 1
+
+
+def test_admin_starts_a_kit_from_an_industry_preset_and_overrides_a_field(org_a, admin):
+    client = client_for(admin)
+    presets = client.get(f"/api/v1/orgs/{org_a.slug}/brand-kit-presets").json()
+    names = {p["name"] for p in presets}
+    assert names == {"corporate_finance", "creative", "healthcare", "real_estate", "tech", "legal", "education"}
+    healthcare = next(p for p in presets if p["name"] == "healthcare")
+    assert healthcare["description"]
+    response = client.post(kits_url(org_a), {"name": "Clinic", "preset": "healthcare",
+                                             "spec": {"framing": {"eye_line": 0.41}}}, format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["preset"] == "healthcare"
+    assert body["spec"]["framing"]["eye_line"] == 0.41
+    assert body["spec"]["lighting"] == healthcare["brand"]["lighting"]
+    assert body["spec"]["retouch"] == healthcare["brand"]["retouch"]
+
+
+def test_an_unknown_preset_is_a_clear_400(org_a, admin):
+    response = client_for(admin).post(kits_url(org_a), {"name": "X", "preset": "circus"}, format="json")
+    assert response.status_code == 400
+    assert "circus" in response.json()["detail"] and "healthcare" in response.json()["detail"]

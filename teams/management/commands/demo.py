@@ -26,13 +26,12 @@ EMPLOYEES = [
     ("grace_hopper", "Grace Hopper", "grace@acme.example", "ACME-0002", "Engineering"),
     ("eileen_collins", "Eileen Collins", "eileen@acme.example", "ACME-0003", "Operations"),
 ]
+# Acme starts from the corporate & finance preset and changes what its brand guide says: a blue gradient,
+# a 2048 px master (1638 x 2048), the 648 px size Microsoft 365 wants and a 256 px avatar.
+BRAND_PRESET = "corporate_finance"
 BRAND_KIT = {
     "background": {"kind": "gradient", "color": "#2d5d8a", "color_to": "#13304d"},
-    "framing": {"aspect": 0.8, "eye_line": 0.40, "head_height": 0.40},
-    "output_sizes": [1024, 648, 256],
-    "color_grade": {"temperature": 0.1, "saturation": 0.95, "contrast": 1.05},
-    "lighting": "studio",
-    "attire": "navy business suit, white shirt",
+    "output_sizes": [1638, 648, 256],
 }
 PASSWORD = "demo-Passw0rd-not-for-production"
 
@@ -70,9 +69,13 @@ class Command(BaseCommand):
         self.api(admin.patch, f"{org}/settings", {"selfies_required": 1}, 200)
 
         self.step("Creating the brand kit")
-        kit = self.api(admin.post, f"{org}/brand-kits", {"name": "Acme Corporate", "spec": BRAND_KIT}, 201)
-        self.say(f"  {kit['name']} v{kit['version']}: {kit['spec']['background']['kind']} background, "
-                 f"{kit['spec']['lighting']} lighting")
+        presets = self.api(admin.get, f"{org}/brand-kit-presets", None, 200)
+        self.say(f"  Industry presets: {', '.join(p['title'] for p in presets)}")
+        kit = self.api(admin.post, f"{org}/brand-kits",
+                       {"name": "Acme Corporate", "preset": BRAND_PRESET, "spec": BRAND_KIT}, 201)
+        self.say(f"  {kit['name']} v{kit['version']} (from the {kit['preset']} preset): "
+                 f"{kit['spec']['background']['kind']} background, {kit['spec']['lighting']} lighting, "
+                 f"{kit['spec']['variants_per_person']} variants per person")
 
         self.step("Inviting employees and uploading their selfies")
         people = []
@@ -109,10 +112,10 @@ class Command(BaseCommand):
         for person in people:
             headshots = self.api(person["client"].get, f"{org}/me/headshots", None, 200)["results"]
             person["headshots"] = headshots
-            passed = [h for h in headshots if h["qc_passed"]] or headshots
-            if not passed:
+            if not headshots:
                 continue
-            best = min(passed, key=lambda h: h["qc"].get("identity_distance", 9))
+            # The gallery lists only headshots that passed QC, best-ranked first; the employee takes the top one.
+            best = headshots[0]
             self.api(person["client"].post, f"{org}/me/headshots/{best['id']}/select", {"selected": True}, 200)
             self.api(admin.post, f"{org}/headshots/{best['id']}/approve", {"approved": True}, 200)
             person["approved"] = best
@@ -130,6 +133,9 @@ class Command(BaseCommand):
         sheet = out_dir / "contact-sheet.png"
         _contact_sheet(people, admin, org, sheet)
         self.say(f"  Contact sheet: {sheet}")
+        presets_sheet = out_dir / "presets.png"
+        self.render_presets(presets, people[1]["photos"], presets_sheet)
+        self.say(f"  Industry presets on one employee: {presets_sheet}")
         summary = {p["name"]: {"headshots": len(p.get("headshots", [])),
                                "approved": p.get("approved", {}).get("id"),
                                "status": p["request"]["status"]} for p in people}
@@ -175,6 +181,30 @@ class Command(BaseCommand):
             if person["request"]["status"] == "failed":
                 self.say(f"  {person['name']}: failed: {person['request']['error']}")
 
+    def render_presets(self, presets: list[dict], photos: list[Path], target: Path) -> None:
+        """The best variant of one employee under every industry preset, through the same Ray pool."""
+        from inference.brand import BrandSpec
+        from inference.request import GenerationInput, SelfieInput
+        from ray_cluster.pool import shared_pool
+        from teams.generation import pool_config
+
+        selfies = tuple(SelfieInput(name=p.name, data=p.read_bytes()) for p in photos)
+        inputs = [GenerationInput(selfies=selfies, seed=7, brand=BrandSpec.from_dict(
+            {**p["brand"], "variants_per_person": 1, "output_sizes": [480]})) for p in presets]
+        tiles: list[Image.Image | None] = [None] * len(inputs)
+        for index, output in shared_pool(pool_config()).generate(inputs):
+            if output.headshots:
+                tiles[index] = Image.open(io.BytesIO(output.headshots[0].renditions[0].data)).convert("RGB")
+        cell_w, cell_h = 240, 300
+        sheet = Image.new("RGB", (len(presets) * (cell_w + 10) + 10, cell_h + 40), "white")
+        draw = ImageDraw.Draw(sheet)
+        for i, (preset, tile) in enumerate(zip(presets, tiles)):
+            x = 10 + i * (cell_w + 10)
+            draw.text((x, 8), preset["title"], fill="black")
+            if tile is not None:
+                sheet.paste(ImageOps.contain(tile, (cell_w, cell_h)), (x, 30))
+        sheet.save(target)
+
     def write_headshots(self, admin, org: str, person: dict, out_dir: Path) -> None:
         folder = out_dir / person["folder"]
         folder.mkdir(exist_ok=True)
@@ -206,20 +236,25 @@ def _named(path: Path) -> io.BytesIO:
     return handle
 
 
+CONTACT_SHEET_HEADSHOTS = 8
+
+
 def _contact_sheet(people: list[dict], admin, org: str, target: Path, cell: int = 220) -> None:
-    """One row per employee: their selfies, then their headshots (the approved one outlined)."""
-    columns = max(len(p["photos"]) + len(p.get("headshots", [])) for p in people)
+    """One row per employee: their selfies, then their best-ranked headshots (the approved one outlined)."""
+    columns = max(len(p["photos"]) + min(len(p.get("headshots", [])), CONTACT_SHEET_HEADSHOTS) for p in people)
     sheet = Image.new("RGB", (columns * (cell + 10) + 10, len(people) * (cell + 40) + 10), "white")
     draw = ImageDraw.Draw(sheet)
     for row, person in enumerate(people):
         y = 10 + row * (cell + 40)
-        draw.text((10, y), f"{person['name']}: selfies, then headshots", fill="black")
+        shown = person.get("headshots", [])[:CONTACT_SHEET_HEADSHOTS]
+        draw.text((10, y), f"{person['name']}: selfies, then the {len(shown)} best-ranked of "
+                           f"{len(person.get('headshots', []))} headshots", fill="black")
         x = 10
         for photo in person["photos"]:
             with Image.open(photo) as im:
                 sheet.paste(ImageOps.contain(ImageOps.exif_transpose(im).convert("RGB"), (cell, cell)), (x, y + 20))
             x += cell + 10
-        for headshot in person.get("headshots", []):
+        for headshot in shown:
             response = admin.get(f"{org}/headshots/{headshot['id']}/file", {"size": min(headshot["sizes"])})
             with Image.open(io.BytesIO(b"".join(response.streaming_content))) as im:
                 thumb = ImageOps.contain(im.convert("RGB"), (cell, cell))
