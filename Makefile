@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml
 	# torch first and exactly pinned, so nothing resolves a CUDA build.
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e ".[dev]" --config-settings editable_mode=compat
+	# insightface's wheel asks for opencv-python; its real dependencies are in pyproject.toml.
+	$(PY) -m pip install --quiet --no-deps "insightface==2.1"
 	# platform/ is a source folder (never a package): put it on the path of every process,
 	# Ray workers included.
 	$(PY) -c "import site,os; open(os.path.join(site.getsitepackages()[0],'headshot_platform.pth'),'w').write(os.path.abspath('platform')+'\n')"

@@ -20,6 +20,8 @@ DEFAULT_REGENERATION_TRIES = 3
 MAX_REGENERATION_TRIES = 6
 # How many of the employee's best selfies the variants are made from.
 DEFAULT_VARIANT_SOURCES = 3
+# Inference backends a brand kit can choose (INFERENCE_BACKEND is the deployment's default).
+BACKENDS: tuple[str, ...] = ("default", "studio", "diffusion")
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -149,6 +151,9 @@ class BrandSpec:
     variant_sources: int = DEFAULT_VARIANT_SOURCES
     # A failed output is regenerated with adjusted parameters up to this many times.
     regeneration_tries: int = DEFAULT_REGENERATION_TRIES
+    # Which backend makes this kit's headshots: "studio" (finishing of the selfie), "diffusion" (inference/diffusion),
+    # or "default": whatever the deployment runs (INFERENCE_BACKEND).
+    backend: str = "default"
 
     @property
     def backgrounds(self) -> tuple[Background, ...]:
@@ -196,6 +201,8 @@ class BrandSpec:
         if isinstance(self.regeneration_tries, bool) or not isinstance(self.regeneration_tries, int) \
                 or not 0 <= self.regeneration_tries <= MAX_REGENERATION_TRIES:
             raise BrandSpecError(f"regeneration_tries must be a whole number from 0 to {MAX_REGENERATION_TRIES}")
+        if self.backend not in BACKENDS:
+            raise BrandSpecError(f"backend must be one of {', '.join(BACKENDS)}")
         if self.preset is not None and (not isinstance(self.preset, str) or not self.preset):
             raise BrandSpecError("preset must be a preset name or null")
         return self
@@ -216,7 +223,7 @@ class BrandSpec:
             raise BrandSpecError("a brand spec must be a JSON object")
         known = {"name", "version", "background", "framing", "output_sizes", "color_grade", "lighting", "attire",
                  "attire_color", "retouch", "variants", "preset", "variants_per_person", "variant_framings",
-                 "variant_lightings", "extra_backgrounds", "variant_sources", "regeneration_tries"}
+                 "variant_lightings", "extra_backgrounds", "variant_sources", "regeneration_tries", "backend"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise BrandSpecError(f"unknown brand spec field(s): {', '.join(unknown)}")
@@ -242,6 +249,7 @@ class BrandSpec:
                 variant_sources=_whole(data.get("variant_sources", DEFAULT_VARIANT_SOURCES), "variant_sources"),
                 regeneration_tries=_whole(data.get("regeneration_tries", DEFAULT_REGENERATION_TRIES),
                                           "regeneration_tries"),
+                backend=str(data.get("backend", "studio")),
             )
         except TypeError as exc:  # unexpected nested key
             raise BrandSpecError(f"invalid brand spec: {exc}") from None
