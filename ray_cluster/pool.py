@@ -1,6 +1,7 @@
-"""A pool of Ray actors, each holding one loaded pipeline; one task = one employee's selfie set.
+"""A pool of Ray actors, each holding one loaded pipeline; one task = a batch of employees' selfie sets.
 
-Knows nothing of Django: the web side passes a PoolConfig built from its settings.
+Knows nothing of Django: the web side passes a PoolConfig built from its settings. Work in flight is bounded
+(back-pressure), inputs travel to actors by object reference, actors restart and their tasks are retried.
 """
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -41,8 +44,28 @@ class PoolConfig:
     object_store_mb: int = 256
     # Dotted "module:Class" of the pipeline each actor builds (benchmarks swap in a stand-in model).
     pipeline: str = DEFAULT_PIPELINE
+    pipeline_options: tuple[tuple[str, Any], ...] = ()
+    # A crashed actor is restarted (its pipeline rebuilt) up to max_restarts times; a task that was running on it
+    # is sent again up to max_task_retries times, so a crash costs time, not results.
     max_restarts: int = 3
     max_task_retries: int = 2
+    # Selfie sets per actor call: more amortises the per-call overhead (and fills a GPU), fewer lowers latency.
+    batch_size: int = 1
+    # Batches submitted but not yet collected, over all threads of this process; 0 means two per actor (one running,
+    # one waiting), which keeps every actor busy while holding at most that many inputs in the object store.
+    max_in_flight: int = 0
+
+    @property
+    def in_flight_limit(self) -> int:
+        return self.max_in_flight or 2 * self.num_actors
+
+    def check(self) -> None:
+        if self.num_actors < 1:
+            raise ValueError(f"num_actors must be at least 1, got {self.num_actors}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+        if self.max_in_flight < 0:
+            raise ValueError(f"max_in_flight must be 0 (automatic) or more, got {self.max_in_flight}")
 
 
 def _load_pipeline_class(path: str) -> type:
@@ -64,9 +87,27 @@ class HeadshotActor:
         except ImportError:  # torch is optional for the studio pipeline
             pass
         self.pipeline = _load_pipeline_class(pipeline_path)(**(pipeline_kwargs or {}))
+        self.model_seconds = 0.0
+        self.model_cpu_seconds = 0.0
+        self.calls = 0
 
     def generate(self, request: GenerationInput) -> GenerationOutput:
-        return self.pipeline.run(request)
+        return self.generate_batch(request)[0]
+
+    def generate_batch(self, *requests: GenerationInput) -> list[GenerationOutput]:
+        # The inputs arrive as object references that Ray resolved before the call: nothing was copied through
+        # the caller's task queue.
+        started, cpu_started = time.perf_counter(), time.process_time()
+        outputs = [self.pipeline.run(request) for request in requests]
+        self.model_seconds += time.perf_counter() - started
+        self.model_cpu_seconds += time.process_time() - cpu_started
+        self.calls += 1
+        return outputs
+
+    def stats(self) -> dict[str, float]:
+        """Wall and CPU seconds inside the pipeline and calls served since this actor (re)started: for benchmarks."""
+        return {"model_seconds": self.model_seconds, "model_cpu_seconds": self.model_cpu_seconds,
+                "calls": self.calls, "pid": os.getpid()}
 
     def ping(self) -> bool:
         return True
@@ -112,6 +153,7 @@ def ensure_ray(config: PoolConfig) -> None:
 
 class HeadshotPool:
     def __init__(self, config: PoolConfig, pipeline_kwargs: dict[str, Any] | None = None):
+        config.check()
         ensure_ray(config)
         self.config = config
         actor_options = {
@@ -120,37 +162,117 @@ class HeadshotPool:
             "max_restarts": config.max_restarts,
             "max_task_retries": config.max_task_retries,
         }
-        self.actors = [
-            HeadshotActor.options(**actor_options).remote(config.pipeline, pipeline_kwargs)
-            for _ in range(config.num_actors)
-        ]
+        kwargs = {**dict(config.pipeline_options), **(pipeline_kwargs or {})}
+        self._new_actor = lambda: HeadshotActor.options(**actor_options).remote(config.pipeline, kwargs)
+        self.actors = [self._new_actor() for _ in range(config.num_actors)]
         # Fail here, with a clear error, if the actors can't load their models.
         ray.get([actor.ping.remote() for actor in self.actors])
+        self.replaced = 0
         self._lock = threading.Lock()
         self._cursor = 0
+        # Back-pressure: one slot per batch in flight, shared by every thread of this process.
+        self._slots = threading.BoundedSemaphore(config.in_flight_limit)
+        self._in_flight = 0
+        self._actor_of: dict[ray.ObjectRef, Any] = {}
+
+    @property
+    def in_flight(self) -> int:
+        """Batches submitted and not yet collected (never above config.in_flight_limit)."""
+        return self._in_flight
 
     def generate(self, requests: Iterable[GenerationInput]) -> Iterator[tuple[int, GenerationOutput]]:
         """Yield (index, output) as each set finishes, in completion order.
 
-        Safe to call from several threads at once (a dramatiq worker runs jobs on threads): actors are
-        chosen round-robin under a lock, and Ray queues calls on a busy actor.
+        `requests` is read lazily: a set is taken (and put into the object store) only when a slot is free, so a
+        generator over 5,000 employees holds at most `in_flight_limit` batches in memory at once. Safe to call from
+        several threads at once (a dramatiq worker runs jobs on threads): they share the slots, and actors are chosen
+        round-robin under a lock.
         """
-        index_of: dict[ray.ObjectRef, int] = {}
-        for index, request in enumerate(requests):
-            index_of[self._next_actor().generate.remote(request)] = index
-        pending = list(index_of)
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            yield index_of[done[0]], ray.get(done[0])
+        mine: dict[ray.ObjectRef, list[int]] = {}
+        numbered = enumerate(requests)
+        try:
+            while True:
+                # A slot first, then the next inputs: nothing is read from `requests` while all slots are taken.
+                # With all taken, collect one of ours before sending more; with none of ours out, wait for others.
+                while not self._slots.acquire(blocking=not mine):
+                    yield from self._collect_one(mine)
+                with self._lock:
+                    self._in_flight += 1
+                try:
+                    batch = list(islice(numbered, self.config.batch_size))
+                    if not batch:
+                        self._release()
+                        break
+                    refs = [ray.put(request) for _, request in batch]
+                    mine[self._submit(refs)] = ([index for index, _ in batch], refs, 0)
+                except BaseException:
+                    self._release()
+                    raise
+            while mine:
+                yield from self._collect_one(mine)
+        finally:
+            # The caller stopped early or a batch failed: give back the slots of what is still out.
+            for ref in mine:
+                self._release()
+                self._actor_of.pop(ref, None)
+                try:
+                    ray.cancel(ref)
+                except Exception:  # already finished, or the actor is gone: nothing to stop
+                    pass
+
+    def _submit(self, refs: list) -> ray.ObjectRef:
+        actor = self._next_actor()
+        ref = actor.generate_batch.remote(*refs)
+        self._actor_of[ref] = actor
+        return ref
+
+    def _collect_one(self, mine: dict) -> Iterator[tuple[int, GenerationOutput]]:
+        done, _ = ray.wait(list(mine), num_returns=1)
+        ref = done[0]
+        indices, refs, resent = mine.pop(ref)
+        actor = self._actor_of.pop(ref, None)
+        try:
+            outputs = ray.get(ref)
+        except ray.exceptions.RayActorError:
+            # The actor is gone for good (restarts used up) or its task ran out of retries: replace the actor, then
+            # send the same inputs (still in the object store) again, keeping the slot.
+            if resent >= max(1, self.config.max_task_retries):
+                self._release()
+                raise
+            self._replace(actor)
+            mine[self._submit(refs)] = (indices, refs, resent + 1)
+            return
+        self._release()
+        yield from zip(indices, outputs)
+
+    def _replace(self, actor) -> None:
+        with self._lock:
+            if actor not in self.actors:
+                return  # another thread replaced it already
+            position = self.actors.index(actor)
+            self.actors[position] = self._new_actor()
+            self.replaced += 1
+        try:
+            ray.kill(actor, no_restart=True)
+        except Exception:  # already dead: nothing to stop
+            pass
+
+    def _release(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+        self._slots.release()
 
     def generate_one(self, request: GenerationInput) -> GenerationOutput:
-        return next(self.generate([request]))[1]
+        return dict(self.generate([request]))[0]
 
     def _next_actor(self):
         with self._lock:
             actor = self.actors[self._cursor % len(self.actors)]
             self._cursor += 1
             return actor
+
+    def stats(self) -> list[dict[str, float]]:
+        return ray.get([actor.stats.remote() for actor in self.actors])
 
     def shutdown(self) -> None:
         for actor in self.actors:

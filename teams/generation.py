@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 
 from django.conf import settings
@@ -9,6 +10,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.dispatch import Signal
 
 from brand_kits.services import brand_spec_for
 from inference.request import GenerationInput, GenerationOutput, HeadshotOutput, SelfieInput
@@ -20,6 +22,17 @@ from .services import request_transition
 log = logging.getLogger(__name__)
 
 
+def pipeline_options() -> dict:
+    """Keyword arguments of the actors' pipeline: the backend router gets the deployment's backend settings."""
+    options = {}
+    if settings.RAY_PIPELINE == "inference.backends:BackendRouter":
+        options = {"default_backend": settings.INFERENCE_BACKEND, "model_store": settings.MODEL_STORE,
+                   "device": settings.DIFFUSION_DEVICE, "dtype": settings.DIFFUSION_DTYPE,
+                   "diffusion_variant": settings.DIFFUSION_VARIANT, "face_mode": settings.DIFFUSION_FACE_MODE}
+    options.update(json.loads(settings.RAY_PIPELINE_OPTIONS))
+    return options
+
+
 def pool_config() -> PoolConfig:
     return PoolConfig(
         address=settings.RAY_ADDRESS,
@@ -28,7 +41,19 @@ def pool_config() -> PoolConfig:
         num_gpus_per_actor=settings.RAY_NUM_GPUS_PER_ACTOR,
         local_num_cpus=settings.RAY_LOCAL_NUM_CPUS,
         object_store_mb=settings.RAY_OBJECT_STORE_MB,
+        pipeline=settings.RAY_PIPELINE,
+        pipeline_options=tuple(sorted(pipeline_options().items())),
+        max_restarts=settings.RAY_MAX_RESTARTS,
+        max_task_retries=settings.RAY_MAX_TASK_RETRIES,
+        batch_size=settings.RAY_BATCH_SIZE,
+        max_in_flight=settings.RAY_MAX_IN_FLIGHT,
     )
+
+
+# Hooks for apps that schedule requests (rollouts): `generation_may_start` receivers may return a reason to hold a
+# queued request (it stays queued, the job ends); `generation_finished` is sent once a request is done or failed.
+generation_may_start = Signal()
+generation_finished = Signal()
 
 
 # Colleagues' identity profiles sent with a request, so each output is checked to be nearer its own person.
@@ -46,6 +71,9 @@ def generation_run(request_id: int) -> GenerationRequest:
         request = GenerationRequest.objects.select_for_update().get(pk=request_id)
         if request.status in (RequestStatus.DONE, RequestStatus.FAILED):
             return request
+        if request.status == RequestStatus.QUEUED and any(
+                reason for _, reason in generation_may_start.send(sender=GenerationRequest, request=request)):
+            return request  # held (e.g. its rollout is paused): whoever holds it sends it again
         request_transition(request, RequestStatus.RUNNING, attempts=request.attempts + 1, error="")
 
     request = GenerationRequest.objects.select_related("brand_kit_version__kit", "employee").get(pk=request_id)
@@ -53,7 +81,7 @@ def generation_run(request_id: int) -> GenerationRequest:
     spec = brand_spec_for(request.brand_kit_version)
     if Headshot.objects.filter(request=request).count() >= spec.variants_per_person:
         # A previous attempt stored everything and died before marking the request done.
-        return _finish(request)
+        return _finished(_finish(request))
 
     inputs = GenerationInput(
         selfies=tuple(SelfieInput(name=str(s.pk), data=_read(s)) for s in selfies),
@@ -66,7 +94,12 @@ def generation_run(request_id: int) -> GenerationRequest:
     _store_verdicts(request, output)
     for headshot in output.headshots:
         _store_headshot(request, headshot)
-    return _finish(request)
+    return _finished(_finish(request))
+
+
+def _finished(request: GenerationRequest) -> GenerationRequest:
+    generation_finished.send(sender=GenerationRequest, request=request)
+    return request
 
 
 def _colleague_profiles(request: GenerationRequest) -> dict[str, tuple[float, ...]]:
@@ -152,5 +185,6 @@ def generation_attempt_failed(request_id: int, error: str, final: bool) -> None:
             return
         if final:
             request_transition(request, RequestStatus.FAILED, error=error)
+            transaction.on_commit(lambda: generation_finished.send(sender=GenerationRequest, request=request))
         else:
             request_transition(request, RequestStatus.QUEUED, error=f"Retrying after an error: {error}")

@@ -311,6 +311,11 @@ def generation_request_start(*, employee: Employee, created_by: User | None,
     if active.exists():
         raise TeamsError("request_in_progress", "A generation is already in progress for this employee.", 409)
     version = kit.current_version
+    backend = brand_spec_for(version).backend
+    if backend == "diffusion" and not settings.MODEL_STORE:
+        raise TeamsError("backend_unavailable", "This brand kit uses the diffusion backend, which this deployment "
+                                                "doesn't run (no MODEL_STORE). Ask your HR team to switch the kit to "
+                                                "the studio backend.", 409)
     with transaction.atomic():
         request = GenerationRequest.objects.create(
             organization=organization, employee=employee, brand_kit_version=version, created_by=created_by,

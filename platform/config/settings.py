@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "brand_kits",
     "teams",
     "integrations",
+    "rollouts",
 ]
 
 MIDDLEWARE = [
@@ -174,7 +175,11 @@ _DRAMATIQ_MIDDLEWARE = [
 if DRAMATIQ_BROKER_KIND == "redis":
     DRAMATIQ_BROKER = {
         "BROKER": "dramatiq.brokers.redis.RedisBroker",
-        "OPTIONS": {"url": REDIS_URL, "namespace": env_str("DRAMATIQ_NAMESPACE", "headshots")},
+        "OPTIONS": {"url": REDIS_URL, "namespace": env_str("DRAMATIQ_NAMESPACE", "headshots"),
+                    # A worker silent this long is dead: its unacked messages go back on the queue for another.
+                    "heartbeat_timeout": env_int("DRAMATIQ_HEARTBEAT_TIMEOUT_MS", 60_000),
+                    # Per million broker commands, how many also run that requeue check (dramatiq's default: 1000).
+                    "maintenance_chance": env_int("DRAMATIQ_MAINTENANCE_CHANCE", 1000)},
         "MIDDLEWARE": _DRAMATIQ_MIDDLEWARE,
     }
 elif DRAMATIQ_BROKER_KIND == "stub":
@@ -184,6 +189,20 @@ else:
 DRAMATIQ_TASKS_DATABASE = "default"
 DRAMATIQ_AUTODISCOVER_MODULES = ["jobs"]
 
+# Inference backends: "studio" runs on any CPU; "diffusion" needs a model store filled by deploy/fetch_models.py
+# (and a GPU to be fast). A brand kit may ask for either; kits that say "default" get INFERENCE_BACKEND.
+INFERENCE_BACKEND = env_str("INFERENCE_BACKEND", "studio")
+if INFERENCE_BACKEND not in ("studio", "diffusion"):
+    raise ImproperlyConfigured("INFERENCE_BACKEND must be 'studio' or 'diffusion'")
+MODEL_STORE = os.environ.get("MODEL_STORE") or None
+if INFERENCE_BACKEND == "diffusion" and not MODEL_STORE:
+    raise ImproperlyConfigured("INFERENCE_BACKEND=diffusion needs MODEL_STORE (fill it with deploy/fetch_models.py)")
+DIFFUSION_DEVICE = env_str("DIFFUSION_DEVICE", "cuda")
+DIFFUSION_DTYPE = env_str("DIFFUSION_DTYPE", "float16")
+DIFFUSION_VARIANT = env_str("DIFFUSION_VARIANT", "lightning")
+# "keep" (the selfie's face pixels stay; commercially safe) or "generate" (identity adapter; non-commercial weights).
+DIFFUSION_FACE_MODE = env_str("DIFFUSION_FACE_MODE", "keep")
+
 # Ray: a local Ray started in-process by default; RAY_ADDRESS connects to a cluster (e.g. KubeRay).
 RAY_ADDRESS = env_str("RAY_ADDRESS", "local")
 RAY_NUM_ACTORS = env_int("RAY_NUM_ACTORS", 1)
@@ -191,6 +210,25 @@ RAY_NUM_CPUS_PER_ACTOR = env_float("RAY_NUM_CPUS_PER_ACTOR", 1.0)
 RAY_NUM_GPUS_PER_ACTOR = env_float("RAY_NUM_GPUS_PER_ACTOR", 0.0)
 RAY_LOCAL_NUM_CPUS = env_int("RAY_LOCAL_NUM_CPUS", 2)
 RAY_OBJECT_STORE_MB = env_int("RAY_OBJECT_STORE_MB", 256)
+# The pipeline each actor builds ("module:Class") and its keyword arguments as JSON (benchmarks use a stand-in).
+# What each actor holds: by default the router that serves both backends (studio always; diffusion with a store).
+RAY_PIPELINE = env_str("RAY_PIPELINE", "inference.backends:BackendRouter")
+RAY_PIPELINE_OPTIONS = env_str("RAY_PIPELINE_OPTIONS", "{}")
+# Selfie sets per actor call; batches in flight per process (0 = two per actor); crash recovery.
+RAY_BATCH_SIZE = env_int("RAY_BATCH_SIZE", 1)
+RAY_MAX_IN_FLIGHT = env_int("RAY_MAX_IN_FLIGHT", 0)
+RAY_MAX_RESTARTS = env_int("RAY_MAX_RESTARTS", 3)
+RAY_MAX_TASK_RETRIES = env_int("RAY_MAX_TASK_RETRIES", 2)
+
+# Rollouts: at most this many rollout requests are queued or running at once (the rest wait in the database), so a
+# 5,000-person rollout never floods Redis or the object store and a new hire's request is never stuck behind it.
+ROLLOUT_MAX_IN_FLIGHT = env_int("ROLLOUT_MAX_IN_FLIGHT", 8)
+# How often a running rollout checks on itself (re-feeds the queue if a finishing job's hand-off was lost).
+ROLLOUT_TICK_SECONDS = env_int("ROLLOUT_TICK_SECONDS", 30)
+# The ETA's assumption until this organization has finished requests to measure.
+ROLLOUT_DEFAULT_SECONDS_PER_REQUEST = env_float("ROLLOUT_DEFAULT_SECONDS_PER_REQUEST", 90.0)
+# Readiness (/readyz) also probes RAY_ADDRESS when true (web pods usually don't need Ray to serve).
+READINESS_CHECK_RAY = env_bool("READINESS_CHECK_RAY", False)
 
 LOGGING = {
     "version": 1,

@@ -6,8 +6,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts import api as accounts_api
 from brand_kits import api as brand_kits_api
 from integrations import api as integrations_api
+from rollouts import api as rollouts_api
 from teams import api as teams_api
 from tenancy import settings_api as tenancy_settings_api
+
+from . import health
 
 tenant_patterns = [
     path("settings", tenancy_settings_api.OrganizationSettingsApi.as_view(), name="organization-settings"),
@@ -40,6 +43,15 @@ tenant_patterns = [
          name="my-generation-request-detail"),
     path("me/headshots", teams_api.MyHeadshotListApi.as_view(), name="my-headshot-list"),
     path("me/headshots/<int:headshot_id>/select", teams_api.MyHeadshotSelectApi.as_view(), name="my-headshot-select"),
+    path("rollouts", rollouts_api.RolloutListApi.as_view(), name="rollout-list"),
+    path("rollouts/<int:rollout_id>", rollouts_api.RolloutDetailApi.as_view(), name="rollout-detail"),
+    path("rollouts/<int:rollout_id>/pause", rollouts_api.RolloutPauseApi.as_view(), name="rollout-pause"),
+    path("rollouts/<int:rollout_id>/resume", rollouts_api.RolloutResumeApi.as_view(), name="rollout-resume"),
+    path("rollouts/<int:rollout_id>/cancel", rollouts_api.RolloutCancelApi.as_view(), name="rollout-cancel"),
+    path("generation-requests/<int:request_id>/progress", rollouts_api.GenerationRequestProgressApi.as_view(),
+         name="generation-request-progress"),
+    path("me/generation-requests/<int:request_id>/progress", rollouts_api.MyGenerationRequestProgressApi.as_view(),
+         name="my-generation-request-progress"),
 ]
 
 api_v1 = [
@@ -51,6 +63,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

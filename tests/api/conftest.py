@@ -31,10 +31,12 @@ class Tenant:
     selfie: object
     request: object
     headshot: object
+    rollout: object = None
 
     def ids(self) -> dict[str, int]:
         return {"kit_id": self.kit.pk, "employee_id": self.employee.pk, "invite_id": self.invite.pk,
-                "selfie_id": self.selfie.pk, "request_id": self.request.pk, "headshot_id": self.headshot.pk}
+                "selfie_id": self.selfie.pk, "request_id": self.request.pk, "headshot_id": self.headshot.pk,
+                "rollout_id": self.rollout.pk}
 
 
 def populate(org) -> Tenant:
@@ -59,7 +61,11 @@ def populate(org) -> Tenant:
 
     headshot.renditions = {"64": default_storage.save(f"orgs/{org.pk}/h-64.jpg", ContentFile(data))}
     headshot.save()
-    return Tenant(org, admin, employee_user, employee, kit, invite, selfie, request, headshot)
+    from rollouts.models import Rollout, RolloutRequest
+
+    rollout = Rollout.objects.create(organization=org, scope="all", status="paused", created_by=admin)
+    RolloutRequest.objects.create(organization=org, rollout=rollout, request=request)
+    return Tenant(org, admin, employee_user, employee, kit, invite, selfie, request, headshot, rollout)
 
 
 @pytest.fixture

@@ -110,3 +110,21 @@ def test_running_the_job_again_never_duplicates_headshots(org_a, ray_pool, redis
     assert sorted(Headshot.objects.values_list("idempotency_key", flat=True)) == first
     request.refresh_from_db()
     assert request.status == RequestStatus.DONE and request.progress_done == 2
+
+
+@pytest.mark.django_db
+def test_a_diffusion_kit_on_a_deployment_without_a_model_store_is_refused_up_front(org_a, settings):
+    from teams.services import TeamsError, generation_request_start, selfies_upload
+    from tests.factories import make_brand_kit
+
+    settings.MODEL_STORE = None
+    org_a.selfies_required = 1
+    org_a.save()
+    user = make_user(org_a, Role.EMPLOYEE)
+    employee = make_employee(org_a, user)
+    make_brand_kit(org_a, backend="diffusion")
+    selfies_upload(employee=employee, uploads=[named(dev_face("jack_dorsey", 1))])
+    with pytest.raises(TeamsError) as refused:
+        generation_request_start(employee=employee, created_by=user)
+    assert refused.value.code == "backend_unavailable"
+    assert not GenerationRequest.objects.exists()

@@ -1,0 +1,1 @@
+"""Company-scale rollouts: a team or the whole organization moved through generation, in a bounded window."""

@@ -1,0 +1,120 @@
+"""Rollout reads: counts and ETAs for the portal, webhooks and the API."""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from teams.models import GenerationRequest, Headshot, RequestStatus
+from tenancy.models import Organization
+
+from .models import Rollout, RolloutRequest, RolloutStatus
+
+# Finished requests the per-request duration is measured over: recent enough to follow a pool resize.
+RECENT_REQUESTS = 50
+RETRY_PREFIX = "Retrying after an error"
+
+
+def seconds_per_request(organization: Organization) -> float:
+    """Median wall time of this organization's recent finished requests, or the configured guess before any."""
+    recent = (GenerationRequest.objects.for_organization(organization)
+              .filter(status=RequestStatus.DONE, started_at__isnull=False, finished_at__isnull=False)
+              .order_by("-finished_at").values_list("started_at", "finished_at")[:RECENT_REQUESTS])
+    durations = [(finished - started).total_seconds() for started, finished in recent]
+    return statistics.median(durations) if durations else settings.ROLLOUT_DEFAULT_SECONDS_PER_REQUEST
+
+
+def parallelism() -> int:
+    # Each actor serves one employee's set at a time.
+    return max(1, settings.RAY_NUM_ACTORS)
+
+
+@dataclass(frozen=True)
+class Eta:
+    seconds: float | None
+    at: datetime | None
+    basis: str  # "measured" (this rollout's own pace), "recent" (recent requests), "default" (nothing measured yet)
+
+    @staticmethod
+    def after(seconds: float | None, basis: str) -> "Eta":
+        if seconds is None:
+            return Eta(None, None, basis)
+        seconds = max(0.0, seconds)
+        return Eta(round(seconds, 1), timezone.now() + timedelta(seconds=seconds), basis)
+
+
+def rollout_counts(rollout: Rollout) -> dict[str, int]:
+    items = RolloutRequest.objects.filter(rollout=rollout)
+    c = items.aggregate(
+        total=Count("id"),
+        pending=Count("id", filter=Q(request__status=RequestStatus.PENDING)),
+        queued=Count("id", filter=Q(request__status=RequestStatus.QUEUED, held=False)),
+        held=Count("id", filter=Q(request__status=RequestStatus.QUEUED, held=True)),
+        retrying=Count("id", filter=Q(request__status=RequestStatus.QUEUED, request__error__startswith=RETRY_PREFIX)),
+        running=Count("id", filter=Q(request__status=RequestStatus.RUNNING)),
+        done=Count("id", filter=Q(request__status=RequestStatus.DONE)),
+        failed=Count("id", filter=Q(request__status=RequestStatus.FAILED, cancelled=False)),
+        cancelled=Count("id", filter=Q(cancelled=True)),
+        headshots_planned=Sum("request__progress_total"),
+    )
+    c["headshots_planned"] = c["headshots_planned"] or 0
+    c["headshots_stored"] = Headshot.objects.filter(request__rollout_item__rollout=rollout).count()
+    c["skipped"] = len(rollout.skipped)
+    return c
+
+
+def rollout_eta(rollout: Rollout, counts: dict[str, int]) -> Eta:
+    if rollout.status == RolloutStatus.PAUSED:
+        return Eta(None, None, "paused")
+    remaining = counts["pending"] + counts["queued"] + counts["held"] + counts["running"]
+    if remaining == 0:
+        return Eta.after(0, "measured")
+    finished = counts["done"] + counts["failed"]
+    elapsed = (timezone.now() - rollout.created_at).total_seconds()
+    if finished and elapsed > 0 and rollout.paused_at is None:
+        return Eta.after(remaining * elapsed / finished, "measured")
+    per = seconds_per_request(rollout.organization)
+    basis = "recent" if per != settings.ROLLOUT_DEFAULT_SECONDS_PER_REQUEST else "default"
+    return Eta.after(remaining * per / parallelism(), basis)
+
+
+@dataclass(frozen=True)
+class RequestProgress:
+    state: str  # pending, queued, retrying, held, running, done, failed, cancelled
+    reason: str
+    eta: Eta
+    rollout_id: int | None
+
+
+def request_progress(request: GenerationRequest) -> RequestProgress:
+    item = RolloutRequest.objects.filter(request=request).select_related("rollout").first()
+    rollout_id = item.rollout_id if item else None
+    per = seconds_per_request(request.organization)
+    basis = "recent" if per != settings.ROLLOUT_DEFAULT_SECONDS_PER_REQUEST else "default"
+    status = request.status
+    if status in (RequestStatus.DONE, RequestStatus.FAILED):
+        cancelled = bool(item and item.cancelled)
+        return RequestProgress("cancelled" if cancelled else status, request.error, Eta.after(0, basis), rollout_id)
+    if status == RequestStatus.RUNNING:
+        elapsed = (timezone.now() - request.started_at).total_seconds() if request.started_at else 0.0
+        return RequestProgress("running", "", Eta.after(per - elapsed, basis), rollout_id)
+    if item and (item.held or item.rollout.status == RolloutStatus.PAUSED):
+        return RequestProgress("held", f"Rollout #{item.rollout_id} is paused.", Eta(None, None, "paused"), rollout_id)
+    # Waiting: the requests ahead of it in this organization, served `parallelism()` at a time.
+    mine = GenerationRequest.objects.for_organization(request.organization)
+    ahead = mine.filter(status=RequestStatus.RUNNING).count()
+    if status == RequestStatus.QUEUED:
+        ahead += mine.filter(status=RequestStatus.QUEUED, queued_at__lt=request.queued_at).count()
+    else:
+        ahead += mine.filter(status=RequestStatus.QUEUED).count()
+        if item:
+            ahead += RolloutRequest.objects.filter(rollout_id=item.rollout_id, id__lt=item.id,
+                                                   request__status=RequestStatus.PENDING).count()
+    eta = Eta.after(per * (1 + ahead // parallelism()), basis)
+    if status == RequestStatus.QUEUED and request.error.startswith(RETRY_PREFIX):
+        return RequestProgress("retrying", request.error, eta, rollout_id)
+    return RequestProgress(status, "", eta, rollout_id)
