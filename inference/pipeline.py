@@ -12,17 +12,14 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .background import composite, estimate_foreground, render_background
-from .brand import Background, BrandSpec, BrandSpecError, Retouch, hex_to_rgb
-from .color import grade_subject
+from .brand import BrandSpec, BrandSpecError, Retouch
 from .errors import IngestError, InputError
 from .face_detect import SAME_PERSON_DISTANCE, Face, FaceAnalyzer, identity_distance, prominent_faces
-from .framing import FramingPlan, frame_portrait, frame_size, plan_framing
+from .framing import FramingPlan
 from .identity import IdentityProfile, distance_to_profile, profile_from_embeddings
 from .ingest import DecodedImage, IngestLimits, decode_image
 from .output_qc import (
-    OutputQCInput, QCLimits, SkinReference, assess_headshot, assess_output, clipped_fractions, face_brightness,
-    face_sharpness, skin_reference,
+    OutputQCInput, QCLimits, SkinReference, assess_output, clipped_fractions, face_sharpness, skin_reference,
 )
 from .ranking import RankingModel, rank_entries
 from .renditions import encode_master_png, make_renditions
@@ -32,10 +29,7 @@ from .face_mesh import FaceMesh, FaceMesher
 from .selfie_qc import SelfieMetrics, SetItem, SetJudgement, face_mesh_on_face, judge_set, measure_selfie, photo_reasons
 from .variants import SourceSelfie, VariantSpec, adjust_variant, make_variant, plan_variants
 
-try:  # the finishing stage (framing, matting, retouch, relight, background, upscale) as one unit, when present
-    from .finishing import Finisher, LookInput, SubjectInput
-except ImportError:  # until it lands, the v0 compose path (frame, matte, tone curve, composite) is used
-    Finisher = None  # type: ignore[assignment,misc]
+from .finishing import Finisher, LookInput, SubjectInput
 
 logger = logging.getLogger(__name__)
 
@@ -177,12 +171,9 @@ class HeadshotPipeline:
         self.segmenter = PersonSegmenter()
         # Output QC bounds; the identity bound follows identity_threshold unless limits are given.
         self.qc_limits = qc_limits or QCLimits(identity=identity_threshold)
-        self.finisher = None
-        if Finisher is not None:
-            from .face_mesh import FaceMesher
-
-            self.mesher = getattr(self, "mesher", None) or FaceMesher()
-            self.finisher = Finisher(segmenter=self.segmenter, mesher=self.mesher)
+        # One face-mesh model serves selfie QC and finishing.
+        self.mesher = FaceMesher()
+        self.finisher = Finisher(segmenter=self.segmenter, mesher=self.mesher)
         # Milliseconds per generation stage of the last run() (prepare, render, qc, encode, ...), for benchmarks.
         self.last_timings: dict[str, list[float]] = {}
 
@@ -272,11 +263,7 @@ class HeadshotPipeline:
         return SetInspection(tuple(judged), judgement.profile, judgement)
 
     def _selfie_mesher(self) -> FaceMesher:
-        """The face mesh model (shared with finishing when __init__ loaded one), loaded on first use otherwise."""
-        mesher = getattr(self, "mesher", None)
-        if mesher is None:
-            mesher = self.mesher = FaceMesher()
-        return mesher
+        return self.mesher
 
     # -- generation ------------------------------------------------------------------------------------------
 
@@ -302,19 +289,6 @@ class HeadshotPipeline:
         return GenerationOutput(
             selfies=tuple(verdicts[item.verdict.name] for item in inspections), headshots=headshots
         )
-
-    def compose(self, item: SelfieInspection, brand: BrandSpec, backdrop: np.ndarray) -> tuple[np.ndarray, FramingPlan]:
-        """Matte, frame, grade and composite one accepted selfie onto the rendered brand backdrop."""
-        if item.image is None or item.face is None:
-            raise ValueError("compose() needs an accepted inspection")
-        rgb = item.image.rgb
-        height, width = backdrop.shape[:2]
-        plan = plan_framing(item.face, brand.framing, (width, height))
-        framed = frame_portrait(rgb, self.person_matte(rgb, item.face, plan), plan)
-        person = estimate_foreground(framed.rgb, framed.matte)
-        # Grading the subject before compositing keeps every backdrop pixel exactly the brand's colour.
-        subject = grade_subject(person, brand.color_grade, brand.lighting)
-        return composite(subject, framed.matte, backdrop), plan
 
     def person_matte(self, rgb: np.ndarray, face: Face, plan: FramingPlan) -> np.ndarray:
         """Matte of the whole photo, computed only on the part that lands in the frame.
@@ -359,9 +333,6 @@ _SOURCE_SHARPNESS_WEIGHT = 0.3
 _SOURCE_YAW_WEIGHT = 0.5
 # Prepared subjects kept at once: variants come grouped by prepare key, so only regeneration revisits older ones.
 _PREPARED_CACHE = 4
-# An "office" backdrop without a plate, until finishing renders it: a vertical gradient from this much lighter
-# than the brand colour at the top to the brand colour at the bottom.
-_OFFICE_FALLBACK_LIFT = 0.35
 
 
 def source_quality(item: SelfieInspection, profile: np.ndarray) -> dict[str, float]:
@@ -425,7 +396,6 @@ class _PersonRun:
         self.timings: dict[str, list[float]] = defaultdict(list)
         self._prepared: OrderedDict[tuple, Any] = OrderedDict()
         self._skin: dict[str, SkinReference | None] = {}
-        self._backdrops: dict[tuple[int, int, int], np.ndarray] = {}
 
     # -- the loop --------------------------------------------------------------------------------------------
 
@@ -558,21 +528,12 @@ class _PersonRun:
         prepared = self._prepare(spec, framing, size)
         background = brand.backgrounds[spec.background_index]
         started = time.perf_counter()
-        if self.pipeline.finisher is not None:
-            look = LookInput(background=background, lighting=spec.lighting, color_grade=brand.color_grade,
-                             attire=brand.attire_color)
-            finished = self.pipeline.finisher.render(prepared, look)
-            rgb, matte, plan = finished.rgb, finished.matte, finished.plan
-            finish_params, measurements = finished.params, finished.measurements
-            halo = measurements.get("halo") if isinstance(measurements, dict) else None
-        else:
-            person, matte, plan = prepared
-            backdrop = self._backdrop(spec.background_index, background, plan.frame_width, plan.frame_height)
-            # Grading the subject before compositing keeps every backdrop pixel exactly the brand's colour.
-            rgb = composite(grade_subject(person, brand.color_grade, spec.lighting), matte, backdrop)
-            finish_params = {"method": "compose v0: frame, matte, lighting tone curve, grade, composite",
-                             "retouch": "not applied: inference/finishing.py is not present"}
-            measurements, halo = {}, None
+        look = LookInput(background=background, lighting=spec.lighting, color_grade=brand.color_grade,
+                         attire=brand.attire_color)
+        finished = self.pipeline.finisher.render(prepared, look)
+        rgb, matte, plan = finished.rgb, finished.matte, finished.plan
+        finish_params, measurements = finished.params, finished.measurements
+        halo = measurements.get("halo")
         self._time("render", started)
         params = self.pipeline._params(brand, plan, variant=spec.name, seed=spec.seed)
         params.update({
@@ -586,7 +547,7 @@ class _PersonRun:
             "finishing": finish_params,
             "finishing_measurements": measurements,
         })
-        gain = measurements.get("face_luma_gain") if isinstance(measurements, dict) else None
+        gain = measurements.get("face_luma_gain")
         return _Rendered(rgb=rgb, matte=matte, plan=plan, params=params,
                          halo_score=float(halo) if isinstance(halo, (int, float)) else None,
                          exposure_gain_ev=float(gain) if isinstance(gain, (int, float)) else None)
@@ -599,15 +560,9 @@ class _PersonRun:
         item = self.items[spec.source]
         started = time.perf_counter()
         try:
-            if self.pipeline.finisher is not None:
-                retouch = Retouch(strength=spec.retouch_strength, min_texture_share=self.brand.retouch.min_texture_share)
-                prepared = self.pipeline.finisher.prepare(SubjectInput(
-                    rgb=item.image.rgb, face=item.face, framing=framing, retouch=retouch, long_side=max(size)))
-            else:
-                rgb = item.image.rgb
-                plan = plan_framing(item.face, framing, size)
-                framed = frame_portrait(rgb, self.pipeline.person_matte(rgb, item.face, plan), plan)
-                prepared = (estimate_foreground(framed.rgb, framed.matte), framed.matte, plan)
+            retouch = Retouch(strength=spec.retouch_strength, min_texture_share=self.brand.retouch.min_texture_share)
+            prepared = self.pipeline.finisher.prepare(SubjectInput(
+                rgb=item.image.rgb, face=item.face, framing=framing, retouch=retouch, long_side=max(size)))
         except Exception:  # one photo must never sink the others; the failure is logged with its traceback
             logger.exception("preparing selfie %r for variant %s failed", spec.source, spec.name)
             raise _SourceFailed(spec.source) from None
@@ -616,15 +571,6 @@ class _PersonRun:
         while len(self._prepared) > _PREPARED_CACHE:
             self._prepared.popitem(last=False)
         return prepared
-
-    def _backdrop(self, index: int, background: Background, width: int, height: int) -> np.ndarray:
-        key = (index, width, height)
-        if key not in self._backdrops:
-            if background.kind == "office" and not background.image_path:
-                self._backdrops[key] = _office_fallback(background, width, height)
-            else:
-                self._backdrops[key] = render_background(background, width, height)
-        return self._backdrops[key]
 
     def _time(self, stage: str, started: float) -> None:
         self.timings[stage].append((time.perf_counter() - started) * 1000.0)
@@ -641,13 +587,6 @@ def _profile_vector(value: Any) -> np.ndarray:
         raise ValueError("a profile must be 128 finite numbers")
     return vector
 
-
-def _office_fallback(background: Background, width: int, height: int) -> np.ndarray:
-    """A plate-less "office" backdrop for the v0 compose path: a soft vertical gradient in the brand colour."""
-    base = np.array(hex_to_rgb(background.color), dtype=np.float64)
-    top = base + _OFFICE_FALLBACK_LIFT * (255.0 - base)
-    lighter = "#" + "".join(f"{int(round(v)):02x}" for v in top)
-    return render_background(Background(kind="gradient", color=lighter, color_to=background.color), width, height)
 
 def _rejected(name: str, reason: str, message: str | None = None, *, width: int | None = None,
               height: int | None = None) -> SelfieVerdict:
