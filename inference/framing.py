@@ -143,19 +143,8 @@ def frame_portrait(
     # The fade is built in source pixels (distance to the photo's border times the scale = distance in the frame),
     # so one warp carries matte and fade together and no distance transform of the frame is needed.
     matte = matte * _border_fade(matte.shape, fade_px / plan.scale)
-    if plan.scale < _PRESHRINK_BELOW:
-        shrink = plan.scale
-        small = (max(1, round(rgb.shape[1] * shrink)), max(1, round(rgb.shape[0] * shrink)))
-        rgb = cv2.resize(rgb, small, interpolation=cv2.INTER_AREA)
-        matte = cv2.resize(matte, small, interpolation=cv2.INTER_AREA)
-        matrix[:, :2] /= shrink
-    size = (plan.frame_width, plan.frame_height)
-    framed_rgb = cv2.warpAffine(rgb, matrix, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-    framed_matte = cv2.warpAffine(
-        matte.astype(np.float32, copy=False), matrix, size, flags=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT, borderValue=0.0,
-    )
-    np.clip(framed_matte, 0.0, 1.0, out=framed_matte)
+    framed_rgb, framed_matte, _ = _warp_to_frame(rgb, matte.astype(np.float32, copy=False), matrix, plan,
+                                                 matte_border=cv2.BORDER_CONSTANT)
     return FramedPortrait(rgb=framed_rgb, matte=framed_matte, plan=plan)
 
 
@@ -348,22 +337,39 @@ def frame_subject(rgb: np.ndarray, matte: np.ndarray, plan: FramingPlan) -> Fram
     ext_rgb, ext_matte = _extend(crop_rgb, crop_matte, pads, unit)
     origin_x, origin_y = cl - pads["left"], ct - pads["top"]
     matrix[:, 2] += matrix[:, 0] * origin_x + matrix[:, 1] * origin_y
-    if plan.scale < _PRESHRINK_BELOW:
-        shrink = plan.scale
-        small = (max(1, round(ext_rgb.shape[1] * shrink)), max(1, round(ext_rgb.shape[0] * shrink)))
-        ext_rgb = cv2.resize(ext_rgb, small, interpolation=cv2.INTER_AREA)
-        ext_matte = cv2.resize(ext_matte, small, interpolation=cv2.INTER_AREA)
-        matrix[:, :2] /= shrink
-    size = (plan.frame_width, plan.frame_height)
-    framed_rgb = cv2.warpAffine(ext_rgb, matrix, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-    framed_matte = cv2.warpAffine(ext_matte, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    np.clip(framed_matte, 0.0, 1.0, out=framed_matte)
     photo = np.zeros(ext_matte.shape, np.float32)
     photo[pads["top"]:pads["top"] + crop_matte.shape[0], pads["left"]:pads["left"] + crop_matte.shape[1]] = 1.0
-    if photo.shape != ext_rgb.shape[:2]:
-        photo = cv2.resize(photo, (ext_rgb.shape[1], ext_rgb.shape[0]), interpolation=cv2.INTER_AREA)
+    framed_rgb, framed_matte, matrix = _warp_to_frame(ext_rgb, ext_matte, matrix, plan,
+                                                      matte_border=cv2.BORDER_REPLICATE)
+    if plan.scale < _PRESHRINK_BELOW:  # the warp matrix is now for the pre-shrunk photo
+        photo = cv2.resize(photo, _shrunk_size(ext_rgb, plan.scale), interpolation=cv2.INTER_AREA)
+    size = (plan.frame_width, plan.frame_height)
     inside = cv2.warpAffine(photo, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
     return FramedPortrait(rgb=framed_rgb, matte=framed_matte, plan=plan, inside=inside)
+
+
+def _shrunk_size(image: np.ndarray, shrink: float) -> tuple[int, int]:
+    return max(1, round(image.shape[1] * shrink)), max(1, round(image.shape[0] * shrink))
+
+
+def _warp_to_frame(rgb: np.ndarray, matte: np.ndarray, matrix: np.ndarray, plan: FramingPlan, *,
+                   matte_border: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Warp photo and matte into the frame; a strong reduction is pre-shrunk with area averaging first (no aliasing).
+
+    Returns the framed photo, the framed matte (clipped to 0..1) and the matrix used (for the pre-shrunk photo).
+    """
+    matrix = matrix.copy()
+    if plan.scale < _PRESHRINK_BELOW:
+        small = _shrunk_size(rgb, plan.scale)
+        rgb = cv2.resize(rgb, small, interpolation=cv2.INTER_AREA)
+        matte = cv2.resize(matte, small, interpolation=cv2.INTER_AREA)
+        matrix[:, :2] /= plan.scale
+    size = (plan.frame_width, plan.frame_height)
+    framed_rgb = cv2.warpAffine(rgb, matrix, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    framed_matte = cv2.warpAffine(matte, matrix, size, flags=cv2.INTER_LINEAR, borderMode=matte_border,
+                                  borderValue=0.0)
+    np.clip(framed_matte, 0.0, 1.0, out=framed_matte)
+    return framed_rgb, framed_matte, matrix
 
 
 def _extend(rgb: np.ndarray, matte: np.ndarray, pads: dict[str, int], unit: float) -> tuple[np.ndarray, np.ndarray]:
