@@ -97,6 +97,19 @@ class FinishedHeadshot:
     measurements: dict
 
 
+class _StageClock:
+    """Milliseconds per stage: each call records the time since the previous call under the stage's name."""
+
+    def __init__(self) -> None:
+        self.ms: dict[str, float] = {}
+        self._clock = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.ms[name] = round(1000.0 * (now - self._clock), 1)
+        self._clock = now
+
+
 class Finisher:
     """Holds the models (loaded once by the caller); prepare() once per selfie and framing, render() per look."""
 
@@ -112,14 +125,8 @@ class Finisher:
         balance, and one resampling of the photo instead of a warp to 2048 px followed by work on invented pixels.
         """
         inp.check()
-        timings: dict[str, float] = {}
-        clock = time.perf_counter()
-
-        def lap(name: str) -> None:
-            nonlocal clock
-            now = time.perf_counter()
-            timings[name] = round(1000.0 * (now - clock), 1)
-            clock = now
+        lap = _StageClock()
+        timings = lap.ms
 
         size = output_size(inp.framing, inp.long_side)
         source_matte = self._source_matte(inp.rgb, inp.face, plan_framing(inp.face, inp.framing, size))
@@ -178,14 +185,8 @@ class Finisher:
     def render(self, subject: PreparedSubject, look: LookInput) -> FinishedHeadshot:
         """Attire colour -> relight -> brand grade -> backdrop (light falloff, subject cast matched) -> composite."""
         look.check()
-        timings: dict[str, float] = {}
-        clock = time.perf_counter()
-
-        def lap(name: str) -> None:
-            nonlocal clock
-            now = time.perf_counter()
-            timings[name] = round(1000.0 * (now - clock), 1)
-            clock = now
+        lap = _StageClock()
+        timings = lap.ms
 
         height, width = subject.matte.shape
         dressed = recolor_attire(AttireInput(rgb=subject.rgb, matte=subject.matte, mesh=subject.mesh,
