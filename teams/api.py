@@ -16,7 +16,7 @@ from tenancy.models import Role
 
 from .models import Employee, GenerationRequest, Headshot, Selfie, Team
 from .selfie_checks import reason_message
-from .services import (TeamsError, employee_create, employee_delete, selfie_set_summary, employees_import_csv, generation_request_start,
+from .services import (TeamsError, employee_create, employee_delete, employee_update, selfie_set_summary, employees_import_csv, generation_request_start,
                        headshot_approve, headshot_set_selected, selfie_delete, selfies_upload, team_get_or_create)
 
 
@@ -43,7 +43,8 @@ class EmployeeOut(serializers.ModelSerializer):
 
     class Meta:
         model = Employee
-        fields = ["id", "name", "email", "external_id", "external_ids", "team", "has_account", "created_at", "updated_at"]
+        fields = ["id", "name", "email", "external_id", "external_ids", "team", "has_account", "active",
+                  "deactivated_at", "created_at", "updated_at"]
 
     def get_has_account(self, employee: Employee) -> bool:
         return employee.user_id is not None
@@ -62,6 +63,7 @@ class EmployeePatchIn(serializers.Serializer):
     external_id = serializers.CharField(max_length=200, required=False, allow_blank=True)
     external_ids = serializers.DictField(child=serializers.CharField(), required=False)
     team = serializers.CharField(max_length=200, required=False, allow_blank=True, allow_null=True)
+    active = serializers.BooleanField(required=False, help_text="false deactivates: access ends, pushes stop")
 
 
 class InviteOut(serializers.ModelSerializer):
@@ -228,15 +230,11 @@ class EmployeeDetailApi(OrganizationAdminEndpoint):
         values = dict(data.validated_data)
         if "team" in values:
             name = values.pop("team")
-            employee.team = team_get_or_create(organization=self.organization, name=name) if name else None
-        external_id = values.get("external_id")
-        if external_id and Employee.objects.for_organization(self.organization).filter(
-                external_id=external_id).exclude(pk=employee.pk).exists():
-            raise DomainError(f"An employee with the external ID {external_id} already exists.",
-                              code="duplicate_external_id", status_code=409)
-        for key, value in values.items():
-            setattr(employee, key, value)
-        employee.save()
+            values["team"] = team_get_or_create(organization=self.organization, name=name) if name else None
+        try:
+            employee = employee_update(employee=employee, **values)
+        except TeamsError as exc:
+            raise _domain(exc) from None
         return Response(EmployeeOut(employee).data)
 
     @extend_schema(responses={204: None})
@@ -363,7 +361,8 @@ class HeadshotApproveApi(OrganizationAdminEndpoint):
     def post(self, request, org_slug: str, headshot_id: int):
         data = ApproveIn(data=request.data)
         data.is_valid(raise_exception=True)
-        headshot = headshot_approve(headshot=self.get_object(), approved=data.validated_data["approved"])
+        headshot = headshot_approve(headshot=self.get_object(), approved=data.validated_data["approved"],
+                                    actor=request.user)
         return Response(HeadshotOut(headshot).data)
 
 

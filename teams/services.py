@@ -26,6 +26,7 @@ from inference.ranking import learn_from_selection
 from .models import (STATUS_TRANSITIONS, Employee, GenerationRequest, Headshot, IdentityProfile, RequestStatus, Selfie,
                      SelfieEmbedding, Team)
 from .selfie_checks import inspect_selfie, judge, reason_message, set_item
+from .signals import employee_changed, employee_deleted, headshot_approved, send_on_commit
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,47 @@ def employee_create(*, organization: Organization, name: str, email: str, extern
         raise TeamsError("duplicate_email", f"An employee with the email {email} already exists.", 409)
     if external_id and Employee.objects.for_organization(organization).filter(external_id=external_id).exists():
         raise TeamsError("duplicate_external_id", f"An employee with the external ID {external_id} already exists.", 409)
-    return Employee.objects.create(organization=organization, name=name.strip(), email=email, external_id=external_id,
-                                   team=team, external_ids=external_ids or {})
+    employee = Employee.objects.create(organization=organization, name=name.strip(), email=email,
+                                       external_id=external_id, team=team, external_ids=external_ids or {})
+    send_on_commit(employee_changed, employee=employee, created=True, fields=[])
+    return employee
+
+
+EMPLOYEE_FIELDS = ("name", "email", "external_id", "external_ids", "team", "active")
+
+
+def employee_update(*, employee: Employee, **values) -> Employee:
+    """Change an employee's fields (any of EMPLOYEE_FIELDS); deactivating one also ends their access."""
+    unknown = set(values) - set(EMPLOYEE_FIELDS)
+    if unknown:
+        raise TypeError(f"employee_update: unknown fields {sorted(unknown)}")
+    scope = Employee.objects.for_organization(employee.organization).exclude(pk=employee.pk)
+    if "email" in values:
+        values["email"] = values["email"].strip().lower()
+        if scope.filter(email=values["email"]).exists():
+            raise TeamsError("duplicate_email", f"An employee with the email {values['email']} already exists.", 409)
+    if values.get("external_id") and scope.filter(external_id=values["external_id"]).exists():
+        raise TeamsError("duplicate_external_id",
+                         f"An employee with the external ID {values['external_id']} already exists.", 409)
+    changed = [key for key, value in values.items() if getattr(employee, key) != value]
+    if not changed:
+        return employee
+    with transaction.atomic():
+        for key in changed:
+            setattr(employee, key, values[key])
+        if "active" in changed:
+            employee.deactivated_at = None if employee.active else timezone.now()
+            if not employee.active and employee.user_id:
+                # A deactivated person keeps no way in: membership gone, API tokens and sessions revoked.
+                from rest_framework.authtoken.models import Token
+
+                from tenancy.models import Membership
+
+                Membership.objects.filter(organization=employee.organization, user_id=employee.user_id).delete()
+                Token.objects.filter(user_id=employee.user_id).delete()
+        employee.save()
+        send_on_commit(employee_changed, employee=employee, created=False, fields=changed)
+    return employee
 
 
 def employee_delete(*, employee: Employee) -> None:
@@ -66,8 +106,11 @@ def employee_delete(*, employee: Employee) -> None:
         files.append(headshot.file.name)
         files.extend(headshot.renditions.values())
     storage = Selfie.file.field.storage
+    gone = {"organization_id": employee.organization_id, "employee_id": employee.pk, "email": employee.email,
+            "external_id": employee.external_id, "external_ids": dict(employee.external_ids or {})}
     with transaction.atomic():
         employee.delete()
+        send_on_commit(employee_deleted, **gone)
         transaction.on_commit(lambda: [storage.delete(name) for name in files])
 
 
@@ -124,13 +167,13 @@ def employees_import_csv(*, organization: Organization, data: bytes) -> ImportRe
         with transaction.atomic():
             employee = Employee.objects.for_organization(organization).filter(email=email).first()
             if employee is None:
-                result.created.append(Employee.objects.create(
-                    organization=organization, name=row["name"], email=email, external_id=external_id, team=team))
+                employee = Employee.objects.create(organization=organization, name=row["name"], email=email,
+                                                   external_id=external_id, team=team)
+                result.created.append(employee)
+                send_on_commit(employee_changed, employee=employee, created=True, fields=[])
             else:
-                employee.name = row["name"]
-                employee.external_id = external_id or employee.external_id
-                employee.team = team or employee.team
-                employee.save()
+                employee_update(employee=employee, name=row["name"],
+                                external_id=external_id or employee.external_id, team=team or employee.team)
                 result.updated.append(employee)
     return result
 
@@ -353,8 +396,12 @@ def headshot_set_selected(*, headshot: Headshot, selected: bool) -> Headshot:
     return headshot
 
 
-def headshot_approve(*, headshot: Headshot, approved: bool = True) -> Headshot:
-    headshot.approved = approved
-    headshot.approved_at = timezone.now() if approved else None
-    headshot.save(update_fields=["approved", "approved_at"])
+def headshot_approve(*, headshot: Headshot, approved: bool = True, actor: User | None = None) -> Headshot:
+    was_approved = headshot.approved
+    with transaction.atomic():
+        headshot.approved = approved
+        headshot.approved_at = timezone.now() if approved else None
+        headshot.save(update_fields=["approved", "approved_at"])
+        if approved and not was_approved:
+            send_on_commit(headshot_approved, headshot=headshot, actor=actor)
     return headshot

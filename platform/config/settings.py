@@ -95,6 +95,12 @@ INSTALLED_APPS = [
     "teams",
     "integrations",
     "rollouts",
+    "privacy",
+    "sso",
+    "portal",
+    "webhooks",
+    "scim",
+    "connectors",
 ]
 
 MIDDLEWARE = [
@@ -251,3 +257,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Portal (platform/portal): pages, static files, security headers -------------------------------------------
+
+# --- SSO (platform/sso) ----------------------------------------------------------------------------------------
+
+# --- Directory / HRIS (platform/integrations): API keys, pull API, exports, AI label -----------------------------
+
+# --- Webhooks (platform/webhooks) and SCIM (platform/scim) -----------------------------------------------------
+
+# --- Photo pushes (platform/connectors) -------------------------------------------------------------------------

@@ -3,6 +3,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+import connectors.tenant_urls
+import integrations.tenant_urls
+import portal.tenant_urls
+import privacy.tenant_urls
+import scim.tenant_urls
+import sso.tenant_urls
+import webhooks.tenant_urls
 from accounts import api as accounts_api
 from brand_kits import api as brand_kits_api
 from integrations import api as integrations_api
@@ -53,6 +60,9 @@ tenant_patterns = [
     path("me/generation-requests/<int:request_id>/progress", rollouts_api.MyGenerationRequestProgressApi.as_view(),
          name="my-generation-request-progress"),
 ]
+# Each app keeps its own tenant routes; all of them sit under /api/v1/orgs/<org_slug>/ and in the isolation matrix.
+for _app in (integrations, privacy, sso, portal, webhooks, scim, connectors):
+    tenant_patterns += _app.tenant_urls.patterns
 
 api_v1 = [
     path("auth/signup", accounts_api.SignupApi.as_view(), name="signup"),
@@ -69,4 +79,13 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Apps with routes outside the tenant API (portal pages, SAML, SCIM, the directory pull API, connectors);
+    # each app's urls.py holds full paths from the site root.
+    path("", include("integrations.urls")),
+    path("", include("sso.urls")),
+    path("", include("scim.urls")),
+    path("", include("webhooks.urls")),
+    path("", include("connectors.urls")),
+    path("", include("privacy.urls")),
+    path("", include("portal.urls")),
 ]

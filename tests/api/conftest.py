@@ -1,8 +1,10 @@
 """A fully populated organization (every kind of tenant object) for API and isolation tests."""
 from __future__ import annotations
 
+import importlib
 import io
-from dataclasses import dataclass
+import pkgutil
+from dataclasses import dataclass, field
 
 import pytest
 from django.core.files.base import ContentFile
@@ -32,11 +34,21 @@ class Tenant:
     request: object
     headshot: object
     rollout: object = None
+    # Objects that other apps add through tests/api/tenant_objects/<app>.py, by their URL parameter name.
+    extra: dict = field(default_factory=dict)
 
     def ids(self) -> dict[str, int]:
         return {"kit_id": self.kit.pk, "employee_id": self.employee.pk, "invite_id": self.invite.pk,
                 "selfie_id": self.selfie.pk, "request_id": self.request.pk, "headshot_id": self.headshot.pk,
-                "rollout_id": self.rollout.pk}
+                "rollout_id": self.rollout.pk, **{key: obj.pk for key, obj in self.extra.items()}}
+
+
+def _populate_hooks():
+    """Each module in tests/api/tenant_objects/ has populate(tenant) -> {url_parameter: object}."""
+    from tests.api import tenant_objects
+
+    for info in sorted(pkgutil.iter_modules(tenant_objects.__path__), key=lambda i: i.name):
+        yield importlib.import_module(f"{tenant_objects.__name__}.{info.name}").populate
 
 
 def populate(org) -> Tenant:
@@ -65,7 +77,10 @@ def populate(org) -> Tenant:
 
     rollout = Rollout.objects.create(organization=org, scope="all", status="paused", created_by=admin)
     RolloutRequest.objects.create(organization=org, rollout=rollout, request=request)
-    return Tenant(org, admin, employee_user, employee, kit, invite, selfie, request, headshot, rollout)
+    tenant = Tenant(org, admin, employee_user, employee, kit, invite, selfie, request, headshot, rollout)
+    for hook in _populate_hooks():
+        tenant.extra.update(hook(tenant))
+    return tenant
 
 
 @pytest.fixture

@@ -1,0 +1,4 @@
+"""Routes of this app outside the tenant API (full paths from the site root)."""
+
+app_name = "integrations"
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""The server-rendered portals: employees (consent, upload, progress, gallery) and HR admins (dashboard, people, brand kits, review, exports)."""

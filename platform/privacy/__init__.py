@@ -1,0 +1,1 @@
+"""Consent to biometric processing: recorded before anything is processed, withdrawable."""

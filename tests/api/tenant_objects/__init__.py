@@ -1,0 +1,1 @@
+"""One module per app: populate(tenant) -> {url parameter name: object of that tenant}, for the isolation matrix."""
