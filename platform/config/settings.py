@@ -267,3 +267,24 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- Webhooks (platform/webhooks) and SCIM (platform/scim) -----------------------------------------------------
 
 # --- Photo pushes (platform/connectors) -------------------------------------------------------------------------
+# Each push is tried at most this many times; 429/503 wait the destination's Retry-After (capped), other transient
+# failures back off exponentially from the base. Remote calls time out after CONNECTOR_HTTP_TIMEOUT seconds.
+CONNECTOR_MAX_ATTEMPTS = env_int("CONNECTOR_MAX_ATTEMPTS", 5)
+CONNECTOR_HTTP_TIMEOUT = env_float("CONNECTOR_HTTP_TIMEOUT", 20.0)
+CONNECTOR_RETRY_AFTER_MAX_SECONDS = env_int("CONNECTOR_RETRY_AFTER_MAX_SECONDS", 3600)
+CONNECTOR_BACKOFF_BASE_SECONDS = env_int("CONNECTOR_BACKOFF_BASE_SECONDS", 30)
+CONNECTOR_BACKOFF_MAX_SECONDS = env_int("CONNECTOR_BACKOFF_MAX_SECONDS", 3600)
+# A connection may override its base URLs (sovereign clouds); plain http is refused unless this is on (tests).
+CONNECTOR_ALLOW_HTTP_BASE_URLS = env_bool("CONNECTOR_ALLOW_HTTP_BASE_URLS", False)
+CONNECTOR_GRAPH_LOGIN_BASE = env_str("CONNECTOR_GRAPH_LOGIN_BASE", "https://login.microsoftonline.com")
+CONNECTOR_GRAPH_BASE = env_str("CONNECTOR_GRAPH_BASE", "https://graph.microsoft.com")
+CONNECTOR_GOOGLE_TOKEN_URL = env_str("CONNECTOR_GOOGLE_TOKEN_URL", "https://oauth2.googleapis.com/token")
+CONNECTOR_GOOGLE_BASE = env_str("CONNECTOR_GOOGLE_BASE", "https://admin.googleapis.com")
+CONNECTOR_BAMBOOHR_BASE = env_str("CONNECTOR_BAMBOOHR_BASE", "https://api.bamboohr.com")
+# Slack: each employee connects their own account (OAuth v2, user scope users.profile:write). Off until both are set.
+SLACK_CLIENT_ID = env_str("SLACK_CLIENT_ID", "")
+SLACK_CLIENT_SECRET = env_str("SLACK_CLIENT_SECRET", "")
+if bool(SLACK_CLIENT_ID) != bool(SLACK_CLIENT_SECRET):
+    raise ImproperlyConfigured("Slack photo pushes need both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET")
+SLACK_OAUTH_BASE = env_str("SLACK_OAUTH_BASE", "https://slack.com")
+SLACK_API_BASE = env_str("SLACK_API_BASE", "https://slack.com")
