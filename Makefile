@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv clean benchmark
+.PHONY: demo test venv clean benchmark browser-deps
 
 venv: $(STAMP)
 
@@ -29,8 +29,13 @@ demo: $(STAMP)
 	  EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend EMAIL_FILE_PATH=demo-output/outbox \
 	  $(PY) manage.py demo --out demo-output
 
-test: $(STAMP)
+test: $(STAMP) browser-deps
 	$(PY) -m pytest
+
+# Browser tests drive Debian's Chromium and inject axe-core from npm; both are installed only when missing.
+browser-deps:
+	@test -x /usr/bin/chromium || apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
+	@test -d tests/browser/node_modules/axe-core || npm ci --prefix tests/browser --no-audit --no-fund
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/pipeline.py
