@@ -105,7 +105,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight after the security headers, before sessions and auth are loaded for nothing.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "portal.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -259,10 +263,61 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # --- Portal (platform/portal): pages, static files, security headers -------------------------------------------
+# Static files: WhiteNoise serves them (compressed); with finders on, tests and a fresh checkout need no collectstatic.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", True)
+# Only the languages the portal is translated into (so <html lang> never claims one it isn't written in).
+LANGUAGES = [("en", "English")]
+# Security headers. Cookies are Secure unless DJANGO_DEBUG (the browser tests turn it off for their http server).
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (only turn on when the proxy always sets it).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Scripts and styles only from our own static files (no inline script); pages can't be framed.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'self'; "
+                           "frame-ancestors 'none'")
+# Pages that load third-party assets by design (the Swagger UI) get no CSP from our middleware.
+CONTENT_SECURITY_POLICY_EXEMPT_PREFIXES = ("/api/docs/",)
+LOGIN_URL = "/login"
+# Biometric data (face embeddings, identity profiles, the selfies) is deleted this many days after an employee's
+# headshot is approved; approved headshots are kept until the employee leaves.
+BIOMETRIC_RETENTION_DAYS = env_int("BIOMETRIC_RETENTION_DAYS", 30)
 
 # --- SSO (platform/sso) ----------------------------------------------------------------------------------------
 
 # --- Directory / HRIS (platform/integrations): API keys, pull API, exports, AI label -----------------------------
+# Per API key, across the directory pull API: DRF's "<count>/<sec|min|hour|day>"; over it, 429 with Retry-After.
+DIRECTORY_API_RATE = env_str("DIRECTORY_API_RATE", "600/min")
+_count, _, _period = DIRECTORY_API_RATE.partition("/")
+if not _count.isdigit() or _period not in {"s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"}:
+    raise ImproperlyConfigured(f"DIRECTORY_API_RATE must look like 600/min, got {DIRECTORY_API_RATE!r}")
+DIRECTORY_API_PAGE_SIZE = env_int("DIRECTORY_API_PAGE_SIZE", 100)
+DIRECTORY_API_MAX_PAGE_SIZE = 1000
+# How long a rotated API key may keep working at most (the admin picks 0..this when rotating).
+API_KEY_ROTATION_MAX_GRACE_SECONDS = env_int("API_KEY_ROTATION_MAX_GRACE_SECONDS", 7 * 24 * 3600)
+# Export jobs save progress every this many images, and may run this long before the worker stops them.
+EXPORT_PROGRESS_EVERY = env_int("EXPORT_PROGRESS_EVERY", 25)
+EXPORT_TIME_LIMIT_SECONDS = env_int("EXPORT_TIME_LIMIT_SECONDS", 4 * 3600)
+# The cache holds the rate-limit counters: per process (locmem) by default; CACHE_URL (redis://...) shares them
+# between web processes, which production with several workers needs for the limit to mean what it says.
+CACHE_URL = os.environ.get("CACHE_URL") or None
+if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(f"CACHE_URL must be a redis:// URL, got {CACHE_URL!r}")
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+          if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "headshots"}}
 
 # --- Webhooks (platform/webhooks) and SCIM (platform/scim) -----------------------------------------------------
 
