@@ -146,7 +146,8 @@ class HeadshotOut(serializers.ModelSerializer):
         model = Headshot
         fields = ["id", "employee", "request", "source_selfie", "variant", "variant_params", "brand_kit",
                   "brand_kit_version", "width", "height", "sizes", "rank", "rank_score", "qc", "qc_passed", "selected",
-                  "approved", "approved_at", "created_at"]
+                  "approved", "approved_at", "review_status", "review_note", "reviewed_by", "reviewed_at",
+                  "created_at"]
 
     def get_sizes(self, headshot: Headshot) -> list[int]:
         return sorted(int(size) for size in headshot.renditions)

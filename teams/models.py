@@ -135,9 +135,19 @@ class GenerationRequest(TenantModel):
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Set when an admin asked for this request from the review queue: the headshot it replaces and why.
+    regenerated_from = models.ForeignKey("Headshot", null=True, blank=True, on_delete=models.SET_NULL,
+                                         related_name="regenerations")
+    review_note = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-id"]
+
+
+class ReviewStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
 
 
 def headshot_upload_to(instance: "Headshot", filename: str) -> str:
@@ -167,6 +177,12 @@ class Headshot(TenantModel):
     selected = models.BooleanField(default=False)
     approved = models.BooleanField(default=False)
     approved_at = models.DateTimeField(null=True, blank=True)
+    # HR review (teams/review.py): pending until an admin approves, rejects or asks for a regeneration.
+    review_status = models.CharField(max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.PENDING)
+    review_note = models.TextField(blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

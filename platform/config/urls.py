@@ -15,6 +15,7 @@ from brand_kits import api as brand_kits_api
 from integrations import api as integrations_api
 from rollouts import api as rollouts_api
 from teams import api as teams_api
+from teams import review_api as teams_review_api
 from tenancy import settings_api as tenancy_settings_api
 
 from . import health
@@ -41,6 +42,9 @@ tenant_patterns = [
     path("headshots", teams_api.HeadshotListApi.as_view(), name="headshot-list"),
     path("headshots/<int:headshot_id>/approve", teams_api.HeadshotApproveApi.as_view(), name="headshot-approve"),
     path("headshots/<int:headshot_id>/file", teams_api.HeadshotFileApi.as_view(), name="headshot-file"),
+    path("headshots/<int:headshot_id>/reject", teams_review_api.HeadshotRejectApi.as_view(), name="headshot-reject"),
+    path("headshots/<int:headshot_id>/regenerate", teams_review_api.HeadshotRegenerateApi.as_view(),
+         name="headshot-regenerate"),
     path("exports/headshots.zip", integrations_api.HeadshotExportApi.as_view(), name="headshot-export"),
     path("me", teams_api.MeApi.as_view(), name="me"),
     path("me/selfies", teams_api.MySelfieListApi.as_view(), name="my-selfie-list"),
