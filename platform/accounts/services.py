@@ -43,10 +43,10 @@ def invite_create(*, organization: Organization, email: str, role: str = Role.EM
     return IssuedInvite(invite=invite, token=token)
 
 
-@transaction.atomic
-def invite_accept(*, token: str, password: str, name: str = "") -> User:
-    """Turn a valid invite into a user with a membership. The token works once, before it expires."""
-    invite = Invite.objects.select_for_update().filter(token_hash=hash_token(token or "")).first()
+def invite_get_pending(*, token: str, for_update: bool = False) -> Invite:
+    """The invite this token opens, if it can still be accepted; InviteError says why not."""
+    invites = Invite.objects.select_for_update() if for_update else Invite.objects.select_related("organization")
+    invite = invites.filter(token_hash=hash_token(token or "")).first()
     if invite is None:
         raise InviteError("invite_invalid", "This invite link is not valid.")
     if invite.accepted_at is not None:
@@ -55,7 +55,13 @@ def invite_accept(*, token: str, password: str, name: str = "") -> User:
         raise InviteError("invite_revoked", "This invite was withdrawn. Ask your HR team for a new one.")
     if invite.expires_at <= timezone.now():
         raise InviteError("invite_expired", "This invite has expired. Ask your HR team for a new one.")
+    return invite
 
+
+@transaction.atomic
+def invite_accept(*, token: str, password: str | None, name: str = "") -> User:
+    """Turn a valid invite into a user with a membership. The token works once, before it expires."""
+    invite = invite_get_pending(token=token, for_update=True)
     user = User.objects.filter(email=invite.email).first()
     if user is None:
         user = User.objects.create_user(invite.email, password, name=name)
@@ -66,3 +72,8 @@ def invite_accept(*, token: str, password: str, name: str = "") -> User:
     invite.accepted_at = timezone.now()
     invite.save(update_fields=["accepted_at"])
     return user
+
+
+def invite_accept_passwordless(*, token: str, name: str = "") -> User:
+    """Accept an invite for someone who proved they own its address (emailed code, SSO): no password is set."""
+    return invite_accept(token=token, password=None, name=name)

@@ -297,6 +297,14 @@ LOGIN_URL = "/login"
 BIOMETRIC_RETENTION_DAYS = env_int("BIOMETRIC_RETENTION_DAYS", 30)
 
 # --- SSO (platform/sso) ----------------------------------------------------------------------------------------
+# After /login (email -> the organization's SAML IdP, or a one-time code by email) people land here.
+LOGIN_REDIRECT_URL = "/app/"
+# How long an SP-initiated AuthnRequest may take to come back to the ACS.
+SSO_REQUEST_TTL_SECONDS = env_int("SSO_REQUEST_TTL_SECONDS", 600)
+# Emailed sign-in codes: lifetime, wrong tries before a code is burnt, codes per address per hour.
+LOGIN_CODE_TTL_MINUTES = env_int("LOGIN_CODE_TTL_MINUTES", 10)
+LOGIN_CODE_MAX_ATTEMPTS = env_int("LOGIN_CODE_MAX_ATTEMPTS", 5)
+LOGIN_CODE_MAX_PER_HOUR = env_int("LOGIN_CODE_MAX_PER_HOUR", 10)
 
 # --- Directory / HRIS (platform/integrations): API keys, pull API, exports, AI label -----------------------------
 # Per API key, across the directory pull API: DRF's "<count>/<sec|min|hour|day>"; over it, 429 with Retry-After.

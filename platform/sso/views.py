@@ -1,0 +1,174 @@
+"""Public SSO pages: SP metadata, SP-initiated login, the ACS, email-code sign-in, invite links and logout."""
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth import login, logout
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from tenancy.models import Organization
+
+from . import services
+from .saml import saml_settings
+from .services import SsoError
+
+logger = logging.getLogger(__name__)
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+SESSION_EMAIL = "sso_login_email"
+
+
+def safe_next(request: HttpRequest, candidate: str | None) -> str:
+    """`candidate` if it is a local path on this site, else the default landing page."""
+    if candidate and candidate.startswith("/") and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts=set(), require_https=request.is_secure()):
+        return candidate
+    return settings.LOGIN_REDIRECT_URL
+
+
+def _error(request: HttpRequest, exc: SsoError, *, title: str | None = None, organization=None) -> HttpResponse:
+    return render(request, "sso/error.html", {"title": title or _("We couldn't sign you in"), "message": exc.message,
+                                              "code": exc.code, "organization": organization},
+                  status=exc.status)
+
+
+def _sign_in(request: HttpRequest, user, next_url: str | None) -> HttpResponse:
+    login(request, user, backend=MODEL_BACKEND)
+    request.session.pop(SESSION_EMAIL, None)
+    return HttpResponseRedirect(safe_next(request, next_url))
+
+
+# SAML ----------------------------------------------------------------------------------------------------------
+
+
+@require_GET
+def sp_metadata(request: HttpRequest, org_slug: str) -> HttpResponse:
+    organization = get_object_or_404(Organization, slug=org_slug)
+    saml = saml_settings(organization, None)
+    metadata = saml.get_sp_metadata()
+    errors = saml.validate_metadata(metadata)
+    if errors:  # our own settings are wrong: a bug, but say so instead of serving bad metadata
+        logger.error("SP metadata for %s invalid: %s", org_slug, errors)
+        return HttpResponse(_("The service provider metadata is not available."), status=503,
+                            content_type="text/plain; charset=utf-8")
+    return HttpResponse(metadata, content_type="application/samlmetadata+xml")
+
+
+@require_GET
+@never_cache
+def sso_start(request: HttpRequest, org_slug: str) -> HttpResponse:
+    organization = get_object_or_404(Organization, slug=org_slug)
+    try:
+        url = services.sso_login_url(organization=organization, request=request,
+                                     next_url=safe_next(request, request.GET.get("next")))
+    except SsoError as exc:
+        return _error(request, exc, organization=organization)
+    return HttpResponseRedirect(url)
+
+
+@csrf_exempt  # the IdP's page POSTs here cross-site by design; the signed, single-use assertion is the proof
+@require_POST
+@never_cache
+def acs(request: HttpRequest, org_slug: str) -> HttpResponse:
+    organization = Organization.objects.filter(slug=org_slug).first()
+    if organization is None:
+        return _error(request, SsoError("no_organization", _("This sign-in address is not known."), 404))
+    try:
+        result = services.sso_acs(organization=organization, request=request)
+    except SsoError as exc:
+        return _error(request, exc, organization=organization)
+    return _sign_in(request, result.user, result.next_url)
+
+
+# Email and code ------------------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@csrf_protect
+@never_cache
+def login_page(request: HttpRequest) -> HttpResponse:
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    context = {"next": next_url, "email": "", "error": ""}
+    if request.method == "POST":
+        email = (request.POST.get("email") or "").strip().lower()
+        context["email"] = email
+        try:
+            validate_email(email)
+        except ValidationError:
+            context["error"] = _("Enter your work email address, like name@company.com.")
+            return render(request, "sso/login.html", context, status=400)
+        organization = services.login_code_request(email=email)
+        if organization is not None:
+            start = reverse("sso:start", kwargs={"org_slug": organization.slug})
+            return HttpResponseRedirect(f"{start}?{urlencode({'next': safe_next(request, next_url)})}")
+        request.session[SESSION_EMAIL] = email
+        target = reverse("sso:login-code")
+        return HttpResponseRedirect(f"{target}?{urlencode({'next': next_url})}" if next_url else target)
+    return render(request, "sso/login.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@csrf_protect
+@never_cache
+def login_code_page(request: HttpRequest) -> HttpResponse:
+    email = request.session.get(SESSION_EMAIL)
+    if not email:
+        return redirect("sso:login")
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    context = {"email": email, "next": next_url, "error": ""}
+    if request.method == "POST":
+        try:
+            user = services.login_with_code(email=email, code=request.POST.get("code", ""))
+        except SsoError as exc:
+            context["error"] = exc.message
+            return render(request, "sso/login_code.html", context, status=exc.status)
+        return _sign_in(request, user, next_url)
+    return render(request, "sso/login_code.html", context)
+
+
+@require_POST
+@csrf_protect
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect("sso:login")
+
+
+# Invite links --------------------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@csrf_protect
+@never_cache
+def invite_page(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        invite = services.invite_for_token(token=token)
+    except SsoError as exc:
+        return _error(request, exc, title=_("This invite can't be used"))
+    organization = invite.organization
+    config = services.idp_config_get(organization)
+    sso_url = (reverse("sso:start", kwargs={"org_slug": organization.slug})
+               if config is not None and config.enabled else "")
+    context = {"invite": invite, "organization": organization, "sso_url": sso_url, "step": "start", "error": ""}
+    if request.method == "POST" and not sso_url:
+        if request.POST.get("action") == "send":
+            services.invite_code_send(token=token)
+            context["step"] = "code"
+        else:
+            context["step"] = "code"
+            try:
+                user = services.invite_accept_with_code(token=token, code=request.POST.get("code", ""))
+            except SsoError as exc:
+                context["error"] = exc.message
+                return render(request, "sso/invite.html", context, status=exc.status)
+            return _sign_in(request, user, None)
+    return render(request, "sso/invite.html", context)
