@@ -328,6 +328,24 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", 
           if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "headshots"}}
 
 # --- Webhooks (platform/webhooks) and SCIM (platform/scim) -----------------------------------------------------
+# Webhook receivers must be https and public: private, loopback and link-local addresses are refused (SSRF guard,
+# checked when saved and again before each send). Development and tests allow http and local receivers.
+WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", False)
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
+# Attempts per delivery (the first included); the waits between them in seconds (the last repeats), +/- jitter.
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
+try:
+    WEBHOOK_RETRY_SCHEDULE = [float(s) for s in env_str("WEBHOOK_RETRY_SCHEDULE",
+                                                        "5,30,120,600,3600,10800,21600,43200").split(",")]
+except ValueError:
+    raise ImproperlyConfigured("WEBHOOK_RETRY_SCHEDULE must be comma-separated seconds") from None
+WEBHOOK_RETRY_JITTER = env_float("WEBHOOK_RETRY_JITTER", 0.2)
+# A receiver's Retry-After (on 429/503) is honoured up to this many seconds.
+WEBHOOK_RETRY_AFTER_MAX_SECONDS = env_int("WEBHOOK_RETRY_AFTER_MAX_SECONDS", 24 * 3600)
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env_float("WEBHOOK_CONNECT_TIMEOUT_SECONDS", 5.0)
+WEBHOOK_READ_TIMEOUT_SECONDS = env_float("WEBHOOK_READ_TIMEOUT_SECONDS", 15.0)
+# After a secret rotation the old secret also signs (a second signature) for this long.
+WEBHOOK_SECRET_ROTATION_GRACE_SECONDS = env_int("WEBHOOK_SECRET_ROTATION_GRACE_SECONDS", 24 * 3600)
 
 # --- Photo pushes (platform/connectors) -------------------------------------------------------------------------
 # Each push is tried at most this many times; 429/503 wait the destination's Retry-After (capped), other transient
