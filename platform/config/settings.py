@@ -307,6 +307,13 @@ LOGIN_CODE_MAX_ATTEMPTS = env_int("LOGIN_CODE_MAX_ATTEMPTS", 5)
 LOGIN_CODE_MAX_PER_HOUR = env_int("LOGIN_CODE_MAX_PER_HOUR", 10)
 
 # --- Directory / HRIS (platform/integrations): API keys, pull API, exports, AI label -----------------------------
+# C2PA Content Credentials on every delivered image: PEM certificate chain (end-entity first) and private key paths.
+# Both empty = off (the XMP "AI-generated" label is always there); only one set is a configuration error.
+C2PA_SIGN_CERT = env_str("C2PA_SIGN_CERT", "")
+C2PA_SIGN_KEY = env_str("C2PA_SIGN_KEY", "")
+C2PA_SIGN_ALG = env_str("C2PA_SIGN_ALG", "es256")
+# RFC 3161 timestamp authority for the signature; empty offline (the signature then carries no trusted time).
+C2PA_TSA_URL = env_str("C2PA_TSA_URL", "")
 # Per API key, across the directory pull API: DRF's "<count>/<sec|min|hour|day>"; over it, 429 with Retry-After.
 DIRECTORY_API_RATE = env_str("DIRECTORY_API_RATE", "600/min")
 _count, _, _period = DIRECTORY_API_RATE.partition("/")

@@ -1,0 +1,314 @@
+"""One function turns a stored headshot into the bytes a destination wants: size, square crop, format, byte limit,
+stripped metadata, and the AI label (XMP always; C2PA when a signing certificate is configured).
+
+Used by the pull API (teams.api.HeadshotFileApi), ZIP exports and photo pushes (Microsoft Graph, Google Directory,
+Slack, BambooHR, HiBob, Workday) so every copy that leaves the platform is labelled the same way.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from PIL import Image, ImageCms
+
+from . import c2pa_signing
+from .labels import LABEL_VERSION, PRODUCT, ai_label_xmp, xmp_save_params
+
+FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+_FORMAT_ALIASES = {"JPG": "JPEG"}
+EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+
+JPEG_QUALITY = 90
+# max_bytes: qualities tried in turn at each size, then the size shrinks by _SHRINK and the qualities run again.
+_QUALITY_STEPS = (90, 85, 80, 75, 70, 60, 50, 40)
+_SHRINK = 0.85
+_SMALLEST_SIDE = 16
+# Where a portrait's face sits when nothing says: about a fifth of the way down the spare height.
+_TOP_WEIGHT = 0.2
+# The face box relative to the eye line, in head heights (inference.finishing's face_box_from_plan).
+_BROW_RISE, _CHIN_DROP = 0.3, 0.45
+_SRGB = ImageCms.createProfile("sRGB")
+_SRGB_ICC = ImageCms.ImageCmsProfile(_SRGB).tobytes()
+
+
+@dataclass(frozen=True)
+class Delivered:
+    data: bytes
+    content_type: str
+    width: int
+    height: int
+    format: str  # "JPEG" | "PNG" | "WEBP"
+    # Strong ETag, quoted for the HTTP header: same headshot, source files, options and label -> same value.
+    etag: str
+
+    @property
+    def extension(self) -> str:
+        return EXTENSIONS[self.format]
+
+
+@dataclass(frozen=True)
+class DeliveryPreset:
+    """What one destination accepts; `source` names the documentation each limit comes from."""
+
+    name: str
+    size: int | None
+    square: bool
+    fmt: str
+    max_bytes: int | None
+    min_size: int | None
+    formats: tuple[str, ...]
+    file_name_rule: Callable[[Any, str], str]
+    source: str
+
+    def options(self) -> dict[str, Any]:
+        return {"size": self.size, "square": self.square, "fmt": self.fmt, "max_bytes": self.max_bytes,
+                "min_size": self.min_size}
+
+    def render(self, headshot) -> Delivered:
+        return render_headshot(headshot, **self.options())
+
+    def etag(self, headshot) -> str:
+        return delivery_etag(headshot, **self.options())
+
+    def file_name(self, employee, fmt: str | None = None) -> str:
+        """The file name this destination expects for the employee's photo (used by exporters)."""
+        return self.file_name_rule(employee, EXTENSIONS[_check_format(fmt or self.fmt)])
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]+")
+
+
+def _safe(part: str) -> str:
+    return _UNSAFE.sub("_", part).strip("._")
+
+
+def _by_external_id(employee, ext: str) -> str:
+    return f"{_safe(employee.external_id) or f'employee-{employee.pk}'}.{ext}"
+
+
+def _by_email_or_id(employee, ext: str) -> str:
+    # HiBob matches bulk-uploaded photos to people by the file name: the work email, else the employee ID.
+    return f"{_safe(employee.email) or _safe(employee.external_id) or f'employee-{employee.pk}'}.{ext}"
+
+
+MB = 1024 * 1024
+DESTINATION_PRESETS: dict[str, DeliveryPreset] = {preset.name: preset for preset in (
+    # Exchange Online serves HD photos at 48..648 px squares and keeps the largest you give it; uploads <= 4 MB.
+    DeliveryPreset("microsoft365", size=648, square=True, fmt="JPEG", max_bytes=4 * MB, min_size=None,
+                   formats=("JPEG",), file_name_rule=_by_external_id,
+                   source="learn.microsoft.com/graph/api/resources/profilephoto (sizes 48x48..648x648); "
+                          "learn.microsoft.com/graph/api/profilephoto-update (upload limit 4 MB)"),
+    # Directory API users.photos downsizes whatever it gets to 96x96; 192 px (2x) keeps that sharp when
+    # shrunk and stays far below its upload size, so the push body (web-safe base64) stays small.
+    DeliveryPreset("google", size=192, square=True, fmt="JPEG", max_bytes=MB, min_size=96,
+                   formats=("JPEG", "PNG"), file_name_rule=_by_external_id,
+                   source="developers.google.com/workspace/admin/directory/reference/rest/v1/UserPhoto "
+                          "(JPEG/PNG/GIF/BMP/TIFF; 'the API downsizes it to 96x96 pixels')"),
+    # users.setPhoto: "limit your images to a maximum size of 1024 by 1024 pixels. 512x512 pixels is the minimum";
+    # non-square images are letterboxed, so we send a square.
+    DeliveryPreset("slack", size=1024, square=True, fmt="JPEG", max_bytes=None, min_size=512,
+                   formats=("JPEG", "PNG"), file_name_rule=_by_external_id,
+                   source="docs.slack.dev/reference/methods/users.setPhoto"),
+    # Store a new employee photo: width == height, jpg/gif/png, <= 20 MB; BambooHR derives 340/170/150/50/20 px
+    # squares, so 680 px (2x the largest) is all it can use, and 150 px (its "small") is the least we accept.
+    DeliveryPreset("bamboohr", size=680, square=True, fmt="JPEG", max_bytes=20 * MB, min_size=150,
+                   formats=("JPEG", "PNG"), file_name_rule=_by_external_id,
+                   source="documentation.bamboohr.com/reference/upload-employee-photo; "
+                          "documentation.bamboohr.com/reference/get-employee-photo (derived sizes)"),
+    # HiBob: photos named by work email (else employee ID) so its bulk import matches them to people; its avatar
+    # API takes an image URL. No published pixel limit: a 512 px square JPEG, a common avatar size.
+    DeliveryPreset("hibob", size=512, square=True, fmt="JPEG", max_bytes=5 * MB, min_size=None,
+                   formats=("JPEG", "PNG"), file_name_rule=_by_email_or_id,
+                   source="apidocs.hibob.com/reference/put_avatars-employeeid (avatar by URL); no size published"),
+    # Workday Put_Worker_Photo: no published pixel limit found; it shows worker photos as small circles, so a
+    # 512 px square JPEG (<= 5 MB, far below any attachment limit) is sharp everywhere it appears.
+    DeliveryPreset("workday", size=512, square=True, fmt="JPEG", max_bytes=5 * MB, min_size=None,
+                   formats=("JPEG",), file_name_rule=_by_external_id,
+                   source="Workday Human_Resources Put_Worker_Photo (JPEG); size chosen, not documented"),
+    # The lossless master, labelled: for archives and re-use.
+    DeliveryPreset("original", size=None, square=False, fmt="PNG", max_bytes=None, min_size=None,
+                   formats=("PNG", "JPEG", "WEBP"), file_name_rule=_by_external_id, source="the PNG master"),
+)}
+
+
+def preset_for(name: str) -> DeliveryPreset:
+    try:
+        return DESTINATION_PRESETS[name]
+    except KeyError:
+        raise ValueError(f"Unknown destination {name!r}; choose one of {', '.join(DESTINATION_PRESETS)}.") from None
+
+
+def _check_format(fmt: str) -> str:
+    normal = _FORMAT_ALIASES.get(str(fmt).upper(), str(fmt).upper())
+    if normal not in FORMATS:
+        raise ValueError(f"Unknown image format {fmt!r}; choose one of {', '.join(FORMATS)}.")
+    return normal
+
+
+def _options(size, square, fmt, max_bytes, min_size) -> dict[str, Any]:
+    for name, value in (("size", size), ("max_bytes", max_bytes), ("min_size", min_size)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name} must be a positive whole number of {'bytes' if name == 'max_bytes' else 'pixels'}.")
+    return {"size": size, "square": bool(square), "fmt": _check_format(fmt), "max_bytes": max_bytes,
+            "min_size": min_size}
+
+
+def delivery_etag(headshot, *, size: int | None = None, square: bool = False, fmt: str = "JPEG",
+                  max_bytes: int | None = None, min_size: int | None = None) -> str:
+    """The ETag render_headshot would give, without opening any image (for If-None-Match -> 304).
+
+    Stored files are never rewritten (new results get new names), so their names identify the content.
+    """
+    options = _options(size, square, fmt, max_bytes, min_size)
+    identity = {
+        "headshot": headshot.pk,
+        "master": headshot.file.name, "master_size": [headshot.width, headshot.height],
+        "renditions": sorted(headshot.renditions.items()),
+        "face": _face_centre(headshot),
+        "options": options,
+        "label": LABEL_VERSION, "ai_system": _ai_system(headshot),
+        "c2pa": c2pa_signing.signer_identity(),
+    }
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
+    return f'"{digest}"'
+
+
+def render_headshot(headshot, *, size: int | None = None, square: bool = False, fmt: str = "JPEG",
+                    max_bytes: int | None = None, min_size: int | None = None) -> Delivered:
+    """The headshot as one destination wants it, labelled as AI-generated.
+
+    size: the long edge (the side when square) in pixels; None keeps the master's. Never upscales.
+    square: centre the crop on the face when the framing is known, else a top-weighted crop of a portrait.
+    max_bytes: lower the JPEG/WebP quality step by step, then the size, until the file fits.
+    min_size: refuse (ValueError) when the master can't give at least that many pixels (the side when square).
+    """
+    options = _options(size, square, fmt, max_bytes, min_size)
+    fmt = options["fmt"]
+    master_w, master_h = headshot.width, headshot.height
+    available = min(master_w, master_h) if square else max(master_w, master_h)
+    if min_size is not None and available < min_size:
+        raise ValueError(f"This headshot is {master_w}x{master_h} px; the destination needs at least {min_size} px"
+                         f"{' on each side of a square' if square else ' on the long edge'}.")
+    target = available if size is None else min(size, available)
+    image = _open_source(headshot, _source_name(headshot, target, square))
+    if square:
+        image = _square_crop(image, _face_centre(headshot))
+    image = _fit(image, target)
+    xmp = ai_label_xmp(ai_system=_ai_system(headshot))
+    floor = max(min_size or 1, _SMALLEST_SIDE)
+    data, image = _encode_within(image, fmt, xmp, max_bytes, floor)
+    data = c2pa_signing.sign_if_configured(data, fmt)
+    if max_bytes is not None and len(data) > max_bytes:
+        raise ValueError(f"The signed image is {len(data)} bytes, over the limit of {max_bytes}.")
+    return Delivered(data=data, content_type=FORMATS[fmt], width=image.width, height=image.height, format=fmt,
+                     etag=delivery_etag(headshot, **options))
+
+
+def _source_name(headshot, target: int, square: bool) -> str:
+    """The smallest stored rendition that still gives `target` pixels, else the master (renditions are keyed by width)."""
+    candidates = []
+    for width, name in headshot.renditions.items():
+        w = int(width)
+        h = max(1, round(headshot.height * w / headshot.width))
+        usable = min(w, h) if square else max(w, h)
+        if usable >= target and w < headshot.width:
+            candidates.append((usable, name))
+    return min(candidates)[1] if candidates else headshot.file.name
+
+
+def _open_source(headshot, name: str) -> Image.Image:
+    with headshot.file.storage.open(name, "rb") as handle:
+        with Image.open(handle) as opened:
+            opened.load()
+            icc = opened.info.get("icc_profile")
+            image = opened.convert("RGB")
+    if icc and icc != _SRGB_ICC:
+        # Keep the colours right whatever profile the file carries: convert into sRGB, which is what we tag.
+        try:
+            source_profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            image = ImageCms.profileToProfile(image, source_profile, _SRGB, outputMode="RGB")
+        except ImageCms.PyCMSError:
+            pass
+    # A fresh image: nothing from the source file's metadata (EXIF, text chunks, old XMP) comes along.
+    return Image.frombytes("RGB", image.size, image.tobytes())
+
+
+def _ai_system(headshot) -> str:
+    """Which generator made it (IPTC AISystemUsed): the product and the inference backend the params record."""
+    backend = (headshot.variant_params or {}).get("backend")
+    return f"{PRODUCT} ({backend} backend)" if isinstance(backend, str) and backend else PRODUCT
+
+
+def _face_centre(headshot) -> tuple[float, float] | None:
+    """The face's centre as fractions of the frame, from a stored face box or the framing the pipeline used."""
+    for holder in (headshot.qc or {}, headshot.variant_params or {}):
+        box = holder.get("face_box")
+        if isinstance(box, (list, tuple)) and len(box) == 4 and headshot.width and headshot.height:
+            left, top, right, bottom = (float(v) for v in box)
+            return (round((left + right) / 2 / headshot.width, 4), round((top + bottom) / 2 / headshot.height, 4))
+    framing = (headshot.variant_params or {}).get("framing") or {}
+    eye_line, head_height = framing.get("eye_line"), framing.get("head_height")
+    if isinstance(eye_line, (int, float)) and isinstance(head_height, (int, float)):
+        # The eyes sit on the frame's vertical centre line at eye_line; the head spans head_height of the frame.
+        return 0.5, round(eye_line + (_CHIN_DROP - _BROW_RISE) / 2 * head_height, 4)
+    return None
+
+
+def _square_crop(image: Image.Image, face: tuple[float, float] | None) -> Image.Image:
+    width, height = image.size
+    side = min(width, height)
+    if face is not None:
+        cx, cy = face[0] * width, face[1] * height
+    else:
+        cx = width / 2
+        cy = side / 2 + (height - side) * _TOP_WEIGHT if height > width else height / 2
+    left = int(round(min(max(cx - side / 2, 0), width - side)))
+    top = int(round(min(max(cy - side / 2, 0), height - side)))
+    return image.crop((left, top, left + side, top + side))
+
+
+def _fit(image: Image.Image, long_edge: int) -> Image.Image:
+    width, height = image.size
+    if max(width, height) <= long_edge:
+        return image
+    scale = long_edge / max(width, height)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def _encode(image: Image.Image, fmt: str, xmp: bytes, quality: int) -> bytes:
+    buffer = io.BytesIO()
+    params: dict[str, Any] = {"icc_profile": _SRGB_ICC, **xmp_save_params(fmt, xmp)}
+    if fmt == "JPEG":
+        params.update(quality=quality, optimize=True)
+    elif fmt == "WEBP":
+        params.update(quality=quality, method=4)
+    else:
+        params.update(optimize=True)
+    image.save(buffer, format=fmt, **params)
+    return buffer.getvalue()
+
+
+def _encode_within(image: Image.Image, fmt: str, xmp: bytes, max_bytes: int | None,
+                   floor: int) -> tuple[bytes, Image.Image]:
+    if max_bytes is None:
+        return _encode(image, fmt, xmp, JPEG_QUALITY), image
+    qualities = (JPEG_QUALITY,) if fmt == "PNG" else _QUALITY_STEPS
+    current = image
+    smallest = None
+    while True:
+        for quality in qualities:
+            data = _encode(current, fmt, xmp, quality)
+            # Room for the C2PA manifest when one will be added.
+            if len(data) + c2pa_signing.reserve_bytes() <= max_bytes:
+                return data, current
+            smallest = len(data)
+        long_edge = int(max(current.size) * _SHRINK)
+        if min(current.size) * _SHRINK < floor:
+            raise ValueError(f"Cannot fit this headshot in {max_bytes} bytes as {fmt}: the smallest encode "
+                             f"({current.width}x{current.height}) is {smallest} bytes.")
+        current = _fit(image, long_edge)
