@@ -1,0 +1,133 @@
+"""Admin portal reads: each employee's rollout state, counts overall and per team, the review queue, active rollouts.
+
+An active employee is in exactly one state, the first of these that holds:
+
+- approved:   one of their headshots is approved.
+- generating: a generation request of theirs is waiting or running (pending, queued or running).
+- ready:      a request of theirs is done, and nothing is approved yet.
+- uploaded:   their selfie set is complete (at least the organization's `selfies_required` photos in the set) and
+              no request is waiting, running or done (a failed one doesn't count).
+- invited:    they have a pending invite (not accepted, revoked or expired), or no account yet.
+- joined:     they have an account but their selfie set is not complete yet.
+
+Deactivated employees are counted apart, as `inactive`, and in none of the states above.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Case, CharField, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts.models import Invite
+from rollouts.models import Rollout, RolloutStatus
+from rollouts.selectors import Eta, rollout_counts, rollout_eta
+from teams.models import Employee, GenerationRequest, Headshot, RequestStatus, ReviewStatus, Selfie
+from tenancy.models import Organization
+
+STATES: tuple[str, ...] = ("invited", "joined", "uploaded", "generating", "ready", "approved")
+ACTIVE_REQUEST = (RequestStatus.PENDING, RequestStatus.QUEUED, RequestStatus.RUNNING)
+
+
+def employees_with_state(organization: Organization) -> QuerySet[Employee]:
+    """The organization's active employees, each annotated with `state` (see the module docstring)."""
+    requests = GenerationRequest.objects.filter(employee=OuterRef("pk"))
+    selfies_in_set = (Selfie.objects.filter(employee=OuterRef("pk"), in_set=True).order_by()
+                      .values("employee").annotate(n=Count("id")).values("n"))
+    pending_invite = Invite.objects.filter(
+        Q(employee=OuterRef("pk")) | Q(employee__isnull=True, email=OuterRef("email")),
+        organization=organization, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
+    return (
+        Employee.objects.for_organization(organization).filter(active=True)
+        .annotate(
+            has_approved=Exists(Headshot.objects.filter(employee=OuterRef("pk"), approved=True)),
+            has_active_request=Exists(requests.filter(status__in=ACTIVE_REQUEST)),
+            has_done_request=Exists(requests.filter(status=RequestStatus.DONE)),
+            selfies_in_set=Coalesce(Subquery(selfies_in_set, output_field=IntegerField()), 0),
+            has_pending_invite=Exists(pending_invite),
+        )
+        .annotate(state=Case(
+            When(has_approved=True, then=Value("approved")),
+            When(has_active_request=True, then=Value("generating")),
+            When(has_done_request=True, then=Value("ready")),
+            When(selfies_in_set__gte=organization.selfies_required, then=Value("uploaded")),
+            When(Q(has_pending_invite=True) | Q(user__isnull=True), then=Value("invited")),
+            default=Value("joined"), output_field=CharField()))
+    )
+
+
+@dataclass
+class StateCounts:
+    total: int = 0
+    by_state: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATES, 0))
+
+    def add(self, state: str, n: int) -> None:
+        self.by_state[state] = self.by_state.get(state, 0) + n
+        self.total += n
+
+
+@dataclass
+class TeamCounts:
+    team_id: int | None
+    name: str
+    counts: StateCounts
+
+
+@dataclass
+class Dashboard:
+    overall: StateCounts
+    teams: list[TeamCounts]
+    inactive: int
+
+
+def rollout_dashboard(organization: Organization) -> Dashboard:
+    """Counts per state for everyone and per team (employees without a team form the last row)."""
+    overall = StateCounts()
+    teams: dict[int | None, TeamCounts] = {}
+    rows = (employees_with_state(organization).order_by().values("team_id", "team__name", "state")
+            .annotate(n=Count("id")))
+    for row in rows:
+        overall.add(row["state"], row["n"])
+        team = teams.setdefault(row["team_id"], TeamCounts(row["team_id"], row["team__name"] or "", StateCounts()))
+        team.counts.add(row["state"], row["n"])
+    ordered = sorted(teams.values(), key=lambda t: (t.team_id is None, t.name.lower()))
+    inactive = Employee.objects.for_organization(organization).filter(active=False).count()
+    return Dashboard(overall=overall, teams=ordered, inactive=inactive)
+
+
+@dataclass
+class RolloutRow:
+    rollout: Rollout
+    counts: dict[str, int]
+    eta: Eta
+
+    @property
+    def finished(self) -> int:
+        return self.counts["done"] + self.counts["failed"] + self.counts["cancelled"]
+
+    @property
+    def percent(self) -> int:
+        total = self.counts["total"]
+        return round(100 * self.finished / total) if total else 100
+
+
+def active_rollouts(organization: Organization) -> list[RolloutRow]:
+    rollouts = (Rollout.objects.for_organization(organization)
+                .filter(status__in=[RolloutStatus.RUNNING, RolloutStatus.PAUSED]).select_related("team"))
+    rows = []
+    for rollout in rollouts:
+        counts = rollout_counts(rollout)
+        rows.append(RolloutRow(rollout, counts, rollout_eta(rollout, counts)))
+    return rows
+
+
+def review_queue(organization: Organization, *, team_id: int | None = None) -> QuerySet[Headshot]:
+    """Headshots waiting for an admin: QC passed, not approved, not yet reviewed; newest first."""
+    queryset = (Headshot.objects.for_organization(organization)
+                .filter(qc_passed=True, approved=False, review_status=ReviewStatus.PENDING, employee__active=True)
+                .select_related("employee__team", "source_selfie", "brand_kit_version__kit")
+                .order_by("-created_at", "-id"))
+    if team_id is not None:
+        queryset = queryset.filter(employee__team_id=team_id)
+    return queryset

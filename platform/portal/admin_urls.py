@@ -1,0 +1,24 @@
+"""HR admin portal routes, mounted by portal/urls.py under app/<slug:org_slug>/admin/ (names: portal:admin-*)."""
+from django.urls import path
+
+from . import admin_views as views
+
+urlpatterns = [
+    path("", views.DashboardView.as_view(), name="admin-dashboard"),
+    path("rollouts/<int:rollout_id>/<str:action>", views.RolloutActionView.as_view(), name="admin-rollout-action"),
+    path("employees/", views.EmployeeListView.as_view(), name="admin-employees"),
+    path("employees/import", views.EmployeeImportView.as_view(), name="admin-employee-import"),
+    path("employees/invite", views.EmployeeInviteView.as_view(), name="admin-employee-invite"),
+    path("employees/remind", views.EmployeeRemindView.as_view(), name="admin-employee-remind"),
+    path("employees/<int:employee_id>/revoke-invite", views.EmployeeRevokeView.as_view(), {"what": "invite"},
+         name="admin-employee-revoke-invite"),
+    path("employees/<int:employee_id>/deactivate", views.EmployeeRevokeView.as_view(), {"what": "deactivate"},
+         name="admin-employee-deactivate"),
+    path("brand-kits/", views.BrandKitListView.as_view(), name="admin-brand-kits"),
+    path("brand-kits/<int:kit_id>/", views.BrandKitEditView.as_view(), name="admin-brand-kit-edit"),
+    path("brand-kits/<int:kit_id>/preview.jpg", views.BrandKitPreviewView.as_view(), name="admin-brand-kit-preview"),
+    path("review/", views.ReviewQueueView.as_view(), name="admin-review"),
+    path("review/<int:headshot_id>", views.ReviewActionView.as_view(), name="admin-review-action"),
+    path("selfies/<int:selfie_id>/image.jpg", views.SelfieImageView.as_view(), name="admin-selfie-image"),
+    path("exports/", views.ExportsView.as_view(), name="admin-exports"),
+]

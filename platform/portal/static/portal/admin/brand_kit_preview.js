@@ -1,0 +1,51 @@
+// Brand kit editor: re-render the preview (server-side, cached by spec) a moment after the admin stops editing.
+(function () {
+  "use strict";
+  var form = document.getElementById("kit-form");
+  var image = document.getElementById("kit-preview");
+  var status = document.getElementById("preview-status");
+  if (!form || !image || !status || !window.fetch) { return; }
+  var url = form.getAttribute("data-preview-url");
+  var timer = null;
+  var latest = 0;
+  var objectUrl = null;
+
+  function query() {
+    var params = new URLSearchParams();
+    new FormData(form).forEach(function (value, key) {
+      if (key !== "csrfmiddlewaretoken" && typeof value === "string") { params.append(key, value); }
+    });
+    return params.toString();
+  }
+
+  function refresh() {
+    var ticket = ++latest;
+    status.textContent = status.getAttribute("data-updating") || "Updating the preview…";
+    form.setAttribute("aria-busy", "true");
+    fetch(url + "?" + query(), { credentials: "same-origin" }).then(function (response) {
+      if (ticket !== latest) { return null; }
+      if (!response.ok) {
+        return response.text().then(function (message) { throw new Error(message); });
+      }
+      return response.blob();
+    }).then(function (blob) {
+      if (!blob || ticket !== latest) { return; }
+      if (objectUrl) { URL.revokeObjectURL(objectUrl); }
+      objectUrl = URL.createObjectURL(blob);
+      image.src = objectUrl;
+      status.textContent = status.getAttribute("data-updated") || "Preview updated.";
+    }).catch(function (error) {
+      if (ticket === latest) { status.textContent = error.message || "The preview could not be made."; }
+    }).then(function () {
+      if (ticket === latest) { form.removeAttribute("aria-busy"); }
+    });
+  }
+
+  function schedule() {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(refresh, 600);
+  }
+
+  form.addEventListener("input", schedule);
+  form.addEventListener("change", schedule);
+})();
