@@ -438,7 +438,10 @@ class MySelfieListApi(MyEndpoint):
         uploads = request.FILES.getlist("files")
         if not uploads:
             raise DomainError("Attach one or more photos in the field 'files'.", code="no_files")
-        result = selfies_upload(employee=employee, uploads=uploads)
+        try:
+            result = selfies_upload(employee=employee, uploads=uploads)
+        except TeamsError as exc:
+            raise _domain(exc) from None
         body = {"accepted": SelfieOut(result.accepted, many=True).data, "rejected": result.rejected,
                 "set": selfie_set_summary(employee)}
         return Response(body, status=status.HTTP_201_CREATED if result.accepted else status.HTTP_400_BAD_REQUEST)
@@ -515,4 +518,20 @@ class MyHeadshotSelectApi(MyEndpoint):
         data = SelectIn(data=request.data)
         data.is_valid(raise_exception=True)
         headshot = headshot_set_selected(headshot=self.get_object(), selected=data.validated_data["selected"])
+        return Response(HeadshotOut(headshot).data)
+
+
+class MyHeadshotApproveApi(MyEndpoint):
+    tenant_model = Headshot
+    serializer_class = ApproveIn
+    lookup_url_kwarg = "headshot_id"
+
+    @extend_schema(request=None, responses=HeadshotOut)
+    def post(self, request, org_slug: str, headshot_id: int):
+        """Approve one of your own headshots for the company directory (only ones that passed quality control)."""
+        headshot = self.get_object()
+        if not headshot.qc_passed:
+            raise DomainError("This headshot did not pass quality control; choose another one.", code="qc_failed",
+                              status_code=409)
+        headshot = headshot_approve(headshot=headshot, approved=True, actor=request.user)
         return Response(HeadshotOut(headshot).data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import secrets
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -70,6 +71,13 @@ def generation_run(request_id: int) -> GenerationRequest:
     with transaction.atomic():
         request = GenerationRequest.objects.select_for_update().get(pk=request_id)
         if request.status in (RequestStatus.DONE, RequestStatus.FAILED):
+            return request
+        from privacy.services import NO_CONSENT_MESSAGE, consent_current
+
+        if consent_current(request.employee) is None:
+            # Consent was withdrawn after the request was made: fail it for good (no retry), never process.
+            request_transition(request, RequestStatus.FAILED, error=NO_CONSENT_MESSAGE)
+            transaction.on_commit(lambda: generation_finished.send(sender=GenerationRequest, request=request))
             return request
         if request.status == RequestStatus.QUEUED and any(
                 reason for _, reason in generation_may_start.send(sender=GenerationRequest, request=request)):
@@ -138,18 +146,16 @@ def _store_headshot(request: GenerationRequest, result: HeadshotOutput) -> Heads
     )
     written: list[str] = []
     try:
-        headshot.file.save(f"{stem}.png", ContentFile(result.image), save=False)
-        written.append(headshot.file.name)
+        headshot.file.name = _save_new_file(
+            headshot.file.field.generate_filename(headshot, f"{stem}.png"), result.image, written)
         from PIL import Image
 
         with Image.open(io.BytesIO(result.image)) as im:
             headshot.width, headshot.height = im.size
         for rendition in result.renditions:
             ext = "jpg" if rendition.format.upper() == "JPEG" else rendition.format.lower()
-            name = default_storage.save(
-                f"{headshot.file.name.rsplit('/', 1)[0]}/{stem}-{rendition.width}.{ext}", ContentFile(rendition.data))
-            written.append(name)
-            headshot.renditions[str(rendition.width)] = name
+            headshot.renditions[str(rendition.width)] = _save_new_file(
+                f"{headshot.file.name.rsplit('/', 1)[0]}/{stem}-{rendition.width}.{ext}", rendition.data, written)
         with transaction.atomic():
             headshot.save()
             GenerationRequest.objects.filter(pk=request.pk).update(progress_done=F("progress_done") + 1)
@@ -163,6 +169,21 @@ def _store_headshot(request: GenerationRequest, result: HeadshotOutput) -> Heads
             default_storage.delete(name)
         raise
     return headshot
+
+
+def _save_new_file(name: str, data: bytes, written: list[str]) -> str:
+    """Store bytes under a name no other attempt uses, so that a failed write (a full disk) can remove exactly its
+    own partial file; the stored name is appended to `written` for the caller's clean-up."""
+    stem, dot, ext = name.rpartition(".")
+    name = f"{stem}-{secrets.token_hex(4)}{dot}{ext}"
+    try:
+        stored = default_storage.save(name, ContentFile(data))
+    except Exception:
+        if default_storage.exists(name):
+            default_storage.delete(name)
+        raise
+    written.append(stored)
+    return stored
 
 
 def _finish(request: GenerationRequest) -> GenerationRequest:

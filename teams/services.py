@@ -205,6 +205,9 @@ def selfies_upload(*, employee: Employee, uploads: list) -> UploadResult:
     whose identity can't be settled yet (e.g. the second of two photos that disagree) is kept outside the set, so
     later photos can outvote whichever of the two is not the employee.
     """
+    from privacy.services import require_consent
+
+    require_consent(employee)  # nothing biometric is computed or stored before consent
     result = UploadResult()
     limit = employee.organization.selfies_max
     for upload in uploads:
@@ -339,6 +342,9 @@ def default_brand_kit(organization: Organization) -> BrandKit | None:
 def generation_request_start(*, employee: Employee, created_by: User | None,
                              brand_kit: BrandKit | None = None) -> GenerationRequest:
     """Freeze the selfie set and brand kit version, then enqueue the job once the transaction commits."""
+    from privacy.services import require_consent
+
+    require_consent(employee)
     organization = employee.organization
     kit = brand_kit or default_brand_kit(organization)
     if kit is None:
@@ -374,6 +380,19 @@ def request_enqueue(request: GenerationRequest) -> None:
 
     request_id = request.pk
     transaction.on_commit(lambda: generate_headshots.send(request_id))
+
+
+def generation_request_retry(*, request: GenerationRequest) -> GenerationRequest:
+    """Send a failed request through the queue again (after the disk was freed, Ray came back, ...).
+
+    Headshots it already stored are kept: the job finds them by idempotency key and only makes what is missing."""
+    with transaction.atomic():
+        request = GenerationRequest.objects.select_for_update().get(pk=request.pk)
+        if request.status != RequestStatus.FAILED:
+            raise TeamsError("not_failed", f"Only a failed request can be retried; this one is {request.status}.", 409)
+        request_transition(request, RequestStatus.QUEUED, error="")
+        request_enqueue(request)
+    return request
 
 
 # Headshots ---------------------------------------------------------------------------------------------------

@@ -33,6 +33,14 @@ def make_employee(organization: Organization, user: User | None = None, name: st
                                    external_id=external_id or f"E{next(_n):05d}")
 
 
+def grant_consent(employee: Employee, user: User | None = None):
+    """The employee agrees to the current consent text (nothing biometric is processed before that)."""
+    from privacy.services import consent_grant
+
+    return consent_grant(employee=employee, user=user or employee.user, ip="127.0.0.1", user_agent="tests",
+                         channel="api")
+
+
 def make_brand_kit(organization: Organization, **spec):
     spec = spec or {"background": {"kind": "solid", "color": "#1f4e79"}}
     return brand_kit_create(organization=organization, name="Corporate", spec=spec)

@@ -269,6 +269,11 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", True)
+if WHITENOISE_USE_FINDERS:
+    import warnings
+
+    # Finders serve the files, so a STATIC_ROOT that collectstatic never filled is expected, not a problem.
+    warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 # Only the languages the portal is translated into (so <html lang> never claims one it isn't written in).
 LANGUAGES = [("en", "English")]
 # Security headers. Cookies are Secure unless DJANGO_DEBUG (the browser tests turn it off for their http server).

@@ -54,6 +54,8 @@ tenant_patterns = [
          name="my-generation-request-detail"),
     path("me/headshots", teams_api.MyHeadshotListApi.as_view(), name="my-headshot-list"),
     path("me/headshots/<int:headshot_id>/select", teams_api.MyHeadshotSelectApi.as_view(), name="my-headshot-select"),
+    path("me/headshots/<int:headshot_id>/approve", teams_api.MyHeadshotApproveApi.as_view(),
+         name="my-headshot-approve"),
     path("rollouts", rollouts_api.RolloutListApi.as_view(), name="rollout-list"),
     path("rollouts/<int:rollout_id>", rollouts_api.RolloutDetailApi.as_view(), name="rollout-detail"),
     path("rollouts/<int:rollout_id>/pause", rollouts_api.RolloutPauseApi.as_view(), name="rollout-pause"),

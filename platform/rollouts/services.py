@@ -11,6 +11,8 @@ from django.utils import timezone
 from accounts.models import User
 from brand_kits.models import BrandKit
 from brand_kits.services import brand_spec_for
+from privacy.models import Consent
+from privacy.texts import CONSENT_VERSION
 from teams.models import Employee, GenerationRequest, RequestStatus, Selfie, Team
 from teams.services import default_brand_kit, request_enqueue, request_transition
 from tenancy.models import Organization
@@ -65,10 +67,16 @@ def rollout_start(*, organization: Organization, created_by: User | None, scope:
     busy = set(GenerationRequest.objects.for_organization(organization)
                .filter(employee_id__in=employee_ids, status__in=ACTIVE).values_list("employee_id", flat=True))
 
+    consented = set(Consent.objects.for_organization(organization).filter(
+        employee_id__in=employee_ids, withdrawn_at__isnull=True, text_version=CONSENT_VERSION)
+        .values_list("employee_id", flat=True))
+
     skipped, ready = [], []
     for employee_id in employee_ids:
         if employee_id in busy:
             skipped.append({"employee_id": employee_id, "reason": "request_in_progress"})
+        elif employee_id not in consented:
+            skipped.append({"employee_id": employee_id, "reason": "consent_required"})
         elif len(selfies.get(employee_id, ())) < organization.selfies_required:
             skipped.append({"employee_id": employee_id, "reason": "not_enough_selfies"})
         else:

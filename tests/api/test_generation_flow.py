@@ -11,7 +11,7 @@ from teams.generation import generation_run
 from teams.models import GenerationRequest, Headshot, RequestStatus
 from tenancy.models import Role
 from tests.conftest import dev_face
-from tests.factories import client_for, make_employee, make_user
+from tests.factories import client_for, grant_consent, make_employee, make_user
 from tests.jobs_support import dramatiq_worker, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.redis]
@@ -30,7 +30,7 @@ def test_employee_request_runs_through_redis_dramatiq_and_ray_to_stored_headshot
     org_a.save()
     admin = make_user(org_a, Role.ADMIN)
     user = make_user(org_a, Role.EMPLOYEE)
-    make_employee(org_a, user, external_id="E-42")
+    grant_consent(make_employee(org_a, user, external_id="E-42"))
     admin_api, me_api = client_for(admin), client_for(user)
     base = f"/api/v1/orgs/{org_a.slug}"
     assert admin_api.post(f"{base}/brand-kits", {"name": "Blue", "spec": BRAND}, format="json").status_code == 201
@@ -92,6 +92,7 @@ def test_running_the_job_again_never_duplicates_headshots(org_a, ray_pool, redis
     org_a.save()
     user = make_user(org_a, Role.EMPLOYEE)
     employee = make_employee(org_a, user)
+    grant_consent(employee)
     from tests.factories import make_brand_kit
 
     make_brand_kit(org_a, background={"kind": "solid", "color": "#1f4e79"}, output_sizes=[256], variants_per_person=2)
@@ -122,6 +123,7 @@ def test_a_diffusion_kit_on_a_deployment_without_a_model_store_is_refused_up_fro
     org_a.save()
     user = make_user(org_a, Role.EMPLOYEE)
     employee = make_employee(org_a, user)
+    grant_consent(employee)
     make_brand_kit(org_a, backend="diffusion")
     selfies_upload(employee=employee, uploads=[named(dev_face("jack_dorsey", 1))])
     with pytest.raises(TeamsError) as refused:

@@ -5,7 +5,7 @@ import pytest
 
 from teams.services import TeamsError, generation_request_start
 from tenancy.models import Role
-from tests.factories import client_for, make_brand_kit, make_employee, make_user
+from tests.factories import client_for, grant_consent, make_brand_kit, make_employee, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +30,7 @@ def test_admin_changes_the_bounds_within_limits(org_a):
 def test_generation_waits_for_a_complete_set(org_a):
     user = make_user(org_a, Role.EMPLOYEE)
     employee = make_employee(org_a, user)
+    grant_consent(employee)
     make_brand_kit(org_a)
     with pytest.raises(TeamsError) as refused:
         generation_request_start(employee=employee, created_by=user)

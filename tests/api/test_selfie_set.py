@@ -11,7 +11,7 @@ from inference.pipeline import REASON_MESSAGES
 from teams.models import IdentityProfile, Selfie, SelfieEmbedding
 from tenancy.models import Role
 from tests.conftest import dev_face
-from tests.factories import client_for, make_employee, make_user
+from tests.factories import client_for, grant_consent, make_employee, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,7 @@ def employee_user(org_a):
     org_a.selfies_required = 3
     org_a.save()
     user = make_user(org_a, Role.EMPLOYEE)
-    make_employee(org_a, user)
+    grant_consent(make_employee(org_a, user))
     return user
 
 

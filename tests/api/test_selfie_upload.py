@@ -13,7 +13,7 @@ from django.conf import settings
 from teams.models import Selfie
 from tenancy.models import Role
 from tests.conftest import NEGATIVES, dev_face
-from tests.factories import client_for, make_employee, make_user
+from tests.factories import client_for, grant_consent, make_employee, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def employee_user(org_a):
     user = make_user(org_a, Role.EMPLOYEE)
-    make_employee(org_a, user)
+    grant_consent(make_employee(org_a, user))
     return user
 
 

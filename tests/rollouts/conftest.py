@@ -9,7 +9,7 @@ from django.core.files.base import ContentFile
 from PIL import Image
 
 from tenancy.models import Role
-from tests.factories import make_brand_kit, make_employee, make_user
+from tests.factories import grant_consent, make_brand_kit, make_employee, make_user
 
 STANDIN = "ray_cluster.standin:CalibratedStandIn"
 VARIANTS = 2
@@ -54,6 +54,7 @@ def ready_employee(org, n: int, team=None):
     from teams.models import Selfie
 
     employee = make_employee(org, name=f"Person {n}", email=f"p{n}-{org.pk}@example.com")
+    grant_consent(employee)
     if team is not None:
         employee.team = team
         employee.save(update_fields=["team"])

@@ -28,9 +28,10 @@ def test_a_team_rollout_makes_one_request_per_ready_employee_and_queues_only_a_w
     for n in range(5):
         ready_employee(org, n, team=design)
     ready_employee(org, 9)  # in another team: out of scope
-    from tests.factories import make_employee
+    from tests.factories import grant_consent, make_employee
 
     no_selfies = make_employee(org, name="Not ready", email="late@example.com")
+    grant_consent(no_selfies)
     no_selfies.team = design
     no_selfies.save()
 

@@ -87,6 +87,9 @@ class Command(BaseCommand):
             accepted = self.api(client.post, "/api/v1/invites/accept",
                                 {"token": invite["token"], "password": PASSWORD, "name": name}, 200)
             client.credentials(HTTP_AUTHORIZATION=f"Token {accepted['token']}")
+            # Each employee agrees to the biometric-processing consent text first, as the portal asks them to.
+            consent = self.api(client.post, f"{org}/me/consent", None, 201)
+            self.say(f"  {name}: consent v{consent['version']} recorded")
             photos = sorted(p for p in (SAMPLES / folder).iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
             files = [_named(p) for p in photos]
             upload = client.post(f"{org}/me/selfies", {"files": files}, format="multipart")
