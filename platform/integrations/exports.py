@@ -4,11 +4,14 @@ from __future__ import annotations
 import csv
 import io
 import re
+import tempfile
 import zipfile
 from typing import BinaryIO
 
 from tenancy.models import Organization
 from teams.models import Headshot
+
+from .delivery import render_headshot
 
 MANIFEST_COLUMNS = [
     "employee_id", "external_id", "email", "name", "team", "file", "headshot_id", "variant", "width", "height",
@@ -41,10 +44,9 @@ def export_zip_write(*, organization: Organization, approved_only: bool, target:
             suffix = source.rsplit(".", 1)[-1]
             folder = _safe(employee.external_id or f"employee-{employee.pk}")
             arcname = f"{folder}/{headshot.pk}-{_safe(headshot.variant)}.{suffix}"
-            # JPEG and PNG are already compressed: store, and copy in chunks rather than reading whole files.
-            with headshot.file.storage.open(source, "rb") as src, archive.open(arcname, "w") as dst:
-                while chunk := src.read(1024 * 1024):
-                    dst.write(chunk)
+            # The largest rendition (else the master) as delivered everywhere: metadata stripped, AI label added.
+            long_edge = max(int(largest), round(int(largest) * headshot.height / headshot.width)) if largest else None
+            archive.writestr(arcname, render_headshot(headshot, size=long_edge, fmt="JPEG" if largest else "PNG").data)
             qc = headshot.qc or {}
             for key, value in qc.items():
                 column = f"qc_{key}"
@@ -69,3 +71,91 @@ def export_zip_write(*, organization: Organization, approved_only: bool, target:
         writer.writerows(rows)
         archive.writestr("manifest.csv", manifest.getvalue())
     return count
+
+
+# Destination exports (export jobs) -----------------------------------------------------------------------------
+
+PRESET_MANIFEST_COLUMNS = [
+    "file", "status", "reason", "employee_id", "external_id", "email", "name", "team", "headshot_id", "approved_at",
+    "format", "width", "height", "bytes", "etag", "digital_source_type", "brand_kit", "brand_kit_version",
+]
+
+
+def headshots_for_preset_export(*, organization: Organization, approved_only: bool):
+    """Active people's headshots: with approved_only the newest approved one per person, else every headshot."""
+    queryset = (Headshot.objects.for_organization(organization).filter(employee__active=True)
+                .select_related("employee__team", "brand_kit_version__kit"))
+    if approved_only:
+        return queryset.filter(approved=True).order_by("employee_id", "-approved_at", "-id")
+    return queryset.order_by("employee_id", "id")
+
+
+def preset_export_count(*, organization: Organization, approved_only: bool) -> int:
+    queryset = headshots_for_preset_export(organization=organization, approved_only=approved_only)
+    return queryset.values("employee_id").distinct().count() if approved_only else queryset.count()
+
+
+def _unique_name(name: str, used: set[str], headshot_id: int) -> str:
+    if name in used:
+        stem, dot, ext = name.rpartition(".")
+        name = f"{stem}-{headshot_id}{dot}{ext}"
+    used.add(name)
+    return name
+
+
+def export_preset_zip_write(*, organization: Organization, preset: str, approved_only: bool, target: BinaryIO,
+                            progress=None, progress_every: int = 25) -> tuple[int, int]:
+    """Write a ZIP of headshots rendered for a destination preset, named by its rule, plus manifest.csv.
+
+    One image is rendered and held at a time; manifest rows go to a temporary file, so memory stays flat
+    however many people. A headshot the preset can't use (e.g. smaller than its minimum) is left out with a
+    manifest row saying why. Returns (images written, headshots skipped); calls progress(done) every
+    `progress_every` headshots.
+    """
+    from .delivery import preset_for, render_headshot
+    from .labels import TRAINED_ALGORITHMIC_MEDIA
+
+    destination = preset_for(preset)
+    options = destination.options()
+    written = skipped = seen = 0
+    previous_employee = None
+    used: set[str] = set()
+    with tempfile.TemporaryFile("w+", newline="", encoding="utf-8") as manifest, \
+            zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        writer = csv.DictWriter(manifest, fieldnames=PRESET_MANIFEST_COLUMNS)
+        writer.writeheader()
+        queryset = headshots_for_preset_export(organization=organization, approved_only=approved_only)
+        for headshot in queryset.iterator(chunk_size=500):
+            employee = headshot.employee
+            if approved_only and employee.pk == previous_employee:
+                continue  # an older approval of the same person: the directory shows the newest one
+            previous_employee = employee.pk
+            row = {"employee_id": employee.pk, "external_id": employee.external_id, "email": employee.email,
+                   "name": employee.name, "team": employee.team.name if employee.team else "",
+                   "headshot_id": headshot.pk, "approved_at": headshot.approved_at.isoformat() if headshot.approved_at
+                   else "", "brand_kit": headshot.brand_kit_version.kit.name,
+                   "brand_kit_version": headshot.brand_kit_version.version,
+                   "digital_source_type": TRAINED_ALGORITHMIC_MEDIA}
+            try:
+                delivered = render_headshot(headshot, **options)
+            except ValueError as exc:  # the preset refuses this image; storage errors fail the whole export
+                writer.writerow({**row, "status": "skipped", "reason": str(exc)})
+                skipped += 1
+            else:
+                arcname = _unique_name(destination.file_name(employee, delivered.format), used, headshot.pk)
+                archive.writestr(arcname, delivered.data)
+                writer.writerow({**row, "file": arcname, "status": "exported", "format": delivered.format,
+                                 "width": delivered.width, "height": delivered.height, "bytes": len(delivered.data),
+                                 "etag": delivered.etag.strip('"')})
+                written += 1
+            seen += 1
+            if progress is not None and seen % progress_every == 0:
+                progress(seen)
+        manifest.flush()
+        manifest.seek(0)
+        with archive.open("manifest.csv", "w") as dst:
+            while chunk := manifest.read(256 * 1024):
+                dst.write(chunk.encode("utf-8"))
+    if progress is not None:
+        progress(seen)
+    return written, skipped

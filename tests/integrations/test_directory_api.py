@@ -1,0 +1,305 @@
+"""The directory pull API: one organization's people and approved headshots for its API key, synced incrementally."""
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from urllib.parse import quote
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.utils import timezone
+from PIL import Image
+from rest_framework.test import APIClient
+
+from integrations.labels import TRAINED_ALGORITHMIC_MEDIA, read_label
+from integrations.services import api_key_create
+from teams.models import Employee
+from teams.services import employee_update, headshot_approve
+from tests.api.conftest import populate
+from tests.conftest import REPO
+from tests.factories import make_employee
+
+pytestmark = pytest.mark.django_db
+DIRECTORY = "/api/v1/directory/employees"
+PHOTO = REPO / "samples" / "selfies" / "grace_hopper" / "grace_hopper.jpg"  # a real 512x600 portrait
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+def with_real_photo(headshot):
+    """Store a real portrait as the headshot's PNG master, with a 256 px JPEG rendition."""
+    with Image.open(PHOTO) as photo:
+        master, small = io.BytesIO(), io.BytesIO()
+        photo.convert("RGB").save(master, "PNG")
+        photo.convert("RGB").resize((256, 300)).save(small, "JPEG", quality=90)
+        headshot.width, headshot.height = photo.size
+    headshot.file.save("master.png", ContentFile(master.getvalue()), save=False)
+    headshot.renditions = {"256": default_storage.save(f"orgs/{headshot.organization_id}/h-256.jpg",
+                                                       ContentFile(small.getvalue()))}
+    headshot.save()
+    return headshot
+
+
+def key_for(org, scopes=("employees:read", "headshots:read")) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_create(organization=org, name='HRIS', scopes=list(scopes), created_by=None).key}")
+    return client
+
+
+@pytest.fixture
+def tenant(org_a):
+    tenant = populate(org_a)
+    with_real_photo(tenant.headshot)
+    headshot_approve(headshot=tenant.headshot)
+    return tenant
+
+
+@pytest.fixture
+def other(org_b):
+    other = populate(org_b)
+    # The same HRIS id in both organizations: each key must still see only its own person.
+    Employee.objects.filter(pk=other.employee.pk).update(external_id="SHARED-1")
+    headshot_approve(headshot=other.headshot)
+    return other
+
+
+def all_rows(client, **params) -> list[dict]:
+    rows, url = [], DIRECTORY
+    while url:
+        response = client.get(url, params)
+        assert response.status_code == 200, response.content
+        page = response.json()
+        rows += page["results"]
+        url, params = page["next"], {}
+    return rows
+
+
+# Listing ---------------------------------------------------------------------------------------------------------
+
+
+def test_a_key_lists_only_its_organizations_active_people_with_their_approved_headshot(tenant, other):
+    Employee.objects.filter(pk=tenant.employee.pk).update(external_id="SHARED-1")
+    no_photo = make_employee(tenant.org, name="New Hire", external_id="E-NEW")
+    gone = make_employee(tenant.org, name="Left Already", external_id="E-GONE")
+    employee_update(employee=gone, active=False)
+
+    rows = all_rows(key_for(tenant.org))
+    assert {r["id"] for r in rows} == {tenant.employee.pk, no_photo.pk}
+    assert other.employee.email not in str(rows)
+    mine = next(r for r in rows if r["id"] == tenant.employee.pk)
+    assert mine["external_id"] == "SHARED-1" and mine["email"] == tenant.employee.email
+    assert mine["name"] == tenant.employee.name and mine["active"] is True and mine["team"] is None
+    photo = mine["headshot"]
+    assert photo["id"] == tenant.headshot.pk and photo["digital_source_type"] == TRAINED_ALGORITHMIC_MEDIA
+    assert photo["url"] == f"http://testserver{DIRECTORY}/SHARED-1/headshot"
+    assert photo["etag"].startswith('"') and photo["approved_at"]
+    assert next(r for r in rows if r["id"] == no_photo.pk)["headshot"] is None
+
+
+def test_an_unapproved_headshot_is_not_listed(org_a):
+    tenant = populate(org_a)  # its headshot is not approved
+    rows = all_rows(key_for(org_a))
+    assert [r["headshot"] for r in rows] == [None]
+
+
+def test_pages_follow_a_stable_cursor_in_updated_then_id_order(tenant):
+    for n in range(6):
+        make_employee(tenant.org, name=f"Person {n}", external_id=f"P{n}")
+    client = key_for(tenant.org)
+    first = client.get(DIRECTORY, {"limit": 3}).json()
+    assert len(first["results"]) == 3 and first["next_cursor"]
+    assert "limit=3" in first["next"]
+    rows = all_rows(client, limit=3)
+    assert len(rows) == 7 and len({r["id"] for r in rows}) == 7
+    keys = [(r["updated_at"], r["id"]) for r in rows]
+    assert keys == sorted(keys)
+    last = client.get(DIRECTORY, {"limit": 7}).json()
+    assert last["next"] is None and last["next_cursor"] is None
+
+
+def test_updated_since_counts_both_employee_changes_and_approvals(org_a):
+    quiet = populate(org_a)
+    renamed = make_employee(org_a, name="Renamed Later", external_id="E-R")
+    newly_approved = populate(org_a)
+    with_real_photo(newly_approved.headshot)
+    since = timezone.now()
+
+    employee_update(employee=renamed, name="Renamed Now")
+    headshot_approve(headshot=newly_approved.headshot)
+    client = key_for(org_a)
+
+    changed = all_rows(client, updated_since=since.isoformat())
+    assert {r["id"] for r in changed} == {renamed.pk, newly_approved.employee.pk}
+    approved_row = next(r for r in changed if r["id"] == newly_approved.employee.pk)
+    assert approved_row["headshot"]["id"] == newly_approved.headshot.pk
+    # The employee row itself is older than the approval: the approval is what moved it.
+    assert Employee.objects.get(pk=newly_approved.employee.pk).updated_at < since
+    assert quiet.employee.pk not in {r["id"] for r in changed}
+    assert all_rows(client, updated_since=(timezone.now() + timedelta(seconds=1)).isoformat()) == []
+    # A date alone means its midnight UTC; every row changed today (or later).
+    assert len(all_rows(client, updated_since=since.date().isoformat())) == 3
+
+
+def test_an_incremental_sync_reports_people_deactivated_since(tenant):
+    since = timezone.now()
+    employee_update(employee=tenant.employee, active=False)
+    client = key_for(tenant.org)
+    assert all_rows(client) == []
+    [row] = all_rows(client, updated_since=since.isoformat())
+    assert row["id"] == tenant.employee.pk and row["active"] is False and row["headshot"] is None
+
+
+@pytest.mark.parametrize("params,code", [
+    ({"updated_since": "last tuesday"}, "invalid_updated_since"),
+    ({"updated_since": "2026-13-45T00:00:00Z"}, "invalid_updated_since"),
+    ({"updated_since": ""}, "invalid_updated_since"),
+    ({"cursor": "garbage!"}, "invalid_cursor"),
+    ({"limit": "0"}, "invalid_limit"),
+    ({"limit": "many"}, "invalid_limit"),
+])
+def test_bad_list_parameters_get_400_with_a_message(params, code, tenant):
+    response = key_for(tenant.org).get(DIRECTORY, params)
+    assert response.status_code == 400
+    assert response.json()["code"] == code and response.json()["detail"]
+
+
+def test_an_unencoded_plus_in_the_offset_is_read_as_meant(tenant):
+    since = (timezone.now() + timedelta(hours=1)).astimezone(timezone.get_fixed_timezone(60))
+    raw = since.isoformat()  # "...+01:00"; a client that forgets to encode it sends a space
+    response = key_for(tenant.org).get(f"{DIRECTORY}?updated_since={raw.replace('+', ' ')}")
+    assert response.status_code == 200 and response.json()["results"] == []
+
+
+# The headshot --------------------------------------------------------------------------------------------------
+
+
+def headshot_url(external_id: str) -> str:
+    return f"{DIRECTORY}/{quote(external_id)}/headshot"
+
+
+def test_the_headshot_comes_labelled_as_ai_generated_with_an_etag(tenant):
+    response = key_for(tenant.org).get(headshot_url(tenant.employee.external_id), HTTP_ACCEPT="image/*")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/jpeg"
+    assert response["Cache-Control"].startswith("private")
+    with Image.open(io.BytesIO(response.content)) as image:
+        assert image.format == "JPEG" and image.size == (512, 600)
+    label = read_label(response.content)
+    assert label is not None and label.ai_generated
+    listed = all_rows(key_for(tenant.org))[0]["headshot"]
+    assert response["ETag"] == listed["etag"]
+
+
+def test_if_none_match_gives_304_without_rendering(tenant, monkeypatch):
+    client = key_for(tenant.org)
+    url = headshot_url(tenant.employee.external_id)
+    etag = client.get(url, {"size": 128})["ETag"]
+
+    def must_not_render(*args, **kwargs):
+        raise AssertionError("a 304 must not render the image")
+
+    monkeypatch.setattr("integrations.directory_api.render_headshot", must_not_render)
+    not_modified = client.get(url, {"size": 128}, HTTP_IF_NONE_MATCH=etag)
+    assert not_modified.status_code == 304 and not_modified.content == b""
+    assert not_modified["ETag"] == etag
+    assert client.get(url, {"size": 128}, HTTP_IF_NONE_MATCH=f'"other", W/{etag}').status_code == 304
+    monkeypatch.undo()
+    # Other options are another representation: another ETag, a full answer.
+    changed = client.get(url, {"size": 64}, HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and changed["ETag"] != etag
+
+
+def test_a_newly_approved_headshot_changes_the_etag(tenant):
+    client = key_for(tenant.org)
+    url = headshot_url(tenant.employee.external_id)
+    before = client.get(url)["ETag"]
+    newer = populate(tenant.org)
+    newer.headshot.employee = tenant.employee
+    newer.headshot.save()
+    headshot_approve(headshot=newer.headshot)
+    after = client.get(url, HTTP_IF_NONE_MATCH=before)
+    assert after.status_code == 200 and after["ETag"] != before
+
+
+@pytest.mark.parametrize("params,fmt,size", [
+    ({"size": "200"}, "JPEG", (171, 200)),
+    ({"format": "png"}, "PNG", (512, 600)),
+    ({"format": "webp", "size": "100"}, "WEBP", (85, 100)),
+    ({"preset": "microsoft365"}, "JPEG", (512, 512)),  # square; never upscaled past the 512 px master
+    ({"preset": "google", "format": "png"}, "PNG", (192, 192)),
+])
+def test_size_format_and_preset_shape_the_image(params, fmt, size, tenant):
+    response = key_for(tenant.org).get(headshot_url(tenant.employee.external_id), params)
+    assert response.status_code == 200, response.content
+    with Image.open(io.BytesIO(response.content)) as image:
+        assert (image.format, image.size) == (fmt, size)
+    assert read_label(response.content).ai_generated
+
+
+@pytest.mark.parametrize("params,code", [
+    ({"size": "0"}, "invalid_size"),
+    ({"size": "big"}, "invalid_size"),
+    ({"size": "99999"}, "invalid_size"),
+    ({"format": "gif"}, "invalid_format"),
+    ({"preset": "myspace"}, "invalid_preset"),
+])
+def test_bad_image_parameters_get_400(params, code, tenant):
+    response = key_for(tenant.org).get(headshot_url(tenant.employee.external_id), params, HTTP_ACCEPT="image/jpeg")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == code
+
+
+def test_a_preset_the_photo_is_too_small_for_gets_422(org_a):
+    tenant = populate(org_a)  # a 64x80 headshot: Slack wants at least 512 px
+    headshot_approve(headshot=tenant.headshot)
+    response = key_for(org_a).get(headshot_url(tenant.employee.external_id), {"preset": "slack"})
+    assert response.status_code == 422 and response.json()["code"] == "cannot_render"
+
+
+def test_another_organizations_or_missing_headshots_are_404(tenant, other):
+    client = key_for(tenant.org)
+    assert client.get(headshot_url(other.employee.external_id)).status_code == 404  # SHARED-1 is B's
+    assert client.get(headshot_url("NOBODY")).status_code == 404
+    unapproved = make_employee(tenant.org, external_id="E-NO-PHOTO")
+    assert client.get(headshot_url(unapproved.external_id)).status_code == 404
+    # B's key sees B's person under the same id, never A's.
+    response = key_for(other.org).get(headshot_url("SHARED-1"))
+    assert response.status_code == 200 and response["ETag"] != client.get(
+        headshot_url(tenant.employee.external_id))["ETag"]
+
+
+def test_a_deactivated_employees_headshot_is_404(tenant):
+    client = key_for(tenant.org)
+    url = headshot_url(tenant.employee.external_id)
+    assert client.get(url).status_code == 200
+    employee_update(employee=tenant.employee, active=False)
+    assert client.get(url).status_code == 404
+
+
+def test_an_external_id_with_a_slash_works(tenant):
+    Employee.objects.filter(pk=tenant.employee.pk).update(external_id="emea/42")
+    row = all_rows(key_for(tenant.org))[0]
+    assert row["headshot"]["url"].endswith("/employees/emea/42/headshot")
+    assert key_for(tenant.org).get(row["headshot"]["url"]).status_code == 200
+
+
+# Rate limits ---------------------------------------------------------------------------------------------------
+
+
+def test_each_key_has_its_own_rate_limit_and_gets_429_with_retry_after(tenant, settings):
+    settings.DIRECTORY_API_RATE = "3/min"
+    busy, quiet = key_for(tenant.org), key_for(tenant.org)
+    url = headshot_url(tenant.employee.external_id)
+    assert [busy.get(DIRECTORY).status_code, busy.get(url).status_code, busy.get(DIRECTORY).status_code] == [200] * 3
+    limited = busy.get(DIRECTORY)
+    assert limited.status_code == 429
+    assert 1 <= int(limited["Retry-After"]) <= 60
+    assert limited.json()["code"] == "throttled"
+    assert quiet.get(DIRECTORY).status_code == 200
