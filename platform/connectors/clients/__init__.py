@@ -1,0 +1,1 @@
+"""One client per destination, each a thin `requests` implementation of that vendor's documented photo contract."""

@@ -1,0 +1,404 @@
+"""Photo pushes: connections, the per-employee sync rows an approval creates, the push itself with its retry rules,
+the employee's Slack link, and removing a deleted employee's photo from every destination."""
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from teams.models import Employee, Headshot
+from tenancy.models import Organization
+
+from .clients import bamboohr, google_directory, microsoft_graph, slack
+from .clients.base import CREDENTIALS, PushError, PushResult, check_base_url
+from .models import (Connection, ConnectionKind, DeletionStatus, Destination, PhotoDeletion, PhotoSync, SlackConnection,
+                     SyncStatus)
+
+log = logging.getLogger(__name__)
+
+# Which integrations.delivery preset each destination's photo is rendered with.
+PRESETS = {Destination.MICROSOFT_GRAPH: "microsoft365", Destination.GOOGLE_DIRECTORY: "google",
+           Destination.SLACK: "slack", Destination.BAMBOOHR: "bamboohr"}
+REQUIRED_CREDENTIALS = {ConnectionKind.MICROSOFT_GRAPH: microsoft_graph.REQUIRED,
+                        ConnectionKind.GOOGLE_DIRECTORY: google_directory.REQUIRED,
+                        ConnectionKind.BAMBOOHR: bamboohr.REQUIRED}
+LABELS = {Destination.MICROSOFT_GRAPH: microsoft_graph.LABEL, Destination.GOOGLE_DIRECTORY: google_directory.LABEL,
+          Destination.BAMBOOHR: bamboohr.LABEL, Destination.SLACK: slack.LABEL}
+
+
+class ConnectorError(Exception):
+    """A domain rule was broken; `code` is stable for clients, `message` is for people."""
+
+    def __init__(self, code: str, message: str, status: int = 400):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+# Connections ---------------------------------------------------------------------------------------------------
+
+
+def _check_connection(kind: str, credentials: dict, base_url: str, auth_url: str) -> None:
+    missing = [name for name in REQUIRED_CREDENTIALS[kind] if not credentials.get(name)]
+    if missing:
+        raise ConnectorError("missing_credentials", f"These credentials are missing: {', '.join(missing)}.")
+    unknown = set(credentials) - set(REQUIRED_CREDENTIALS[kind])
+    if unknown:
+        raise ConnectorError("unknown_credentials", f"Unknown credentials for {kind}: {', '.join(sorted(unknown))}.")
+    if kind == ConnectionKind.GOOGLE_DIRECTORY:
+        try:
+            google_directory.load_service_account(credentials["service_account"])
+        except (ValueError, TypeError) as exc:
+            raise ConnectorError("invalid_credentials", f"The service account key can't be used: {exc}") from None
+    for url in (base_url, auth_url):
+        if url:
+            try:
+                check_base_url(url.rstrip("/"))
+            except ValueError as exc:
+                raise ConnectorError("invalid_url", str(exc)) from None
+
+
+def connection_create(*, organization: Organization, kind: str, credentials: dict, base_url: str = "",
+                      auth_url: str = "", enabled: bool = True) -> Connection:
+    _check_connection(kind, credentials, base_url, auth_url)
+    try:
+        with transaction.atomic():
+            return Connection.objects.create(organization=organization, kind=kind, credentials=credentials,
+                                             base_url=base_url, auth_url=auth_url, enabled=enabled)
+    except IntegrityError:
+        raise ConnectorError("duplicate_connection", f"This organization already has a {kind} connection; "
+                             "change that one instead.", 409) from None
+
+
+def connection_update(*, connection: Connection, credentials: dict | None = None, **values) -> Connection:
+    """Change a connection; credentials given are merged in, so one secret can be rotated without resending all."""
+    unknown = set(values) - {"base_url", "auth_url", "enabled"}
+    if unknown:
+        raise TypeError(f"connection_update: unknown fields {sorted(unknown)}")
+    merged = {**connection.credentials, **(credentials or {})}
+    _check_connection(connection.kind, merged, values.get("base_url", connection.base_url),
+                      values.get("auth_url", connection.auth_url))
+    connection.credentials = merged
+    for key, value in values.items():
+        setattr(connection, key, value)
+    connection.save()
+    return connection
+
+
+def connection_delete(*, connection: Connection) -> None:
+    connection.delete()
+
+
+# Sync rows ------------------------------------------------------------------------------------------------------
+
+
+def _remote_user(destination: str, employee) -> str:
+    """The person's key at the destination: their mapped id there, else (where the API takes one) the email."""
+    ids = employee.external_ids or {} if isinstance(employee, Employee) else employee.get("external_ids") or {}
+    email = employee.email if isinstance(employee, Employee) else employee.get("email", "")
+    external_id = employee.external_id if isinstance(employee, Employee) else employee.get("external_id", "")
+    if destination == Destination.MICROSOFT_GRAPH:
+        return str(ids.get("microsoft") or email)
+    if destination == Destination.GOOGLE_DIRECTORY:
+        return str(ids.get("google") or email)
+    if destination == Destination.BAMBOOHR:
+        return str(ids.get("bamboohr") or external_id or "")
+    return ""
+
+
+def _enqueue(photo_sync: PhotoSync, delay_seconds: float | None = None) -> None:
+    from .jobs import push_photo
+
+    args = (photo_sync.pk, photo_sync.attempts)
+    if delay_seconds:
+        transaction.on_commit(lambda: push_photo.send_with_options(args=args, delay=int(delay_seconds * 1000)))
+    else:
+        transaction.on_commit(lambda: push_photo.send(*args))
+
+
+def _skip(photo_sync: PhotoSync, reason: str) -> None:
+    photo_sync.status = SyncStatus.SKIPPED
+    photo_sync.last_error = reason
+    photo_sync.next_attempt_at = None
+    photo_sync.save()
+
+
+def _refresh(*, employee: Employee, headshot: Headshot, destination: str,
+             connection: Connection | None) -> PhotoSync:
+    photo_sync, _ = PhotoSync.objects.select_for_update().get_or_create(
+        organization=employee.organization, employee=employee, destination=destination)
+    photo_sync.connection = connection
+    photo_sync.headshot = headshot
+    photo_sync.attempts = 0
+    photo_sync.last_error = ""
+    photo_sync.last_status_code = None
+    photo_sync.next_attempt_at = None
+    if not employee.active:
+        _skip(photo_sync, "The employee is deactivated; photos are not pushed for deactivated people.")
+    elif destination != Destination.SLACK and not _remote_user(destination, employee):
+        _skip(photo_sync, f"No {LABELS[destination]} employee id is known for this person "
+                          f"(set external_ids.{destination.split('_')[0]} or the external id).")
+    elif photo_sync.status == SyncStatus.SYNCED and photo_sync.synced_headshot_id == headshot.pk:
+        photo_sync.save()  # the destination holds this photo already
+    else:
+        photo_sync.status = SyncStatus.PENDING
+        photo_sync.save()
+        _enqueue(photo_sync)
+    return photo_sync
+
+
+@transaction.atomic
+def photo_syncs_for_approval(*, headshot: Headshot) -> list[PhotoSync]:
+    """One row per destination this employee's photo goes to (enabled connections + their Slack link), each queued."""
+    employee = Employee.objects.select_for_update().get(pk=headshot.employee_id)
+    rows = []
+    connections = Connection.objects.for_organization(employee.organization).filter(enabled=True).order_by("kind")
+    for connection in connections:
+        rows.append(_refresh(employee=employee, headshot=headshot, destination=connection.kind,
+                             connection=connection))
+    if SlackConnection.objects.filter(employee=employee).exists():
+        rows.append(_refresh(employee=employee, headshot=headshot, destination=Destination.SLACK, connection=None))
+    return rows
+
+
+def photo_sync_retry(*, photo_sync: PhotoSync) -> PhotoSync:
+    """An admin's retry: a fresh round of attempts with the employee's current approved photo."""
+    if photo_sync.status == SyncStatus.PENDING and photo_sync.next_attempt_at is None and photo_sync.attempts == 0:
+        raise ConnectorError("already_pending", "This push is already queued.", 409)
+    headshot = (Headshot.objects.filter(employee_id=photo_sync.employee_id, approved=True)
+                .order_by("-approved_at", "-pk").first())
+    if headshot is None:
+        raise ConnectorError("no_approved_headshot", "This employee has no approved headshot to push.", 409)
+    connection = photo_sync.connection
+    if photo_sync.destination != Destination.SLACK and (connection is None or not connection.enabled):
+        raise ConnectorError("connection_disabled", "The connection for this destination is missing or disabled.", 409)
+    if photo_sync.destination == Destination.SLACK and not SlackConnection.objects.filter(
+            employee_id=photo_sync.employee_id).exists():
+        raise ConnectorError("slack_not_connected", "The employee has not connected Slack.", 409)
+    with transaction.atomic():
+        employee = Employee.objects.select_for_update().get(pk=photo_sync.employee_id)
+        if photo_sync.status == SyncStatus.SYNCED and photo_sync.synced_headshot_id == headshot.pk:
+            photo_sync.status = SyncStatus.PENDING  # an explicit retry pushes again even if nothing changed
+            photo_sync.synced_headshot = None
+            photo_sync.save()
+        return _refresh(employee=employee, headshot=headshot, destination=photo_sync.destination,
+                        connection=connection)
+
+
+# The push ------------------------------------------------------------------------------------------------------
+
+
+def _client_push(photo_sync: PhotoSync, image) -> PushResult:
+    destination = photo_sync.destination
+    employee = photo_sync.employee
+    if destination == Destination.SLACK:
+        link = SlackConnection.objects.filter(employee=employee).first()
+        if link is None:
+            raise PushError("the employee disconnected Slack", reason=CREDENTIALS)
+        return slack.SlackClient(token=link.access_token).put_photo(image)
+    connection = photo_sync.connection
+    user = _remote_user(destination, employee)
+    try:
+        if destination == Destination.MICROSOFT_GRAPH:
+            client = microsoft_graph.GraphClient(credentials=connection.credentials, base=connection.base_url,
+                                                 auth=connection.auth_url)
+        elif destination == Destination.GOOGLE_DIRECTORY:
+            client = google_directory.GoogleDirectoryClient(credentials=connection.credentials,
+                                                            base=connection.base_url, auth=connection.auth_url)
+        else:
+            client = bamboohr.BambooHRClient(credentials=connection.credentials, base=connection.base_url)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise PushError(f"the {LABELS[destination]} connection is not usable: {exc}", reason=CREDENTIALS) from None
+    return client.put_photo(user, image)
+
+
+def _retry_delay(error: PushError, attempts: int) -> float:
+    if error.retry_after is not None:
+        return min(max(error.retry_after, 1.0), settings.CONNECTOR_RETRY_AFTER_MAX_SECONDS)
+    return min(settings.CONNECTOR_BACKOFF_BASE_SECONDS * 2 ** (attempts - 1), settings.CONNECTOR_BACKOFF_MAX_SECONDS)
+
+
+def photo_sync_run(photo_sync_id: int, attempt: int) -> PhotoSync | None:
+    """One attempt of one push (the job). A message for an older round (attempt differs) is dropped as stale."""
+    from integrations.delivery import preset_for
+
+    with transaction.atomic():
+        photo_sync = (PhotoSync.objects.select_for_update(of=("self",))
+                      .select_related("employee", "connection", "headshot").filter(pk=photo_sync_id).first())
+        if photo_sync is None or photo_sync.status != SyncStatus.PENDING or photo_sync.attempts != attempt:
+            return None
+        photo_sync.attempts += 1
+        photo_sync.next_attempt_at = None
+        photo_sync.save(update_fields=["attempts", "next_attempt_at", "updated_at"])
+    employee = photo_sync.employee
+    if not employee.active:
+        _skip(photo_sync, "The employee is deactivated; photos are not pushed for deactivated people.")
+        return photo_sync
+    if photo_sync.headshot is None or not photo_sync.headshot.approved:
+        _skip(photo_sync, "The headshot to push is no longer approved.")
+        return photo_sync
+    if photo_sync.destination != Destination.SLACK and (photo_sync.connection is None
+                                                         or not photo_sync.connection.enabled):
+        _skip(photo_sync, "The connection for this destination was removed or disabled.")
+        return photo_sync
+    try:
+        image = preset_for(PRESETS[photo_sync.destination]).render(photo_sync.headshot)
+    except (ValueError, OSError) as exc:
+        return _failed(photo_sync, f"The photo could not be prepared for {LABELS[photo_sync.destination]}: {exc}",
+                       None)
+    try:
+        result = _client_push(photo_sync, image)
+    except PushError as error:
+        if error.retryable and photo_sync.attempts < settings.CONNECTOR_MAX_ATTEMPTS:
+            delay = _retry_delay(error, photo_sync.attempts)
+            photo_sync.last_error = f"{error.message} (attempt {photo_sync.attempts}; retrying in {delay:.0f} s)"
+            photo_sync.last_status_code = error.status_code
+            photo_sync.next_attempt_at = timezone.now() + timedelta(seconds=delay)
+            with transaction.atomic():
+                photo_sync.save()
+                _enqueue(photo_sync, delay)
+            return photo_sync
+        if error.retryable:
+            return _failed(photo_sync, f"{error.message} (gave up after {photo_sync.attempts} attempts)",
+                           error.status_code)
+        return _failed(photo_sync, error.message, error.status_code)
+    photo_sync.status = SyncStatus.SYNCED
+    photo_sync.synced_headshot = photo_sync.headshot
+    photo_sync.synced_at = timezone.now()
+    photo_sync.last_error = ""
+    photo_sync.last_status_code = None
+    photo_sync.remote_id = result.remote_id
+    photo_sync.remote_etag = result.etag or image.etag
+    photo_sync.save()
+    return photo_sync
+
+
+def _failed(photo_sync: PhotoSync, message: str, status_code: int | None) -> PhotoSync:
+    photo_sync.status = SyncStatus.FAILED
+    photo_sync.last_error = message
+    photo_sync.last_status_code = status_code
+    photo_sync.next_attempt_at = None
+    photo_sync.save()
+    log.warning("photo push %s to %s failed: %s", photo_sync.pk, photo_sync.destination, message)
+    return photo_sync
+
+
+# Slack: each employee connects their own account ---------------------------------------------------------------
+
+SLACK_STATE_SALT = "connectors.slack.state"
+SLACK_STATE_MAX_AGE = 600
+SLACK_SESSION_KEY = "connectors_slack_nonce"
+
+
+def slack_configured() -> bool:
+    return bool(settings.SLACK_CLIENT_ID and settings.SLACK_CLIENT_SECRET)
+
+
+def slack_state_issue(*, session, organization: Organization, user_id: int) -> str:
+    """A signed state bound to this browser session (a nonce kept in it) and this user: the OAuth CSRF guard."""
+    nonce = secrets.token_urlsafe(24)
+    session[SLACK_SESSION_KEY] = nonce
+    return signing.dumps({"org": organization.pk, "user": user_id, "nonce": nonce}, salt=SLACK_STATE_SALT)
+
+
+def slack_state_check(*, session, state: str, user_id: int) -> int:
+    """The organization id the state was issued for; ConnectorError unless it is fresh, ours and this session's."""
+    nonce = session.pop(SLACK_SESSION_KEY, None)
+    try:
+        data = signing.loads(state, salt=SLACK_STATE_SALT, max_age=SLACK_STATE_MAX_AGE)
+    except signing.SignatureExpired:
+        raise ConnectorError("state_expired", "The Slack sign-in took too long; please start again.") from None
+    except signing.BadSignature:
+        raise ConnectorError("bad_state", "The Slack sign-in could not be verified; please start again.") from None
+    if not nonce or not secrets.compare_digest(str(data.get("nonce")), nonce) or data.get("user") != user_id:
+        raise ConnectorError("bad_state", "The Slack sign-in was started in another session; please start again.")
+    return int(data["org"])
+
+
+def slack_connect(*, employee: Employee, code: str, redirect_uri: str) -> SlackConnection:
+    """Exchange the OAuth code for the employee's user token, keep it, and push their approved photo right away."""
+    try:
+        answer = slack.exchange_code(code=code, redirect_uri=redirect_uri)
+    except PushError as error:
+        raise ConnectorError("slack_refused", f"Slack did not connect: {error.message}", 502) from None
+    user = answer.get("authed_user") or {}
+    token = str(user.get("access_token") or "")
+    if not token.startswith("xoxp-"):
+        raise ConnectorError("slack_no_user_token", "Slack did not give a user token; please start again.", 502)
+    scopes = set(str(user.get("scope") or "").split(","))
+    if slack.USER_SCOPE not in scopes:
+        raise ConnectorError("slack_scope_missing", f"Slack did not grant {slack.USER_SCOPE}; please allow it.", 400)
+    with transaction.atomic():
+        link, _ = SlackConnection.objects.update_or_create(
+            employee=employee, defaults={"organization": employee.organization, "access_token": token,
+                                         "team_id": str((answer.get("team") or {}).get("id") or ""),
+                                         "slack_user_id": str(user.get("id") or ""), "scope": ",".join(sorted(scopes))})
+        headshot = (Headshot.objects.filter(employee=employee, approved=True).order_by("-approved_at", "-pk").first())
+        if headshot is not None:
+            locked = Employee.objects.select_for_update().get(pk=employee.pk)
+            _refresh(employee=locked, headshot=headshot, destination=Destination.SLACK, connection=None)
+    return link
+
+
+def slack_disconnect(*, employee: Employee) -> bool:
+    with transaction.atomic():
+        deleted, _ = SlackConnection.objects.filter(employee=employee).delete()
+        PhotoSync.objects.filter(employee=employee, destination=Destination.SLACK).delete()
+    return bool(deleted)
+
+
+# Deleted employees: their photo leaves every destination that lets us remove it --------------------------------
+
+
+def photo_delete_everywhere(organization: Organization, employee_snapshot: dict) -> list[PhotoDeletion]:
+    """Record and perform the removal of a deleted employee's photo at each enabled connection.
+
+    employee_snapshot: what teams.signals.employee_deleted sends (employee_id, email, external_id, external_ids).
+    Microsoft Graph and Google Directory delete the photo; BambooHR documents no photo delete (recorded as
+    unsupported, for a person to do by hand). Slack is not listed: the employee's token went with their row.
+    """
+    rows = []
+    employee_id = int(employee_snapshot["employee_id"])
+    for connection in Connection.objects.for_organization(organization).filter(enabled=True).order_by("kind"):
+        user = _remote_user(connection.kind, employee_snapshot)
+        row = PhotoDeletion.objects.filter(organization=organization, employee_ref=employee_id,
+                                           destination=connection.kind).first()
+        if row is None:
+            row = PhotoDeletion.objects.create(organization=organization, employee_ref=employee_id,
+                                               destination=connection.kind, connection=connection, remote_user=user)
+        if row.status in (DeletionStatus.DONE, DeletionStatus.UNSUPPORTED):
+            rows.append(row)
+            continue
+        try:
+            if connection.kind == ConnectionKind.MICROSOFT_GRAPH:
+                microsoft_graph.GraphClient(credentials=connection.credentials, base=connection.base_url,
+                                            auth=connection.auth_url).delete_photo(user)
+            elif connection.kind == ConnectionKind.GOOGLE_DIRECTORY:
+                google_directory.GoogleDirectoryClient(credentials=connection.credentials, base=connection.base_url,
+                                                       auth=connection.auth_url).delete_photo(user)
+            else:
+                row.status = DeletionStatus.UNSUPPORTED
+                row.last_error = (f"{LABELS[connection.kind]} has no API to delete a photo; remove it there by hand "
+                                  f"(employee {user or 'unknown'}).")
+        except PushError as error:
+            row.status = DeletionStatus.FAILED
+            row.last_error = error.message
+            row.last_status_code = error.status_code
+        except (KeyError, ValueError, TypeError) as exc:
+            row.status = DeletionStatus.FAILED
+            row.last_error = f"the {LABELS[connection.kind]} connection is not usable: {exc}"
+        else:
+            if row.status != DeletionStatus.UNSUPPORTED:
+                row.status = DeletionStatus.DONE
+                row.last_error = ""
+                row.remote_user = ""  # done: keep no identifier of the erased person
+        row.finished_at = timezone.now() if row.status != DeletionStatus.FAILED else None
+        row.save()
+        rows.append(row)
+    return rows
