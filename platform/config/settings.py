@@ -358,6 +358,9 @@ WEBHOOK_CONNECT_TIMEOUT_SECONDS = env_float("WEBHOOK_CONNECT_TIMEOUT_SECONDS", 5
 WEBHOOK_READ_TIMEOUT_SECONDS = env_float("WEBHOOK_READ_TIMEOUT_SECONDS", 15.0)
 # After a secret rotation the old secret also signs (a second signature) for this long.
 WEBHOOK_SECRET_ROTATION_GRACE_SECONDS = env_int("WEBHOOK_SECRET_ROTATION_GRACE_SECONDS", 24 * 3600)
+# SCIM list pages: the size when a directory sends no `count`, and the most one page holds (published as maxResults).
+SCIM_DEFAULT_COUNT = env_int("SCIM_DEFAULT_COUNT", 100)
+SCIM_MAX_RESULTS = env_int("SCIM_MAX_RESULTS", 200)
 
 # --- Photo pushes (platform/connectors) -------------------------------------------------------------------------
 # Each push is tried at most this many times; 429/503 wait the destination's Retry-After (capped), other transient
