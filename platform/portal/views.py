@@ -1,0 +1,257 @@
+"""Employee portal pages under /app/: organization picker, consent, selfies, progress and the headshot gallery.
+
+Thin views over the apps' services. The pages work without JavaScript (forms post here and re-render); the small
+scripts in static/portal/ upgrade them to per-photo uploads and live progress through the tenant API.
+Anonymous visitors go to the login page, other organizations' slugs are 404.
+"""
+from __future__ import annotations
+
+import io
+import math
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views import View
+
+from privacy.models import ConsentChannel
+from privacy.services import consent_current, consent_grant, consent_withdraw
+from privacy.texts import consent_text
+from rollouts.api import progress_data
+from teams.models import Employee, GenerationRequest, Headshot, RequestStatus, Selfie
+from teams.selfie_checks import reason_message
+from teams.services import (TeamsError, generation_request_start, headshot_approve, headshot_set_selected,
+                            selfie_delete, selfie_set_summary, selfies_upload)
+from tenancy.models import Membership
+
+from inference.ingest import IngestLimits, decode_image
+
+THUMBNAIL_SIDE = 320
+# The headshot rendition shown in the gallery: the smallest at least this wide (the PNG master if none is).
+GALLERY_MIN_WIDTH = 256
+ACTIVE = (RequestStatus.PENDING, RequestStatus.QUEUED, RequestStatus.RUNNING)
+
+
+def portal_url(name: str, organization, *args) -> str:
+    return reverse(f"portal:{name}", args=[organization.slug, *args])
+
+
+def client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class OrganizationPicker(View):
+    """/app/: one organization goes straight to its portal; several get a picker (admins also see the admin link)."""
+
+    def get(self, request):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+        memberships = list(Membership.objects.select_related("organization").filter(user=request.user)
+                           .order_by("organization__name"))
+        if len(memberships) == 1:
+            return HttpResponseRedirect(portal_url("home", memberships[0].organization))
+        return render(request, "portal/orgs.html", {"memberships": memberships})
+
+
+class EmployeeView(View):
+    """Resolves the organization once; members only. Pages that need consent send people to the consent screen."""
+
+    nav = ""
+    needs_consent = True
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+        membership = (Membership.objects.select_related("organization")
+                      .filter(organization__slug=kwargs.get("org_slug"), user=request.user).first())
+        if membership is None:
+            raise Http404(_("No such organization."))
+        self.organization = request.organization = membership.organization
+        self.membership = request.membership = membership
+        self.employee = (Employee.objects.for_organization(self.organization)
+                         .filter(user=request.user, active=True).first())
+        if self.employee is None:
+            return render(request, "portal/no_employee.html", self.context(), status=404)
+        self.consent = consent_current(self.employee)
+        if self.needs_consent and self.consent is None:
+            return HttpResponseRedirect(self.url("home"))
+        return super().dispatch(request, *args, **kwargs)
+
+    def url(self, name: str, *args) -> str:
+        return portal_url(name, self.organization, *args)
+
+    def context(self, **extra) -> dict:
+        return {"organization": self.organization, "membership": self.membership, "nav": self.nav,
+                "consent": getattr(self, "consent", None),
+                "api_base": f"/api/v1/orgs/{self.organization.slug}", **extra}
+
+
+class HomeView(EmployeeView):
+    """The employee's start page: the consent screen until they agree, then their three steps."""
+
+    nav = "home"
+    needs_consent = False
+
+    def get(self, request, org_slug: str):
+        if self.consent is None:
+            return render(request, "portal/consent.html", self.context(text=consent_text(self.organization)))
+        summary = selfie_set_summary(self.employee)
+        latest = (GenerationRequest.objects.for_organization(self.organization).filter(employee=self.employee)
+                  .order_by("-id").first())
+        headshots = Headshot.objects.for_organization(self.organization).filter(employee=self.employee,
+                                                                                 qc_passed=True)
+        return render(request, "portal/home.html", self.context(
+            set=summary, latest=latest, headshot_count=headshots.count(),
+            approved_count=headshots.filter(approved=True).count()))
+
+
+class ConsentView(EmployeeView):
+    """Read the text, agree ("I agree"), decline for now ("Not now") or withdraw."""
+
+    nav = "consent"
+    needs_consent = False
+
+    def get(self, request, org_slug: str):
+        return render(request, "portal/consent.html", self.context(text=consent_text(self.organization)))
+
+    def post(self, request, org_slug: str):
+        decision = request.POST.get("decision")
+        if decision == "agree":
+            consent_grant(employee=self.employee, user=request.user, ip=client_ip(request),
+                          user_agent=request.META.get("HTTP_USER_AGENT", ""), channel=ConsentChannel.PORTAL)
+            messages.success(request, _("Thank you. You can now upload your selfies."))
+            return HttpResponseRedirect(self.url("selfies"))
+        if decision == "later":
+            return render(request, "portal/consent_later.html", self.context())
+        if decision == "withdraw" and self.consent is not None:
+            deleted = consent_withdraw(employee=self.employee, user=request.user)
+            messages.success(request, _("Your consent is withdrawn. %(count)s selfie(s) and all face data derived "
+                                        "from them were deleted.") % {"count": deleted})
+            return HttpResponseRedirect(self.url("home"))
+        messages.error(request, _("Choose “I agree” or “Not now”."))
+        return HttpResponseRedirect(self.url("consent"))
+
+
+class SelfiesView(EmployeeView):
+    """Upload page. Without JavaScript the form posts here; with it, each photo goes to the API on its own."""
+
+    nav = "selfies"
+
+    def get(self, request, org_slug: str):
+        return self.page(request)
+
+    def post(self, request, org_slug: str):
+        uploads = request.FILES.getlist("files")
+        if not uploads:
+            messages.error(request, _("Choose one or more photos first."))
+            return self.page(request, status=400)
+        try:
+            result = selfies_upload(employee=self.employee, uploads=uploads)
+        except TeamsError as exc:
+            messages.error(request, exc.message)
+            return self.page(request, status=exc.status)
+        verdicts = [{"file": s.original_name, "accepted": True, "messages": [reason_message(c) for c in s.set_reasons]}
+                    for s in result.accepted]
+        verdicts += [{"file": r["file"], "accepted": False, "messages": r["messages"]} for r in result.rejected]
+        return self.page(request, verdicts=verdicts, status=201 if result.accepted else 400)
+
+    def page(self, request, verdicts=None, status=200):
+        selfies = list(Selfie.objects.for_organization(self.organization).filter(employee=self.employee)
+                       .order_by("id"))
+        for selfie in selfies:
+            selfie.messages = [reason_message(code) for code in selfie.set_reasons]
+        active = (GenerationRequest.objects.for_organization(self.organization)
+                  .filter(employee=self.employee, status__in=ACTIVE).order_by("-id").first())
+        return render(request, "portal/selfies.html", self.context(
+            selfies=selfies, set=selfie_set_summary(self.employee), verdicts=verdicts, active=active), status=status)
+
+
+class SelfieDeleteView(EmployeeView):
+    def post(self, request, org_slug: str, selfie_id: int):
+        selfie = get_object_or_404(Selfie.objects.for_organization(self.organization), pk=selfie_id,
+                                   employee=self.employee)
+        selfie_delete(selfie=selfie)
+        messages.success(request, _("The photo was deleted."))
+        return HttpResponseRedirect(self.url("selfies"))
+
+
+class SelfieThumbnailView(EmployeeView):
+    """A small upright JPEG of one of your own selfies (HEIC included, which browsers can't show)."""
+
+    def get(self, request, org_slug: str, selfie_id: int):
+        selfie = get_object_or_404(Selfie.objects.for_organization(self.organization), pk=selfie_id,
+                                   employee=self.employee)
+        with selfie.file.open("rb") as handle:
+            data = handle.read()
+        from PIL import Image
+
+        decoded = decode_image(data, IngestLimits(min_side=1, working_long_side=THUMBNAIL_SIDE))
+        buffer = io.BytesIO()
+        Image.fromarray(decoded.rgb).save(buffer, "JPEG", quality=82)
+        buffer.seek(0)
+        response = FileResponse(buffer, content_type="image/jpeg")
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+
+class GenerateView(EmployeeView):
+    def post(self, request, org_slug: str):
+        try:
+            generation = generation_request_start(employee=self.employee, created_by=request.user)
+        except TeamsError as exc:
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(self.url("selfies"))
+        return HttpResponseRedirect(self.url("progress", generation.pk))
+
+
+class ProgressView(EmployeeView):
+    nav = "headshots"
+    needs_consent = False  # a request failed by a withdrawal still explains itself
+
+    def get(self, request, org_slug: str, request_id: int):
+        generation = get_object_or_404(GenerationRequest.objects.for_organization(self.organization),
+                                       pk=request_id, employee=self.employee)
+        progress = progress_data(generation)
+        seconds = progress["eta_seconds"]
+        return render(request, "portal/progress.html", self.context(
+            generation=generation, progress=progress,
+            eta_minutes=None if seconds is None else (1 if seconds < 60 else math.ceil(seconds / 60)),
+            finished=generation.status in (RequestStatus.DONE, RequestStatus.FAILED)))
+
+
+class GalleryView(EmployeeView):
+    nav = "headshots"
+    needs_consent = False  # approved headshots stay after a withdrawal, and so does access to them
+
+    def get(self, request, org_slug: str):
+        headshots = list(Headshot.objects.for_organization(self.organization)
+                         .filter(employee=self.employee, qc_passed=True).order_by("-request_id", "rank", "id"))
+        for headshot in headshots:
+            sizes = sorted(int(size) for size in headshot.renditions)
+            headshot.sizes = sizes
+            headshot.thumb_size = next((s for s in sizes if s >= GALLERY_MIN_WIDTH), sizes[-1] if sizes else None)
+        return render(request, "portal/gallery.html", self.context(headshots=headshots))
+
+
+class HeadshotActionView(EmployeeView):
+    """Favourite or approve one of your own headshots (the no-JavaScript path; scripts use the API)."""
+
+    needs_consent = False
+
+    def post(self, request, org_slug: str, headshot_id: int, action: str):
+        headshot = get_object_or_404(Headshot.objects.for_organization(self.organization), pk=headshot_id,
+                                     employee=self.employee, qc_passed=True)
+        if action == "select":
+            selected = request.POST.get("selected", "true") == "true"
+            headshot_set_selected(headshot=headshot, selected=selected)
+            messages.success(request, _("Marked as a favourite.") if selected else _("Removed from your favourites."))
+        elif action == "approve":
+            headshot_approve(headshot=headshot, approved=True, actor=request.user)
+            messages.success(request, _("Approved for the company directory."))
+        else:
+            raise Http404(_("No such action."))
+        return HttpResponseRedirect(self.url("gallery") + f"#headshot-{headshot.pk}")
