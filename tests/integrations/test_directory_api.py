@@ -47,8 +47,9 @@ def with_real_photo(headshot):
 
 
 def key_for(org, scopes=("employees:read", "headshots:read")) -> APIClient:
+    issued = api_key_create(organization=org, name="HRIS", scopes=list(scopes), created_by=None)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key_create(organization=org, name='HRIS', scopes=list(scopes), created_by=None).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.key}")
     return client
 
 
