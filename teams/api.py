@@ -380,19 +380,35 @@ class HeadshotFileApi(OrganizationEndpoint):
         return queryset
 
     @extend_schema(parameters=[OpenApiParameter("size", int, description="a rendition width; the PNG master if absent")],
-                   responses={(200, "image/*"): bytes})
+                   responses={(200, "image/*"): bytes, 304: None})
     def get(self, request, org_slug: str, headshot_id: int):
+        """The image as delivered everywhere (metadata stripped, labelled AI-generated); an ETag answers 304."""
+        import io
+
+        from django.http import HttpResponseNotModified
+        from django.utils.http import parse_etags
+
+        from integrations.delivery import delivery_etag, render_headshot
+
         headshot = self.get_object()
         size = request.query_params.get("size")
         if size is None:
-            name, content_type = headshot.file.name, "image/png"
+            options = {"fmt": "PNG"}
         elif size in headshot.renditions:
-            name, content_type = headshot.renditions[size], "image/jpeg"
+            width = int(size)
+            options = {"size": max(width, round(width * headshot.height / headshot.width)), "fmt": "JPEG"}
         else:
             raise DomainError(f"size must be one of {', '.join(sorted(headshot.renditions, key=int))}.",
                               code="invalid_size")
-        storage = headshot.file.storage
-        return FileResponse(storage.open(name, "rb"), content_type=content_type)
+        etag = delivery_etag(headshot, **options)
+        if etag in parse_etags(request.headers.get("If-None-Match", "")):
+            response = HttpResponseNotModified()
+        else:
+            delivered = render_headshot(headshot, **options)
+            response = FileResponse(io.BytesIO(delivered.data), content_type=delivered.content_type)
+        response["ETag"] = etag
+        response["Cache-Control"] = "private, no-cache"
+        return response
 
 
 # Employee: their own selfies, requests and headshots -----------------------------------------------------------

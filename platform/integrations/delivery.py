@@ -42,7 +42,8 @@ class Delivered:
     width: int
     height: int
     format: str  # "JPEG" | "PNG" | "WEBP"
-    # Strong ETag, quoted for the HTTP header: same headshot, source files, options and label -> same value.
+    # ETag, quoted for the HTTP header: same headshot, source files, options and label -> same value and, unless
+    # C2PA signing is on (then W/"..."), the same bytes.
     etag: str
 
     @property
@@ -174,7 +175,9 @@ def delivery_etag(headshot, *, size: int | None = None, square: bool = False, fm
         "c2pa": c2pa_signing.signer_identity(),
     }
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
-    return f'"{digest}"'
+    # c2pa-rs salts every assertion hash at random, so two signed renders differ byte-wise (same pixels, same
+    # claims): the tag is then weak, as HTTP asks of equivalent but not identical bytes.
+    return f'W/"{digest}"' if identity["c2pa"] else f'"{digest}"'
 
 
 def render_headshot(headshot, *, size: int | None = None, square: bool = False, fmt: str = "JPEG",
@@ -200,10 +203,16 @@ def render_headshot(headshot, *, size: int | None = None, square: bool = False, 
     image = _fit(image, target)
     xmp = ai_label_xmp(ai_system=_ai_system(headshot))
     floor = max(min_size or 1, _SMALLEST_SIDE)
-    data, image = _encode_within(image, fmt, xmp, max_bytes, floor)
-    data = c2pa_signing.sign_if_configured(data, fmt)
-    if max_bytes is not None and len(data) > max_bytes:
-        raise ValueError(f"The signed image is {len(data)} bytes, over the limit of {max_bytes}.")
+    budget = None if max_bytes is None else max_bytes - c2pa_signing.reserve_bytes()
+    for _ in range(3):
+        encoded, image_out = _encode_within(image, fmt, xmp, budget, floor, max_bytes)
+        data = c2pa_signing.sign_if_configured(encoded, fmt)
+        if max_bytes is None or len(data) <= max_bytes:
+            break
+        budget -= len(data) - max_bytes + 1024  # the manifest was bigger than reserved: leave it more room
+    else:
+        raise ValueError(f"Cannot fit this headshot in {max_bytes} bytes as {fmt} with its Content Credentials.")
+    image = image_out
     return Delivered(data=data, content_type=FORMATS[fmt], width=image.width, height=image.height, format=fmt,
                      etag=delivery_etag(headshot, **options))
 
@@ -293,9 +302,10 @@ def _encode(image: Image.Image, fmt: str, xmp: bytes, quality: int) -> bytes:
     return buffer.getvalue()
 
 
-def _encode_within(image: Image.Image, fmt: str, xmp: bytes, max_bytes: int | None,
-                   floor: int) -> tuple[bytes, Image.Image]:
-    if max_bytes is None:
+def _encode_within(image: Image.Image, fmt: str, xmp: bytes, budget: int | None, floor: int,
+                   max_bytes: int | None) -> tuple[bytes, Image.Image]:
+    """The best encode within budget bytes: the first quality step that fits, at the largest size that can."""
+    if budget is None:
         return _encode(image, fmt, xmp, JPEG_QUALITY), image
     qualities = (JPEG_QUALITY,) if fmt == "PNG" else _QUALITY_STEPS
     current = image
@@ -303,8 +313,7 @@ def _encode_within(image: Image.Image, fmt: str, xmp: bytes, max_bytes: int | No
     while True:
         for quality in qualities:
             data = _encode(current, fmt, xmp, quality)
-            # Room for the C2PA manifest when one will be added.
-            if len(data) + c2pa_signing.reserve_bytes() <= max_bytes:
+            if len(data) <= budget:
                 return data, current
             smallest = len(data)
         long_edge = int(max(current.size) * _SHRINK)
