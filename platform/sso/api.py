@@ -74,7 +74,7 @@ class SsoConfigIn(serializers.Serializer):
         return [part.strip() for item in value for part in item.split(",") if part.strip()]
 
 
-class PresetOut(serializers.Serializer):
+class SsoPresetOut(serializers.Serializer):
     name = serializers.CharField()
     label = serializers.CharField()
     attribute_mapping = serializers.DictField(child=serializers.CharField(allow_blank=True))
@@ -132,10 +132,10 @@ class SsoConfigApi(OrganizationAdminEndpoint):
 
 
 class SsoPresetListApi(OrganizationAdminEndpoint):
-    serializer_class = PresetOut
+    serializer_class = SsoPresetOut
     pagination_class = None
 
-    @extend_schema(responses=PresetOut(many=True))
+    @extend_schema(responses=SsoPresetOut(many=True))
     def get(self, request, org_slug: str):
         """Attribute mappings for common identity providers (Okta, Microsoft Entra ID, Google Workspace, custom)."""
         return Response([{"name": name, "label": p["label"], "attribute_mapping": p["attribute_mapping"]}

@@ -36,8 +36,15 @@ def safe_next(request: HttpRequest, candidate: str | None) -> str:
     return settings.LOGIN_REDIRECT_URL
 
 
+def _page(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+    # The portal's base template reads request.organization (set by tenant views); these pages have none or
+    # the one whose sign-in this is.
+    request.organization = context.get("organization")
+    return render(request, template, context, status=status)
+
+
 def _error(request: HttpRequest, exc: SsoError, *, title: str | None = None, organization=None) -> HttpResponse:
-    return render(request, "sso/error.html", {"title": title or _("We couldn't sign you in"), "message": exc.message,
+    return _page(request, "sso/error.html", {"title": title or _("We couldn't sign you in"), "message": exc.message,
                                               "code": exc.code, "organization": organization},
                   status=exc.status)
 
@@ -106,7 +113,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
             validate_email(email)
         except ValidationError:
             context["error"] = _("Enter your work email address, like name@company.com.")
-            return render(request, "sso/login.html", context, status=400)
+            return _page(request, "sso/login.html", context, status=400)
         organization = services.login_code_request(email=email)
         if organization is not None:
             start = reverse("sso:start", kwargs={"org_slug": organization.slug})
@@ -114,7 +121,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
         request.session[SESSION_EMAIL] = email
         target = reverse("sso:login-code")
         return HttpResponseRedirect(f"{target}?{urlencode({'next': next_url})}" if next_url else target)
-    return render(request, "sso/login.html", context)
+    return _page(request, "sso/login.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -131,9 +138,9 @@ def login_code_page(request: HttpRequest) -> HttpResponse:
             user = services.login_with_code(email=email, code=request.POST.get("code", ""))
         except SsoError as exc:
             context["error"] = exc.message
-            return render(request, "sso/login_code.html", context, status=exc.status)
+            return _page(request, "sso/login_code.html", context, status=exc.status)
         return _sign_in(request, user, next_url)
-    return render(request, "sso/login_code.html", context)
+    return _page(request, "sso/login_code.html", context)
 
 
 @require_POST
@@ -169,6 +176,6 @@ def invite_page(request: HttpRequest, token: str) -> HttpResponse:
                 user = services.invite_accept_with_code(token=token, code=request.POST.get("code", ""))
             except SsoError as exc:
                 context["error"] = exc.message
-                return render(request, "sso/invite.html", context, status=exc.status)
+                return _page(request, "sso/invite.html", context, status=exc.status)
             return _sign_in(request, user, None)
-    return render(request, "sso/invite.html", context)
+    return _page(request, "sso/invite.html", context)

@@ -1,0 +1,105 @@
+"""SP-initiated sign-in end to end: our AuthnRequest goes to a real IdP server, its signed answer comes back once."""
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from lxml import html
+
+from accounts.models import User
+from sso.models import PendingAuthnRequest
+from sso.services import idp_config_save
+from tests.factories import make_employee
+from tests.saml_idp import TestIdP, serve
+
+from .conftest import BASE_URL, acs_path, audience
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def idp_server():
+    idp = TestIdP()
+    server = serve(idp, ["ada@acme.example", "bob@acme.example"])
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def org(org_a, idp_server):
+    idp_config_save(organization=org_a, metadata_xml=idp_server.idp.metadata_xml(), enabled=True)
+    return org_a
+
+
+def idp_form(location: str) -> dict:
+    """Follow our redirect to the IdP like a browser and read the auto-submitting form it answers with."""
+    page = requests.get(location, timeout=10)
+    assert page.status_code == 200
+    form = html.fromstring(page.text).forms[0]
+    return {"action": form.action, **dict(form.fields)}
+
+
+def test_sp_initiated_round_trip_through_the_idp_signs_in_and_returns_to_next(client, org, idp_server):
+    make_employee(org, email="bob@acme.example")
+    idp_server.user = "bob@acme.example"
+
+    start = client.get(f"/sso/{org.slug}/login", {"next": "/app/selfies?step=2"})
+
+    assert start.status_code == 302
+    location = start["Location"]
+    assert location.startswith(idp_server.sso_url + "?")
+    assert "SAMLRequest" in parse_qs(urlsplit(location).query)
+    pending = PendingAuthnRequest.objects.for_organization(org).get()
+
+    form = idp_form(location)
+    received = idp_server.requests[-1]
+    assert received.id == pending.request_id
+    assert received.acs_url == form["action"] == BASE_URL + acs_path(org)
+    assert received.issuer == audience(org)
+
+    done = client.post(acs_path(org), {"SAMLResponse": form["SAMLResponse"], "RelayState": form["RelayState"]})
+
+    assert done.status_code == 302 and done["Location"] == "/app/selfies?step=2"
+    assert int(client.session["_auth_user_id"]) == User.objects.get(email="bob@acme.example").pk
+    # The request is answered: it can't be answered again, and the same response can't be replayed.
+    assert not PendingAuthnRequest.objects.exists()
+    client.logout()
+    again = client.post(acs_path(org), {"SAMLResponse": form["SAMLResponse"]})
+    assert again.status_code == 400 and "_auth_user_id" not in client.session
+
+
+def test_next_pointing_off_site_is_replaced_before_the_idp_sees_it(client, org, idp_server):
+    make_employee(org, email="ada@acme.example")
+    start = client.get(f"/sso/{org.slug}/login", {"next": "https://evil.example/"})
+    form = idp_form(start["Location"])
+    assert form["RelayState"] == "/app/"
+    done = client.post(acs_path(org), {"SAMLResponse": form["SAMLResponse"], "RelayState": form["RelayState"]})
+    assert done["Location"] == "/app/"
+
+
+def test_an_answer_to_one_request_cannot_be_used_after_a_second_login_started_elsewhere(client, org, idp_server):
+    make_employee(org, email="ada@acme.example")
+    first = idp_form(client.get(f"/sso/{org.slug}/login")["Location"])
+    second = idp_form(client.get(f"/sso/{org.slug}/login")["Location"])
+    # Each request is single use: both can complete once, in any order, and never twice.
+    assert client.post(acs_path(org), {"SAMLResponse": second["SAMLResponse"]}).status_code == 302
+    client.logout()
+    assert client.post(acs_path(org), {"SAMLResponse": first["SAMLResponse"]}).status_code == 302
+    client.logout()
+    assert client.post(acs_path(org), {"SAMLResponse": first["SAMLResponse"]}).status_code == 400
+
+
+def test_response_signed_for_a_request_but_sent_after_it_expired_is_refused(client, org, idp_server, settings):
+    make_employee(org, email="ada@acme.example")
+    form = idp_form(client.get(f"/sso/{org.slug}/login")["Location"])
+    PendingAuthnRequest.objects.update(expires_at="2000-01-01T00:00:00Z")
+    assert client.post(acs_path(org), {"SAMLResponse": form["SAMLResponse"]}).status_code == 400
+    assert "_auth_user_id" not in client.session
+
+
+def test_login_start_for_an_organization_without_sso_is_a_clear_404(client, org_b):
+    response = client.get(f"/sso/{org_b.slug}/login")
+    assert response.status_code == 404
+    assert b"not set up" in response.content
+    assert client.get("/sso/no-such-org/login").status_code == 404
