@@ -141,7 +141,36 @@ def unknown(request, rest: str = ""):
 
 @scim_view(("POST",))
 def root_search(request):
-    raise ScimError(501, _("Search one resource type at a time: POST /Users/.search or /Groups/.search."))
+    """POST /.search over users and groups (RFC 7644 §3.4.3): users first, then groups, paged as one list.
+
+    A filter applies to the resource types that have its attributes (userName only matches users); a filter no
+    type understands is 400 invalidFilter.
+    """
+    url = base_url(request)
+    params = _params(request)
+    kinds = [(_users(request), USER_FILTERS, USER_LOOKUPS, lambda e: user_resource(e, url), discovery.USER_SCHEMA),
+             (_groups(request), GROUP_FILTERS, GROUP_LOOKUPS, lambda t: group_resource(t, url),
+              discovery.GROUP_SCHEMA)]
+    querysets, last_error = [], None
+    for queryset, allowed, lookups, render, schema in kinds:
+        try:
+            querysets.append((_filtered(queryset, params, allowed, lookups), render, schema))
+        except ScimError as error:
+            last_error = error
+    if not querysets:
+        raise last_error
+    start, count = _page(params)
+    total, skip, resources = 0, start - 1, []
+    for queryset, render, schema in querysets:
+        size = queryset.count()
+        total += size
+        take = count - len(resources)
+        if take > 0 and skip < size:
+            page = queryset.order_by("id")[skip:skip + take]
+            resources += [_project(render(obj), params["attributes"], params["excludedAttributes"], schema)
+                          for obj in page]
+        skip = max(0, skip - size)
+    return scim_response(_list_body(resources, total=total, start=start))
 
 
 # Query parameters ---------------------------------------------------------------------------------------------
@@ -226,13 +255,23 @@ def _params(request) -> dict:
             "excludedAttributes": _names(request.GET.get("excludedAttributes"))}
 
 
-def _listing(request, queryset, allowed_filters: dict, lookups: dict, render, schema: str) -> HttpResponse:
-    params = _params(request)
+def _filtered(queryset, params: dict, allowed_filters: dict, lookups: dict):
     if params["filter"]:
         for key, value in parse_filter(str(params["filter"]), allowed_filters):
             queryset = queryset.filter(lookups[key](value))
+    return queryset
+
+
+def _page(params: dict) -> tuple[int, int]:
+    """(startIndex, count): startIndex below 1 means 1, count is capped at SCIM_MAX_RESULTS (RFC 7644 §3.4.2.4)."""
     start = max(1, _int_param(params, "startIndex", 1))
-    count = min(max(0, _int_param(params, "count", settings.SCIM_DEFAULT_COUNT)), settings.SCIM_MAX_RESULTS)
+    return start, min(max(0, _int_param(params, "count", settings.SCIM_DEFAULT_COUNT)), settings.SCIM_MAX_RESULTS)
+
+
+def _listing(request, queryset, allowed_filters: dict, lookups: dict, render, schema: str) -> HttpResponse:
+    params = _params(request)
+    queryset = _filtered(queryset, params, allowed_filters, lookups)
+    start, count = _page(params)
     total = queryset.count()
     page = list(queryset.order_by("id")[start - 1:start - 1 + count])
     resources = [_project(render(obj), params["attributes"], params["excludedAttributes"], schema) for obj in page]

@@ -81,3 +81,26 @@ def test_groups_are_per_organization(acme, globex):
     assert_scim_error(globex.client.delete(f"Groups/{group['id']}"), 404)
     assert globex.client.get("Groups").json()["totalResults"] == 0
     assert globex.client.post("Groups", {"displayName": "Research"}).status_code == 201
+
+
+def test_search_at_the_root_covers_users_then_groups(acme):
+    ada = make_employee(acme.org, name="Ada", email="ada@acme.example")
+    bob = make_employee(acme.org, name="Bob", email="bob@acme.example")
+    group = acme.client.post("Groups", {"displayName": "Research"}).json()
+
+    def search(**body):
+        response = acme.client.post(".search", {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                                                **body})
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    everything = search()
+    assert everything["totalResults"] == 3
+    assert [r["id"] for r in everything["Resources"]] == [str(ada.pk), str(bob.pk), group["id"]]
+    assert everything["Resources"][2]["schemas"] == [GROUP]
+    page = search(startIndex=2, count=2, attributes=["displayName"])
+    assert [(r["id"], r.get("displayName")) for r in page["Resources"]] == [(str(bob.pk), "Bob"),
+                                                                          (group["id"], "Research")]
+    assert [r["id"] for r in search(filter='userName eq "bob@acme.example"')["Resources"]] == [str(bob.pk)]
+    assert [r["id"] for r in search(filter='displayName eq "research"')["Resources"]] == [group["id"]]
+    assert_scim_error(acme.client.post(".search", {"filter": 'nickName eq "x"'}), 400, "invalidFilter")
