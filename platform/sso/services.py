@@ -21,6 +21,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.constants import OneLogin_Saml2_Constants
+from onelogin.saml2.errors import OneLogin_Saml2_Error
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 from onelogin.saml2.response import OneLogin_Saml2_Response
 
@@ -32,7 +33,8 @@ from tenancy.models import Membership, Organization, Role
 
 from .models import ConsumedAssertion, IdentityProviderConfig, LoginCode, PendingAuthnRequest
 from .presets import MAPPING_FIELDS, PRESETS
-from .saml import request_data, saml_settings
+from .saml import request_data
+from .saml import saml_settings as _saml_settings
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +179,14 @@ def idp_config_delete(*, organization: Organization) -> bool:
 # SP-initiated login --------------------------------------------------------------------------------------------
 
 
+def sp_settings(organization: Organization, config: IdentityProviderConfig | None):
+    try:
+        return _saml_settings(organization, config)
+    except OneLogin_Saml2_Error as exc:
+        logger.error("SAML settings for %s are invalid (check PUBLIC_BASE_URL): %s", organization.slug, exc)
+        raise SsoError("sso_misconfigured", _("Single sign-on is not available right now."), 503) from None
+
+
 def _enabled_config(organization: Organization) -> IdentityProviderConfig:
     config = idp_config_get(organization)
     if config is None or not config.enabled:
@@ -187,7 +197,7 @@ def _enabled_config(organization: Organization) -> IdentityProviderConfig:
 def sso_login_url(*, organization: Organization, request, next_url: str) -> str:
     """The IdP's URL carrying our AuthnRequest (HTTP-Redirect); the request ID is kept to match the response."""
     config = _enabled_config(organization)
-    auth = OneLogin_Saml2_Auth(request_data(request), saml_settings(organization, config))
+    auth = OneLogin_Saml2_Auth(request_data(request), sp_settings(organization, config))
     url = auth.login(return_to=next_url)
     now = timezone.now()
     PendingAuthnRequest.objects.for_organization(organization).filter(expires_at__lt=now).delete()
@@ -225,7 +235,7 @@ def sso_acs(*, organization: Organization, request) -> SignIn:
     encoded = request.POST.get("SAMLResponse", "")
     if not encoded:
         raise SsoError("no_response", _("No SAML response was received."))
-    settings_obj = saml_settings(organization, config)
+    settings_obj = sp_settings(organization, config)
     try:
         response = OneLogin_Saml2_Response(settings_obj, encoded)
     except Exception as exc:  # not base64, not XML, forbidden DTD: the same refusal
@@ -305,36 +315,40 @@ def _domain_of(email: str) -> str:
 
 def jit_provision(*, organization: Organization, config: IdentityProviderConfig | None, email: str,
                   name: str = "") -> User:
-    """The account for `email` in `organization`: an invited or imported employee, a pending invite, or someone from
-    an allowed domain (just in time). Anyone else is refused and nothing is created."""
+    """The account for `email` in `organization`: a member already, an invited or imported employee, a pending
+    invite, or someone from an allowed domain (just in time). Anyone else is refused and nothing is created."""
     email = email.lower()
     employee = Employee.objects.for_organization(organization).filter(email__iexact=email).first()
     invite = _pending_invite(organization, email)
+    membership = Membership.objects.filter(organization=organization, user__email__iexact=email).first()
     domain_allowed = config is not None and _domain_of(email) in (config.allowed_domains or [])
     if employee is not None and not employee.active:
         logger.warning("sign-in to %s refused: employee %s is deactivated", organization.slug, email)
         raise SsoError("deactivated", _("Your access to %(org)s has ended. Ask your HR team if this is a mistake.")
                        % {"org": organization.name}, 403)
-    if employee is None and invite is None and not domain_allowed:
+    if employee is None and invite is None and membership is None and not domain_allowed:
         logger.warning("sign-in to %s refused: %s is not invited and its domain is not allowed", organization.slug,
                        email)
         raise SsoError("not_invited", _("Your company hasn't invited this account (%(email)s) yet. Ask your HR team "
                                         "for an invite.") % {"email": email}, 403)
     user = User.objects.filter(email__iexact=email).first()
     if user is not None and not user.is_active:
+        logger.warning("sign-in to %s refused: user %s is disabled", organization.slug, email)
         raise SsoError("deactivated", _("This account is disabled."), 403)
     if user is None:
         user = User.objects.create_user(email, None, name=name or (employee.name if employee else ""))
     elif name and not user.name:
         user.name = name
         user.save(update_fields=["name"])
-    Membership.objects.get_or_create(organization=organization, user=user,
-                                     defaults={"role": invite.role if invite else Role.EMPLOYEE})
-    if employee is None and invite is not None and invite.employee_id is not None:
-        employee = invite.employee
-    if employee is None:
+    if membership is None:
+        Membership.objects.get_or_create(organization=organization, user=user,
+                                         defaults={"role": invite.role if invite else Role.EMPLOYEE})
+    if employee is None and invite is not None:
+        employee = invite.employee  # an admin's invite has no employee record, and none is made for it
+    elif employee is None and membership is None:
+        # Just in time, from an allowed domain: the person is an employee of the organization from now on.
         employee = employee_create(organization=organization, name=name or email.split("@")[0], email=email)
-    if employee.user_id is None:
+    if employee is not None and employee.user_id is None:
         employee.user = user
         employee.save(update_fields=["user", "updated_at"])
     if invite is not None:

@@ -19,7 +19,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from tenancy.models import Organization
 
 from . import services
-from .saml import saml_settings
 from .services import SsoError
 
 logger = logging.getLogger(__name__)
@@ -61,7 +60,10 @@ def _sign_in(request: HttpRequest, user, next_url: str | None) -> HttpResponse:
 @require_GET
 def sp_metadata(request: HttpRequest, org_slug: str) -> HttpResponse:
     organization = get_object_or_404(Organization, slug=org_slug)
-    saml = saml_settings(organization, None)
+    try:
+        saml = services.sp_settings(organization, None)
+    except SsoError as exc:
+        return HttpResponse(exc.message, status=exc.status, content_type="text/plain; charset=utf-8")
     metadata = saml.get_sp_metadata()
     errors = saml.validate_metadata(metadata)
     if errors:  # our own settings are wrong: a bug, but say so instead of serving bad metadata

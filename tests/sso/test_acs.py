@@ -265,3 +265,38 @@ def test_garbage_is_a_friendly_refusal_not_a_crash(client, sso_org, garbage):
 
 def test_acs_answers_only_post(client, sso_org):
     assert client.get(acs_path(sso_org)).status_code == 405
+
+
+def test_existing_member_signs_in_without_an_invite_or_an_allowed_domain(client, sso_org, idp):
+    admin = make_user(sso_org, Role.ADMIN, email="hr@acme.example")
+    assert post(client, sso_org, signed(idp, sso_org, "hr@acme.example")).status_code == 302
+    assert signed_in_user(client) == admin
+    assert Membership.objects.get(organization=sso_org, user=admin).role == Role.ADMIN
+    # An admin is not made into an employee (a headshot subject) by signing in.
+    assert not Employee.objects.filter(email="hr@acme.example").exists()
+
+
+def test_a_second_signing_certificate_lets_the_idp_roll_its_key_over(client, org_a, idp, rogue_idp):
+    both = idp.metadata_xml().replace("</md:KeyDescriptor>", "</md:KeyDescriptor>" + (
+        '<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>'
+        f"{rogue_idp.cert_base64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"), 1)
+    idp_config_save(organization=org_a, metadata_xml=both, enabled=True)
+    make_employee(org_a, email=ADA)
+    assert post(client, org_a, signed(idp, org_a, ADA, key=rogue_idp)).status_code == 302
+    client.logout()
+    assert post(client, org_a, signed(idp, org_a, ADA)).status_code == 302
+
+
+def test_when_the_idp_signs_responses_an_unsigned_response_is_refused(client, sso_org, idp):
+    idp_config_save(organization=sso_org, want_messages_signed=True)
+    make_employee(sso_org, email=ADA)
+    assert_refused(post(client, sso_org, signed(idp, sso_org, ADA)), client)
+    assert post(client, sso_org, signed(idp, sso_org, ADA, sign_response=True)).status_code == 302
+
+
+def test_a_base_url_python3_saml_rejects_is_a_503_page_not_a_crash(client, sso_org, idp, settings):
+    settings.PUBLIC_BASE_URL = "not a url"
+    make_employee(sso_org, email=ADA)
+    assert_refused(post(client, sso_org, signed(idp, sso_org, ADA)), client, status=503)
+    assert client.get(f"/sso/{sso_org.slug}/login").status_code == 503
+    assert client.get(f"/sso/{sso_org.slug}/metadata").status_code == 503
