@@ -9,6 +9,7 @@ import json
 from functools import wraps
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -76,7 +77,10 @@ def scim_view(methods: tuple[str, ...], *, public: bool = False):
                 request.scim_body = _body(request) if request.method in ("POST", "PUT", "PATCH") else None
                 return view(request, *args, **kwargs)
             except ScimError as error:
-                return error_response(error)
+                response = error_response(error)
+                if error.status == 405:
+                    response["Allow"] = ", ".join(methods)
+                return response
 
         return wrapper
 
@@ -85,6 +89,10 @@ def scim_view(methods: tuple[str, ...], *, public: bool = False):
 
 def _body(request: HttpRequest):
     content_type = request.content_type or ""
+    try:
+        request.body
+    except RequestDataTooBig:
+        raise ScimError(413, _("The request body is too large.")) from None
     if request.body and content_type not in ACCEPTED_TYPES:
         raise ScimError(415, _("Send JSON as application/scim+json (or application/json)."))
     if not request.body:

@@ -88,6 +88,8 @@ def test_bad_json_and_media_type(acme):
                                               headers=acme.client.headers), 400, "invalidSyntax")
     assert_scim_error(acme.client.client.post("/scim/v2/Users", "userName=x", content_type="text/plain",
                                               headers=acme.client.headers), 415)
+    huge = new_user(displayName="x" * (6 * 1024 * 1024))
+    assert_scim_error(acme.client.post("Users", huge), 413)
     # Plain application/json is accepted too.
     assert acme.client.post("Users", new_user(), content_type="application/json").status_code == 201
 
@@ -254,5 +256,7 @@ def test_etags(acme):
 
 def test_unknown_urls_and_methods_answer_in_scim_shape(acme):
     assert_scim_error(acme.client.get("Nope"), 404)
-    assert_scim_error(acme.client.delete("Users"), 405)
+    refused = acme.client.delete("Users")
+    assert_scim_error(refused, 405)
+    assert refused["Allow"] == "GET, POST"
     assert_scim_error(acme.client.get(".search"), 405)
