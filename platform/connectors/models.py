@@ -1,4 +1,4 @@
-"""Directory connections of an organization, each employee's Slack link, and the push status per employee x destination."""
+"""Directory connections of an organization, each employee's Slack link, and push status per employee x destination."""
 from __future__ import annotations
 
 from django.db import models

@@ -238,54 +238,51 @@ def photo_sync_run(photo_sync_id: int, attempt: int) -> PhotoSync | None:
         photo_sync.save(update_fields=["attempts", "next_attempt_at", "updated_at"])
     employee = photo_sync.employee
     if not employee.active:
-        _skip(photo_sync, "The employee is deactivated; photos are not pushed for deactivated people.")
-        return photo_sync
+        return _settle(photo_sync, status=SyncStatus.SKIPPED,
+                       last_error="The employee is deactivated; photos are not pushed for deactivated people.")
     if photo_sync.headshot is None or not photo_sync.headshot.approved:
-        _skip(photo_sync, "The headshot to push is no longer approved.")
-        return photo_sync
+        return _settle(photo_sync, status=SyncStatus.SKIPPED, last_error="The headshot to push is no longer approved.")
     if photo_sync.destination != Destination.SLACK and (photo_sync.connection is None
                                                          or not photo_sync.connection.enabled):
-        _skip(photo_sync, "The connection for this destination was removed or disabled.")
-        return photo_sync
+        return _settle(photo_sync, status=SyncStatus.SKIPPED,
+                       last_error="The connection for this destination was removed or disabled.")
     try:
         image = preset_for(PRESETS[photo_sync.destination]).render(photo_sync.headshot)
     except (ValueError, OSError) as exc:
-        return _failed(photo_sync, f"The photo could not be prepared for {LABELS[photo_sync.destination]}: {exc}",
-                       None)
+        return _settle(photo_sync, status=SyncStatus.FAILED,
+                       last_error=f"The photo could not be prepared for {LABELS[photo_sync.destination]}: {exc}")
     try:
         result = _client_push(photo_sync, image)
     except PushError as error:
         if error.retryable and photo_sync.attempts < settings.CONNECTOR_MAX_ATTEMPTS:
             delay = _retry_delay(error, photo_sync.attempts)
-            photo_sync.last_error = f"{error.message} (attempt {photo_sync.attempts}; retrying in {delay:.0f} s)"
-            photo_sync.last_status_code = error.status_code
-            photo_sync.next_attempt_at = timezone.now() + timedelta(seconds=delay)
-            with transaction.atomic():
-                photo_sync.save()
-                _enqueue(photo_sync, delay)
-            return photo_sync
+            return _settle(photo_sync, status=SyncStatus.PENDING, last_status_code=error.status_code,
+                           last_error=f"{error.message} (attempt {photo_sync.attempts}; retrying in {delay:.0f} s)",
+                           next_attempt_at=timezone.now() + timedelta(seconds=delay), retry_in=delay)
+        message = error.message
         if error.retryable:
-            return _failed(photo_sync, f"{error.message} (gave up after {photo_sync.attempts} attempts)",
-                           error.status_code)
-        return _failed(photo_sync, error.message, error.status_code)
-    photo_sync.status = SyncStatus.SYNCED
-    photo_sync.synced_headshot = photo_sync.headshot
-    photo_sync.synced_at = timezone.now()
-    photo_sync.last_error = ""
-    photo_sync.last_status_code = None
-    photo_sync.remote_id = result.remote_id
-    photo_sync.remote_etag = result.etag or image.etag
-    photo_sync.save()
-    return photo_sync
+            message = f"{message} (gave up after {photo_sync.attempts} attempts)"
+        return _settle(photo_sync, status=SyncStatus.FAILED, last_error=message, last_status_code=error.status_code)
+    return _settle(photo_sync, status=SyncStatus.SYNCED, synced_headshot=photo_sync.headshot,
+                   synced_at=timezone.now(), remote_id=result.remote_id, remote_etag=result.etag or image.etag)
 
 
-def _failed(photo_sync: PhotoSync, message: str, status_code: int | None) -> PhotoSync:
-    photo_sync.status = SyncStatus.FAILED
-    photo_sync.last_error = message
-    photo_sync.last_status_code = status_code
-    photo_sync.next_attempt_at = None
-    photo_sync.save()
-    log.warning("photo push %s to %s failed: %s", photo_sync.pk, photo_sync.destination, message)
+def _settle(photo_sync: PhotoSync, *, retry_in: float | None = None, **fields) -> PhotoSync:
+    """Record an attempt's outcome, unless the row moved on meanwhile (a new approval or an admin's retry started a
+    fresh round): then this outcome is stale and the newer round's job decides."""
+    fields = {"last_error": "", "last_status_code": None, "next_attempt_at": None, **fields}
+    with transaction.atomic():
+        current = PhotoSync.objects.select_for_update().filter(pk=photo_sync.pk).values_list(
+            "status", "attempts", "headshot_id").first()
+        if current != (SyncStatus.PENDING, photo_sync.attempts, photo_sync.headshot_id):
+            return photo_sync
+        for key, value in fields.items():
+            setattr(photo_sync, key, value)
+        photo_sync.save()
+        if retry_in is not None:
+            _enqueue(photo_sync, retry_in)
+    if photo_sync.status == SyncStatus.FAILED:
+        log.warning("photo push %s to %s failed: %s", photo_sync.pk, photo_sync.destination, photo_sync.last_error)
     return photo_sync
 
 

@@ -174,7 +174,8 @@ class ContractServer:
         return self.throttle_reply()
 
     def throttle_reply(self) -> Reply:
-        return json_reply(self.throttle_status, {"error": {"code": self.throttle_status, "message": "Too many requests"}},
+        return json_reply(self.throttle_status,
+                          {"error": {"code": self.throttle_status, "message": "Too many requests"}},
                           **{"Retry-After": self._retry_after})
 
     def issue_token(self, prefix: str = "") -> str:
@@ -224,11 +225,13 @@ class GraphServer(ContractServer):
         photo_route = re.fullmatch(r"/v1\.0/users/([^/]+)/photo/\$value", route)
         if photo_route:
             return self.photo(method, unquote(photo_route.group(1)), headers, body)
-        return json_reply(404, {"error": {"code": "BadRequest", "message": f"Resource not found for the segment {route}"}})
+        return json_reply(404, {"error": {"code": "BadRequest",
+                                          "message": f"Resource not found for the segment {route}"}})
 
     def token(self, method, tenant, headers, body) -> Reply:
         if method != "POST" or not (headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):
-            return json_reply(400, {"error": "invalid_request", "error_description": "AADSTS900144: POST form expected"})
+            return json_reply(400, {"error": "invalid_request",
+                                    "error_description": "AADSTS900144: POST form expected"})
         form = {key: values[0] for key, values in parse_qs(body.decode()).items()}
         if tenant != self.tenant_id:
             return json_reply(400, {"error": "invalid_request",

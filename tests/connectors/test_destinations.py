@@ -128,6 +128,18 @@ def test_graph_uses_the_mapped_microsoft_id_when_there_is_one(people, graph_serv
     assert set(graph_server.stored) == {"5f0c-object-id"}
 
 
+def test_graph_token_is_reused_and_renewed_once_when_the_directory_revokes_it(graph_server):
+    client = microsoft_graph.GraphClient(credentials=graph_server.credentials(), base=graph_server.url,
+                                         auth=graph_server.url)
+    photo = encoded(noise((300, 300)), "JPEG")
+    client.put_photo("ada@acme.example", photo)
+    client.put_photo("bob@acme.example", photo)
+    assert [c.method for c in graph_server.calls] == ["POST", "PUT", "PUT"]  # one token for both photos
+    graph_server.tokens.clear()  # revoked at the directory
+    client.put_photo("cy@acme.example", photo)
+    assert [(c.method, c.status) for c in graph_server.calls[3:]] == [("PUT", 401), ("POST", 200), ("PUT", 200)]
+
+
 def test_graph_wrong_secret_fails_with_their_message_and_no_retry(people, graph_server,
                                                                   django_capture_on_commit_callbacks):
     connect_graph(people["employee"].organization, graph_server, client_secret="expired")
@@ -282,7 +294,8 @@ def test_slack_push_sets_the_employees_own_photo(people, slack_server, django_ca
     assert_labelled(stored)
 
 
-@pytest.mark.parametrize("token,error", [("xoxp-revoked", "invalid_auth"), ("xoxb-bot-token", "not_allowed_token_type")])
+@pytest.mark.parametrize("token,error", [("xoxp-revoked", "invalid_auth"),
+                                         ("xoxb-bot-token", "not_allowed_token_type")])
 def test_slack_refused_tokens_fail_without_retry(token, error, people, slack_server,
                                                  django_capture_on_commit_callbacks):
     connect_slack(people["employee"], slack_server, token=token)

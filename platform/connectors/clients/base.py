@@ -1,10 +1,12 @@
-"""What every destination client shares: the image it is given, the error it raises, and how HTTP answers map to both."""
+"""What every destination client shares: the image it gets, the error it raises, how HTTP answers map to both."""
 from __future__ import annotations
 
 import email.utils
+import hashlib
+import threading
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Callable, Protocol
 
 import requests
 from django.conf import settings
@@ -136,3 +138,43 @@ def check_base_url(url: str) -> None:
         raise ValueError(f"{url!r} is not a valid URL") from None
     if not url.startswith("https://") and not settings.CONNECTOR_ALLOW_HTTP_BASE_URLS:
         raise ValueError(f"{url!r} must use https")
+
+
+# Access tokens per process, so a rollout of thousands of pushes asks the token endpoint about once an hour, not
+# once per photo. Keyed by a hash of everything that identifies the grant (URL, client, secret or key, subject).
+_tokens: dict[str, tuple[str, float]] = {}
+_tokens_lock = threading.Lock()
+
+
+def token_key(*parts: str) -> str:
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
+
+
+def cached_token(key: str, fetch: Callable[[], tuple[str, int]]) -> tuple[str, bool]:
+    """(token, whether it came from the cache); fetch() returns (token, expires_in seconds)."""
+    with _tokens_lock:
+        hit = _tokens.get(key)
+        if hit and hit[1] > time.monotonic():
+            return hit[0], True
+    token, expires_in = fetch()
+    with _tokens_lock:
+        # A minute early: a token must not expire between our check and the destination's.
+        _tokens[key] = (token, time.monotonic() + max(0, int(expires_in) - 60))
+    return token, False
+
+
+def forget_token(key: str) -> None:
+    with _tokens_lock:
+        _tokens.pop(key, None)
+
+
+def authorized_send(method: str, url: str, label: str, *, key: str, fetch: Callable[[], tuple[str, int]],
+                    headers: dict | None = None, **kwargs) -> requests.Response:
+    """send() with a bearer token from the cache; a 401 on a cached token (revoked, rotated) gets one fresh token."""
+    token, cached = cached_token(key, fetch)
+    response = send(method, url, label, headers={**(headers or {}), "Authorization": f"Bearer {token}"}, **kwargs)
+    if response.status_code == 401 and cached:
+        forget_token(key)
+        token, _ = cached_token(key, fetch)
+        response = send(method, url, label, headers={**(headers or {}), "Authorization": f"Bearer {token}"}, **kwargs)
+    return response

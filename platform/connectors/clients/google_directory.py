@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from django.conf import settings
 
-from .base import (CREDENTIALS, RATE_LIMITED, Image, PushError, PushResult, base_url, check_response, send,
-                   their_message, retry_after_seconds)
+from .base import (CREDENTIALS, RATE_LIMITED, Image, PushError, PushResult, authorized_send, base_url,
+                   cached_token, check_response, retry_after_seconds, send, their_message, token_key)
 
 LABEL = "Google Workspace"
 SCOPE = "https://www.googleapis.com/auth/admin.directory.user"
@@ -60,19 +60,24 @@ class GoogleDirectoryClient:
         self.subject = credentials["admin_email"]
         self.api = base_url(base, settings.CONNECTOR_GOOGLE_BASE)
         self.token_url = base_url(auth, settings.CONNECTOR_GOOGLE_TOKEN_URL)
-        self._token: str | None = None
+        self._key = token_key(self.token_url, self.info["client_email"], self.info["private_key"], self.subject)
+
+    def _fetch_token(self) -> tuple[str, int]:
+        assertion = jwt_assertion(self.info, subject=self.subject, audience=self.token_url)
+        response = send("POST", self.token_url, LABEL, data={"grant_type": JWT_BEARER, "assertion": assertion})
+        if response.status_code in (400, 401, 403):
+            # invalid_grant / unauthorized_client: a bad key, a revoked account or no domain-wide delegation.
+            raise PushError(f"credentials rejected by {LABEL}: {their_message(response)}", reason=CREDENTIALS,
+                            status_code=response.status_code)
+        check_response(response, LABEL)
+        body = response.json()
+        return body["access_token"], int(body.get("expires_in", 3599))
 
     def token(self) -> str:
-        if self._token is None:
-            assertion = jwt_assertion(self.info, subject=self.subject, audience=self.token_url)
-            response = send("POST", self.token_url, LABEL, data={"grant_type": JWT_BEARER, "assertion": assertion})
-            if response.status_code in (400, 401, 403):
-                # invalid_grant / unauthorized_client: a bad key, a revoked account or no domain-wide delegation.
-                raise PushError(f"credentials rejected by {LABEL}: {their_message(response)}", reason=CREDENTIALS,
-                                status_code=response.status_code)
-            check_response(response, LABEL)
-            self._token = response.json()["access_token"]
-        return self._token
+        return cached_token(self._key, self._fetch_token)[0]
+
+    def _call(self, method: str, url: str, **kwargs):
+        return authorized_send(method, url, LABEL, key=self._key, fetch=self._fetch_token, **kwargs)
 
     def _photo_url(self, user: str) -> str:
         return f"{self.api}/admin/directory/v1/users/{quote(user, safe='@')}/photos/thumbnail"
@@ -87,14 +92,13 @@ class GoogleDirectoryClient:
     def put_photo(self, user: str, image: Image) -> PushResult:
         body = {"photoData": base64.urlsafe_b64encode(image.data).decode("ascii"),
                 "mimeType": image.content_type, "width": image.width, "height": image.height}
-        response = send("PUT", self._photo_url(user), LABEL, json=body,
-                        headers={"Authorization": f"Bearer {self.token()}"})
+        response = self._call("PUT", self._photo_url(user), json=body)
         self._check(response)
         answer = response.json() if response.content else {}
         return PushResult(remote_id=str(answer.get("id", "")), etag=str(answer.get("etag", "")))
 
     def delete_photo(self, user: str) -> None:
-        response = send("DELETE", self._photo_url(user), LABEL, headers={"Authorization": f"Bearer {self.token()}"})
+        response = self._call("DELETE", self._photo_url(user))
         if response.status_code == 404:
             return
         self._check(response)
