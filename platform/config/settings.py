@@ -356,6 +356,8 @@ WEBHOOK_RETRY_JITTER = env_float("WEBHOOK_RETRY_JITTER", 0.2)
 WEBHOOK_RETRY_AFTER_MAX_SECONDS = env_int("WEBHOOK_RETRY_AFTER_MAX_SECONDS", 24 * 3600)
 WEBHOOK_CONNECT_TIMEOUT_SECONDS = env_float("WEBHOOK_CONNECT_TIMEOUT_SECONDS", 5.0)
 WEBHOOK_READ_TIMEOUT_SECONDS = env_float("WEBHOOK_READ_TIMEOUT_SECONDS", 15.0)
+# A CA bundle (PEM file) to verify receivers' certificates with instead of the public CAs (private PKI); empty = public.
+WEBHOOK_CA_BUNDLE = env_str("WEBHOOK_CA_BUNDLE", "")
 # After a secret rotation the old secret also signs (a second signature) for this long.
 WEBHOOK_SECRET_ROTATION_GRACE_SECONDS = env_int("WEBHOOK_SECRET_ROTATION_GRACE_SECONDS", 24 * 3600)
 # SCIM list pages: the size when a directory sends no `count`, and the most one page holds (published as maxResults).
