@@ -96,7 +96,7 @@ def _parse_limit(raw: str | None) -> int:
     if raw is None or raw == "":
         return settings.DIRECTORY_API_PAGE_SIZE
     top = settings.DIRECTORY_API_MAX_PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= top:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= top:
         raise DomainError(_("limit must be a whole number from 1 to %(top)s.") % {"top": top}, code="invalid_limit")
     return int(raw)
 
@@ -164,7 +164,7 @@ def _render_options(params) -> dict:
         options.update(preset.options())
     if params.get("size") not in (None, ""):
         raw = params["size"]
-        if not raw.isdigit() or not MIN_SIZE <= int(raw) <= MAX_SIZE:
+        if not (raw.isascii() and raw.isdigit()) or not MIN_SIZE <= int(raw) <= MAX_SIZE:
             raise DomainError(_("size must be a whole number of pixels from %(lo)s to %(hi)s.")
                               % {"lo": MIN_SIZE, "hi": MAX_SIZE}, code="invalid_size")
         options["size"] = int(raw)

@@ -34,7 +34,7 @@ class Cursor:
         try:
             updated, pk = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
             moment = parse_datetime(updated)
-            if moment is None or moment.tzinfo is None or not isinstance(pk, int):
+            if moment is None or moment.tzinfo is None or not isinstance(pk, int) or not 0 <= pk < 2 ** 63:
                 raise ValueError
         except (ValueError, TypeError):
             raise BadCursor("This cursor is not valid; use the next_cursor of a previous page.") from None

@@ -161,6 +161,9 @@ def test_an_incremental_sync_reports_people_deactivated_since(tenant):
     ({"updated_since": "2026-13-45T00:00:00Z"}, "invalid_updated_since"),
     ({"updated_since": ""}, "invalid_updated_since"),
     ({"cursor": "garbage!"}, "invalid_cursor"),
+    # A well-formed cursor whose id is past PostgreSQL's bigint.
+    ({"cursor": "WyIyMDI2LTAxLTAxVDAwOjAwOjAwKzAwOjAwIiwgMTAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMF0"}, "invalid_cursor"),
+    ({"limit": "\u00b2"}, "invalid_limit"),  # a superscript two: a digit to str.isdigit, not to int()
     ({"limit": "0"}, "invalid_limit"),
     ({"limit": "many"}, "invalid_limit"),
 ])
@@ -247,6 +250,7 @@ def test_size_format_and_preset_shape_the_image(params, fmt, size, tenant):
     ({"size": "0"}, "invalid_size"),
     ({"size": "big"}, "invalid_size"),
     ({"size": "99999"}, "invalid_size"),
+    ({"size": "\u0661\u0662\u0668"}, "invalid_size"),  # 128 in Arabic-Indic digits: ASCII digits only
     ({"format": "gif"}, "invalid_format"),
     ({"preset": "myspace"}, "invalid_preset"),
 ])
