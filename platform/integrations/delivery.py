@@ -197,7 +197,8 @@ def render_headshot(headshot, *, size: int | None = None, square: bool = False, 
         raise ValueError(f"This headshot is {master_w}x{master_h} px; the destination needs at least {min_size} px"
                          f"{' on each side of a square' if square else ' on the long edge'}.")
     target = available if size is None else min(size, available)
-    image = _open_source(headshot, _source_name(headshot, target, square))
+    # No size asked: the full-size image, so the lossless master; else the cheapest file that has enough pixels.
+    image = _open_source(headshot, headshot.file.name if size is None else _source_name(headshot, target, square))
     if square:
         image = _square_crop(image, _face_centre(headshot))
     image = _fit(image, target)
@@ -224,7 +225,7 @@ def _source_name(headshot, target: int, square: bool) -> str:
         w = int(width)
         h = max(1, round(headshot.height * w / headshot.width))
         usable = min(w, h) if square else max(w, h)
-        if usable >= target and w < headshot.width:
+        if usable >= target:
             candidates.append((usable, name))
     return min(candidates)[1] if candidates else headshot.file.name
 
@@ -297,7 +298,9 @@ def _encode(image: Image.Image, fmt: str, xmp: bytes, quality: int) -> bytes:
     elif fmt == "WEBP":
         params.update(quality=quality, method=4)
     else:
-        params.update(optimize=True)
+        # zlib's default level: optimize=True (level 9 plus filter search) made a 1024x1280 master 4x slower to
+        # encode (5.6 s against 1.4 s here) for 4% fewer bytes.
+        params.update(compress_level=6)
     image.save(buffer, format=fmt, **params)
     return buffer.getvalue()
 

@@ -153,6 +153,9 @@ def test_size_picks_the_smallest_rendition_that_is_large_enough_and_never_upscal
     assert image.size == (256, 320) and opened[-1] == headshot.renditions["256"]
 
     image = decode(render_headshot(headshot, size=5000, fmt="PNG"))  # never larger than the master
+    assert image.size == (1024, 1280) and opened[-1] == headshot.renditions["1024"]
+
+    image = decode(render_headshot(headshot, fmt="PNG"))  # no size: the lossless master itself
     assert image.size == (1024, 1280) and opened[-1] == headshot.file.name
 
 
