@@ -103,3 +103,37 @@ def test_login_start_for_an_organization_without_sso_is_a_clear_404(client, org_
     assert response.status_code == 404
     assert b"not set up" in response.content
     assert client.get("/sso/no-such-org/login").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_whole_flow_over_http_like_a_browser(live_server, settings):
+    """Real HTTP on both sides: our live server, the IdP's server, a cookie-keeping client following redirects."""
+    from tests.factories import make_org
+
+    settings.PUBLIC_BASE_URL = live_server.url
+    # Plain http here, so the cookies must not be Secure-only (production keeps them Secure).
+    settings.CSRF_COOKIE_SECURE = settings.SESSION_COOKIE_SECURE = False
+    org = make_org("Live")
+    make_employee(org, email="ada@acme.example")
+    idp = TestIdP()
+    server = serve(idp, "ada@acme.example")
+    try:
+        idp_config_save(organization=org, metadata_xml=idp.metadata_xml(), enabled=True)
+        browser = requests.Session()
+        # Sign-in page -> our SP-initiated login -> the IdP's auto-submitting form.
+        page = browser.get(f"{live_server.url}/login", timeout=10)
+        token = html.fromstring(page.text).forms[0].fields["csrfmiddlewaretoken"]
+        at_idp = browser.post(f"{live_server.url}/login", {"email": "ada@acme.example", "next": "/app/",
+                                                           "csrfmiddlewaretoken": token}, timeout=10)
+        assert at_idp.url.startswith(server.sso_url), (at_idp.status_code, at_idp.url, at_idp.text[:1500])
+        form = html.fromstring(at_idp.text).forms[0]
+        # The form posts to our ACS (as the browser would, cross-site); we answer with the session and a redirect.
+        landed = browser.post(form.action, dict(form.fields), allow_redirects=False, timeout=10)
+        assert landed.status_code == 302 and landed.headers["Location"] == "/app/"
+        assert "sessionid" in browser.cookies
+        from django.contrib.sessions.models import Session
+
+        session = Session.objects.get(session_key=browser.cookies["sessionid"]).get_decoded()
+        assert int(session["_auth_user_id"]) == User.objects.get(email="ada@acme.example").pk
+    finally:
+        server.stop()
