@@ -298,6 +298,18 @@ def _lease() -> timedelta:
     return timedelta(seconds=settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS + settings.WEBHOOK_READ_TIMEOUT_SECONDS + 60)
 
 
+def _read_excerpt(raw, *, deadline: float) -> bytes:
+    """At most 1 KB of the answer, for at most until `deadline`: a receiver can neither make the worker download
+    a large body nor hold it by trickling one byte at a time."""
+    excerpt = b""
+    while len(excerpt) < RESPONSE_EXCERPT_BYTES and time.monotonic() < deadline:
+        chunk = raw.read1(RESPONSE_EXCERPT_BYTES - len(excerpt), decode_content=True)
+        if not chunk:
+            break
+        excerpt += chunk
+    return excerpt
+
+
 def _post(endpoint: WebhookEndpoint, message: WebhookMessage) -> AttemptOutcome:
     destination = destination_check(endpoint.url)
     if destination.refusal:
@@ -310,6 +322,7 @@ def _post(endpoint: WebhookEndpoint, message: WebhookMessage) -> AttemptOutcome:
     headers = signed_headers(msg_id=message.message_id, timestamp=int(time.time()), body=body,
                              secrets_=signing_secrets(endpoint, timezone.now()))
     headers.update({"content-type": "application/json", "user-agent": USER_AGENT, "host": parts.netloc})
+    started = time.monotonic()
     with requests.Session() as session:
         # No proxies or .netrc from the environment: the request goes to the checked address and nowhere else.
         session.trust_env = False
@@ -320,8 +333,8 @@ def _post(endpoint: WebhookEndpoint, message: WebhookMessage) -> AttemptOutcome:
                               verify=settings.WEBHOOK_CA_BUNDLE or True,
                               timeout=(settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS,
                                        settings.WEBHOOK_READ_TIMEOUT_SECONDS)) as response:
-                # At most 1 KB of the answer is read: a receiver can't make the worker download a large body.
-                excerpt = response.raw.read(RESPONSE_EXCERPT_BYTES, decode_content=True) or b""
+                excerpt = _read_excerpt(response.raw, deadline=started + settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS
+                                        + settings.WEBHOOK_READ_TIMEOUT_SECONDS)
                 retry_after = None
                 if response.status_code in (429, 503):
                     retry_after = parse_retry_after(response.headers.get("retry-after"), timezone.now())
