@@ -16,7 +16,7 @@ from typing import Any, Callable
 from PIL import Image, ImageCms
 
 from . import c2pa_signing
-from .labels import LABEL_VERSION, PRODUCT, ai_label_xmp, xmp_save_params
+from .labels import LABEL_VERSION, PRODUCT, TRAINED_ALGORITHMIC_MEDIA, ai_label_xmp, xmp_save_params
 
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 _FORMAT_ALIASES = {"JPG": "JPEG"}
@@ -49,6 +49,11 @@ class Delivered:
     @property
     def extension(self) -> str:
         return EXTENSIONS[self.format]
+
+    @property
+    def digital_source_type(self) -> str:
+        """What the embedded label declares (IPTC), for manifests and API bodies that describe the file."""
+        return TRAINED_ALGORITHMIC_MEDIA
 
 
 @dataclass(frozen=True)
