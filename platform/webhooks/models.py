@@ -89,5 +89,6 @@ class WebhookDelivery(TenantModel):
 
     class Meta:
         ordering = ["-id"]
-        constraints = [models.UniqueConstraint(fields=["endpoint", "message"], name="one_delivery_per_endpoint_message")]
+        constraints = [models.UniqueConstraint(fields=["endpoint", "message"],
+                                               name="one_delivery_per_endpoint_message")]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due")]

@@ -14,11 +14,11 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from requests.adapters import HTTPAdapter
 
 from tenancy.models import Organization
 
@@ -179,10 +179,10 @@ def endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
 
 
 def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
-    secrets_ = [endpoint.secret]
+    current = [endpoint.secret]
     if endpoint.previous_secret and endpoint.previous_secret_expires_at and endpoint.previous_secret_expires_at > now:
-        secrets_.append(endpoint.previous_secret)
-    return secrets_
+        current.append(endpoint.previous_secret)
+    return current
 
 
 def _endpoint_disable(endpoint_id: int, reason: str) -> None:
@@ -320,7 +320,7 @@ def _post(endpoint: WebhookEndpoint, message: WebhookMessage) -> AttemptOutcome:
     body = message_body(message)
     # The timestamp is the attempt's, so a retry hours later still passes receivers' 5-minute tolerance.
     headers = signed_headers(msg_id=message.message_id, timestamp=int(time.time()), body=body,
-                             secrets_=signing_secrets(endpoint, timezone.now()))
+                             secret_list=signing_secrets(endpoint, timezone.now()))
     headers.update({"content-type": "application/json", "user-agent": USER_AGENT, "host": parts.netloc})
     started = time.monotonic()
     with requests.Session() as session:
@@ -338,10 +338,10 @@ def _post(endpoint: WebhookEndpoint, message: WebhookMessage) -> AttemptOutcome:
                 retry_after = None
                 if response.status_code in (429, 503):
                     retry_after = parse_retry_after(response.headers.get("retry-after"), timezone.now())
-                ok = 200 <= response.status_code < 300
+                error = "" if 200 <= response.status_code < 300 else (
+                    f"HTTP {response.status_code} {response.reason or ''}".strip())
                 return AttemptOutcome(status_code=response.status_code, retry_after=retry_after,
-                                      response_excerpt=excerpt.decode("utf-8", "replace"),
-                                      error="" if ok else f"HTTP {response.status_code} {response.reason or ''}".strip())
+                                      response_excerpt=excerpt.decode("utf-8", "replace"), error=error)
         except requests.RequestException as exc:
             return AttemptOutcome(error=f"{type(exc).__name__}: {exc}"[:1000])
 
@@ -363,7 +363,8 @@ def delivery_attempt(*, delivery_id: int) -> WebhookDelivery | None:
             return delivery
         if not delivery.endpoint.enabled:
             _delivery_close(delivery, DeliveryStatus.ABANDONED, now,
-                            error=_("The endpoint is disabled: %(reason)s") % {"reason": delivery.endpoint.disabled_reason})
+                            error=_("The endpoint is disabled: %(reason)s")
+                            % {"reason": delivery.endpoint.disabled_reason})
             return delivery
         delivery.attempts += 1
         delivery.last_attempt_at = now

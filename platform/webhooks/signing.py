@@ -40,10 +40,10 @@ def signature(secret: str, *, msg_id: str, timestamp: int, body: str) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def signed_headers(*, msg_id: str, timestamp: int, body: str, secrets_: list[str]) -> dict[str, str]:
+def signed_headers(*, msg_id: str, timestamp: int, body: str, secret_list: list[str]) -> dict[str, str]:
     """Headers for one attempt. Several secrets (during a rotation) give space-separated signatures, per the spec."""
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": " ".join(signature(s, msg_id=msg_id, timestamp=timestamp, body=body) for s in secrets_),
+        "webhook-signature": " ".join(signature(s, msg_id=msg_id, timestamp=timestamp, body=body) for s in secret_list),
     }

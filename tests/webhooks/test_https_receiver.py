@@ -58,7 +58,8 @@ def tls_receiver(tmp_path):
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802
-            got.append(({k.lower(): v for k, v in self.headers.items()}, self.rfile.read(int(self.headers["content-length"]))))
+            body = self.rfile.read(int(self.headers["content-length"]))
+            got.append(({k.lower(): v for k, v in self.headers.items()}, body))
             self.send_response(204)
             self.end_headers()
 

@@ -31,7 +31,7 @@ def test_message_ids_are_msg_prefixed_ulids_that_sort_by_time():
 
 def test_reference_library_verifies_our_signature():
     secret = new_secret()
-    headers = signed_headers(msg_id="msg_1", timestamp=int(time.time()), body=BODY, secrets_=[secret])
+    headers = signed_headers(msg_id="msg_1", timestamp=int(time.time()), body=BODY, secret_list=[secret])
     assert headers["webhook-signature"].startswith("v1,")
     assert Webhook(secret).verify(BODY, headers)["type"] == "headshot.approved"
 
@@ -48,7 +48,7 @@ def test_signature_matches_the_specs_construction():
 def test_reference_library_rejects_tampered_or_stale_messages(tamper):
     secret, now = new_secret(), int(time.time())
     stamp = now - 10 * 60 if tamper == "old_timestamp" else now
-    headers = signed_headers(msg_id="msg_1", timestamp=stamp, body=BODY, secrets_=[secret])
+    headers = signed_headers(msg_id="msg_1", timestamp=stamp, body=BODY, secret_list=[secret])
     body, verifier = BODY, Webhook(secret)
     if tamper == "body":
         body = BODY.replace('"id":1', '"id":2')
@@ -62,7 +62,7 @@ def test_reference_library_rejects_tampered_or_stale_messages(tamper):
 
 def test_during_rotation_both_old_and_new_secret_verify():
     old, new = new_secret(), new_secret()
-    headers = signed_headers(msg_id="msg_1", timestamp=int(time.time()), body=BODY, secrets_=[new, old])
+    headers = signed_headers(msg_id="msg_1", timestamp=int(time.time()), body=BODY, secret_list=[new, old])
     assert len(headers["webhook-signature"].split(" ")) == 2
     assert Webhook(new).verify(BODY, headers)
     assert Webhook(old).verify(BODY, headers)
