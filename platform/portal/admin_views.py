@@ -80,7 +80,10 @@ class AdminView(View):
         return admin_url(name, self.organization, *args)
 
     def render(self, template: str, context: dict, status: int = 200):
-        base = {"organization": self.organization, "nav": self.nav,
+        # The layout shows the messages itself, in a status region around a real list (portal/base.html puts
+        # role="status" on the <ul>, which hides its items from assistive technology): base gets none to show.
+        base = {"organization": self.organization, "nav": self.nav, "messages": (),
+                "admin_messages": messages.get_messages(self.request),
                 "nav_links": [(key, label, self.url(name)) for key, label, name in NAV]}
         return render(self.request, f"portal/admin/{template}", {**base, **context}, status=status)
 
