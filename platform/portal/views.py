@@ -28,6 +28,7 @@ from teams.services import (TeamsError, generation_request_start, headshot_appro
                             selfie_delete, selfie_set_summary, selfies_upload)
 from tenancy.models import Membership
 
+from inference.errors import IngestError
 from inference.ingest import IngestLimits, decode_image
 
 THUMBNAIL_SIDE = 320
@@ -189,7 +190,10 @@ class SelfieThumbnailView(EmployeeView):
             data = handle.read()
         from PIL import Image
 
-        decoded = decode_image(data, IngestLimits(min_side=1, working_long_side=THUMBNAIL_SIDE))
+        try:
+            decoded = decode_image(data, IngestLimits(min_side=1, working_long_side=THUMBNAIL_SIDE))
+        except IngestError:
+            raise Http404(_("This photo can't be shown.")) from None
         buffer = io.BytesIO()
         Image.fromarray(decoded.rgb).save(buffer, "JPEG", quality=82)
         buffer.seek(0)

@@ -112,6 +112,9 @@ def _audit(page, name: str) -> dict:
         raise ValueError(f"audit name {name!r}: use lowercase letters, digits, - and _")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}-{_kind(page)}.png"
+    # A full-page picture shows every image: lazy ones below the fold are loaded first.
+    page.evaluate("() => document.querySelectorAll('img[loading=lazy]').forEach(img => { img.loading = 'eager'; })")
+    page.wait_for_function("() => Array.from(document.images).every(img => img.complete)", timeout=15_000)
     page.screenshot(path=str(path), full_page=True)
     # Evaluated through the DevTools protocol, so the page's CSP (no inline scripts) doesn't block the injection.
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):

@@ -135,6 +135,21 @@ def test_upload_without_javascript_posts_and_rerenders_with_verdicts(org_a, cons
     assert deleted.status_code == 302 and not Selfie.objects.exists()
 
 
+def test_a_heic_selfie_gets_a_jpeg_thumbnail_browsers_can_show(org_a, consenting):
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    heic = io.BytesIO()
+    Image.new("RGB", (600, 400), (200, 150, 120)).save(heic, "HEIF")
+    selfie = Selfie(organization=org_a, employee=consenting, checksum="e" * 64, size_bytes=len(heic.getvalue()))
+    selfie.file.save("IMG_0001.HEIC", ContentFile(heic.getvalue()), save=False)
+    selfie.save()
+    response = signed_in(consenting.user).get(f"/app/{org_a.slug}/selfies/{selfie.pk}/thumbnail.jpg")
+    assert response["Content-Type"] == "image/jpeg"
+    with Image.open(io.BytesIO(b"".join(response.streaming_content))) as im:
+        assert im.format == "JPEG" and im.size == (320, 213)
+
+
 def test_selfie_thumbnails_are_only_the_owners(org_a, consenting):
     colleague = make_employee(org_a, make_user(org_a, Role.EMPLOYEE), name="Colleague")
     grant_consent(colleague)

@@ -75,6 +75,7 @@
     stored.appendChild(item);
   }
 
+  // The card shows at once ("Checking…"); the photo itself waits its turn, one request at a time.
   function uploadOne(file) {
     var card = el("li", "photo pending");
     var preview = el("img");
@@ -90,7 +91,10 @@
     body.appendChild(verdict);
     card.appendChild(body);
     verdictList().appendChild(card);
+    return function () { return send(file, card, body, verdict); };
+  }
 
+  function send(file, card, body, verdict) {
     var data = new FormData();
     data.append("files", file, file.name);
     return fetch(form.dataset.api, {method: "POST", body: data, credentials: "same-origin",
@@ -123,7 +127,7 @@
 
   function uploadAll(files) {
     Array.prototype.forEach.call(files, function (file) {
-      queue = queue.then(function () { return uploadOne(file); });
+      queue = queue.then(uploadOne(file));
     });
     input.value = "";
   }
