@@ -5,4 +5,4 @@ class IntegrationsConfig(AppConfig):
     name = "integrations"
 
     def ready(self) -> None:
-        from . import schema  # noqa: F401  (registers the API key scheme with drf-spectacular)
+        from . import receivers, schema  # noqa: F401  (signal receivers; the API key scheme for drf-spectacular)

@@ -12,13 +12,14 @@ from django.utils import timezone
 from PIL import Image
 from rest_framework.test import APIClient
 
+from brand_kits.models import BrandKit
 from integrations.labels import TRAINED_ALGORITHMIC_MEDIA, read_label
 from integrations.services import api_key_create
-from teams.models import Employee
+from teams.models import Employee, GenerationRequest, Headshot, RequestStatus
 from teams.services import employee_update, headshot_approve
 from tests.api.conftest import populate
 from tests.conftest import REPO
-from tests.factories import make_employee
+from tests.factories import make_brand_kit, make_employee
 
 pytestmark = pytest.mark.django_db
 DIRECTORY = "/api/v1/directory/employees"
@@ -43,6 +44,20 @@ def with_real_photo(headshot):
     headshot.renditions = {"256": default_storage.save(f"orgs/{headshot.organization_id}/h-256.jpg",
                                                        ContentFile(small.getvalue()))}
     headshot.save()
+    return headshot
+
+
+def add_headshot(employee, *, approved: bool = True) -> Headshot:
+    """A finished request with one headshot of the real portrait."""
+    org = employee.organization
+    kit = BrandKit.objects.for_organization(org).first() or make_brand_kit(org)
+    request = GenerationRequest.objects.create(organization=org, employee=employee,
+                                               brand_kit_version=kit.current_version, status=RequestStatus.DONE)
+    headshot = Headshot(organization=org, request=request, employee=employee, brand_kit_version=kit.current_version,
+                        variant="standard", idempotency_key=f"{request.pk}:standard", width=1, height=1)
+    with_real_photo(headshot)
+    if approved:
+        headshot_approve(headshot=headshot)
     return headshot
 
 
@@ -125,26 +140,34 @@ def test_pages_follow_a_stable_cursor_in_updated_then_id_order(tenant):
 
 
 def test_updated_since_counts_both_employee_changes_and_approvals(org_a):
-    quiet = populate(org_a)
+    quiet = make_employee(org_a, name="Quiet One", external_id="E-Q")
+    add_headshot(quiet)
     renamed = make_employee(org_a, name="Renamed Later", external_id="E-R")
-    newly_approved = populate(org_a)
-    with_real_photo(newly_approved.headshot)
+    newly_approved = make_employee(org_a, name="Approved Later", external_id="E-A")
+    headshot = add_headshot(newly_approved, approved=False)
     since = timezone.now()
 
     employee_update(employee=renamed, name="Renamed Now")
-    headshot_approve(headshot=newly_approved.headshot)
+    headshot_approve(headshot=headshot)
     client = key_for(org_a)
 
     changed = all_rows(client, updated_since=since.isoformat())
-    assert {r["id"] for r in changed} == {renamed.pk, newly_approved.employee.pk}
-    approved_row = next(r for r in changed if r["id"] == newly_approved.employee.pk)
-    assert approved_row["headshot"]["id"] == newly_approved.headshot.pk
+    assert {r["id"] for r in changed} == {renamed.pk, newly_approved.pk}
+    approved_row = next(r for r in changed if r["id"] == newly_approved.pk)
+    assert approved_row["headshot"]["id"] == headshot.pk
     # The employee row itself is older than the approval: the approval is what moved it.
-    assert Employee.objects.get(pk=newly_approved.employee.pk).updated_at < since
-    assert quiet.employee.pk not in {r["id"] for r in changed}
+    assert Employee.objects.get(pk=newly_approved.pk).updated_at < since
+    assert quiet.pk not in {r["id"] for r in changed}
     assert all_rows(client, updated_since=(timezone.now() + timedelta(seconds=1)).isoformat()) == []
     # A date alone means its midnight UTC; every row changed today (or later).
     assert len(all_rows(client, updated_since=since.date().isoformat())) == 3
+
+
+def test_an_incremental_sync_reports_a_withdrawn_approval(tenant):
+    since = timezone.now()
+    headshot_approve(headshot=tenant.headshot, approved=False)
+    [row] = all_rows(key_for(tenant.org), updated_since=since.isoformat())
+    assert row["id"] == tenant.employee.pk and row["headshot"] is None
 
 
 def test_an_incremental_sync_reports_people_deactivated_since(tenant):
@@ -223,10 +246,7 @@ def test_a_newly_approved_headshot_changes_the_etag(tenant):
     client = key_for(tenant.org)
     url = headshot_url(tenant.employee.external_id)
     before = client.get(url)["ETag"]
-    newer = populate(tenant.org)
-    newer.headshot.employee = tenant.employee
-    newer.headshot.save()
-    headshot_approve(headshot=newer.headshot)
+    add_headshot(tenant.employee)
     after = client.get(url, HTTP_IF_NONE_MATCH=before)
     assert after.status_code == 200 and after["ETag"] != before
 
