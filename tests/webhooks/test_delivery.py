@@ -250,3 +250,23 @@ def redis_queue_empty() -> bool:
     broker = dramatiq.get_broker()
     return broker.client.llen(f"{broker.namespace}:webhooks") == 0 and not broker.client.keys(
         f"{broker.namespace}:__acks__*webhooks*")
+
+
+def test_the_resend_command_queues_overdue_deliveries_and_nothing_else(acme, receiver, redis_broker):
+    import io
+
+    from django.core.management import call_command
+
+    endpoint_create(organization=acme.org, url=receiver.url)
+    approve(acme)
+    employee_update(employee=acme.employee, name="Grace B. Hopper")
+    redis_broker.flush_all()
+    overdue, later = WebhookDelivery.objects.order_by("id")
+    WebhookDelivery.objects.filter(pk=overdue.pk).update(next_attempt_at=timezone.now() - timedelta(minutes=5))
+    WebhookDelivery.objects.filter(pk=later.pk).update(next_attempt_at=timezone.now() + timedelta(minutes=5))
+    out = io.StringIO()
+    call_command("webhooks_resend_due", stdout=out)
+    assert out.getvalue().strip() == "queued 1 overdue webhook deliveries"
+    queued = redis_broker.client.lrange(f"{redis_broker.namespace}:webhooks", 0, -1)
+    assert len(queued) == 1 and f"[{overdue.pk}]".encode() in redis_broker.client.hget(
+        f"{redis_broker.namespace}:webhooks.msgs", queued[0])
