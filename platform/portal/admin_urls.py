@@ -21,4 +21,6 @@ urlpatterns = [
     path("review/<int:headshot_id>", views.ReviewActionView.as_view(), name="admin-review-action"),
     path("selfies/<int:selfie_id>/image.jpg", views.SelfieImageView.as_view(), name="admin-selfie-image"),
     path("exports/", views.ExportsView.as_view(), name="admin-exports"),
+    path("exports/jobs", views.ExportJobStartView.as_view(), name="admin-export-job-start"),
+    path("exports/jobs/<int:export_id>/retry", views.ExportJobRetryView.as_view(), name="admin-export-job-retry"),
 ]

@@ -362,3 +362,41 @@ def test_exports_page_downloads_the_zip_of_approved_headshots(admin, tenant_a):
     assert response.status_code == 200
     with zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))) as archive:
         assert "manifest.csv" in archive.namelist() and len(archive.namelist()) == 2
+
+
+def test_an_export_job_for_a_destination_starts_runs_and_offers_its_zip(admin, tenant_a,
+                                                                        django_capture_on_commit_callbacks):
+    from integrations.export_jobs import export_job_run
+    from integrations.models import ExportJob
+
+    Headshot.objects.filter(pk=tenant_a.headshot.pk).update(approved=True, approved_at=timezone.now())
+    html = admin.get(base(tenant_a) + "exports/").content.decode()
+    assert '<option value="microsoft365">Microsoft 365 (648 px, square)</option>' in html
+    before = set(ExportJob.objects.values_list("id", flat=True))
+    with django_capture_on_commit_callbacks(execute=False) as sent:
+        response = admin.post(base(tenant_a) + "exports/jobs", {"preset": "original", "approved_only": "true"})
+    assert response.status_code == 302
+    job = ExportJob.objects.exclude(id__in=before).get()
+    assert (job.preset, job.approved_only, job.status, job.created_by) == ("original", True, "queued", tenant_a.admin)
+    assert len(sent) == 1  # the job is sent to the queue on commit
+    page = admin.get(base(tenant_a) + "exports/").content.decode()
+    assert f'data-status-url="/api/v1/orgs/{tenant_a.org.slug}/exports/{job.pk}"' in page and "Not ready yet" in page
+    export_job_run(job_id=job.pk)  # what the worker does with the message
+    page = admin.get(base(tenant_a) + "exports/").content.decode()
+    download = f"/api/v1/orgs/{tenant_a.org.slug}/exports/{job.pk}/download"
+    assert f'href="{download}"' in page
+    with zipfile.ZipFile(io.BytesIO(b"".join(admin.get(download).streaming_content))) as archive:
+        assert "manifest.csv" in archive.namelist() and len(archive.namelist()) == 2
+
+
+def test_an_unknown_destination_is_refused_and_a_failed_export_can_be_retried(admin, tenant_a):
+    from integrations.models import ExportJob
+
+    before = ExportJob.objects.count()
+    page = admin.post(base(tenant_a) + "exports/jobs", {"preset": "myspace"}, follow=True).content.decode()
+    assert "Unknown preset" in page and ExportJob.objects.count() == before
+    job = ExportJob.objects.create(organization=tenant_a.org, preset="slack", status="failed", error="Disk full")
+    assert "Disk full" in admin.get(base(tenant_a) + "exports/").content.decode()
+    admin.post(base(tenant_a) + f"exports/jobs/{job.pk}/retry")
+    job.refresh_from_db()
+    assert job.status == "queued" and job.error == ""
