@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -87,3 +88,44 @@ NO_CONSENT_MESSAGE = ("There is no consent to process this person's face data (i
                       "no headshots were made. Give consent in the portal and start again.")
 WITHDRAWN_MESSAGE = ("Consent to process your face data was withdrawn, so your selfies were deleted and no headshots "
                      "were made. Give consent and upload selfies again to create headshots.")
+
+
+def biometric_purge_expired(*, now=None) -> int:
+    """Retention: delete the selfies (rows, files, embeddings) an employee had when their headshot was approved,
+    once that approval is BIOMETRIC_RETENTION_DAYS old. Headshots stay. Returns how many selfies were deleted.
+
+    Selfies uploaded after the approval (a later re-take) wait for their own approval. Run daily (cron / CronJob:
+    `manage.py purge_biometrics`).
+    """
+    from django.conf import settings
+    from django.db.models import Max
+
+    from teams.models import Employee, Headshot, IdentityProfile, Selfie
+    from teams.services import selfie_set_rejudge
+    from tenancy.models import Organization
+
+    cutoff = (now or timezone.now()) - timedelta(days=settings.BIOMETRIC_RETENTION_DAYS)
+    storage = Selfie.file.field.storage
+    deleted = 0
+    for organization in Organization.objects.order_by("id"):
+        approvals = (Headshot.objects.for_organization(organization).filter(approved=True, approved_at__isnull=False)
+                     .values("employee").annotate(last=Max("approved_at")).filter(last__lte=cutoff))
+        for row in approvals:
+            selfies = Selfie.objects.for_organization(organization).filter(employee_id=row["employee"],
+                                                                           uploaded_at__lte=row["last"])
+            files = [s.file.name for s in selfies if s.file.name]
+            if not files and not selfies.exists():
+                continue
+            with transaction.atomic():
+                count = selfies.count()
+                selfies.delete()  # their SelfieEmbedding rows go with them (CASCADE)
+                remaining = Selfie.objects.for_organization(organization).filter(employee_id=row["employee"])
+                if remaining.exists():
+                    selfie_set_rejudge(employee=Employee.objects.get(pk=row["employee"]))
+                else:
+                    IdentityProfile.objects.for_organization(organization).filter(
+                        employee_id=row["employee"]).delete()
+                transaction.on_commit(lambda files=files: [storage.delete(name) for name in files])
+            deleted += count
+            log.info("retention: %s selfies of employee %s deleted", count, row["employee"])
+    return deleted

@@ -185,3 +185,48 @@ def test_the_privacy_notice_is_public(client, org_a, settings):
     page = response.content.decode()
     assert "Acme" in page and "30 days after your headshot is approved" in page and "face embedding" in page
     assert client.get("/privacy/no-such-org").status_code == 404
+
+
+def test_retention_deletes_the_selfies_of_an_approved_set_after_the_retention_period(
+        org_a, employee_user, settings, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    settings.BIOMETRIC_RETENTION_DAYS = 30
+    employee = employee_user.employee_records.get()
+    kit = make_brand_kit(org_a)
+    now = timezone.now()
+
+    def selfie(n: int, uploaded_at) -> Selfie:
+        row = Selfie(organization=org_a, employee=employee, checksum=f"{n:064d}", size_bytes=3)
+        row.file.save(f"{n}.png", ContentFile(b"png"), save=False)
+        row.save()
+        SelfieEmbedding.objects.create(organization=org_a, employee=employee, selfie=row, model="m", vector=[0.0])
+        Selfie.objects.filter(pk=row.pk).update(uploaded_at=uploaded_at)
+        return row
+
+    old = [selfie(n, now - timedelta(days=40)) for n in (1, 2)]
+    retake = selfie(3, now - timedelta(days=5))  # uploaded after the approval: not yet due
+    IdentityProfile.objects.create(organization=org_a, employee=employee, model="m", profile={"centre": [0.0]})
+    request = GenerationRequest.objects.create(organization=org_a, employee=employee,
+                                               brand_kit_version=kit.current_version, status=RequestStatus.DONE)
+    headshot = Headshot.objects.create(organization=org_a, request=request, employee=employee,
+                                       brand_kit_version=kit.current_version, variant="v", idempotency_key="k",
+                                       width=1, height=1, file="orgs/x/h.png", approved=True,
+                                       approved_at=now - timedelta(days=29))
+    old_files = [Path(settings.MEDIA_ROOT) / s.file.name for s in old]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("purge_biometrics")
+    assert Selfie.objects.count() == 3  # 29 days after approval: kept
+
+    Headshot.objects.filter(pk=headshot.pk).update(approved_at=now - timedelta(days=31))
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("purge_biometrics")
+    assert list(Selfie.objects.all()) == [retake]
+    assert list(SelfieEmbedding.objects.values_list("selfie_id", flat=True)) == [retake.pk]
+    assert not any(f.exists() for f in old_files)
+    assert Headshot.objects.filter(pk=headshot.pk, approved=True).exists()
