@@ -370,7 +370,11 @@ def delivery_attempt(*, delivery_id: int) -> WebhookDelivery | None:
         delivery.last_attempt_at = now
         delivery.next_attempt_at = now + _lease()
         delivery.save(update_fields=["attempts", "last_attempt_at", "next_attempt_at"])
-    outcome = _post(delivery.endpoint, delivery.message)
+    try:
+        outcome = _post(delivery.endpoint, delivery.message)
+    except Exception as exc:  # an attempt that broke in an unforeseen way still counts and is retried
+        log.exception("webhook delivery %s: attempt failed unexpectedly", delivery.pk)
+        outcome = AttemptOutcome(error=f"{type(exc).__name__}: {exc}"[:1000])
     return _delivery_record(delivery.pk, outcome)
 
 

@@ -100,3 +100,16 @@ def test_redirects_are_not_followed_and_count_as_failures():
     assert hits == ["/moved"] and target_hits == []
     assert delivery.status == DeliveryStatus.PENDING and delivery.last_status_code == 307
     assert delivery.last_error.startswith("HTTP 307")
+
+
+def test_an_attempt_that_crashes_unexpectedly_still_counts_and_is_retried(monkeypatch):
+    import webhooks.services
+
+    def crash(endpoint, message):
+        raise RuntimeError("unforeseen")
+
+    monkeypatch.setattr(webhooks.services, "_post", crash)
+    delivery = attempt("http://127.0.0.1:9/never")
+    assert (delivery.status, delivery.attempts, delivery.last_error) == (
+        DeliveryStatus.PENDING, 1, "RuntimeError: unforeseen")
+    assert delivery.next_attempt_at and delivery.last_status_code is None
