@@ -6,9 +6,11 @@ from __future__ import annotations
 def populate(tenant) -> dict[str, object]:
     from connectors.models import Connection, ConnectionKind, Destination, PhotoSync, SyncStatus
 
-    connection = Connection.objects.create(
-        organization=tenant.org, kind=ConnectionKind.MICROSOFT_GRAPH, enabled=False,
-        credentials={"tenant_id": "t", "client_id": "c", "client_secret": f"secret-of-{tenant.org.slug}"})
+    # get_or_create: some tests populate the same organization twice (one connection per kind per organization).
+    connection, _ = Connection.objects.get_or_create(
+        organization=tenant.org, kind=ConnectionKind.MICROSOFT_GRAPH, defaults={
+            "enabled": False,
+            "credentials": {"tenant_id": "t", "client_id": "c", "client_secret": f"secret-of-{tenant.org.slug}"}})
     photo_sync = PhotoSync.objects.create(
         organization=tenant.org, employee=tenant.employee, destination=Destination.MICROSOFT_GRAPH,
         connection=connection, headshot=tenant.headshot, status=SyncStatus.FAILED, attempts=1,
