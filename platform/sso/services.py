@@ -218,7 +218,7 @@ class SignIn:
 
 def _first(attributes: dict, name: str) -> str:
     values = attributes.get(name) if name else None
-    return str(values[0]).strip() if values else ""
+    return str(values[0] or "").strip() if values else ""
 
 
 def _as_email(value: str) -> str:
@@ -265,10 +265,18 @@ def sso_acs(*, organization: Organization, request) -> SignIn:
         logger.warning("SAML response for %s refused: %s", organization.slug, response.get_error())
         raise SsoError("response_invalid", _("The sign-in response from your identity provider was refused."))
 
-    assertion_id = response.get_assertion_id()
     mapping = config.attribute_mapping or {}
-    attributes = response.get_attributes()
-    email = _as_email(_first(attributes, mapping.get("email", ""))) or _as_email(response.get_nameid() or "")
+    try:
+        assertion_id = response.get_assertion_id() or ""
+        attributes = response.get_attributes()
+        name_id = response.get_nameid() or ""
+    except Exception as exc:  # e.g. an attribute sent twice under one name: python3-saml raises on reading it
+        logger.warning("SAML response for %s unreadable after validation: %s", organization.slug, exc)
+        raise SsoError("response_invalid", _("The sign-in response from your identity provider was refused.")) \
+            from None
+    if not assertion_id or len(assertion_id) > 256:
+        raise SsoError("response_invalid", _("The sign-in response from your identity provider was refused."))
+    email = _as_email(_first(attributes, mapping.get("email", ""))) or _as_email(name_id)
     if not email:
         logger.warning("SAML response for %s carries no email (mapping %r)", organization.slug, mapping.get("email"))
         raise SsoError("no_email", _("Your identity provider didn't send an email address for your account."))
@@ -403,6 +411,8 @@ def login_code_issue(*, email: str, purpose: str, invite: Invite | None = None) 
         return False
     code = f"{secrets.randbelow(10**6):06d}"
     with transaction.atomic():
+        # Rows older than the hourly cap's window have no use left.
+        LoginCode.objects.filter(created_at__lt=now - timedelta(days=1)).delete()
         LoginCode.objects.filter(email=email, purpose=purpose, closed_at__isnull=True).update(closed_at=now)
         LoginCode.objects.create(email=email, purpose=purpose, invite=invite, code_hash=_code_hash(email, code),
                                  expires_at=now + timedelta(minutes=settings.LOGIN_CODE_TTL_MINUTES))

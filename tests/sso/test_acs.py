@@ -300,3 +300,22 @@ def test_a_base_url_python3_saml_rejects_is_a_503_page_not_a_crash(client, sso_o
     assert_refused(post(client, sso_org, signed(idp, sso_org, ADA)), client, status=503)
     assert client.get(f"/sso/{sso_org.slug}/login").status_code == 503
     assert client.get(f"/sso/{sso_org.slug}/metadata").status_code == 503
+
+
+def test_an_attribute_sent_twice_under_one_name_is_refused_not_a_crash(client, sso_org, idp):
+    make_employee(sso_org, email=ADA)
+    xml = idp.response_xml(acs_url=BASE_URL + acs_path(sso_org), audience=audience(sso_org), email=ADA,
+                           attributes={"email": ADA, "groups": "a"})
+    # Re-sign after duplicating the attribute, so only the duplicate is wrong.
+    from lxml import etree
+    from onelogin.saml2.utils import OneLogin_Saml2_Utils
+
+    doc = etree.fromstring(xml.encode())
+    ns = {"saml": "urn:oasis:names:tc:SAML:2.0:assertion", "ds": "http://www.w3.org/2000/09/xmldsig#"}
+    assertion = doc.find("saml:Assertion", ns)
+    assertion.remove(assertion.find("ds:Signature", ns))
+    statement = assertion.find("saml:AttributeStatement", ns)
+    statement.append(etree.fromstring(etree.tostring(statement[0])))
+    resigned = OneLogin_Saml2_Utils.add_sign(etree.tostring(assertion).decode(), idp.key_pem, idp.cert_pem).decode()
+    doc.replace(assertion, etree.fromstring(resigned.encode()))
+    assert_refused(post(client, sso_org, encode(etree.tostring(doc).decode())), client)
