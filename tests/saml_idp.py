@@ -3,7 +3,8 @@
 Signing goes through python3-saml's `OneLogin_Saml2_Utils.add_sign` (xmlsec), so the service provider under test
 checks real XML signatures.
 
-Example (a browser or live-server test; PUBLIC_BASE_URL must be the live server's URL so the ACS URL matches)::
+Example (a browser or live-server test). PUBLIC_BASE_URL must be the live server's URL so the ACS URL and audience
+match, and over plain http the session/CSRF cookies must not be Secure-only::
 
     from sso.services import idp_config_save
     from tests.saml_idp import TestIdP, serve
@@ -12,6 +13,7 @@ Example (a browser or live-server test; PUBLIC_BASE_URL must be the live server'
     server = serve(idp, ["ada@acme.example"])        # also points idp.sso_url at the server
     try:
         settings.PUBLIC_BASE_URL = live_server.url
+        settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
         idp_config_save(organization=org, metadata_xml=idp.metadata_xml(), preset="custom",
                         allowed_domains=["acme.example"], enabled=True)
         page.goto(f"{live_server.url}/sso/{org.slug}/login?next=/app/")
