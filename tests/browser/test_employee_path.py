@@ -138,3 +138,20 @@ def test_employee_signs_in_consents_uploads_and_approves_a_headshot(
     href = first.get_by_role("link", name=re.compile("^512 px")).get_attribute("href")
     download = page.request.get(href)
     assert download.ok and download.headers["content-type"] == "image/jpeg"
+
+
+def test_privacy_notice_is_public_and_not_now_processes_nothing(org_a, desktop_page, phone_page, login_as, audit):
+    for page in (desktop_page, phone_page):
+        page.goto(f"/privacy/{org_a.slug}")
+        expect(page.get_by_role("heading", level=1)).to_contain_text("How Acme handles your face data")
+        expect(page.get_by_role("table")).to_contain_text("30 days after your headshot is approved")
+        audit(page, "privacy-notice")
+
+    employee = make_employee(org_a, make_user(org_a, Role.EMPLOYEE))
+    for page in (desktop_page, phone_page):
+        login_as(page, employee.user)
+        page.goto(f"/app/{org_a.slug}/")
+        page.get_by_role("button", name="Not now").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Nothing has been processed")
+        audit(page, "consent-not-now")
+    assert not Consent.objects.exists()
