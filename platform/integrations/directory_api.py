@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, time
 from datetime import timezone as dt_timezone
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.http import Http404, HttpResponse
@@ -101,9 +101,16 @@ def _parse_limit(raw: str | None) -> int:
     return int(raw)
 
 
-def headshot_url(request, external_id: str) -> str:
-    return request.build_absolute_uri(reverse("integrations:directory-employee-headshot",
-                                              kwargs={"external_id": external_id}))
+_PLACEHOLDER = "external-id"
+
+
+def headshot_url_builder(request):
+    """external_id -> the absolute headshot URL; reverse() once per page, not once per row (it shows under load)."""
+    template = request.build_absolute_uri(reverse("integrations:directory-employee-headshot",
+                                                  kwargs={"external_id": _PLACEHOLDER}))
+    head, tail = template.rsplit(_PLACEHOLDER, 1)
+    # The same characters reverse() leaves unquoted in a path.
+    return lambda external_id: head + quote(external_id, safe="!$&'()*+,;=/~:@") + tail
 
 
 class DirectoryEmployeeListApi(DirectoryEndpoint):
@@ -131,6 +138,7 @@ class DirectoryEmployeeListApi(DirectoryEndpoint):
         employees, next_cursor = directory_employees(organization=self.organization, updated_since=since, after=after,
                                                      limit=limit)
         headshots = directory_headshots(self.organization, employees)
+        headshot_url = headshot_url_builder(request)
         results = []
         for employee in employees:
             headshot = headshots.get(employee.pk)
@@ -140,7 +148,7 @@ class DirectoryEmployeeListApi(DirectoryEndpoint):
                 "active": employee.active, "updated_at": employee.updated,
                 "headshot": None if headshot is None else {
                     "id": headshot.pk, "approved_at": headshot.approved_at, "etag": delivery_etag(headshot),
-                    "url": headshot_url(request, employee.external_id) if employee.external_id else None,
+                    "url": headshot_url(employee.external_id) if employee.external_id else None,
                     "digital_source_type": TRAINED_ALGORITHMIC_MEDIA,
                 },
             })
@@ -148,8 +156,9 @@ class DirectoryEmployeeListApi(DirectoryEndpoint):
         if next_cursor is not None:
             query = {k: v for k, v in params.items() if k != "cursor"} | {"cursor": next_cursor.encode()}
             following = request.build_absolute_uri(request.path) + "?" + urlencode(query)
-        return Response(DirectoryPageOut({"results": results, "next": following,
-                                          "next_cursor": next_cursor.encode() if next_cursor else None}).data)
+        # Plain data in DirectoryPageOut's shape (the serializer documents it; running it per row costs ~1 ms/row).
+        return Response({"results": results, "next_cursor": next_cursor.encode() if next_cursor else None,
+                         "next": following})
 
 
 def _render_options(params) -> dict:

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Max, Q
 from django.db.models.functions import Coalesce, Greatest
 from django.utils.dateparse import parse_datetime
 
@@ -54,10 +54,9 @@ def directory_employees(*, organization: Organization, updated_since: datetime |
     `updated_since` sees both new photos and changed people. A full listing holds active people only; an
     incremental one also holds those deactivated since then (active=false), so a sync can remove them.
     """
-    newest = latest_approved_headshots(organization).filter(employee=OuterRef("pk"))
+    # One grouped join (a hash aggregate over the organization's headshots), not a subquery per person.
     queryset = (Employee.objects.for_organization(organization).select_related("team")
-                .annotate(headshot_id=Subquery(newest.values("id")[:1]),
-                          headshot_approved_at=Subquery(newest.values("approved_at")[:1]))
+                .annotate(headshot_approved_at=Max("headshots__approved_at", filter=Q(headshots__approved=True)))
                 .annotate(updated=Greatest("updated_at", Coalesce("headshot_approved_at", "updated_at"))))
     if updated_since is None:
         queryset = queryset.filter(active=True)
@@ -73,9 +72,12 @@ def directory_employees(*, organization: Organization, updated_since: datetime |
 
 
 def directory_headshots(organization: Organization, employees: list[Employee]) -> dict[int, Headshot]:
-    """The approved headshot of each active employee in the page, by employee id, in one query."""
-    ids = [e.headshot_id for e in employees if e.active and e.headshot_id]
-    return {h.employee_id: h for h in Headshot.objects.for_organization(organization).filter(pk__in=ids)}
+    """The newest approved headshot of each active employee in the page, by employee id, in one query."""
+    ids = [e.pk for e in employees if e.active and e.headshot_approved_at is not None]
+    newest: dict[int, Headshot] = {}
+    for headshot in latest_approved_headshots(organization).filter(employee_id__in=ids):
+        newest.setdefault(headshot.employee_id, headshot)  # newest first: keep the first of each person
+    return newest
 
 
 def directory_headshot(*, organization: Organization, external_id: str) -> Headshot | None:
