@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .models import Consent, ConsentChannel
 from .texts import CONSENT_VERSION, consent_text
@@ -26,8 +27,8 @@ def require_consent(employee) -> Consent:
 
     consent = consent_current(employee)
     if consent is None:
-        raise TeamsError("consent_required", "Please agree to the processing of your face data before uploading "
-                                             "selfies or creating headshots (see the consent page in the portal).",
+        raise TeamsError("consent_required", _("Please agree to the processing of your face data before uploading "
+                                               "selfies or creating headshots (see the consent page in the portal)."),
                          403)
     return consent
 

@@ -14,7 +14,7 @@ from privacy.models import Consent
 from teams.models import GenerationRequest, Headshot, RequestStatus, Selfie
 from tenancy.models import Membership, Role
 from tests.conftest import dev_face
-from tests.factories import grant_consent, make_brand_kit, make_employee, make_org, make_user
+from tests.factories import grant_consent, make_brand_kit, make_employee, make_user
 
 pytestmark = pytest.mark.django_db
 
