@@ -264,6 +264,24 @@ def test_saving_the_editor_adds_a_version_with_the_new_spec(admin, tenant_a):
     assert version.spec["variants_per_person"] == 6
 
 
+def test_an_image_background_is_uploaded_with_the_spec_and_kept_by_later_versions(admin, tenant_a):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.api.conftest import png_bytes
+
+    url = base(tenant_a) + f"brand-kits/{tenant_a.kit.pk}/"
+    plate = SimpleUploadedFile("office.png", png_bytes((40, 90, 160), (320, 400)), "image/png")
+    assert admin.post(url, {**spec_form(background_kind="image"), "background_image": plate}).status_code == 302
+    version = tenant_a.kit.current_version
+    assert version.version == 2 and version.spec["background"]["kind"] == "image" and version.background_image
+    # Saving again without a new upload keeps the stored plate.
+    assert admin.post(url, spec_form(background_kind="image", lighting="natural")).status_code == 302
+    assert tenant_a.kit.current_version.background_image.read() == png_bytes((40, 90, 160), (320, 400))
+    not_an_image = SimpleUploadedFile("x.png", b"not an image", "image/png")
+    response = admin.post(url, {**spec_form(background_kind="image"), "background_image": not_an_image})
+    assert response.status_code == 400 and tenant_a.kit.versions.count() == 3
+
+
 @pytest.mark.parametrize("changes,message", [
     ({"background_color": "blue"}, "#RRGGBB"),
     ({"framing_eye_line": "0.9"}, "less than or equal to 0.6"),
