@@ -188,8 +188,9 @@ def _render_options(params) -> dict:
 def _etag_matches(header: str, etag: str) -> bool:
     if header.strip() == "*":
         return True
-    # Weak comparison, as RFC 9110 asks for If-None-Match: W/"x" matches "x".
-    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
+    # Weak comparison, as RFC 9110 asks for If-None-Match: W/"x" matches "x" (and signed images' ETags are weak).
+    target = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == target for tag in header.split(","))
 
 
 class ImageContentNegotiation(BaseContentNegotiation):

@@ -146,7 +146,7 @@ def export_preset_zip_write(*, organization: Organization, preset: str, approved
                 archive.writestr(arcname, delivered.data)
                 writer.writerow({**row, "file": arcname, "status": "exported", "format": delivered.format,
                                  "width": delivered.width, "height": delivered.height, "bytes": len(delivered.data),
-                                 "etag": delivered.etag.strip('"')})
+                                 "etag": delivered.etag.removeprefix("W/").strip('"')})
                 written += 1
             seen += 1
             if progress is not None and seen % progress_every == 0:

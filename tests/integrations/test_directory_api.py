@@ -13,6 +13,7 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from brand_kits.models import BrandKit
+from integrations.directory_api import _etag_matches
 from integrations.labels import TRAINED_ALGORITHMIC_MEDIA, read_label
 from integrations.services import api_key_create
 from teams.models import Employee, GenerationRequest, Headshot, RequestStatus
@@ -240,6 +241,14 @@ def test_if_none_match_gives_304_without_rendering(tenant, monkeypatch):
     # Other options are another representation: another ETag, a full answer.
     changed = client.get(url, {"size": 64}, HTTP_IF_NONE_MATCH=etag)
     assert changed.status_code == 200 and changed["ETag"] != etag
+
+
+@pytest.mark.parametrize("etag,header,matches", [
+    ('"abc"', '"abc"', True), ('"abc"', 'W/"abc"', True), ('W/"abc"', '"abc"', True), ('W/"abc"', 'W/"abc"', True),
+    ('"abc"', '"x", "abc"', True), ('"abc"', "*", True), ('"abc"', '"abd"', False), ('"abc"', "", False),
+])
+def test_if_none_match_compares_weakly(etag, header, matches):
+    assert _etag_matches(header, etag) is matches
 
 
 def test_a_newly_approved_headshot_changes_the_etag(tenant):
