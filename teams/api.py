@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from accounts.models import Invite
 from accounts.services import invite_create
 from brand_kits.models import BrandKit
+from config.throttling import SelfieUploadThrottle, UserThrottle
 from tenancy.api import DomainError, OrganizationAdminEndpoint, OrganizationEndpoint
 from tenancy.models import Role
 
@@ -439,6 +440,7 @@ class MySelfieListApi(MyEndpoint):
     tenant_model = Selfie
     serializer_class = SelfieOut
     parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = [UserThrottle, SelfieUploadThrottle]  # uploads run face QC: their own, tighter budget
 
     @extend_schema(responses=SelfieListOut)
     def get(self, request, org_slug: str):

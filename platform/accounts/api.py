@@ -11,6 +11,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.throttling import LoginEmailThrottle, LoginIpThrottle, SignupIpThrottle
 from tenancy.api import DomainError
 from tenancy.models import Membership
 from tenancy.services import organization_create
@@ -47,6 +48,7 @@ class SignupIn(serializers.Serializer):
 class SignupApi(APIView):
     permission_classes = [permissions.AllowAny]
     authentication_classes: list = []
+    throttle_classes = [SignupIpThrottle]
 
     @extend_schema(request=SignupIn, responses={201: TokenOut})
     def post(self, request):
@@ -74,6 +76,8 @@ class LoginIn(serializers.Serializer):
 class LoginApi(APIView):
     permission_classes = [permissions.AllowAny]
     authentication_classes: list = []
+    # Per IP and per email: guessing one account's password from many IPs is capped too.
+    throttle_classes = [LoginIpThrottle, LoginEmailThrottle]
 
     @extend_schema(request=LoginIn, responses=TokenOut)
     def post(self, request):

@@ -162,7 +162,22 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
+    # Rate limits (config/throttling.py), DRF's "<count>/<sec|min|hour|day>"; over one: 429 with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": ["config.throttling.UserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "login_ip": env_str("API_LOGIN_RATE_PER_IP", "10/min"),
+        "login_email": env_str("API_LOGIN_RATE_PER_EMAIL", "10/min"),
+        "signup": env_str("API_SIGNUP_RATE_PER_IP", "10/hour"),
+        "selfie_upload": env_str("API_SELFIE_UPLOAD_RATE", "60/min"),
+        "user": env_str("API_USER_RATE", "1200/min"),
+    },
+    # Behind a proxy, how many X-Forwarded-For hops to trust for the per-IP limits (0 = REMOTE_ADDR only).
+    "NUM_PROXIES": env_int("API_NUM_PROXIES", 0),
 }
+for _scope, _rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items():
+    _n, _, _unit = _rate.partition("/")
+    if not _n.isdigit() or _unit not in {"s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"}:
+        raise ImproperlyConfigured(f"the {_scope} rate must look like 10/min, got {_rate!r}")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Headshot Platform API",
     "DESCRIPTION": "Brand kits, employees, selfies, generation and exports, scoped to one organization.",
