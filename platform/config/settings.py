@@ -315,6 +315,11 @@ LOGIN_URL = "/login"
 # Biometric data (face embeddings, identity profiles, the selfies) is deleted this many days after an employee's
 # headshot is approved; approved headshots are kept until the employee leaves.
 BIOMETRIC_RETENTION_DAYS = env_int("BIOMETRIC_RETENTION_DAYS", 30)
+# Erasure receipts are signed with HMAC-SHA256 (a key derived from SECRET_KEY) unless an Ed25519 private key
+# is set here (PEM, or base64 of the 32 raw bytes): then anyone holding the public key can check a receipt.
+PRIVACY_RECEIPT_SIGNING_KEY = env_str("PRIVACY_RECEIPT_SIGNING_KEY", "")
+# A file that storage refuses to delete during an erasure is tried this many times before it is reported.
+PRIVACY_ERASURE_FILE_ATTEMPTS = env_int("PRIVACY_ERASURE_FILE_ATTEMPTS", 3)
 
 # --- SSO (platform/sso) ----------------------------------------------------------------------------------------
 # After /login (email -> the organization's SAML IdP, or a one-time code by email) people land here.

@@ -27,3 +27,7 @@ class Consent(TenantModel):
     class Meta:
         ordering = ["-granted_at", "-id"]
         indexes = [models.Index(fields=["employee", "withdrawn_at"])]
+
+
+# Erasure receipts live with their signing code; imported here so Django registers the model.
+from .receipts import ErasureReceipt  # noqa: E402,F401

@@ -93,22 +93,23 @@ WITHDRAWN_MESSAGE = ("Consent to process your face data was withdrawn, so your s
 
 def biometric_purge_expired(*, now=None) -> int:
     """Retention: delete the selfies (rows, files, embeddings) an employee had when their headshot was approved,
-    once that approval is BIOMETRIC_RETENTION_DAYS old. Headshots stay. Returns how many selfies were deleted.
+    once that approval is the organization's biometric_retention_days old. Headshots stay. Returns how many
+    selfies were deleted.
 
     Selfies uploaded after the approval (a later re-take) wait for their own approval. Run daily (cron / CronJob:
     `manage.py purge_biometrics`).
     """
-    from django.conf import settings
     from django.db.models import Max
 
     from teams.models import Employee, Headshot, IdentityProfile, Selfie
     from teams.services import selfie_set_rejudge
     from tenancy.models import Organization
 
-    cutoff = (now or timezone.now()) - timedelta(days=settings.BIOMETRIC_RETENTION_DAYS)
+    now = now or timezone.now()
     storage = Selfie.file.field.storage
     deleted = 0
     for organization in Organization.objects.order_by("id"):
+        cutoff = now - timedelta(days=organization.biometric_retention_days)
         approvals = (Headshot.objects.for_organization(organization).filter(approved=True, approved_at__isnull=False)
                      .values("employee").annotate(last=Max("approved_at")).filter(last__lte=cutoff))
         for row in approvals:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 
 CONSENT_VERSION = "2026-11-1"
@@ -30,7 +29,7 @@ class ConsentText:
 
 def consent_text(organization) -> ConsentText:
     """The text an employee of this organization agrees to, in the active language."""
-    days = settings.BIOMETRIC_RETENTION_DAYS
+    days = organization.biometric_retention_days
     return ConsentText(
         version=CONSENT_VERSION,
         title=_("Consent to the processing of your face data"),

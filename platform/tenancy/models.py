@@ -13,6 +13,14 @@ def _default_selfies_max() -> int:
     return settings.SELFIES_MAX_DEFAULT
 
 
+def _default_biometric_retention_days() -> int:
+    return settings.BIOMETRIC_RETENTION_DAYS
+
+
+# BIPA allows keeping biometric identifiers at most 3 years; a day is the shortest period a daily purge can honour.
+BIOMETRIC_RETENTION_DAYS_MIN, BIOMETRIC_RETENTION_DAYS_MAX = 1, 1095
+
+
 class Organization(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=60, unique=True)
@@ -21,6 +29,8 @@ class Organization(models.Model):
     selfies_required = models.PositiveSmallIntegerField(default=_default_selfies_required)
     # ... and never holds more than this many.
     selfies_max = models.PositiveSmallIntegerField(default=_default_selfies_max)
+    # Selfies, embeddings and the identity profile are deleted this many days after a headshot's approval.
+    biometric_retention_days = models.PositiveSmallIntegerField(default=_default_biometric_retention_days)
 
     def __str__(self) -> str:
         return self.name

@@ -24,8 +24,11 @@ class OrganizationSettingsError(ValueError):
 
 
 def organization_update_settings(*, organization: Organization, selfies_required: int | None = None,
-                                 selfies_max: int | None = None) -> Organization:
+                                 selfies_max: int | None = None,
+                                 biometric_retention_days: int | None = None) -> Organization:
     from django.conf import settings
+
+    from .models import BIOMETRIC_RETENTION_DAYS_MAX, BIOMETRIC_RETENTION_DAYS_MIN
 
     required = organization.selfies_required if selfies_required is None else selfies_required
     maximum = organization.selfies_max if selfies_max is None else selfies_max
@@ -33,6 +36,13 @@ def organization_update_settings(*, organization: Organization, selfies_required
         raise OrganizationSettingsError(
             f"selfies_required and selfies_max must satisfy 1 <= required <= max <= {settings.SELFIES_LIMIT} "
             f"(got {required} and {maximum}).")
+    retention = (organization.biometric_retention_days if biometric_retention_days is None
+                 else biometric_retention_days)
+    if not BIOMETRIC_RETENTION_DAYS_MIN <= retention <= BIOMETRIC_RETENTION_DAYS_MAX:
+        raise OrganizationSettingsError(
+            f"biometric_retention_days must be between {BIOMETRIC_RETENTION_DAYS_MIN} and "
+            f"{BIOMETRIC_RETENTION_DAYS_MAX} days (BIPA allows at most 3 years; got {retention}).")
     organization.selfies_required, organization.selfies_max = required, maximum
-    organization.save(update_fields=["selfies_required", "selfies_max"])
+    organization.biometric_retention_days = retention
+    organization.save(update_fields=["selfies_required", "selfies_max", "biometric_retention_days"])
     return organization

@@ -1,4 +1,4 @@
-"""The organization's own settings (admins): name and selfie-set bounds."""
+"""The organization's own settings (admins): name, selfie-set bounds and biometric retention."""
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
@@ -6,6 +6,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from .api import DomainError, OrganizationAdminEndpoint
+from .models import BIOMETRIC_RETENTION_DAYS_MAX, BIOMETRIC_RETENTION_DAYS_MIN
 from .services import OrganizationSettingsError, organization_update_settings
 
 
@@ -14,11 +15,16 @@ class OrganizationSettingsOut(serializers.Serializer):
     name = serializers.CharField()
     selfies_required = serializers.IntegerField()
     selfies_max = serializers.IntegerField()
+    biometric_retention_days = serializers.IntegerField(
+        help_text="days after a headshot's approval when the selfies and face data are deleted")
 
 
 class OrganizationSettingsIn(serializers.Serializer):
     selfies_required = serializers.IntegerField(required=False, min_value=1)
     selfies_max = serializers.IntegerField(required=False, min_value=1)
+    biometric_retention_days = serializers.IntegerField(
+        required=False, min_value=BIOMETRIC_RETENTION_DAYS_MIN, max_value=BIOMETRIC_RETENTION_DAYS_MAX,
+        help_text=f"{BIOMETRIC_RETENTION_DAYS_MIN} to {BIOMETRIC_RETENTION_DAYS_MAX} (BIPA: at most 3 years)")
 
 
 class OrganizationSettingsApi(OrganizationAdminEndpoint):
