@@ -9,6 +9,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.models import Invite
+from audit.services import record as audit_record
 from accounts.services import invite_create
 from brand_kits.models import BrandKit
 from config.throttling import SelfieUploadThrottle, UserThrottle
@@ -407,6 +408,7 @@ class HeadshotFileApi(OrganizationEndpoint):
         else:
             delivered = render_headshot(headshot, **options)
             response = FileResponse(io.BytesIO(delivered.data), content_type=delivered.content_type)
+            audit_record(action="headshot.viewed", object=headshot, request=request, status_code=200)
         response["ETag"] = etag
         response["Cache-Control"] = "private, no-cache"
         return response

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.dispatch import Signal
 
+from audit.services import generation_inputs_read
 from brand_kits.services import brand_spec_for
 from inference.request import GenerationInput, GenerationOutput, HeadshotOutput, SelfieInput
 from ray_cluster.pool import PoolConfig, shared_pool
@@ -98,6 +99,7 @@ def generation_run(request_id: int) -> GenerationRequest:
         ranking=request.brand_kit_version.kit.ranking_state or None,
         other_profiles=_colleague_profiles(request),
     )
+    generation_inputs_read(generation=request, selfies=selfies, colleague_profiles=inputs.other_profiles)
     output = shared_pool(pool_config()).generate_one(inputs)
     _store_verdicts(request, output)
     for headshot in output.headshots:

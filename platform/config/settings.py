@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "webhooks",
     "scim",
     "connectors",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -115,6 +116,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it sees the caller every earlier middleware and the view resolved, and the final status code.
+    "audit.middleware.AuditMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -406,3 +409,8 @@ if bool(SLACK_CLIENT_ID) != bool(SLACK_CLIENT_SECRET):
     raise ImproperlyConfigured("Slack photo pushes need both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET")
 SLACK_OAUTH_BASE = env_str("SLACK_OAUTH_BASE", "https://slack.com")
 SLACK_API_BASE = env_str("SLACK_API_BASE", "https://slack.com")
+
+# --- Audit log (platform/audit) ---------------------------------------------------------------------------------
+# Take the client IP from the first X-Forwarded-For address instead of REMOTE_ADDR: only behind a proxy that sets
+# the header itself (else any caller could write any IP into the log).
+AUDIT_TRUST_X_FORWARDED_FOR = env_bool("AUDIT_TRUST_X_FORWARDED_FOR", False)

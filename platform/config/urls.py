@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+import audit.tenant_urls
 import connectors.tenant_urls
 import integrations.tenant_urls
 import portal.tenant_urls
@@ -67,7 +68,7 @@ tenant_patterns = [
          name="my-generation-request-progress"),
 ]
 # Each app keeps its own tenant routes; all of them sit under /api/v1/orgs/<org_slug>/ and in the isolation matrix.
-for _app in (integrations, privacy, sso, portal, webhooks, scim, connectors):
+for _app in (integrations, privacy, sso, portal, webhooks, scim, connectors, audit):
     tenant_patterns += _app.tenant_urls.patterns
 
 api_v1 = [

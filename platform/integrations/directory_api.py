@@ -18,6 +18,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.services import record as audit_record
 from tenancy.api import DomainError
 
 from .auth import ApiKeyAuthentication, ApiKeyRateThrottle, HasApiKeyScope
@@ -237,4 +238,5 @@ class DirectoryEmployeeHeadshotApi(DirectoryEndpoint):
             delivered = render_headshot(headshot, **options)
         except ValueError as exc:
             raise DomainError(str(exc), code="cannot_render", status_code=422) from None
+        audit_record(action="headshot.viewed", object=headshot, request=request, status_code=200)
         return HttpResponse(delivered.data, content_type=delivered.content_type, headers=headers)

@@ -8,6 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.services import record as audit_record
+
 from .models import Consent, ConsentChannel
 from .texts import CONSENT_VERSION, consent_text
 
@@ -82,6 +84,8 @@ def consent_withdraw(*, employee, user) -> int:
         # Files go once the rows are gone for good (a rolled-back withdrawal keeps its photos).
         transaction.on_commit(lambda: [storage.delete(name) for name in files])
     log.info("consent withdrawn for employee %s: %s selfies deleted", employee.pk, deleted)
+    audit_record(action="biometric.deleted", organization=organization, actor=user, object=("employee", employee.pk),
+                 detail={"reason": "consent_withdrawn", "selfies_deleted": deleted})
     return deleted
 
 
@@ -130,4 +134,6 @@ def biometric_purge_expired(*, now=None) -> int:
                 transaction.on_commit(lambda files=files: [storage.delete(name) for name in files])
             deleted += count
             log.info("retention: %s selfies of employee %s deleted", count, row["employee"])
+            audit_record(action="biometric.deleted", organization=organization, actor="system",
+                         object=("employee", row["employee"]), detail={"reason": "retention", "selfies_deleted": count})
     return deleted

@@ -1,0 +1,156 @@
+"""Writing audit events: `record()` for one event, helpers for the biometric reads of a generation job.
+
+Recording never raises into the caller: a failed audit write is logged and the change or read goes on, so an
+outage of the log can't take the product down (the database triggers still keep what was written unchangeable).
+"""
+from __future__ import annotations
+
+import contextvars
+import ipaddress
+import logging
+import re
+
+from django.conf import settings
+from django.db import transaction
+
+from .models import ActorType, AuditEvent
+
+log = logging.getLogger(__name__)
+
+# The HTTP request being served, so events raised deep inside it (signals, services) carry its actor, IP and id.
+current_request: contextvars.ContextVar = contextvars.ContextVar("audit_current_request", default=None)
+
+DETAIL_MAX_CHARS = 4000
+
+
+def record(*, action: str, organization=None, actor=None, object=None, request=None, detail: dict | None = None,
+           status_code: int | None = None) -> AuditEvent | None:
+    """Append one event; returns it, or None when writing failed (logged, never raised).
+
+    organization: an Organization or its id; else taken from the request (its organization, API key or SCIM token).
+    actor: a User, an integrations ApiKey, a ScimToken, or "system"; else the request's authenticated caller.
+    object: a model instance (type = its model name, id = its pk) or a (type, id) pair.
+    detail: ids and field names only, never personal data.
+    """
+    try:
+        return _write([_build(action=action, organization=organization, actor=actor, object=object, request=request,
+                              detail=detail, status_code=status_code)])[0]
+    except Exception:
+        log.exception("audit: could not record %s", action)
+        return None
+
+
+def record_many(events: list[dict]) -> list[AuditEvent]:
+    """Append several events (each the keyword arguments of `record`) in one insert; never raises."""
+    try:
+        return _write([_build(**event) for event in events])
+    except Exception:
+        log.exception("audit: could not record %s events", len(events))
+        return []
+
+
+def generation_inputs_read(*, generation, selfies, colleague_profiles) -> None:
+    """The generation job read a person's selfies and colleagues' identity profiles: one `biometric.read` per person
+    whose data was read, so "who processed this person's face data" is one query on object_type/object_id."""
+    base = {"organization": generation.organization_id, "actor": "system"}
+    events = [dict(base, action="biometric.read", object=("employee", generation.employee_id),
+                   detail={"data": "selfies", "selfie_ids": [s.pk for s in selfies],
+                           "purpose": "generation", "generation_request_id": generation.pk})]
+    for key in colleague_profiles:
+        events.append(dict(base, action="biometric.read", object=("employee", key.removeprefix("employee-")),
+                           detail={"data": "identity_profile", "purpose": "generation_identity_check",
+                                   "generation_request_id": generation.pk}))
+    record_many(events)
+
+
+def _write(events: list[AuditEvent]) -> list[AuditEvent]:
+    # A savepoint: a failed insert must not break the caller's transaction.
+    with transaction.atomic():
+        if len(events) == 1:
+            events[0].save()
+            return events
+        return AuditEvent.objects.bulk_create(events)
+
+
+def _build(*, action, organization=None, actor=None, object=None, request=None, detail=None,
+           status_code=None) -> AuditEvent:
+    request = request if request is not None else current_request.get()
+    actor_type, actor_id, actor_org = _actor(actor, request)
+    object_type, object_id = _object(object)
+    detail = dict(detail or {})
+    if len(str(detail)) > DETAIL_MAX_CHARS:
+        detail = {"truncated": True, "keys": sorted(detail)[:50]}
+    return AuditEvent(
+        organization_id=_organization_id(organization, request, actor_org), actor_type=actor_type,
+        actor_id=actor_id, action=action[:64], object_type=object_type, object_id=object_id,
+        ip=client_ip(request) if request is not None else None,
+        request_id=getattr(request, "audit_request_id", "") if request is not None else "",
+        status_code=status_code, detail=detail)
+
+
+def _actor(actor, request) -> tuple[str, str, int | None]:
+    """(actor type, actor id, the organization the actor belongs to, if it is a key or token)."""
+    from integrations.models import ApiKey
+    from scim.models import ScimToken
+
+    if actor == "system":
+        return ActorType.SYSTEM, "", None
+    if actor is None and request is not None:
+        scim_token = getattr(request, "scim_token", None)
+        auth = getattr(request, "auth", None)
+        user = getattr(request, "user", None)
+        if isinstance(scim_token, ScimToken):
+            actor = scim_token
+        elif isinstance(auth, ApiKey):
+            actor = auth
+        elif user is not None and user.is_authenticated:
+            actor = user
+        else:
+            return ActorType.ANONYMOUS, "", None
+    if isinstance(actor, ApiKey):
+        return ActorType.API_KEY, str(actor.pk), actor.organization_id
+    if isinstance(actor, ScimToken):
+        return ActorType.SCIM_TOKEN, str(actor.pk), actor.organization_id
+    if actor is not None and getattr(actor, "is_authenticated", False) and getattr(actor, "pk", None) is not None:
+        return ActorType.USER, str(actor.pk), None
+    return (ActorType.SYSTEM, "", None) if request is None else (ActorType.ANONYMOUS, "", None)
+
+
+def _organization_id(organization, request, actor_org: int | None) -> int | None:
+    if organization is not None:
+        return organization if isinstance(organization, int) else organization.pk
+    if actor_org is not None:
+        return actor_org
+    resolved = getattr(request, "organization", None) if request is not None else None
+    return getattr(resolved, "pk", None)
+
+
+def _object(obj) -> tuple[str, str]:
+    if obj is None:
+        return "", ""
+    if isinstance(obj, tuple):
+        return str(obj[0])[:64], str(obj[1])[:64]
+    return obj._meta.model_name, str(obj.pk)
+
+
+def client_ip(request) -> str | None:
+    """REMOTE_ADDR; the first X-Forwarded-For address only when a trusted proxy sets it (AUDIT_TRUST_X_FORWARDED_FOR)."""
+    meta = getattr(request, "META", {})
+    candidates = []
+    if settings.AUDIT_TRUST_X_FORWARDED_FOR:
+        candidates.append(meta.get("HTTP_X_FORWARDED_FOR", "").split(",")[0].strip())
+    candidates.append(meta.get("REMOTE_ADDR", ""))
+    for candidate in candidates:
+        try:
+            return str(ipaddress.ip_address(candidate))
+        except ValueError:
+            continue
+    return None
+
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+def request_id_from(header: str) -> str | None:
+    """A caller's X-Request-ID when it is a plain token (so a log line can't be forged with it), else None."""
+    return header if _REQUEST_ID.match(header or "") else None
