@@ -88,6 +88,7 @@ def _organization(request, match):
     """The organization the request acted in: what the view resolved, else the URL's org_slug when the caller is
     anonymous (a refused attempt on that organization) or one of its members. An outsider's attempt stays
     site-level, so one organization's admins never see who from elsewhere knocked."""
+    from accounts.models import User
     from tenancy.models import Membership, Organization
 
     resolved = getattr(request, "organization", None)
@@ -97,10 +98,10 @@ def _organization(request, match):
     if not slug:
         return None
     user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
+    if isinstance(user, User):  # a signed-in person (an API key's principal is not one)
         membership = Membership.objects.select_related("organization").filter(
             organization__slug=slug, user=user).first()
         return membership.organization if membership else None
     if getattr(request, "auth", None) is not None or getattr(request, "scim_token", None) is not None:
-        return None  # keys and tokens carry their own organization (services._actor)
+        return None  # API keys and SCIM tokens carry their own organization (services._actor)
     return Organization.objects.filter(slug=slug).first()

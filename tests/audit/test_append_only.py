@@ -18,8 +18,8 @@ def event(org_a):
 
 
 def test_recorded_event_gets_its_time_from_the_database(event):
-    event = AuditEvent.objects.get(pk=event.pk)
-    assert event.at is not None
+    assert event.at == AuditEvent.objects.get(pk=event.pk).at
+    assert event.at.tzinfo is not None
     assert (event.actor_type, event.object_type, event.object_id) == ("system", "employee", "7")
 
 

@@ -124,3 +124,30 @@ def holds(needle: str) -> bool:
     for column in ("actor_id", "action", "object_type", "object_id", "request_id", "detail"):
         text |= Q(**{f"{column}__icontains": needle})
     return AuditEvent.objects.filter(text).exists()
+
+
+def test_the_retention_purge_records_each_persons_deleted_biometric_data(tenant_a):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from privacy.services import biometric_purge_expired
+    from teams.models import Headshot, Selfie
+
+    long_ago = timezone.now() - timedelta(days=400)
+    Selfie.objects.filter(pk=tenant_a.selfie.pk).update(uploaded_at=long_ago - timedelta(days=1))
+    Headshot.objects.filter(pk=tenant_a.headshot.pk).update(approved=True, approved_at=long_ago)
+    assert biometric_purge_expired() == 1
+    [event] = AuditEvent.objects.filter(action="biometric.deleted")
+    assert (event.actor_type, event.organization_id, event.object_id) == ("system", tenant_a.org.pk,
+                                                                          str(tenant_a.employee.pk))
+    assert event.detail == {"reason": "retention", "selfies_deleted": 1}
+
+
+def test_every_selfie_image_route_named_by_the_middleware_exists():
+    from django.urls import reverse
+
+    from audit.middleware import SELFIE_IMAGE_ROUTES
+
+    for name, parameter in SELFIE_IMAGE_ROUTES.items():
+        assert reverse(name, kwargs={"org_slug": "acme", parameter: 1}).endswith(".jpg")
