@@ -1,4 +1,5 @@
-"""Append-only audit log: every state change and every access to biometric data, with actor, organization, action, object, time and IP."""
+"""Append-only audit log: every state change and every access to biometric data (actor, organization, action,
+object, time, IP). The receivers of teams' domain events are connected here."""
 from django.apps import AppConfig
 
 

@@ -134,7 +134,7 @@ def _object(obj) -> tuple[str, str]:
 
 
 def client_ip(request) -> str | None:
-    """REMOTE_ADDR; the first X-Forwarded-For address only when a trusted proxy sets it (AUDIT_TRUST_X_FORWARDED_FOR)."""
+    """REMOTE_ADDR; the first X-Forwarded-For address only behind a trusted proxy (AUDIT_TRUST_X_FORWARDED_FOR)."""
     meta = getattr(request, "META", {})
     candidates = []
     if settings.AUDIT_TRUST_X_FORWARDED_FOR:
