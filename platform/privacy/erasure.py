@@ -101,7 +101,8 @@ def erase_person(*, employee, requested_by, ip: str | None = None) -> ErasureRec
             raise ErasureError("not_found", _("This person was already erased."), 404)
         counts, files = _rows_delete(organization, locked, subject, exports)
         receipt = ErasureReceipt(
-            organization=organization, employee_ref=subject.employee_id, erased_at=timezone.now().replace(microsecond=0),
+            organization=organization, employee_ref=subject.employee_id,
+            erased_at=timezone.now().replace(microsecond=0),
             subject_salt=(salt := new_salt()), subject_sha256=subject_hash(subject.email, salt),
             requested_by_ref=None if requested_self or requested_by is None else requested_by.pk,
             requested_by_subject=requested_self, counts=counts, destinations=destinations,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django.contrib.auth import logout
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -23,7 +24,8 @@ class EraseIn(serializers.Serializer):
 
     def validate_confirm(self, value: str) -> str:
         if value != CONFIRMATION:
-            raise serializers.ValidationError(f'Type "{CONFIRMATION}" to confirm: erasure can\'t be undone.')
+            raise serializers.ValidationError(
+                _('Type "%(word)s" to confirm: erasure can\'t be undone.') % {"word": CONFIRMATION})
         return value
 
 
@@ -94,13 +96,14 @@ class EmployeeErasureApi(OrganizationAdminEndpoint):
         """Erase an employee and everything about them (an erasure request under GDPR art. 17 or BIPA)."""
         employee = self.tenant_queryset().filter(pk=employee_id).first()
         if employee is None:
-            raise Http404("No such employee.")
+            raise Http404(_("No such employee."))
         return Response(_erase(request, employee))
 
 
 class ErasureReceiptListApi(OrganizationAdminEndpoint):
     tenant_model = ErasureReceipt
     serializer_class = ReceiptOut
+    pagination_class = None  # every receipt, as a plain list (the schema said paginated)
 
     @extend_schema(responses=ReceiptOut(many=True), parameters=[OpenApiParameter(
         "email", str, description="only receipts for this email address (matched against the salted hash)")])
@@ -121,5 +124,5 @@ class ErasureReceiptApi(OrganizationAdminEndpoint):
     def get(self, request, org_slug: str, receipt_id: int):
         receipt = self.tenant_queryset().select_related("organization").filter(pk=receipt_id).first()
         if receipt is None:
-            raise Http404("No such receipt.")
+            raise Http404(_("No such receipt."))
         return Response(receipt_json(receipt))

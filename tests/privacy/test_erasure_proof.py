@@ -33,7 +33,6 @@ from privacy.receipts import ErasureReceipt, receipt_json, verify
 from sso.models import LoginCode
 from teams.generation import generation_run
 from teams.models import (Employee, GenerationRequest, Headshot, IdentityProfile, Selfie, SelfieEmbedding)
-from teams.services import headshot_approve
 from tenancy.models import Membership, Role
 from tests.conftest import REPO, dev_face
 from tests.connectors.servers import BambooHRServer, GraphServer
