@@ -140,8 +140,25 @@ def _remote_photos_delete(organization, subject: Subject) -> list[dict]:
             reason = subject.scrub(row.last_error or "")
             outcomes[row.destination] = {"destination": row.destination, "outcome": label[row.status],
                                          "reason": reason}
-            # The row is the connectors' evidence; it keeps the outcome but no identifier of the person.
-            PhotoDeletion.objects.filter(pk=row.pk).update(remote_user="", last_error=reason)
+        # The rows are the connectors' evidence: they keep the outcome but no identifier of the person. Without the
+        # identifier nothing can retry a failed removal, so those are closed as needing a person (the connectors'
+        # own deletion job, which employee_deleted also starts, then skips them instead of calling with no user).
+        for connection in Connection.objects.for_organization(organization).filter(enabled=True):
+            row, _created = PhotoDeletion.objects.get_or_create(
+                organization=organization, employee_ref=subject.employee_id, destination=connection.kind,
+                defaults={"connection": connection})
+            outcome = outcomes.get(row.destination) or {"destination": row.destination, "outcome": "failed",
+                                                        "reason": "The removal did not run."}
+            outcomes[row.destination] = outcome
+            if row.status == DeletionStatus.DONE:
+                PhotoDeletion.objects.filter(pk=row.pk).update(remote_user="", last_error="")
+                continue
+            note = outcome["reason"]
+            if outcome["outcome"] == "failed":
+                note = (f"Removing the photo failed ({note}); the person was erased, so it can't be retried "
+                        f"automatically: remove it there by hand.")
+            PhotoDeletion.objects.filter(pk=row.pk).update(status=DeletionStatus.UNSUPPORTED, remote_user="",
+                                                           last_error=note, finished_at=timezone.now())
     pushed = PhotoSync.objects.for_organization(organization).filter(employee_id=subject.employee_id,
                                                                      status=SyncStatus.SYNCED)
     for destination in pushed.values_list("destination", flat=True).distinct():

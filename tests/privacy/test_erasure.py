@@ -308,3 +308,36 @@ def test_a_second_organization_with_the_same_person_is_untouched(org_a, person, 
     with django_capture_on_commit_callbacks(execute=True):
         erase_person(employee=person, requested_by=None)
     assert Employee.objects.filter(pk=twin.pk).exists() and default_storage.exists(kept.file.name)
+
+
+# Photos pushed to directories ----------------------------------------------------------------------------------
+
+
+def test_a_failed_directory_removal_is_on_the_receipt_and_never_retried_without_an_identifier(
+        org_a, person, settings, django_capture_on_commit_callbacks):
+    from connectors.models import DeletionStatus, PhotoDeletion
+    from connectors.services import connection_create, photo_delete_everywhere
+    from tests.connectors.servers import GraphServer
+
+    settings.CONNECTOR_ALLOW_HTTP_BASE_URLS = True
+    with GraphServer() as graph:
+        connection_create(organization=org_a, kind="microsoft_graph",
+                          credentials={**graph.credentials(), "client_secret": "wrong"},
+                          base_url=graph.url, auth_url=graph.url)
+        employee_id = person.pk
+        with django_capture_on_commit_callbacks(execute=True):
+            receipt = erase_person(employee=person, requested_by=None)
+        [outcome] = receipt.destinations
+        assert outcome["destination"] == "microsoft_graph" and outcome["outcome"] == "failed"
+        assert "credentials rejected" in outcome["reason"] and "zoe" not in outcome["reason"].lower()
+        row = PhotoDeletion.objects.get(employee_ref=employee_id)
+        assert row.remote_user == "" and "remove it there by hand" in row.last_error
+        assert "zoe.erased" not in row.last_error
+
+        # The connectors' own deletion job (started by employee_deleted, with no identifier) leaves it alone.
+        calls_before = len(graph.calls)
+        photo_delete_everywhere(org_a, {"employee_id": employee_id, "email": "", "external_id": "",
+                                        "external_ids": {}})
+        assert len(graph.calls) == calls_before and graph.deleted == []
+        row.refresh_from_db()
+        assert row.status == DeletionStatus.UNSUPPORTED
