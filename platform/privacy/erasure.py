@@ -15,6 +15,7 @@ import logging
 import time
 import zipfile
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.apps import apps
 from django.conf import settings
@@ -184,8 +185,9 @@ def export_lists_person(storage, name: str, subject: Subject) -> bool:
             with archive.open("manifest.csv") as manifest:
                 reader = csv.DictReader(io.TextIOWrapper(manifest, encoding="utf-8", newline=""))
                 for row in reader:
+                    email = (row.get("email") or "").strip().lower()
                     if row.get("employee_id") == str(subject.employee_id) or (
-                            (row.get("email") or "").strip().lower() == subject.email.strip().lower()):
+                            subject.email and email == subject.email.strip().lower()):
                         return True
         return False
     except FileNotFoundError:
@@ -374,6 +376,41 @@ def erasure_files_delete(*, receipt_id: int) -> ErasureReceipt | None:
         log.error("erasure %s: %d file(s) could not be deleted yet (%s); they will be tried again",
                   receipt.receipt_id, len(still), "; ".join(sorted(set(errors))))
     return receipt
+
+
+EXPORT_SWEEP_DAYS = 7
+
+
+def erasure_exports_sweep(*, now=None) -> int:
+    """Delete export ZIPs finished after an erasure that still list the erased person (an export that was already
+    running when they were erased read them first). Run daily; returns how many ZIPs were deleted."""
+    from integrations.models import ExportJob
+
+    now = now or timezone.now()
+    deleted = 0
+    for receipt in ErasureReceipt.objects.filter(erased_at__gte=now - timedelta(days=EXPORT_SWEEP_DAYS)):
+        subject = Subject(receipt.organization_id, receipt.employee_ref, None, "", "", "", {})
+        jobs = (ExportJob.objects.filter(organization_id=receipt.organization_id, finished_at__gte=receipt.erased_at)
+                .exclude(file=""))
+        found = [job.pk for job in jobs if export_lists_person(job.file.storage, job.file.name, subject)]
+        if not found:
+            continue
+        with transaction.atomic():
+            locked = ErasureReceipt.objects.select_for_update().get(pk=receipt.pk)
+            erased = ExportJob.objects.filter(pk__in=found)
+            locked.pending_files = [*locked.pending_files, *(job.file.name for job in erased)]
+            locked.counts = {**locked.counts, "export_zips": int(locked.counts.get("export_zips", 0)) + len(found)}
+            locked.files = {**locked.files, "pending": len(locked.pending_files)}
+            erased.update(status=EXPORT_ERASED, file="", size_bytes=None, error=_(
+                "This export listed a person who has since been erased, so its file was deleted. Start a new "
+                "export."))
+            receipt_sign(locked)
+            locked.save()
+            transaction.on_commit(lambda pk=locked.pk: erasure_files_delete(receipt_id=pk))
+        deleted += len(found)
+        log.warning("erasure %s: %d export(s) made while the person was being erased listed them; deleted",
+                    receipt.receipt_id, len(found))
+    return deleted
 
 
 def erasure_files_retry() -> int:

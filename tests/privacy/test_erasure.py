@@ -341,3 +341,38 @@ def test_a_failed_directory_removal_is_on_the_receipt_and_never_retried_without_
         assert len(graph.calls) == calls_before and graph.deleted == []
         row.refresh_from_db()
         assert row.status == DeletionStatus.UNSUPPORTED
+
+
+def test_an_export_that_was_running_during_the_erasure_is_deleted_by_the_daily_run(
+        org_a, person, django_capture_on_commit_callbacks):
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from integrations.models import ExportJob
+
+    employee_id = person.pk
+    with django_capture_on_commit_callbacks(execute=True):
+        receipt = erase_person(employee=person, requested_by=None)
+    assert receipt.counts["export_zips"] == 0
+
+    def finished_export(rows: str) -> ExportJob:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("manifest.csv", "file,employee_id,email\n" + rows)
+        job = ExportJob.objects.create(organization=org_a, preset="generic", status="done",
+                                       finished_at=timezone.now())
+        job.file.save("late.zip", ContentFile(buffer.getvalue()))
+        return job
+
+    late = finished_export(f"z.jpg,{employee_id},zoe.erased@acme.example\n")
+    unrelated = finished_export(f"a.jpg,{employee_id + 1000},\n")  # an empty email matches nobody
+    late_name = late.file.name
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("purge_biometrics", stdout=io.StringIO())
+    late.refresh_from_db()
+    unrelated.refresh_from_db()
+    assert late.status == "erased" and not default_storage.exists(late_name)
+    assert unrelated.status == "done" and default_storage.exists(unrelated.file.name)
+    receipt.refresh_from_db()
+    assert receipt.counts["export_zips"] == 1 and receipt.files == {"deleted": 1, "pending": 0}
+    assert verify(receipt_json(receipt))
