@@ -138,6 +138,7 @@ class BrandKitVersionListApi(OrganizationAdminEndpoint):
     tenant_model = BrandKit
     lookup_url_kwarg = "kit_id"
     serializer_class = BrandKitVersionOut
+    pagination_class = None  # every version, as a plain list (the schema said paginated)
 
     @extend_schema(responses=BrandKitVersionOut(many=True))
     def get(self, request, org_slug: str, kit_id: int):
@@ -154,6 +155,7 @@ class PresetOut(serializers.Serializer):
 
 class BrandKitPresetListApi(OrganizationAdminEndpoint):
     serializer_class = PresetOut
+    pagination_class = None  # the whole catalogue, as a plain list
 
     @extend_schema(responses=PresetOut(many=True))
     def get(self, request, org_slug: str):

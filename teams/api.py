@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import FileResponse, Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -12,6 +12,7 @@ from accounts.models import Invite
 from audit.services import record as audit_record
 from accounts.services import invite_create
 from brand_kits.models import BrandKit
+from config.throttling import SelfieUploadThrottle, UserThrottle
 from config.throttling import SelfieUploadThrottle, UserThrottle
 from tenancy.api import DomainError, OrganizationAdminEndpoint, OrganizationEndpoint
 from tenancy.models import Role
@@ -40,7 +41,7 @@ class TeamIn(serializers.Serializer):
 
 
 class EmployeeOut(serializers.ModelSerializer):
-    team = serializers.CharField(source="team.name", default=None)
+    team = serializers.CharField(source="team.name", default=None, allow_null=True)  # null: in no team
     has_account = serializers.SerializerMethodField()
 
     class Meta:
@@ -113,6 +114,13 @@ class UploadOut(serializers.Serializer):
     accepted = SelfieOut(many=True)
     rejected = RejectedSelfieOut(many=True)
     set = SelfieSetOut()
+
+
+class UploadRefusedOut(serializers.Serializer):
+    """The API error shape, for an upload refused as a whole (no files, no consent, set full)."""
+
+    detail = serializers.CharField()
+    code = serializers.CharField()
 
 
 class SelfieListOut(serializers.Serializer):
@@ -443,6 +451,7 @@ class MySelfieListApi(MyEndpoint):
     serializer_class = SelfieOut
     parser_classes = [MultiPartParser, FormParser]
     throttle_classes = [UserThrottle, SelfieUploadThrottle]  # uploads run face QC: their own, tighter budget
+    throttle_classes = [UserThrottle, SelfieUploadThrottle]  # uploads run face QC: their own, tighter budget
 
     @extend_schema(responses=SelfieListOut)
     def get(self, request, org_slug: str):
@@ -451,7 +460,9 @@ class MySelfieListApi(MyEndpoint):
         return Response({"selfies": SelfieOut(self.get_queryset(), many=True).data,
                          "set": selfie_set_summary(employee)})
 
-    @extend_schema(request=UploadIn, responses={201: UploadOut, 400: UploadOut})
+    # 400: every photo rejected (each with its verdict), or the upload refused as a whole (the error shape).
+    @extend_schema(request=UploadIn, responses={201: UploadOut, 400: PolymorphicProxySerializer(
+        component_name="UploadRejected", serializers=[UploadOut, UploadRefusedOut], resource_type_field_name=None)})
     def post(self, request, org_slug: str):
         """Upload one or more selfies (field `files`). Each photo gets its own verdict, with a reason and a tip."""
         employee = self.employee()

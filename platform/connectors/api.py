@@ -62,6 +62,7 @@ class PhotoSyncOut(serializers.ModelSerializer):
 class ConnectionListApi(OrganizationAdminEndpoint):
     tenant_model = Connection
     serializer_class = ConnectionOut
+    pagination_class = None  # at most one per kind, as a plain list
 
     @extend_schema(responses=ConnectionOut(many=True))
     def get(self, request, org_slug: str):
@@ -110,7 +111,7 @@ class PhotoSyncListApi(OrganizationAdminEndpoint):
     tenant_model = PhotoSync
     serializer_class = PhotoSyncOut
 
-    @extend_schema(parameters=[
+    @extend_schema(responses=PhotoSyncOut(many=True), parameters=[
         OpenApiParameter("status", str, enum=SyncStatus.values),
         OpenApiParameter("destination", str, enum=Destination.values),
         OpenApiParameter("employee", int, description="one employee's rows")])

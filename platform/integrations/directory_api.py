@@ -83,13 +83,15 @@ def _parse_since(raw: str):
         moment = parse_datetime(raw) if raw else None
         if moment is None and raw and (day := parse_date(raw)) is not None:
             moment = datetime.combine(day, time.min, tzinfo=dt_timezone.utc)
-    except ValueError:  # well formed but impossible, e.g. month 13
+        if moment is not None and moment.tzinfo is None:  # a time without a zone is read as UTC, the API's zone
+            moment = moment.replace(tzinfo=dt_timezone.utc)
+        # In UTC: PostgreSQL refuses offsets beyond +-15:59 (a 500, found by schemathesis) that Python accepts.
+        moment = moment.astimezone(dt_timezone.utc) if moment is not None else None
+    except (ValueError, OverflowError):  # well formed but impossible (month 13), or past year 9999 in UTC
         moment = None
     if moment is None:
         raise DomainError(_("updated_since must be an ISO 8601 date or time, e.g. 2026-01-31T09:00:00Z; got %(v)r.")
                           % {"v": raw}, code="invalid_updated_since")
-    if moment.tzinfo is None:  # a time without a zone is read as UTC, the API's zone
-        moment = moment.replace(tzinfo=dt_timezone.utc)
     return moment
 
 

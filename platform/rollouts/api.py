@@ -64,11 +64,11 @@ class RolloutOut(serializers.ModelSerializer):
     def get_counts(self, rollout: Rollout) -> dict:
         return self._progress(rollout)[0]
 
-    @extend_schema_field(OpenApiTypes.FLOAT)
+    @extend_schema_field(serializers.FloatField(allow_null=True))  # null: no estimate (paused, nothing measured)
     def get_eta_seconds(self, rollout: Rollout) -> float | None:
         return self._progress(rollout)[1].seconds
 
-    @extend_schema_field(OpenApiTypes.DATETIME)
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_eta_at(self, rollout: Rollout) -> str | None:
         at = self._progress(rollout)[1].at
         return at.isoformat() if at else None
