@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 DEFAULT_PIPELINE = "inference.pipeline:HeadshotPipeline"
 
 
+# How often a wait for results checks that the cluster is still there.
+HEALTH_CHECK_SECONDS = 5.0
+
+
 class RayUnavailableError(RuntimeError):
     """Ray could not be started or reached; the message says which address was tried."""
 
@@ -54,6 +58,9 @@ class PoolConfig:
     # Batches submitted but not yet collected, over all threads of this process; 0 means two per actor (one running,
     # one waiting), which keeps every actor busy while holding at most that many inputs in the object store.
     max_in_flight: int = 0
+    # A batch with no result after this long means the cluster itself is gone (a head node restarted under us
+    # leaves the driver waiting forever): the pool gives up, is discarded, and the job's retry joins Ray afresh.
+    batch_timeout_s: float = 1800.0
 
     @property
     def in_flight_limit(self) -> int:
@@ -66,6 +73,8 @@ class PoolConfig:
             raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
         if self.max_in_flight < 0:
             raise ValueError(f"max_in_flight must be 0 (automatic) or more, got {self.max_in_flight}")
+        if self.batch_timeout_s <= 0:
+            raise ValueError(f"batch_timeout_s must be positive, got {self.batch_timeout_s}")
 
 
 def _load_pipeline_class(path: str) -> type:
@@ -165,8 +174,13 @@ class HeadshotPool:
         kwargs = {**dict(config.pipeline_options), **(pipeline_kwargs or {})}
         self._new_actor = lambda: HeadshotActor.options(**actor_options).remote(config.pipeline, kwargs)
         self.actors = [self._new_actor() for _ in range(config.num_actors)]
-        # Fail here, with a clear error, if the actors can't load their models.
-        ray.get([actor.ping.remote() for actor in self.actors])
+        # Fail here, with a clear error, if the actors can't load their models (or the cluster went away meanwhile).
+        try:
+            ray.get([actor.ping.remote() for actor in self.actors], timeout=config.batch_timeout_s)
+        except ray.exceptions.GetTimeoutError:
+            raise RayUnavailableError(
+                f"The pool's actors did not start within {config.batch_timeout_s:.0f} s "
+                f"(RAY_BATCH_TIMEOUT_SECONDS): the cluster may be gone or out of resources.") from None
         self.replaced = 0
         self._lock = threading.Lock()
         self._cursor = 0
@@ -174,6 +188,9 @@ class HeadshotPool:
         self._slots = threading.BoundedSemaphore(config.in_flight_limit)
         self._in_flight = 0
         self._actor_of: dict[ray.ObjectRef, Any] = {}
+        self._sent_at: dict[ray.ObjectRef, float] = {}
+        # Set when the cluster stopped answering: shared_pool() then builds a new pool on a new Ray connection.
+        self.broken = False
 
     @property
     def in_flight(self) -> int:
@@ -215,6 +232,9 @@ class HeadshotPool:
             for ref in mine:
                 self._release()
                 self._actor_of.pop(ref, None)
+                self._sent_at.pop(ref, None)
+                if self.broken:
+                    continue  # nothing to cancel on a cluster that is gone (and the call could block)
                 try:
                     ray.cancel(ref)
                 except Exception:  # already finished, or the actor is gone: nothing to stop
@@ -224,13 +244,32 @@ class HeadshotPool:
         actor = self._next_actor()
         ref = actor.generate_batch.remote(*refs)
         self._actor_of[ref] = actor
+        self._sent_at[ref] = time.monotonic()
         return ref
 
+    def _wait_one(self, mine: dict) -> ray.ObjectRef:
+        """The first of `mine` to finish; RayUnavailableError (and the pool marked broken) if the cluster is gone."""
+        while True:
+            done, _ = ray.wait(list(mine), num_returns=1, timeout=HEALTH_CHECK_SECONDS)
+            if done:
+                return done[0]
+            try:
+                if self.config.address != "local":
+                    _probe(self.config.address)
+                waited = time.monotonic() - min(self._sent_at[ref] for ref in mine)
+                if waited > self.config.batch_timeout_s:
+                    raise RayUnavailableError(
+                        f"Ray returned nothing for {waited:.0f} s (limit RAY_BATCH_TIMEOUT_SECONDS="
+                        f"{self.config.batch_timeout_s:.0f}); the cluster may have lost its head node.")
+            except RayUnavailableError:
+                self.broken = True
+                raise
+
     def _collect_one(self, mine: dict) -> Iterator[tuple[int, GenerationOutput]]:
-        done, _ = ray.wait(list(mine), num_returns=1)
-        ref = done[0]
+        ref = self._wait_one(mine)
         indices, refs, resent = mine.pop(ref)
         actor = self._actor_of.pop(ref, None)
+        self._sent_at.pop(ref, None)
         try:
             outputs = ray.get(ref)
         except ray.exceptions.RayActorError:
@@ -288,10 +327,19 @@ def shared_pool(config: PoolConfig) -> HeadshotPool:
     """One pool per process (a dramatiq worker keeps its actors, and their loaded models, across jobs)."""
     global _shared_pool
     with _shared_lock:
+        if _shared_pool is not None and _shared_pool.broken:
+            # The cluster we joined is gone: drop its actors unasked and connect again (to a restarted head).
+            _shared_pool = None
+            ray.shutdown()
         if _shared_pool is None or _shared_pool.config != config:
             if _shared_pool is not None:
                 _shared_pool.shutdown()
-            _shared_pool = HeadshotPool(config)
+                _shared_pool = None
+            try:
+                _shared_pool = HeadshotPool(config)
+            except RayUnavailableError:
+                ray.shutdown()  # the next attempt connects afresh instead of reusing a dead connection
+                raise
         return _shared_pool
 
 

@@ -49,6 +49,7 @@ def pool_config() -> PoolConfig:
         max_task_retries=settings.RAY_MAX_TASK_RETRIES,
         batch_size=settings.RAY_BATCH_SIZE,
         max_in_flight=settings.RAY_MAX_IN_FLIGHT,
+        batch_timeout_s=settings.RAY_BATCH_TIMEOUT_SECONDS,
     )
 
 

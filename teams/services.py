@@ -7,6 +7,7 @@ import io
 import logging
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import PurePath
 
 from django.conf import settings
@@ -376,10 +377,36 @@ def generation_request_start(*, employee: Employee, created_by: User | None,
 
 
 def request_enqueue(request: GenerationRequest) -> None:
+    """Send the request's job once the transaction commits. If the broker can't take it, the request stays queued
+    in PostgreSQL and requests_resend_stale() sends it again: a hand-off is never lost, and never a 500."""
     from .jobs import generate_headshots
 
     request_id = request.pk
-    transaction.on_commit(lambda: generate_headshots.send(request_id))
+
+    def send() -> None:
+        try:
+            generate_headshots.send(request_id)
+        except Exception:  # redis.ConnectionError and friends: the broker is down or restarting
+            log.warning("could not queue generation request %s; it will be sent again", request_id, exc_info=True)
+
+    transaction.on_commit(send)
+
+
+def requests_resend_stale() -> int:
+    """Send again every request queued longer than GENERATION_REQUEUE_AFTER_SECONDS (its message was lost).
+
+    Requests held by a paused rollout are left alone: resuming the rollout sends them."""
+    cutoff = timezone.now() - timedelta(seconds=settings.GENERATION_REQUEUE_AFTER_SECONDS)
+    with transaction.atomic():
+        stale = list(GenerationRequest.objects.select_for_update(skip_locked=True, of=("self",))
+                     .filter(status=RequestStatus.QUEUED, queued_at__lt=cutoff)
+                     .exclude(rollout_item__held=True))
+        for request in stale:
+            GenerationRequest.objects.filter(pk=request.pk).update(queued_at=timezone.now())
+            request_enqueue(request)
+    if stale:
+        log.warning("sent %d stale queued generation request(s) again", len(stale))
+    return len(stale)
 
 
 def generation_request_retry(*, request: GenerationRequest) -> GenerationRequest:

@@ -245,6 +245,8 @@ RAY_PIPELINE_OPTIONS = env_str("RAY_PIPELINE_OPTIONS", "{}")
 # Selfie sets per actor call; batches in flight per process (0 = two per actor); crash recovery.
 RAY_BATCH_SIZE = env_int("RAY_BATCH_SIZE", 1)
 RAY_MAX_IN_FLIGHT = env_int("RAY_MAX_IN_FLIGHT", 0)
+# No result for a batch after this long: the cluster is presumed gone, the pool reconnects on the job's retry.
+RAY_BATCH_TIMEOUT_SECONDS = env_float("RAY_BATCH_TIMEOUT_SECONDS", 1800.0)
 RAY_MAX_RESTARTS = env_int("RAY_MAX_RESTARTS", 3)
 RAY_MAX_TASK_RETRIES = env_int("RAY_MAX_TASK_RETRIES", 2)
 
@@ -272,6 +274,10 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "headshots@localhost")
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://localhost:8000")
 # Generation retries before a request is marked failed (each retry backs off exponentially).
 GENERATION_MAX_ATTEMPTS = env_int("GENERATION_MAX_ATTEMPTS", 4)
+# PostgreSQL is the source of truth for the queue: a request still "queued" this long after it was sent has lost its
+# message (the broker was down at the hand-off, or restarted without it) and is sent again. Running a request twice
+# is safe (idempotency keys), so this only needs to be longer than a normal wait in the queue.
+GENERATION_REQUEUE_AFTER_SECONDS = env_int("GENERATION_REQUEUE_AFTER_SECONDS", 600)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
