@@ -6,7 +6,9 @@ import io
 import zipfile
 
 import pytest
+from PIL import Image
 
+from integrations.labels import read_label
 from teams.services import headshot_approve
 from tests.api.conftest import populate
 from tests.factories import client_for
@@ -37,8 +39,11 @@ def test_export_holds_only_approved_headshots_by_default_and_all_on_request(tena
     assert row["external_id"] == second.employee.external_id
     assert row["email"] == second.employee.email
     assert row["brand_kit_version"] == "1" and row["identity_distance"] == "0.3"
-    assert approved.read(row["file"]) == second.headshot.file.storage.open(
-        second.headshot.renditions["64"]).read()
+    # The stored rendition as delivered everywhere: re-encoded without metadata, labelled AI-generated.
+    exported = approved.read(row["file"])
+    stored = second.headshot.file.storage.open(second.headshot.renditions["64"]).read()
+    assert read_label(exported).ai_generated
+    assert Image.open(io.BytesIO(exported)).size == Image.open(io.BytesIO(stored)).size
 
     everything = export(client, tenant_a.org, approved_only="false")
     assert len(manifest(everything)) == 2
