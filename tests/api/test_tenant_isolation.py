@@ -104,3 +104,27 @@ def test_employee_cannot_fetch_a_colleagues_headshot_file(tenant_a):
     assert client_for(tenant_a.employee_user).get(url).status_code == 404
     assert client_for(colleague.employee_user).get(url).status_code == 200
     assert client_for(tenant_a.admin).get(url).status_code == 200
+
+
+@pytest.fixture
+def api_keys(tenant_a, tenant_b) -> dict[str, str]:
+    """A directory API key of each organization, with every scope there is."""
+    from integrations.models import ApiKeyScope
+    from integrations.services import api_key_create
+
+    return {name: api_key_create(organization=tenant.org, name="HRIS", scopes=list(ApiKeyScope.values),
+                                 created_by=tenant.admin).key
+            for name, tenant in (("a", tenant_a), ("b", tenant_b))}
+
+
+@pytest.mark.parametrize("name,route,method", ENDPOINTS)
+def test_api_keys_never_open_the_tenant_api_of_any_org(name, route, method, tenant_a, api_keys):
+    # API keys are for the directory pull API only: org B's key gets nothing of A, and A's own key can't use
+    # A's admin API either (the tenant API authenticates people by token or session, never by API key).
+    url = url_for(route, tenant_a.org.slug, tenant_a.ids())
+    for key in (api_keys["b"], api_keys["a"]):
+        client = client_for(None)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+        response = call(client, method, url)
+        assert response.status_code == 401, (name, method, response.status_code)
+        assert tenant_a.employee.email.encode() not in body(response)
