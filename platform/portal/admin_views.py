@@ -34,7 +34,7 @@ from teams.review import headshot_regenerate, headshot_reject, headshot_review_a
 from teams.services import TeamsError, employee_create, employee_update, employees_import_csv, team_get_or_create
 from tenancy.models import Membership
 
-from . import admin_invites
+from teams import invites as admin_invites
 from .admin_forms import (STATE_LABELS, BrandKitCreateForm, BrandSpecForm, CsvImportForm, EmployeeFilterForm,
                           InviteForm, NoteForm)
 from .admin_preview import PreviewError, brand_preview

@@ -223,7 +223,7 @@ def invite_send(*, employee: Employee, invited_by: User | None) -> IssuedInvite 
     Called after the user is committed. A mail server failure is logged, not raised: the user exists either way,
     and the directory would otherwise retry a create that now answers 409.
     """
-    from portal.admin_invites import employee_invite_send
+    from teams.invites import employee_invite_send
 
     try:
         return employee_invite_send(employee=employee, invited_by=invited_by)

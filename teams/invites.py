@@ -1,6 +1,6 @@
-"""Invites from the admin portal: issue and email one, remind people who haven't uploaded, revoke pending ones.
+"""Inviting employees: issue and email one, remind people who haven't uploaded, revoke pending ones.
 
-The email is the one the invite API (teams.api.EmployeeInviteApi) sends: same subject, text and link.
+One place for the invite email, used by the invite API, the admin portal and SCIM provisioning.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Invite, User
 from accounts.services import IssuedInvite, invite_create
-from teams.models import Employee
+from .models import Employee
 from tenancy.models import Role
 
 
