@@ -13,7 +13,6 @@ from audit.services import record as audit_record
 from accounts.services import invite_create
 from brand_kits.models import BrandKit
 from config.throttling import SelfieUploadThrottle, UserThrottle
-from config.throttling import SelfieUploadThrottle, UserThrottle
 from tenancy.api import DomainError, OrganizationAdminEndpoint, OrganizationEndpoint
 from tenancy.models import Role
 
@@ -450,7 +449,6 @@ class MySelfieListApi(MyEndpoint):
     tenant_model = Selfie
     serializer_class = SelfieOut
     parser_classes = [MultiPartParser, FormParser]
-    throttle_classes = [UserThrottle, SelfieUploadThrottle]  # uploads run face QC: their own, tighter budget
     throttle_classes = [UserThrottle, SelfieUploadThrottle]  # uploads run face QC: their own, tighter budget
 
     @extend_schema(responses=SelfieListOut)

@@ -104,7 +104,6 @@ class ErasureReceiptListApi(OrganizationAdminEndpoint):
     tenant_model = ErasureReceipt
     serializer_class = ReceiptOut
     pagination_class = None  # every receipt, as a plain list (the schema said paginated)
-    pagination_class = None  # every receipt, as a plain list (the schema said paginated)
 
     @extend_schema(responses=ReceiptOut(many=True), parameters=[OpenApiParameter(
         "email", str, description="only receipts for this email address (matched against the salted hash)")])
