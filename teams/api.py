@@ -10,12 +10,11 @@ from rest_framework.response import Response
 
 from accounts.models import Invite
 from audit.services import record as audit_record
-from accounts.services import invite_create
 from brand_kits.models import BrandKit
 from config.throttling import SelfieUploadThrottle, UserThrottle
 from tenancy.api import DomainError, OrganizationAdminEndpoint, OrganizationEndpoint
-from tenancy.models import Role
 
+from .invites import employee_invite_send
 from .models import Employee, GenerationRequest, Headshot, Selfie, Team
 from .selfie_checks import reason_message
 from .services import (TeamsError, employee_create, employee_delete, employee_update, selfie_set_summary, employees_import_csv, generation_request_start,
@@ -279,16 +278,8 @@ class EmployeeInviteApi(OrganizationAdminEndpoint):
     def post(self, request, org_slug: str, employee_id: int):
         """Invite the employee: an expiring, single-use link, emailed to them and returned once here."""
         employee = self.get_object()
-        issued = invite_create(organization=self.organization, email=employee.email, role=Role.EMPLOYEE,
-                               invited_by=request.user, employee=employee)
+        issued = employee_invite_send(employee=employee, invited_by=request.user)
         accept_url = f"{settings.PUBLIC_BASE_URL}/invite/{issued.token}"
-        from django.core.mail import send_mail
-
-        send_mail(
-            subject=f"{self.organization.name}: your professional headshot",
-            message=(f"Hello {employee.name},\n\n{self.organization.name} invites you to make your professional "
-                     f"headshot. Open this link within {settings.INVITE_TTL_HOURS} hours:\n\n{accept_url}\n"),
-            from_email=None, recipient_list=[employee.email])
         body = {**InviteOut(issued.invite).data, "token": issued.token, "accept_url": accept_url}
         return Response(body, status=status.HTTP_201_CREATED)
 

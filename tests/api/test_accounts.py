@@ -47,10 +47,11 @@ def invite(org, admin, employee):
     return client_for(admin).post(f"/api/v1/orgs/{org.slug}/employees/{employee.pk}/invite")
 
 
-def test_invited_employee_accepts_once_and_is_linked_to_their_record(org_a):
+def test_invited_employee_accepts_once_and_is_linked_to_their_record(org_a, django_capture_on_commit_callbacks):
     admin = make_user(org_a, Role.ADMIN)
     employee = make_employee(org_a, email="lin@acme.example", name="Lin")
-    response = invite(org_a, admin, employee)
+    with django_capture_on_commit_callbacks(execute=True):  # the email goes once the invite is committed
+        response = invite(org_a, admin, employee)
     assert response.status_code == 201
     token = response.json()["token"]
     assert len(mail.outbox) == 1 and token in mail.outbox[0].body
