@@ -23,11 +23,12 @@ def mailed_code() -> str:
 
 
 @pytest.fixture
-def invited(org_a):
+def invited(org_a, django_capture_on_commit_callbacks):
     """An employee invited through the real API; returns (employee, token, path of the emailed link)."""
     admin = make_user(org_a, Role.ADMIN)
     employee = make_employee(org_a, email="hana@globex.example", name="Hana")
-    response = client_for(admin).post(f"/api/v1/orgs/{org_a.slug}/employees/{employee.pk}/invite")
+    with django_capture_on_commit_callbacks(execute=True):  # the invite email goes on commit
+        response = client_for(admin).post(f"/api/v1/orgs/{org_a.slug}/employees/{employee.pk}/invite")
     assert response.status_code == 201
     link = re.search(r"https?://\S+/invite/\S+", mail.outbox[-1].body).group(0)
     path = "/invite/" + link.rsplit("/invite/", 1)[1]
