@@ -16,6 +16,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.errors import ServiceError
 from accounts.models import User
 from brand_kits.models import BrandKit
 from brand_kits.services import brand_spec_for
@@ -32,14 +33,8 @@ from .signals import employee_changed, employee_deleted, headshot_approved, send
 log = logging.getLogger(__name__)
 
 
-class TeamsError(Exception):
-    """A domain rule was broken; `code` is stable for clients, `message` is for people."""
-
-    def __init__(self, code: str, message: str, status: int = 400):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+class TeamsError(ServiceError):
+    """A domain rule of teams (employees, selfies, generation, headshots) was broken."""
 
 
 # Employees -------------------------------------------------------------------------------------------------

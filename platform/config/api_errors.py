@@ -4,8 +4,12 @@ from __future__ import annotations
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .errors import ServiceError
+
 
 def exception_handler(exc, context) -> Response | None:
+    if isinstance(exc, ServiceError):  # a domain rule a view didn't translate itself: still a clear 4xx, never a 500
+        return Response({"detail": exc.message, "code": exc.code}, status=exc.status)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -11,6 +11,7 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.errors import ServiceError
 from teams.models import Employee, Headshot
 from tenancy.models import Organization
 
@@ -31,14 +32,8 @@ LABELS = {Destination.MICROSOFT_GRAPH: microsoft_graph.LABEL, Destination.GOOGLE
           Destination.BAMBOOHR: bamboohr.LABEL, Destination.SLACK: slack.LABEL}
 
 
-class ConnectorError(Exception):
-    """A domain rule was broken; `code` is stable for clients, `message` is for people."""
-
-    def __init__(self, code: str, message: str, status: int = 400):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+class ConnectorError(ServiceError):
+    """A rule of directory connections or photo pushes was broken."""
 
 
 # Connections ---------------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.errors import ServiceError
 from accounts.models import User
 from tenancy.models import Organization
 
@@ -26,14 +27,8 @@ SECRET_LENGTH = 40  # 40 characters of 62 symbols: ~238 bits
 KEY_LENGTH = len(API_KEY_PREFIX) + PUBLIC_ID_LENGTH + SECRET_LENGTH
 
 
-class IntegrationsError(Exception):
-    """A domain rule was broken; `code` is stable for clients, `message` is for people."""
-
-    def __init__(self, code: str, message: str, status: int = 400):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+class IntegrationsError(ServiceError):
+    """A rule of API keys, the pull API or exports was broken."""
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.errors import ServiceError
+
 from .receipts import ErasureReceipt, new_salt, receipt_sign, subject_hash
 
 log = logging.getLogger(__name__)
@@ -33,10 +35,8 @@ EXPORT_ERASED = "erased"
 ERASED = "[erased]"
 
 
-class ErasureError(Exception):
-    def __init__(self, code: str, message: str, status: int = 400):
-        super().__init__(message)
-        self.code, self.message, self.status = code, message, status
+class ErasureError(ServiceError):
+    """An erasure can't go ahead (e.g. the organization's last owner)."""
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from config.errors import ServiceError
 from accounts.models import User
 from brand_kits.models import BrandKit
 from brand_kits.services import brand_spec_for
@@ -25,14 +26,8 @@ ACTIVE = (RequestStatus.PENDING, RequestStatus.QUEUED, RequestStatus.RUNNING)
 IN_FLIGHT = (RequestStatus.QUEUED, RequestStatus.RUNNING)
 
 
-class RolloutError(Exception):
-    """A rollout rule was broken; `code` is stable for clients, `message` is for people."""
-
-    def __init__(self, code: str, message: str, status: int = 400):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+class RolloutError(ServiceError):
+    """A rollout rule was broken."""
 
 
 def cancelled_message(rollout: Rollout) -> str:

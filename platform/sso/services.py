@@ -25,6 +25,7 @@ from onelogin.saml2.errors import OneLogin_Saml2_Error
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 from onelogin.saml2.response import OneLogin_Saml2_Response
 
+from config.errors import ServiceError
 from accounts.models import Invite, User
 from accounts.services import InviteError, invite_accept_passwordless, invite_get_pending
 from teams.models import Employee
@@ -42,12 +43,8 @@ METADATA_MAX_BYTES = 1024 * 1024
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
-class SsoError(Exception):
-    def __init__(self, code: str, message: str, status: int = 400):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+class SsoError(ServiceError):
+    """SSO configuration or a sign-in was refused."""
 
 
 # IdP configuration ---------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from requests.adapters import HTTPAdapter
 
+from config.errors import ServiceError
 from tenancy.models import Organization
 
 from .models import PING_EVENT, DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint, WebhookMessage
@@ -31,12 +32,8 @@ RESPONSE_EXCERPT_BYTES = 1024
 USER_AGENT = "HeadshotPlatform-Webhooks/1"
 
 
-class WebhookError(Exception):
-    def __init__(self, code: str, message: str, status: int = 400):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+class WebhookError(ServiceError):
+    """A rule of webhook endpoints or deliveries was broken."""
 
 
 # Destinations ------------------------------------------------------------------------------------------------
