@@ -20,7 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "benchmarks"), str(REPO / "platform"), str(REPO)]
 
-from pull_api_load import free_port, wait_until_up  # noqa: E402
+from pull_api_load import free_port, prepare, wait_until_up  # noqa: E402
 
 SELFIE = REPO / "samples" / "selfies" / "barack_obama" / "2.jpg"
 PASSWORD = "load-test-password-42"
@@ -121,22 +121,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30)
     args = parser.parse_args()
 
-    from export_memory import DATABASE, ensure_database, seed, setup_django
-
-    media_root = str(Path(tempfile.gettempdir()) / "headshots-bench-media")
-    setup_django(media_root)
-    ensure_database()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    org_id = seed(args.employees, f"bench-load-{args.employees}")
-
-    from integrations.services import api_key_create
-    from tenancy.models import Organization
-
-    org = Organization.objects.get(pk=org_id)
-    key = api_key_create(organization=org, name="load test", scopes=["employees:read", "headshots:read"],
-                         created_by=None).key
+    org, key, media_root = prepare(args.employees, f"bench-load-{args.employees}")
+    from export_memory import DATABASE
     accounts = seed_accounts(org, args.users)
     check_one_upload_is_accepted(org.slug, accounts[0])
 

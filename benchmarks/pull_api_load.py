@@ -103,14 +103,10 @@ def in_process_cpu_ms(key: str, ids: list[str], etag: str, calls: int = 30) -> d
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--employees", type=int, default=1000)
-    parser.add_argument("--users", type=int, default=8)
-    parser.add_argument("--seconds", type=int, default=30)
-    args = parser.parse_args()
-
-    from export_memory import DATABASE, ensure_database, seed, setup_django
+def prepare(employees: int, label: str):
+    """Django on the bench database, migrated, with an organization of `employees` approved people and an API key
+    that reads them; returns (organization, key, media root)."""
+    from export_memory import ensure_database, seed, setup_django
 
     media_root = str(Path(tempfile.gettempdir()) / "headshots-bench-media")
     setup_django(media_root)
@@ -118,17 +114,30 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    org_id = seed(args.employees, f"bench-pull-{args.employees}")
+    org_id = seed(employees, label)
 
-    from integrations.delivery import delivery_etag
-    from integrations.selectors import latest_approved_headshots
     from integrations.services import api_key_create
-    from teams.models import Employee
     from tenancy.models import Organization
 
     org = Organization.objects.get(pk=org_id)
     key = api_key_create(organization=org, name="load test", scopes=["employees:read", "headshots:read"],
                          created_by=None).key
+    return org, key, media_root
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--employees", type=int, default=1000)
+    parser.add_argument("--users", type=int, default=8)
+    parser.add_argument("--seconds", type=int, default=30)
+    args = parser.parse_args()
+
+    org, key, media_root = prepare(args.employees, f"bench-pull-{args.employees}")
+    from export_memory import DATABASE
+
+    from integrations.delivery import delivery_etag
+    from integrations.selectors import latest_approved_headshots
+    from teams.models import Employee
     ids = list(Employee.objects.for_organization(org).values_list("external_id", flat=True))
     first = latest_approved_headshots(org).get(employee__external_id=ids[0])
 
