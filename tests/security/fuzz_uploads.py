@@ -107,7 +107,8 @@ def corpus() -> dict[str, bytes]:
     seeds["jpeg_bomb_sof"] = _jpeg_with_sof(jpeg, 65000, 65000)
     # A real deflate bomb: 20000 x 20000 grey pixels, all zero, compress to a few KB.
     seeds["png_deflate_bomb"] = _save(Image.new("L", (20000, 20000)), "PNG")
-    seeds["png_text_bomb"] = (seeds["png_rgba"][:33] + _png_chunk(b"zTXt", b"k\x00\x00" + zlib.compress(b"A" * 50_000_000))
+    text_bomb = _png_chunk(b"zTXt", b"k\x00\x00" + zlib.compress(b"A" * 50_000_000))  # 50 MB of text, inflated
+    seeds["png_text_bomb"] = (seeds["png_rgba"][:33] + text_bomb
                               + seeds["png_rgba"][33:])
     # Polyglots: a JPEG with a ZIP behind it, a script before it, a GIF header on JPEG bytes.
     seeds["polyglot_jpeg_zip"] = jpeg + _zip_bytes()
