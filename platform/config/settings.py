@@ -297,7 +297,8 @@ if WHITENOISE_USE_FINDERS:
     import warnings
 
     # Finders serve the files, so a STATIC_ROOT that collectstatic never filled is expected, not a problem.
-    warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+    # (WhiteNoise warns with a stack level that points at Django's handler, so match the message, not the module.)
+    warnings.filterwarnings("ignore", message=r"No directory at: .*", category=UserWarning)
 # Only the languages the portal is translated into (so <html lang> never claims one it isn't written in).
 LANGUAGES = [("en", "English")]
 # Security headers. Cookies are Secure unless DJANGO_DEBUG (the browser tests turn it off for their http server).
