@@ -181,6 +181,10 @@ class HeadshotPool:
             raise RayUnavailableError(
                 f"The pool's actors did not start within {config.batch_timeout_s:.0f} s "
                 f"(RAY_BATCH_TIMEOUT_SECONDS): the cluster may be gone or out of resources.") from None
+        except ray.exceptions.RayActorError as exc:
+            # Actors that die before answering a ping mean a cluster in trouble (e.g. its head just restarted under
+            # this connection): report it as unavailable, so the next attempt reconnects instead of reusing it.
+            raise RayUnavailableError(f"The pool's actors died while starting: {exc}") from exc
         self.replaced = 0
         self._lock = threading.Lock()
         self._cursor = 0
@@ -277,6 +281,7 @@ class HeadshotPool:
             # send the same inputs (still in the object store) again, keeping the slot.
             if resent >= max(1, self.config.max_task_retries):
                 self._release()
+                self.broken = True  # actors keep dying: the next caller gets a new pool on a new connection
                 raise
             self._replace(actor)
             mine[self._submit(refs)] = (indices, refs, resent + 1)

@@ -172,7 +172,7 @@ def test_ray_head_killed_mid_job(stack):
         # and the unacknowledged job is redelivered.
         env.update(RAY_ADDRESS=head.address, RAY_PIPELINE_OPTIONS=json.dumps({"delay_seconds": 4.0}),
                    ROLLOUT_MAX_IN_FLIGHT="2", RAY_gcs_rpc_server_reconnect_timeout_s="5",
-                   RAY_BATCH_TIMEOUT_SECONDS="20")
+                   RAY_BATCH_TIMEOUT_SECONDS="45")
         run_app(env, "seed", "--employees", "2")
         start_worker(env, workers)
         request_ids = run_app(env, "rollout")["requests"]
