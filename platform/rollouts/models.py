@@ -38,6 +38,10 @@ class Rollout(TenantModel):
     paused_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The watchdog tick's chain: only a tick carrying the latest token runs (a revived chain supersedes a delayed
+    # one), and a tick overdue by far means its message was lost with Redis, so the queue watchdog starts another.
+    tick_token = models.CharField(max_length=16, blank=True, default="")
+    tick_due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from config.errors import ServiceError
@@ -98,10 +101,45 @@ def rollout_start(*, organization: Organization, created_by: User | None, scope:
 
 def rollout_kick(rollout_id: int) -> None:
     """Fill the queue now, and start the rollout's watchdog tick."""
+    rollouts_feed()
+    rollout_schedule_tick(rollout_id)
+
+
+# Pauses between tries to send a tick from a worker: together they ride out a broker restart of about 15 s.
+TICK_SEND_PAUSES = (1.0, 2.0, 4.0, 8.0)
+
+
+def rollout_schedule_tick(rollout_id: int, *, pauses: tuple[float, ...] = ()) -> bool:
+    """Send the rollout's next watchdog tick under a fresh token, which ends any other chain of ticks it has.
+
+    Redis only carries the wake-up: should the broker refuse it (after one try, then one per pause), the rollout
+    keeps its overdue tick_due_at and rollouts_revive_ticks() starts the chain again. Returns whether it was sent.
+    """
     from .jobs import rollout_tick
 
-    rollouts_feed()
-    rollout_tick.send_with_options(args=(rollout_id,), delay=settings.ROLLOUT_TICK_SECONDS * 1000)
+    token = secrets.token_hex(8)
+    Rollout.objects.filter(pk=rollout_id).update(
+        tick_token=token, tick_due_at=timezone.now() + timedelta(seconds=settings.ROLLOUT_TICK_SECONDS))
+    for pause in (0.0, *pauses):
+        time.sleep(pause)
+        try:
+            rollout_tick.send_with_options(args=(rollout_id, token), delay=settings.ROLLOUT_TICK_SECONDS * 1000)
+            return True
+        except Exception:  # redis.ConnectionError and friends: the broker is down or restarting
+            log.warning("could not send rollout %s's watchdog tick", rollout_id, exc_info=True)
+    return False
+
+
+def rollouts_revive_ticks() -> int:
+    """Start the watchdog tick again for every running or paused rollout whose tick is overdue by three intervals:
+    its message was lost (a Redis restart, a worker killed while holding it). Returns how many were started."""
+    overdue = timezone.now() - timedelta(seconds=3 * settings.ROLLOUT_TICK_SECONDS)
+    stalled = list(Rollout.objects.filter(status__in=(RolloutStatus.RUNNING, RolloutStatus.PAUSED))
+                   .filter(Q(tick_due_at__lt=overdue) | Q(tick_due_at__isnull=True)).values_list("id", flat=True))
+    for rollout_id in stalled:
+        log.warning("rollout %s's watchdog tick is overdue; starting it again", rollout_id)
+        rollout_schedule_tick(rollout_id)
+    return len(stalled)
 
 
 def _locked(rollout: Rollout) -> Rollout:

@@ -87,7 +87,7 @@ def report() -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("command", choices=["migrate", "seed", "rollout", "retry-failed", "report"])
+    parser.add_argument("command", choices=["migrate", "seed", "rollout", "retry-failed", "watchdog", "report"])
     parser.add_argument("--employees", type=int, default=4)
     args = parser.parse_args()
     if args.command == "migrate":
@@ -101,6 +101,12 @@ def main() -> None:
         result = rollout()
     elif args.command == "retry-failed":
         result = retry_failed()
+    elif args.command == "watchdog":  # what the queue-watchdog CronJob runs (deploy/k8s/base)
+        from django.core.management import call_command
+
+        call_command("resend_stale_requests")
+        call_command("revive_rollout_ticks")
+        result = {"watchdog": True}
     else:
         result = report()
     print(json.dumps(result))
