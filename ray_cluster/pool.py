@@ -324,26 +324,51 @@ class HeadshotPool:
         self.actors = []
 
 
+class RayConnectionLost(RayUnavailableError):
+    """This process's connection to a remote cluster stopped answering after it was made.
+
+    A Ray driver cannot rejoin a restarted head from the same process (actors it creates afterwards die unstarted),
+    so from then on shared_pool() refuses, and the process should be restarted (teams.jobs does it for a worker).
+    """
+
+
 _shared_pool: HeadshotPool | None = None
 _shared_lock = threading.Lock()
+_remote_lost = False
+
+
+def ray_connection_lost() -> bool:
+    """Whether this process lost its connection to a remote Ray cluster (see RayConnectionLost)."""
+    pool = _shared_pool
+    return _remote_lost or (pool is not None and pool.broken and pool.config.address != "local")
 
 
 def shared_pool(config: PoolConfig) -> HeadshotPool:
     """One pool per process (a dramatiq worker keeps its actors, and their loaded models, across jobs)."""
-    global _shared_pool
+    global _shared_pool, _remote_lost
     with _shared_lock:
         if _shared_pool is not None and _shared_pool.broken:
-            # The cluster we joined is gone: drop its actors unasked and connect again (to a restarted head).
-            _shared_pool = None
-            ray.shutdown()
+            if _shared_pool.config.address != "local":
+                _remote_lost = True
+            else:
+                # Our own local Ray went wrong: drop its actors unasked and start it again.
+                _shared_pool = None
+                ray.shutdown()
+        if _remote_lost:
+            raise RayConnectionLost(f"This process lost its connection to Ray at {config.address!r}; "
+                                    "only a restarted process can join it again.")
         if _shared_pool is None or _shared_pool.config != config:
             if _shared_pool is not None:
                 _shared_pool.shutdown()
                 _shared_pool = None
             try:
                 _shared_pool = HeadshotPool(config)
-            except RayUnavailableError:
-                ray.shutdown()  # the next attempt connects afresh instead of reusing a dead connection
+            except RayUnavailableError as exc:
+                if config.address != "local" and ray.is_initialized():
+                    # Connected, then the actors never answered: the cluster went away under the new connection.
+                    _remote_lost = True
+                    raise RayConnectionLost(str(exc)) from exc
+                ray.shutdown()  # the next attempt connects afresh instead of reusing a failed start
                 raise
         return _shared_pool
 

@@ -4,6 +4,7 @@ for production's one-minute heartbeat timeout."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -32,7 +33,13 @@ if os.environ.get("FAULTS_HEARTBEAT_MS"):
     broker.heartbeat_timeout = int(os.environ["FAULTS_HEARTBEAT_MS"])
     broker.maintenance_chance = MAINTENANCE_SCALE
 worker = Worker(broker, worker_threads=int(os.environ.get("FAULTS_WORKER_THREADS", "2")))
+# SIGTERM stops the way dramatiq's own worker processes do: finish the running jobs, then exit.
+stopping = []
+signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
 worker.start()
 print("worker ready", flush=True)
-while True:  # until the test stops this process
-    time.sleep(1)
+while not stopping:  # until the test kills this process, or it asks itself to stop
+    time.sleep(0.2)
+print("worker stopping on SIGTERM", flush=True)
+worker.stop(timeout=60_000)
+os._exit(0)  # without waiting on a Ray connection that may be gone

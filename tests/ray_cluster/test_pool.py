@@ -55,3 +55,29 @@ def test_an_unreachable_cluster_is_a_clear_error():
     else:
         with pytest.raises(RayUnavailableError):
             ensure_ray(PoolConfig(address="127.0.0.1:1"))
+
+
+def test_a_process_that_lost_its_remote_cluster_refuses_to_rejoin_it(monkeypatch):
+    """Ray can't rejoin a restarted head from the same driver process, so the pool says so instead of trying."""
+    from ray_cluster import pool as pool_module
+
+    config = PoolConfig(address="10.0.0.9:6379")
+    lost = object.__new__(HeadshotPool)  # a pool whose batches got no answer: _wait_one marked it broken
+    lost.config, lost.broken = config, True
+    monkeypatch.setattr(pool_module, "_shared_pool", lost)
+    monkeypatch.setattr(pool_module, "_remote_lost", False)
+    assert pool_module.ray_connection_lost()
+
+    with pytest.raises(pool_module.RayConnectionLost, match="only a restarted process"):
+        pool_module.shared_pool(config)
+    assert pool_module._shared_pool is lost, "nothing was torn down or rebuilt in this process"
+
+
+def test_a_broken_local_ray_is_not_a_lost_connection(monkeypatch):
+    from ray_cluster import pool as pool_module
+
+    broken = object.__new__(HeadshotPool)
+    broken.config, broken.broken = PoolConfig(), True
+    monkeypatch.setattr(pool_module, "_shared_pool", broken)
+    monkeypatch.setattr(pool_module, "_remote_lost", False)
+    assert not pool_module.ray_connection_lost()  # this process owns its local Ray and starts it again itself

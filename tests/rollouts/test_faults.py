@@ -151,3 +151,30 @@ def test_an_unreachable_ray_shows_a_retrying_status_with_the_reason(company, sta
     assert counts["retrying"] == 1 and counts["failed"] == 0
     # The backed-off retry waits in Redis's delay queue (a worker may already hold it, unacked, until it is due).
     assert redis_broker.client.hlen(f"{redis_broker.namespace}:generation.DQ.msgs") == 1
+
+
+def test_a_worker_that_lost_its_ray_cluster_records_the_attempt_and_stops_itself_once(
+        company, standin, redis_broker, monkeypatch):
+    from ray_cluster.pool import RayConnectionLost
+    from teams import jobs
+
+    org, admin, api, base = company
+    ready_employee(org, 1)
+    (request_id,) = start_rollout(api, base)
+
+    def lost(request_id):
+        raise RayConnectionLost("Ray returned nothing for 46 s; the cluster may have lost its head node.")
+
+    monkeypatch.setattr(jobs, "generation_run", lost)
+    monkeypatch.setattr(jobs, "ray_connection_lost", lambda: True)
+    monkeypatch.setattr(jobs, "_restart_requested", False)
+    sent = []
+    monkeypatch.setattr(jobs.os, "kill", lambda pid, signum: sent.append((pid, signum)))
+
+    for _ in range(2):  # two jobs on two threads meet the same lost connection
+        with pytest.raises(RayConnectionLost):
+            jobs.generate_headshots(request_id)
+
+    assert sent == [(os.getpid(), signal.SIGTERM)], "one graceful stop, not a second (which kills at once)"
+    request = GenerationRequest.objects.get(pk=request_id)
+    assert request.status == RequestStatus.QUEUED and "RayConnectionLost" in request.error
