@@ -99,6 +99,9 @@ class PhotoDeletion(TenantModel):
     destination = models.CharField(max_length=32, choices=Destination.choices)
     connection = models.ForeignKey(Connection, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     remote_user = models.CharField(max_length=255, blank=True)
+    # Slack only: the person's own user token, the one key to their photo, kept from their Slack link until the
+    # removal is done or given up (their link is deleted with them).
+    credential = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=DeletionStatus.choices, default=DeletionStatus.PENDING)
     last_error = models.TextField(blank=True)
     last_status_code = models.PositiveIntegerField(null=True, blank=True)

@@ -19,11 +19,30 @@ def on_headshot_approved(sender, headshot, actor=None, **kwargs) -> None:
         log.exception("could not queue photo pushes for headshot %s", headshot.pk)
 
 
+def before_employee_delete(sender, instance, origin=None, **kwargs) -> None:
+    """pre_delete of an Employee: keep the Slack token that removing their photo needs (their link goes with them).
+    Not when their whole organization is being deleted: nothing of it may be left behind then."""
+    from teams.models import Employee
+
+    from .services import slack_photo_deletion_keep
+
+    if not (isinstance(origin, Employee) or getattr(origin, "model", None) is Employee):
+        return
+    try:
+        with transaction.atomic():  # a savepoint: a failure here leaves the deletion's transaction usable
+            slack_photo_deletion_keep(instance)
+    except Exception:
+        log.exception("could not keep the Slack photo removal of employee %s", instance.pk)
+
+
 def on_employee_deleted(sender, organization_id, employee_id, email, external_id, external_ids, **kwargs) -> None:
     from .jobs import delete_photos_everywhere
-    from .models import Connection
+    from .models import Connection, DeletionStatus, PhotoDeletion
 
-    if not Connection.objects.filter(organization_id=organization_id, enabled=True).exists():
+    slack_photo = PhotoDeletion.objects.filter(organization_id=organization_id, employee_ref=employee_id,
+                                               status=DeletionStatus.PENDING)
+    if not (Connection.objects.filter(organization_id=organization_id, enabled=True).exists()
+            or slack_photo.exists()):
         return
     snapshot = {"employee_id": employee_id, "email": email, "external_id": external_id,
                 "external_ids": dict(external_ids or {})}

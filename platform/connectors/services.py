@@ -348,12 +348,26 @@ def slack_disconnect(*, employee: Employee) -> bool:
 # Deleted employees: their photo leaves every destination that lets us remove it --------------------------------
 
 
+def slack_photo_deletion_keep(employee: Employee) -> PhotoDeletion | None:
+    """Before an employee row goes, keep what removing the photo we set in Slack needs: only the person's own token
+    can (users.deletePhoto), and their Slack link is deleted with them. Only a photo we pushed is removed."""
+    link = SlackConnection.objects.filter(employee=employee).first()
+    pushed = PhotoSync.objects.filter(employee=employee, destination=Destination.SLACK,
+                                      status=SyncStatus.SYNCED).exists()
+    if link is None or not pushed:
+        return None
+    row, _ = PhotoDeletion.objects.get_or_create(
+        organization=employee.organization, employee_ref=employee.pk, destination=Destination.SLACK,
+        defaults={"remote_user": link.slack_user_id, "credential": link.access_token})
+    return row
+
+
 def photo_delete_everywhere(organization: Organization, employee_snapshot: dict) -> list[PhotoDeletion]:
-    """Record and perform the removal of a deleted employee's photo at each enabled connection.
+    """Record and perform the removal of a deleted employee's photo at each enabled connection, and in Slack.
 
     employee_snapshot: what teams.signals.employee_deleted sends (employee_id, email, external_id, external_ids).
     Microsoft Graph and Google Directory delete the photo; BambooHR documents no photo delete (recorded as
-    unsupported, for a person to do by hand). Slack is not listed: the employee's token went with their row.
+    unsupported, for a person to do by hand); Slack deletes it with the token slack_photo_deletion_keep() kept.
     """
     rows = []
     employee_id = int(employee_snapshot["employee_id"])
@@ -364,33 +378,50 @@ def photo_delete_everywhere(organization: Organization, employee_snapshot: dict)
         if row is None:
             row = PhotoDeletion.objects.create(organization=organization, employee_ref=employee_id,
                                                destination=connection.kind, connection=connection, remote_user=user)
-        if row.status in (DeletionStatus.DONE, DeletionStatus.UNSUPPORTED):
-            rows.append(row)
-            continue
-        try:
-            if connection.kind == ConnectionKind.MICROSOFT_GRAPH:
-                microsoft_graph.GraphClient(credentials=connection.credentials, base=connection.base_url,
-                                            auth=connection.auth_url).delete_photo(user)
-            elif connection.kind == ConnectionKind.GOOGLE_DIRECTORY:
-                google_directory.GoogleDirectoryClient(credentials=connection.credentials, base=connection.base_url,
-                                                       auth=connection.auth_url).delete_photo(user)
-            else:
-                row.status = DeletionStatus.UNSUPPORTED
-                row.last_error = (f"{LABELS[connection.kind]} has no API to delete a photo; remove it there by hand "
-                                  f"(employee {user or 'unknown'}).")
-        except PushError as error:
-            row.status = DeletionStatus.FAILED
-            row.last_error = error.message
-            row.last_status_code = error.status_code
-        except (KeyError, ValueError, TypeError) as exc:
-            row.status = DeletionStatus.FAILED
-            row.last_error = f"the {LABELS[connection.kind]} connection is not usable: {exc}"
+        if connection.kind == ConnectionKind.MICROSOFT_GRAPH:
+            remove = microsoft_graph.GraphClient(credentials=connection.credentials, base=connection.base_url,
+                                                 auth=connection.auth_url).delete_photo
+        elif connection.kind == ConnectionKind.GOOGLE_DIRECTORY:
+            remove = google_directory.GoogleDirectoryClient(credentials=connection.credentials,
+                                                            base=connection.base_url,
+                                                            auth=connection.auth_url).delete_photo
         else:
-            if row.status != DeletionStatus.UNSUPPORTED:
-                row.status = DeletionStatus.DONE
-                row.last_error = ""
-                row.remote_user = ""  # done: keep no identifier of the erased person
-        row.finished_at = timezone.now() if row.status != DeletionStatus.FAILED else None
-        row.save()
-        rows.append(row)
+            remove = None
+        rows.append(_photo_deletion_run(row, remove and (lambda remove=remove, user=user: remove(user))))
+    for row in PhotoDeletion.objects.filter(organization=organization, employee_ref=employee_id,
+                                            destination=Destination.SLACK):
+        rows.append(_photo_deletion_run(row, slack.SlackClient(token=row.credential).delete_photo))
     return rows
+
+
+def _photo_deletion_run(row: PhotoDeletion, remove) -> PhotoDeletion:
+    """Call `remove` (None: the destination has no delete) unless the row is settled; record the outcome."""
+    if row.status in (DeletionStatus.DONE, DeletionStatus.UNSUPPORTED):
+        return row
+    label = LABELS[row.destination]
+    try:
+        if remove is None:
+            row.status = DeletionStatus.UNSUPPORTED
+            row.last_error = (f"{label} has no API to delete a photo; remove it there by hand "
+                              f"(employee {row.remote_user or 'unknown'}).")
+        else:
+            remove()
+    except PushError as error:
+        row.status = DeletionStatus.FAILED
+        row.last_error = error.message
+        row.last_status_code = error.status_code
+        if row.destination == Destination.SLACK and error.reason == CREDENTIALS:
+            # The person's token is dead and nobody else's can do it: nothing left to retry with.
+            row.status, row.credential = DeletionStatus.UNSUPPORTED, ""
+            row.last_error = f"{error.message}; remove the photo in Slack by hand."
+    except (KeyError, ValueError, TypeError) as exc:
+        row.status = DeletionStatus.FAILED
+        row.last_error = f"the {label} connection is not usable: {exc}"
+    else:
+        if row.status != DeletionStatus.UNSUPPORTED:
+            row.status = DeletionStatus.DONE
+            row.last_error = ""
+            row.remote_user = row.credential = ""  # done: keep no identifier or key of the erased person
+    row.finished_at = timezone.now() if row.status != DeletionStatus.FAILED else None
+    row.save()
+    return row

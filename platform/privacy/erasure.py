@@ -122,11 +122,14 @@ def erase_person(*, employee, requested_by, ip: str | None = None) -> ErasureRec
 
 def _remote_photos_delete(organization, subject: Subject) -> list[dict]:
     """Remove the person's pushed photo from each directory that allows it; one outcome per destination."""
-    from connectors.models import Connection, DeletionStatus, PhotoDeletion, PhotoSync, SlackConnection, SyncStatus
-    from connectors.services import photo_delete_everywhere
+    from connectors.models import Connection, DeletionStatus, PhotoDeletion, PhotoSync, SyncStatus
+    from connectors.services import photo_delete_everywhere, slack_photo_deletion_keep
+    from teams.models import Employee
 
     outcomes: dict[str, dict] = {}
-    if Connection.objects.for_organization(organization).filter(enabled=True).exists():
+    employee = Employee.objects.filter(pk=subject.employee_id).first()
+    slack_row = slack_photo_deletion_keep(employee) if employee is not None else None
+    if slack_row is not None or Connection.objects.for_organization(organization).filter(enabled=True).exists():
         try:
             rows = photo_delete_everywhere(organization, subject.snapshot())
         except Exception as exc:  # a connector bug must not stop the erasure; it is reported on the receipt
@@ -144,9 +147,11 @@ def _remote_photos_delete(organization, subject: Subject) -> list[dict]:
         # The rows are the connectors' evidence: they keep the outcome but no identifier of the person. Without the
         # identifier nothing can retry a failed removal, so those are closed as needing a person (the connectors'
         # own deletion job, which employee_deleted also starts, then skips them instead of calling with no user).
-        for connection in Connection.objects.for_organization(organization).filter(enabled=True):
+        destinations = [(c.kind, c) for c in Connection.objects.for_organization(organization).filter(enabled=True)]
+        destinations += [("slack", None)] if slack_row is not None else []
+        for destination, connection in destinations:
             row, _created = PhotoDeletion.objects.get_or_create(
-                organization=organization, employee_ref=subject.employee_id, destination=connection.kind,
+                organization=organization, employee_ref=subject.employee_id, destination=destination,
                 defaults={"connection": connection})
             outcome = outcomes.get(row.destination) or {"destination": row.destination, "outcome": "failed",
                                                         "reason": "The removal did not run."}
@@ -159,7 +164,8 @@ def _remote_photos_delete(organization, subject: Subject) -> list[dict]:
                 note = (f"Removing the photo failed ({note}); the person was erased, so it can't be retried "
                         f"automatically: remove it there by hand.")
             PhotoDeletion.objects.filter(pk=row.pk).update(status=DeletionStatus.UNSUPPORTED, remote_user="",
-                                                           last_error=note, finished_at=timezone.now())
+                                                           credential="", last_error=note,
+                                                           finished_at=timezone.now())
     pushed = PhotoSync.objects.for_organization(organization).filter(employee_id=subject.employee_id,
                                                                      status=SyncStatus.SYNCED)
     for destination in pushed.values_list("destination", flat=True).distinct():
@@ -167,10 +173,6 @@ def _remote_photos_delete(organization, subject: Subject) -> list[dict]:
             outcomes[destination] = {"destination": destination, "outcome": "failed", "reason": (
                 "The connection to this directory is disabled or removed, so the photo could not be deleted there; "
                 "remove it by hand.")}
-    if SlackConnection.objects.for_organization(organization).filter(employee_id=subject.employee_id).exists():
-        outcomes["slack"] = {"destination": "slack", "outcome": "not_supported", "reason": (
-            "Slack lets only the person change their own photo; their Slack link (token) was deleted, so the photo "
-            "stays in Slack until they remove it.")}
     return [outcomes[key] for key in sorted(outcomes)]
 
 

@@ -410,13 +410,15 @@ class GoogleServer(ContractServer):
 
 
 class SlackServer(ContractServer):
-    """Slack Web API: users.setPhoto and the OAuth v2 flow that yields a user token.
+    """Slack Web API: users.setPhoto, users.deletePhoto and the OAuth v2 flow that yields a user token.
 
     Rules and sources:
     - users.setPhoto: POST multipart/form-data, field `image`, token as Bearer (or a `token` field); a user token
       (xoxp-) with users.profile:write; JPEG, GIF or PNG ("bad_image" otherwise), at most 1024x1024 px
       ("too_large": excessive dimensions), 512x512 the minimum; errors as HTTP 200 {"ok": false, "error": ...}
       (not_authed, invalid_auth, not_allowed_token_type) (docs.slack.dev/reference/methods/users.setPhoto).
+    - users.deletePhoto: POST, the same user token and scope, no arguments; removes the person's photo
+      (docs.slack.dev/reference/methods/users.deletePhoto).
     - rate limits: HTTP 429 with Retry-After (docs.slack.dev/apis/web-api/rate-limits).
     - OAuth v2: /oauth/v2/authorize?client_id&user_scope&state&redirect_uri sends the person back to redirect_uri
       with code and state; oauth.v2.access exchanges the code once (client id/secret as Basic auth or form fields,
@@ -450,6 +452,8 @@ class SlackServer(ContractServer):
             return self.oauth_access(headers, body)
         if parts.path == "/api/users.setPhoto" and method == "POST":
             return self.set_photo(headers, body)
+        if parts.path == "/api/users.deletePhoto" and method == "POST":
+            return self.delete_photo(headers)
         return json_reply(404, {"ok": False, "error": "unknown_method"})
 
     def authorize(self, query: dict) -> Reply:
@@ -484,6 +488,19 @@ class SlackServer(ContractServer):
         return json_reply(200, {"ok": True, "app_id": "A0PHOTOS", "authed_user": {
             "id": self.users[token], "scope": "users.profile:write", "access_token": token, "token_type": "user"},
             "team": {"id": self.team_id, "name": "Acme"}, "enterprise": None, "is_enterprise_install": False})
+
+    def delete_photo(self, headers) -> Reply:
+        token = self.bearer(headers)
+        if not token:
+            return json_reply(200, {"ok": False, "error": "not_authed"})
+        if token not in self.users:
+            error = "not_allowed_token_type" if token.startswith(("xoxb-", "xoxa-")) else "invalid_auth"
+            return json_reply(200, {"ok": False, "error": error})
+        if (limited := self.throttled()) is not None:
+            return limited
+        if self.stored.pop(self.users[token], None) is not None:
+            self.deleted.append(self.users[token])
+        return json_reply(200, {"ok": True})
 
     def set_photo(self, headers, body) -> Reply:
         content_type = headers.get("Content-Type") or ""

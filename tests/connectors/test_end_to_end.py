@@ -108,14 +108,17 @@ def test_deleting_an_employee_removes_their_photo_where_the_destination_allows(p
         employee_id = people["employee"].pk
         employee_delete(employee=people["employee"])
         rows = wait_for(lambda: (r := list(PhotoDeletion.objects.filter(employee_ref=employee_id))) and
-                        len(r) == 3 and all(x.finished_at for x in r) and r, 60)
+                        len(r) == 4 and all(x.finished_at for x in r) and r, 60)
     assert {r.destination: r.status for r in rows} == {
         "microsoft_graph": DeletionStatus.DONE, "google_directory": DeletionStatus.DONE,
-        "bamboohr": DeletionStatus.UNSUPPORTED}
+        "bamboohr": DeletionStatus.UNSUPPORTED, "slack": DeletionStatus.DONE}
     assert everywhere["graph"].deleted == ["ada@acme.example"] and not everywhere["graph"].stored
     assert everywhere["google"].deleted == ["ada@acme.example"] and not everywhere["google"].stored
+    # Slack: with the person's own token, kept from their Slack link (deleted with them) until the photo was gone.
+    assert everywhere["slack"].deleted == ["U0ADA"] and not everywhere["slack"].stored
+    assert not SlackConnection.objects.filter(employee_id=employee_id).exists()
     done = [r for r in rows if r.status == DeletionStatus.DONE]
-    assert all(r.remote_user == "" for r in done)  # no identifier of the erased person is kept once done
+    assert all(r.remote_user == "" and r.credential == "" for r in done)  # no identifier or key of them is kept
     assert "remove it there by hand" in next(r for r in rows if r.destination == "bamboohr").last_error
 
 
@@ -141,3 +144,26 @@ def test_photo_delete_everywhere_records_failures_and_is_safe_to_run_again(peopl
     assert again["microsoft_graph"].status == "done" and graph_server.deleted == ["obj-9"]
     assert google_server.deleted == ["gone@acme.example"]  # done once, not repeated
     assert PhotoDeletion.objects.count() == 2
+
+
+def test_a_slack_photo_removal_is_retried_after_a_rate_limit_and_given_up_on_a_dead_token(people, slack_server):
+    org = people["employee"].organization
+    snapshot = {"employee_id": 998, "email": "gone@acme.example", "external_id": "", "external_ids": {}}
+    slack_server.stored["U0GONE"] = object()
+    row = PhotoDeletion.objects.create(organization=org, employee_ref=998, destination="slack", remote_user="U0GONE",
+                                       credential=slack_server.user_token("U0GONE"))
+    slack_server.throttle(1, retry_after=3)
+
+    (first,) = photo_delete_everywhere(org, snapshot)
+    assert first.status == DeletionStatus.FAILED and first.last_status_code == 429
+    assert first.credential == row.credential, "kept for the retry"
+    (second,) = photo_delete_everywhere(org, snapshot)
+    assert second.status == DeletionStatus.DONE and slack_server.deleted == ["U0GONE"]
+    assert second.credential == "" and second.remote_user == ""
+
+    revoked = PhotoDeletion.objects.create(organization=org, employee_ref=997, destination="slack",
+                                           remote_user="U0OLD", credential="xoxp-revoked")
+    (given_up,) = photo_delete_everywhere(org, {**snapshot, "employee_id": 997})
+    assert given_up.pk == revoked.pk and given_up.status == DeletionStatus.UNSUPPORTED
+    assert "invalid_auth" in given_up.last_error and "by hand" in given_up.last_error
+    assert given_up.credential == "", "a token that no longer works is not kept"

@@ -35,7 +35,7 @@ from teams.generation import generation_run
 from teams.models import (Employee, GenerationRequest, Headshot, IdentityProfile, Selfie, SelfieEmbedding)
 from tenancy.models import Membership, Role
 from tests.conftest import REPO, dev_face
-from tests.connectors.servers import BambooHRServer, GraphServer
+from tests.connectors.servers import BambooHRServer, GraphServer, SlackServer
 from tests.factories import client_for, grant_consent, make_brand_kit, make_employee, make_user
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.redis]
@@ -130,8 +130,9 @@ def colleague_state(colleague: Employee) -> dict:
 @pytest.fixture
 def directories(settings):
     settings.CONNECTOR_ALLOW_HTTP_BASE_URLS = True
-    with GraphServer() as graph, BambooHRServer() as bamboohr:
-        yield {"graph": graph, "bamboohr": bamboohr}
+    with GraphServer() as graph, BambooHRServer() as bamboohr, SlackServer() as slack:
+        settings.SLACK_API_BASE = slack.url
+        yield {"graph": graph, "bamboohr": bamboohr, "slack": slack}
 
 
 def test_an_erased_person_is_nowhere_in_the_database_or_storage_and_their_colleague_is_intact(
@@ -146,7 +147,7 @@ def test_an_erased_person_is_nowhere_in_the_database_or_storage_and_their_collea
     base = f"/api/v1/orgs/{org_a.slug}"
     kit = make_brand_kit(org_a, **BRAND)
     WebhookEndpoint.objects.create(organization=org_a, url="https://hooks.example.com/acme", secret=new_secret())
-    graph, bamboohr = directories["graph"], directories["bamboohr"]
+    graph, bamboohr, slack = directories["graph"], directories["bamboohr"], directories["slack"]
     connection_create(organization=org_a, kind="microsoft_graph", credentials=graph.credentials(),
                       base_url=graph.url, auth_url=graph.url)
     connection_create(organization=org_a, kind="bamboohr", credentials=bamboohr.credentials(),
@@ -181,8 +182,13 @@ def test_an_erased_person_is_nowhere_in_the_database_or_storage_and_their_collea
     assert admin_api.post(f"{base}/headshots/{best.pk}/approve", {}, format="json").status_code == 200
     PhotoSync.objects.filter(employee=person).update(status=SyncStatus.SYNCED, synced_headshot=best,
                                                      remote_id=EMAIL)
-    SlackConnection.objects.create(organization=org_a, employee=person, access_token="xoxp-throwaway-test-token",
+    # The person connected Slack and we set their photo there: only their own token can take it down again.
+    slack_token = slack.user_token("U0ZEBULON")
+    slack.stored["U0ZEBULON"] = "their headshot"
+    SlackConnection.objects.create(organization=org_a, employee=person, access_token=slack_token,
                                    team_id="T0ACME", slack_user_id="U0ZEBULON")
+    PhotoSync.objects.create(organization=org_a, employee=person, destination="slack", status=SyncStatus.SYNCED,
+                             synced_headshot=best, remote_id="U0ZEBULON")
     invite = invite_create(organization=org_a, email=EMAIL, role=Role.ADMIN, invited_by=admin,
                            employee=person).invite
     soon = timezone.now() + timedelta(minutes=10)
@@ -204,7 +210,7 @@ def test_an_erased_person_is_nowhere_in_the_database_or_storage_and_their_collea
     assert len(selfies) == 3 and len(headshots) == 2
     embeddings = list(SelfieEmbedding.objects.filter(employee=person).values_list("vector", flat=True))
     assert len(embeddings) == 3
-    needles = [EMAIL, NAME, EXTERNAL_ID, "U0ZEBULON", "xoxp-throwaway-test-token"]
+    needles = [EMAIL, NAME, EXTERNAL_ID, "U0ZEBULON", slack_token]
     needles += [s.checksum for s in selfies]
     needles += [repr(v) for vector in embeddings for v in vector[:8] if len(repr(v)) >= 12]
     assert len(needles) > 8 + 3 * 4
@@ -228,13 +234,14 @@ def test_an_erased_person_is_nowhere_in_the_database_or_storage_and_their_collea
     assert counts["selfies"] == 3 and counts["embeddings"] == 3 and counts["identity_profiles"] == 1
     assert counts["headshots"] == 2 and counts["generation_requests"] == 1 and counts["consents"] == 1
     assert counts["export_zips"] == 1 and counts["invites"] == 1 and counts["login_codes"] == 2
-    assert counts["slack_connections"] == 1 and counts["photo_syncs"] == 2 and counts["webhook_messages"] >= 1
+    assert counts["slack_connections"] == 1 and counts["photo_syncs"] == 3 and counts["webhook_messages"] >= 1
     assert counts["user_accounts"] == 1 and counts["sessions"] == 1 and counts["api_tokens"] == 1
     # The selfies, each headshot's master and renditions, and the export ZIP.
     assert document["files"] == {"deleted": 3 + sum(len(headshot_files(h)) for h in headshots) + 1, "pending": 0}
     assert {d["destination"]: d["outcome"] for d in document["destinations"]} == {
-        "microsoft_graph": "deleted", "bamboohr": "not_supported", "slack": "not_supported"}
+        "microsoft_graph": "deleted", "bamboohr": "not_supported", "slack": "deleted"}
     assert graph.deleted == [EMAIL]  # the photo really left Microsoft 365
+    assert slack.deleted == ["U0ZEBULON"] and not slack.stored  # and Slack
     assert not any(needle.lower() in json.dumps(document).lower() for needle in needles)
 
     # The events others hear: employee.deleted carries the id and nothing else that identifies the person.

@@ -1,7 +1,9 @@
-"""Slack: users.setPhoto with the employee's own user token, and the OAuth v2 exchange that gives us that token.
+"""Slack: users.setPhoto / users.deletePhoto with the employee's own user token, and the OAuth v2 exchange that gives
+us that token.
 
 Contract: docs.slack.dev/reference/methods/users.setPhoto (POST multipart/form-data, field `image`, user scope
 users.profile:write, 512-1024 px; errors bad_image, too_large, too_many_frames, invalid_auth, not_authed, ...),
+docs.slack.dev/reference/methods/users.deletePhoto (POST, same scope and token, no arguments),
 docs.slack.dev/apis/web-api/rate-limits (HTTP 429 with Retry-After), docs.slack.dev/authentication/installing-with-oauth
 and /reference/methods/oauth.v2.access (authed_user.access_token is the user token). Slack answers HTTP 200 with
 {"ok": false, "error": "..."} for most errors.
@@ -72,6 +74,11 @@ class SlackClient:
                         files={"image": (f"headshot.{extension}", image.data, image.content_type)})
         _raise_for_slack(response)
         return PushResult()
+
+    def delete_photo(self) -> None:
+        response = send("POST", f"{self.api}/api/users.deletePhoto", LABEL,
+                        headers={"Authorization": f"Bearer {self.token}"})
+        _raise_for_slack(response)
 
 
 def authorize_url(*, state: str, redirect_uri: str) -> str:
