@@ -5,6 +5,8 @@ a Ray cluster) run the same code; only these values differ.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 from pathlib import Path
 
@@ -57,6 +59,10 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production")
     # Development and the embedded demo only; production sets DJANGO_REQUIRE_SECRET_KEY=true.
     SECRET_KEY = "insecure-dev-key-set-DJANGO_SECRET_KEY-in-production"
+# Keys (newest first, comma-separated Fernet keys) that encrypt stored secrets: connection credentials, Slack tokens,
+# webhook secrets (config/encryption.py). Unset, one is derived from SECRET_KEY; set them to rotate either alone.
+FIELD_ENCRYPTION_KEYS = [k.strip() for k in env_str("FIELD_ENCRYPTION_KEYS", "").split(",") if k.strip()] or [
+    base64.urlsafe_b64encode(hashlib.sha256(b"field-encryption:" + SECRET_KEY.encode()).digest()).decode()]
 ALLOWED_HOSTS = [h for h in env_str("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,testserver").split(",") if h]
 
 # The embedded default is an SQLite file; tests and production point DATABASE_URL at PostgreSQL.

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from config.encryption import EncryptedJSONField, EncryptedTextField
 from tenancy.models import TenantModel
 
 
@@ -25,7 +26,7 @@ class Connection(TenantModel):
     kind = models.CharField(max_length=32, choices=ConnectionKind.choices)
     # graph: tenant_id, client_id, client_secret; google: service_account (JSON key), admin_email;
     # bamboohr: company_domain, api_key. Never serialized out.
-    credentials = models.JSONField(default=dict)
+    credentials = EncryptedJSONField(default=dict)
     # Overrides for sovereign clouds and tests: the API base and the sign-in base (Graph) / token URL (Google).
     base_url = models.URLField(blank=True)
     auth_url = models.URLField(blank=True)
@@ -44,7 +45,7 @@ class SlackConnection(TenantModel):
     """An employee's own Slack user token (users.profile:write): Slack lets only the person set their photo."""
 
     employee = models.OneToOneField("teams.Employee", on_delete=models.CASCADE, related_name="slack_connection")
-    access_token = models.TextField()
+    access_token = EncryptedTextField()
     team_id = models.CharField(max_length=64)
     slack_user_id = models.CharField(max_length=64)
     scope = models.CharField(max_length=300, blank=True)
@@ -101,7 +102,7 @@ class PhotoDeletion(TenantModel):
     remote_user = models.CharField(max_length=255, blank=True)
     # Slack only: the person's own user token, the one key to their photo, kept from their Slack link until the
     # removal is done or given up (their link is deleted with them).
-    credential = models.TextField(blank=True)
+    credential = EncryptedTextField(blank=True)
     status = models.CharField(max_length=16, choices=DeletionStatus.choices, default=DeletionStatus.PENDING)
     last_error = models.TextField(blank=True)
     last_status_code = models.PositiveIntegerField(null=True, blank=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from config.encryption import EncryptedTextField
 from tenancy.models import TenantModel
 
 
@@ -22,9 +23,9 @@ class WebhookEndpoint(TenantModel):
     url = models.URLField(max_length=2000)
     description = models.CharField(max_length=500, blank=True)
     # "whsec_" + base64 of 32 random bytes: the HMAC key is the decoded part (Standard Webhooks).
-    secret = models.CharField(max_length=100)
+    secret = EncryptedTextField()
     # After a rotation the old secret also signs until previous_secret_expires_at, so receivers can switch over.
-    previous_secret = models.CharField(max_length=100, blank=True)
+    previous_secret = EncryptedTextField(blank=True)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     # EventType values; empty means every event type.
     events = models.JSONField(default=list, blank=True)

@@ -489,15 +489,19 @@ class SlackServer(ContractServer):
             "id": self.users[token], "scope": "users.profile:write", "access_token": token, "token_type": "user"},
             "team": {"id": self.team_id, "name": "Acme"}, "enterprise": None, "is_enterprise_install": False})
 
-    def delete_photo(self, headers) -> Reply:
-        token = self.bearer(headers)
+    def refuse_user(self, token: str | None) -> Reply | None:
+        """Slack's answer when `token` is no user token of ours (or the caller is throttled); None lets it in."""
         if not token:
             return json_reply(200, {"ok": False, "error": "not_authed"})
         if token not in self.users:
             error = "not_allowed_token_type" if token.startswith(("xoxb-", "xoxa-")) else "invalid_auth"
             return json_reply(200, {"ok": False, "error": error})
-        if (limited := self.throttled()) is not None:
-            return limited
+        return self.throttled()
+
+    def delete_photo(self, headers) -> Reply:
+        token = self.bearer(headers)
+        if (refused := self.refuse_user(token)) is not None:
+            return refused
         if self.stored.pop(self.users[token], None) is not None:
             self.deleted.append(self.users[token])
         return json_reply(200, {"ok": True})
@@ -509,13 +513,8 @@ class SlackServer(ContractServer):
         except ValueError:
             form = None
         token = self.bearer(headers) or (form or {}).get("token", ("", "", b""))[2].decode() or None
-        if not token:
-            return json_reply(200, {"ok": False, "error": "not_authed"})
-        if token not in self.users:
-            error = "not_allowed_token_type" if token.startswith(("xoxb-", "xoxa-")) else "invalid_auth"
-            return json_reply(200, {"ok": False, "error": error})
-        if (limited := self.throttled()) is not None:
-            return limited
+        if (refused := self.refuse_user(token)) is not None:
+            return refused
         if form is None or "image" not in form:
             return json_reply(200, {"ok": False, "error": "invalid_form_data"})
         try:

@@ -120,12 +120,15 @@ class RedisServer:
 
 
 class RayHead:
-    """`ray start --head` in a private temp folder; kill() takes down that head (and only it) with SIGKILL."""
+    """`ray start --head` in a private temp folder; kill() takes down that head (and only it) with SIGKILL, the way a
+    node dies: every process of it, its workers and actors included. start() after kill() is a replacement node (a new
+    pod): the same address, an empty temp folder."""
 
     def __init__(self, num_cpus: int = 2) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="faults-ray-", dir="/tmp"))
+        self.root = Path(tempfile.mkdtemp(prefix="faults-ray-", dir="/tmp"))
         self.port = free_port()
         self.num_cpus = num_cpus
+        self.starts = 0
         self.start()
 
     @property
@@ -133,6 +136,9 @@ class RayHead:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        self.starts += 1
+        self.folder = self.root / f"node{self.starts}"
+        self.folder.mkdir()
         ray = str(Path(sys.executable).parent / "ray")  # the venv's own ray, beside this Python
         # Token authentication off, like the drivers that join it (the default of `ray start` may differ).
         env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
@@ -143,24 +149,35 @@ class RayHead:
         wait_port(self.port, 30)
 
     def processes(self) -> list[psutil.Process]:
-        mine = []
+        """The head's own processes (named by its folder or its GCS port) and everything they started: workers and
+        actors rename themselves ("ray::HeadshotActor"), so they are found as children, not by name."""
+        mine: dict[int, psutil.Process] = {}
         for process in psutil.process_iter(["cmdline"]):
             cmdline = " ".join(process.info["cmdline"] or [])
-            if str(self.folder) in cmdline or f"127.0.0.1:{self.port}" in cmdline and "gcs" in cmdline:
-                mine.append(process)
-        return mine
+            if str(self.root) in cmdline or f"127.0.0.1:{self.port}" in cmdline and "gcs" in cmdline:
+                mine[process.pid] = process
+                try:
+                    mine.update({child.pid: child for child in process.children(recursive=True)})
+                except psutil.NoSuchProcess:
+                    pass
+        return list(mine.values())
 
     def kill(self) -> None:
-        for process in self.processes():
-            try:
-                process.send_signal(signal.SIGKILL)
-            except psutil.NoSuchProcess:
-                pass
+        for _ in range(5):  # until nothing of it is left (a process may be starting a worker as we go)
+            found = self.processes()
+            if not found:
+                break
+            for process in found:
+                try:
+                    process.send_signal(signal.SIGKILL)
+                except psutil.NoSuchProcess:
+                    pass
+            psutil.wait_procs(found, timeout=10)
         wait_port(self.port, 30, up=False)
 
     def stop(self) -> None:
         self.kill()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 class TinyDisk:
