@@ -160,6 +160,18 @@ def mutate(data: bytes, ops: list[tuple[int, int, int, bytes]]) -> bytes:
     return bytes(out)
 
 
+def peak_rss_mb() -> float:
+    """This process's own peak RSS. Not ru_maxrss: Linux keeps that across fork and exec, so a child started by a
+    pytest that had grown to 2 GB reported the parent's peak, not its own (VmHWM belongs to the new address space)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def run(examples: int, seed: int) -> dict:
     from hypothesis import HealthCheck, given, seed as hypothesis_seed, settings, strategies as st
 
@@ -187,7 +199,7 @@ def run(examples: int, seed: int) -> dict:
         property_holds()
     except Exception as exc:  # hypothesis re-raises the shrunk failing example
         crashes.append({"case": "hypothesis", "error": repr(exc), "trace": traceback.format_exc(limit=6)})
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_mb()
     return {"cases": sum(outcomes.values()), "hand_made": len(seeds), "crashes": crashes,
             "outcomes": dict(sorted(outcomes.items())), "peak_rss_mb": round(peak_mb, 1)}
 
