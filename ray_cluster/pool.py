@@ -327,8 +327,9 @@ class HeadshotPool:
 class RayConnectionLost(RayUnavailableError):
     """This process's connection to a remote cluster stopped answering after it was made.
 
-    A Ray driver cannot rejoin a restarted head from the same process (actors it creates afterwards die unstarted),
-    so from then on shared_pool() refuses, and the process should be restarted (teams.jobs does it for a worker).
+    Crash-only recovery: rather than re-initialising Ray inside a driver whose state belonged to a cluster that went
+    away, shared_pool() refuses from then on and the process is restarted (teams.jobs does it for a worker), so the
+    new process joins the (restarted) head from a clean start.
     """
 
 

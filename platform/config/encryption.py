@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 
-from cryptography.fernet import InvalidToken, MultiFernet
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
@@ -44,10 +43,6 @@ def decrypt(value: str) -> str:
         raise ImproperlyConfigured(
             "A stored secret can't be decrypted: FIELD_ENCRYPTION_KEYS no longer holds the key it was written with "
             "(keep the old key after the new one until `manage.py reencrypt_secrets` has run).") from None
-
-
-def is_encrypted(value: str | None) -> bool:
-    return bool(value) and value.startswith(PREFIX)
 
 
 class EncryptedTextField(models.TextField):

@@ -176,8 +176,8 @@ def test_ray_head_killed_mid_job(stack):
     head = RayHead(num_cpus=1)
     try:
         # The worker is a Ray driver of that head. A batch that gets no answer from the restarted head within
-        # RAY_BATCH_TIMEOUT_SECONDS fails the attempt, and the worker stops itself (a driver can't rejoin a
-        # restarted head); should Ray kill the driver first, so be it. Its supervisor (Kubernetes in production,
+        # RAY_BATCH_TIMEOUT_SECONDS fails the attempt, and the worker stops itself rather than re-initialise Ray in
+        # place; should Ray kill the driver first, so be it. Its supervisor (Kubernetes in production,
         # this test here) starts a fresh one, which joins the new head; retries and redelivered jobs finish.
         # The drivers use the head's authentication mode. Unset, Ray picks token mode when ~/.ray/auth_token exists,
         # and an earlier local ray.init() of this test process sets RAY_AUTH_MODE=token, which workers would inherit:
