@@ -135,13 +135,19 @@ class RayHead:
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    def driver_env(self) -> dict[str, str]:
+        """What a driver process needs to join this head: its address and its (disabled) token authentication.
+        Left unset, a driver picks token mode when ~/.ray/auth_token exists, or inherits RAY_AUTH_MODE=token from a
+        process that started a local Ray; the head then can't call it and every actor creation is cancelled."""
+        return {"RAY_ADDRESS": self.address, "RAY_AUTH_MODE": "disabled"}
+
     def start(self) -> None:
         self.starts += 1
         self.folder = self.root / f"node{self.starts}"
         self.folder.mkdir()
         ray = str(Path(sys.executable).parent / "ray")  # the venv's own ray, beside this Python
-        # Token authentication off, like the drivers that join it (the default of `ray start` may differ).
-        env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
+        # Token authentication off, like the drivers that join it (driver_env).
+        env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": self.driver_env()["RAY_AUTH_MODE"]}
         subprocess.run([ray, "start", "--head", f"--port={self.port}",
                         f"--num-cpus={self.num_cpus}", "--include-dashboard=false", "--disable-usage-stats",
                         f"--temp-dir={self.folder}", "--object-store-memory=268435456"],

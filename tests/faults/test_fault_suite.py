@@ -179,11 +179,8 @@ def test_ray_head_killed_mid_job(stack):
         # RAY_BATCH_TIMEOUT_SECONDS fails the attempt, and the worker stops itself rather than re-initialise Ray in
         # place; should Ray kill the driver first, so be it. Its supervisor (Kubernetes in production,
         # this test here) starts a fresh one, which joins the new head; retries and redelivered jobs finish.
-        # The drivers use the head's authentication mode. Unset, Ray picks token mode when ~/.ray/auth_token exists,
-        # and an earlier local ray.init() of this test process sets RAY_AUTH_MODE=token, which workers would inherit:
-        # the head (started without auth) then can't talk to them and every actor creation is cancelled.
-        env.update(RAY_AUTH_MODE="disabled")
-        env.update(RAY_ADDRESS=head.address, RAY_PIPELINE_OPTIONS=json.dumps({"delay_seconds": 4.0}),
+        env.update(head.driver_env())  # its address and its authentication mode
+        env.update(RAY_PIPELINE_OPTIONS=json.dumps({"delay_seconds": 4.0}),
                    ROLLOUT_MAX_IN_FLIGHT="2", RAY_gcs_rpc_server_reconnect_timeout_s="5",
                    RAY_BATCH_TIMEOUT_SECONDS="45")
         run_app(env, "seed", "--employees", "2")
