@@ -1,7 +1,6 @@
 """Team endpoints: admins manage employees, invites and headshots; employees manage their own selfies and results."""
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import FileResponse, Http404
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
@@ -73,14 +72,6 @@ class InviteOut(serializers.ModelSerializer):
     class Meta:
         model = Invite
         fields = ["id", "email", "role", "employee", "status", "created_at", "expires_at", "accepted_at"]
-
-
-class IssuedInviteOut(InviteOut):
-    token = serializers.CharField()
-    accept_url = serializers.CharField()
-
-    class Meta(InviteOut.Meta):
-        fields = [*InviteOut.Meta.fields, "token", "accept_url"]
 
 
 class SelfieOut(serializers.ModelSerializer):
@@ -248,7 +239,11 @@ class EmployeeDetailApi(OrganizationAdminEndpoint):
 
     @extend_schema(responses={204: None})
     def delete(self, request, org_slug: str, employee_id: int):
-        employee_delete(employee=self.get_object())
+        """Delete the employee and their data; their access here ends (409 for the organization's last owner)."""
+        try:
+            employee_delete(employee=self.get_object())
+        except TeamsError as exc:
+            raise _domain(exc) from None
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -272,16 +267,18 @@ class EmployeeImportApi(OrganizationAdminEndpoint):
 class EmployeeInviteApi(OrganizationAdminEndpoint):
     tenant_model = Employee
     lookup_url_kwarg = "employee_id"
-    serializer_class = IssuedInviteOut
+    serializer_class = InviteOut
 
-    @extend_schema(request=None, responses={201: IssuedInviteOut})
+    @extend_schema(request=None, responses={201: InviteOut})
     def post(self, request, org_slug: str, employee_id: int):
-        """Invite the employee: an expiring, single-use link, emailed to them and returned once here."""
+        """Invite the employee: an expiring, single-use link emailed to the employee's address only (never
+        returned here: whoever holds it could accept in their name)."""
         employee = self.get_object()
-        issued = employee_invite_send(employee=employee, invited_by=request.user)
-        accept_url = f"{settings.PUBLIC_BASE_URL}/invite/{issued.token}"
-        body = {**InviteOut(issued.invite).data, "token": issued.token, "accept_url": accept_url}
-        return Response(body, status=status.HTTP_201_CREATED)
+        try:
+            issued = employee_invite_send(employee=employee, invited_by=request.user)
+        except TeamsError as exc:
+            raise _domain(exc) from None
+        return Response(InviteOut(issued.invite).data, status=status.HTTP_201_CREATED)
 
 
 class InviteListApi(OrganizationAdminEndpoint):

@@ -10,9 +10,11 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Invite, User
 from accounts.services import IssuedInvite, invite_create
+from .errors import TeamsError
 from .models import Employee
 from tenancy.models import Role
 
@@ -40,6 +42,9 @@ def employee_invite_send(*, employee: Employee, invited_by: User | None) -> Issu
     Only a token's hash is stored, so an earlier link can't be sent again: a new invite replaces any pending one
     (which is revoked), and exactly one link works at a time.
     """
+    if not employee.active:
+        raise TeamsError("employee_inactive", _("%(email)s is deactivated: reactivate them before inviting.")
+                         % {"email": employee.email}, 409)
     with transaction.atomic():
         pending_invites(employee).update(revoked_at=timezone.now())
         issued = invite_create(organization=employee.organization, email=employee.email, role=Role.EMPLOYEE,

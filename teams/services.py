@@ -16,25 +16,23 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from config.errors import ServiceError
 from accounts.models import User
 from brand_kits.models import BrandKit
 from brand_kits.services import brand_spec_for
 from tenancy.models import Organization
+from tenancy.services import MembershipError, membership_end
 
 from inference.identity import MODEL_NAME
 from inference.ranking import learn_from_selection
 
 from .models import (STATUS_TRANSITIONS, Employee, GenerationRequest, Headshot, IdentityProfile, RequestStatus, Selfie,
                      SelfieEmbedding, Team)
+from .errors import TeamsError
+from .invites import employee_invites_revoke
 from .selfie_checks import inspect_selfie, judge, reason_message, set_item
 from .signals import employee_changed, employee_deleted, headshot_approved, send_on_commit
 
 log = logging.getLogger(__name__)
-
-
-class TeamsError(ServiceError):
-    """A domain rule of teams (employees, selfies, generation, headshots) was broken."""
 
 
 # Employees -------------------------------------------------------------------------------------------------
@@ -78,21 +76,26 @@ def employee_update(*, employee: Employee, **values) -> Employee:
     if not changed:
         return employee
     with transaction.atomic():
+        if "active" in changed and not values["active"]:
+            _employee_access_end(employee, reason="deactivated")
         for key in changed:
             setattr(employee, key, values[key])
         if "active" in changed:
             employee.deactivated_at = None if employee.active else timezone.now()
-            if not employee.active and employee.user_id:
-                # A deactivated person keeps no way in: membership gone, API tokens and sessions revoked.
-                from rest_framework.authtoken.models import Token
-
-                from tenancy.models import Membership
-
-                Membership.objects.filter(organization=employee.organization, user_id=employee.user_id).delete()
-                Token.objects.filter(user_id=employee.user_id).delete()
         employee.save()
         send_on_commit(employee_changed, employee=employee, created=False, fields=changed)
     return employee
+
+
+def _employee_access_end(employee: Employee, *, reason: str) -> None:
+    """Deactivated or deleted: their pending invites are withdrawn and their membership of this organization ends
+    (every request resolves it, so access ends at once). Their account and other organizations are untouched; the
+    organization's last owner can't be ended (409)."""
+    employee_invites_revoke(employee=employee)
+    try:
+        membership_end(organization=employee.organization, user_id=employee.user_id, reason=reason)
+    except MembershipError as exc:
+        raise TeamsError(exc.code, exc.message, exc.status) from None
 
 
 def employee_delete(*, employee: Employee) -> None:
@@ -105,6 +108,7 @@ def employee_delete(*, employee: Employee) -> None:
     gone = {"organization_id": employee.organization_id, "employee_id": employee.pk, "email": employee.email,
             "external_id": employee.external_id, "external_ids": dict(employee.external_ids or {})}
     with transaction.atomic():
+        _employee_access_end(employee, reason="deleted")
         employee.delete()
         send_on_commit(employee_deleted, **gone)
         transaction.on_commit(lambda: [storage.delete(name) for name in files])

@@ -52,3 +52,15 @@ def client_for(user: User | None) -> APIClient:
         token, _ = Token.objects.get_or_create(user=user)
         client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     return client
+
+
+def verify_domain(organization: Organization, domain: str):
+    """The organization has proven it controls `domain` (what tenancy.domains.domain_verify ends with)."""
+    import secrets
+
+    from django.utils import timezone
+
+    from tenancy.models import OrganizationDomain
+
+    return OrganizationDomain.objects.create(organization=organization, domain=domain, token=secrets.token_hex(8),
+                                             verified_at=timezone.now())

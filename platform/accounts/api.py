@@ -4,20 +4,21 @@ from __future__ import annotations
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.throttling import LoginEmailThrottle, LoginIpThrottle, SignupIpThrottle
+from tenancy.access import session_has_own_proof
 from tenancy.api import DomainError
 from tenancy.models import Membership
-from tenancy.services import organization_create
 
 from .models import User
-from .services import InviteError, invite_accept
+from .services import (InviteError, SignupError, invite_accept, invite_get_pending, signup_start,
+                       signup_verify)
 
 
 class PasswordField(serializers.CharField):
@@ -45,25 +46,53 @@ class SignupIn(serializers.Serializer):
     organization_name = serializers.CharField(max_length=200)
 
 
+class SignupStartedOut(serializers.Serializer):
+    status = serializers.CharField(help_text="verification_sent: a 6-digit code was emailed to the address")
+    email = serializers.EmailField()
+
+
 class SignupApi(APIView):
     permission_classes = [permissions.AllowAny]
     authentication_classes: list = []
     throttle_classes = [SignupIpThrottle]
 
-    @extend_schema(request=SignupIn, responses={201: TokenOut})
+    @extend_schema(request=SignupIn, responses={202: SignupStartedOut})
     def post(self, request):
-        """Create an HR admin account and their organization; the caller becomes its owner."""
+        """Start creating an HR admin account and its organization: a code goes to the address, and
+        `auth/signup/verify` with it creates both (nothing exists before the address is proven)."""
         data = SignupIn(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        email = values["email"].lower()
-        if User.objects.filter(email=email).exists():
-            raise DomainError("An account with this email already exists. Sign in instead.", code="email_taken",
-                              status_code=409)
         _checked_password(values["password"])
-        with transaction.atomic():
-            user = User.objects.create_user(email, values["password"], name=values["name"])
-            organization = organization_create(name=values["organization_name"], owner=user)
+        try:
+            signup_start(email=values["email"], password=values["password"], name=values["name"],
+                         organization_name=values["organization_name"])
+        except SignupError as exc:
+            raise DomainError(exc.message, code=exc.code, status_code=exc.status) from None
+        return Response({"status": "verification_sent", "email": values["email"].lower()},
+                        status=status.HTTP_202_ACCEPTED)
+
+
+class SignupVerifyIn(serializers.Serializer):
+    email = serializers.EmailField()
+    code = serializers.CharField(max_length=20)
+
+
+class SignupVerifyApi(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list = []
+    # Checking a code is like a sign-in: the same per-IP limit against guessing.
+    throttle_classes = [LoginIpThrottle]
+
+    @extend_schema(request=SignupVerifyIn, responses={201: TokenOut})
+    def post(self, request):
+        """The emailed code creates the account and the organization; the caller is its owner."""
+        data = SignupVerifyIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            user, organization = signup_verify(**data.validated_data)
+        except SignupError as exc:
+            raise DomainError(exc.message, code=exc.code, status_code=exc.status) from None
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key, "organization": organization.slug}, status=status.HTTP_201_CREATED)
 
@@ -93,27 +122,44 @@ class LoginApi(APIView):
 
 class InviteAcceptIn(serializers.Serializer):
     token = serializers.CharField(max_length=200)
-    password = PasswordField()
+    password = PasswordField(required=False, help_text="A new account's password, or the existing account's own "
+                                                       "password; leave out when signed in as the invited address")
     name = serializers.CharField(max_length=200, required=False, default="")
 
 
 class InviteAcceptApi(APIView):
     permission_classes = [permissions.AllowAny]
-    authentication_classes: list = []
+    # Optional: a caller signed in to the invited address's account accepts without a password.
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    throttle_classes = [LoginIpThrottle]
 
     @extend_schema(request=InviteAcceptIn, responses=TokenOut)
     def post(self, request):
-        """Accept an invite: creates the account (or joins an existing one) and signs in."""
+        """Accept an invite with proof of control of the invited address's account: signed in to it, its own
+        password, or (no account yet) the emailed token plus the new account's password."""
         data = InviteAcceptIn(data=request.data)
         data.is_valid(raise_exception=True)
-        _checked_password(data.validated_data["password"])
+        values = data.validated_data
+        # A session an identity provider made counts for its organization only, never as the account's own proof.
+        signed_in = (request.user if request.user.is_authenticated
+                     and (request.auth is not None or session_has_own_proof(request)) else None)
+        if signed_in is None and not User.objects.filter(email__iexact=_invited_email(values["token"])).exists():
+            _checked_password(values.get("password") or "")
         try:
-            user = invite_accept(**data.validated_data)
+            user = invite_accept(token=values["token"], password=values.get("password"), name=values["name"],
+                                 signed_in_user=signed_in)
         except InviteError as exc:
-            raise DomainError(exc.message, code=exc.code, status_code=400) from None
+            raise DomainError(exc.message, code=exc.code, status_code=exc.status) from None
         token, _ = Token.objects.get_or_create(user=user)
         slug = Membership.objects.filter(user=user).order_by("-id").values_list("organization__slug", flat=True).first()
         return Response({"token": token.key, "organization": slug})
+
+
+def _invited_email(token: str) -> str:
+    try:
+        return invite_get_pending(token=token).email
+    except InviteError as exc:
+        raise DomainError(exc.message, code=exc.code, status_code=exc.status) from None
 
 
 class MembershipOut(serializers.Serializer):

@@ -70,3 +70,17 @@ class Invite(TenantModel):
         if self.expires_at <= timezone.now():
             return "expired"
         return "pending"
+
+
+class PendingSignup(models.Model):
+    """A sign-up waiting for the emailed code: the account and its organization exist only once the address is
+    proven, so nobody can create (and keep the password of) an account for someone else's address."""
+
+    email = models.EmailField(db_index=True)
+    name = models.CharField(max_length=200, blank=True)
+    organization_name = models.CharField(max_length=200)
+    password_hash = models.CharField(max_length=128)
+    code_hash = models.CharField(max_length=64)
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()

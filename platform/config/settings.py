@@ -342,10 +342,15 @@ PRIVACY_ERASURE_FILE_ATTEMPTS = env_int("PRIVACY_ERASURE_FILE_ATTEMPTS", 3)
 LOGIN_REDIRECT_URL = "/app/"
 # How long an SP-initiated AuthnRequest may take to come back to the ACS.
 SSO_REQUEST_TTL_SECONDS = env_int("SSO_REQUEST_TTL_SECONDS", 600)
-# Emailed sign-in codes: lifetime, wrong tries before a code is burnt, codes per address per hour.
+# Emailed sign-in codes: lifetime and wrong tries before a code is burnt.
 LOGIN_CODE_TTL_MINUTES = env_int("LOGIN_CODE_TTL_MINUTES", 10)
 LOGIN_CODE_MAX_ATTEMPTS = env_int("LOGIN_CODE_MAX_ATTEMPTS", 5)
-LOGIN_CODE_MAX_PER_HOUR = env_int("LOGIN_CODE_MAX_PER_HOUR", 10)
+# Codes are limited per (address, client IP) with a doubling wait between them, starting at this many seconds, so
+# a stranger elsewhere can't lock anyone out; one IP may ask for this many codes an hour over all addresses.
+LOGIN_CODE_BACKOFF_SECONDS = env_int("LOGIN_CODE_BACKOFF_SECONDS", 30)
+LOGIN_CODE_MAX_PER_IP_PER_HOUR = env_int("LOGIN_CODE_MAX_PER_IP_PER_HOUR", 30)
+# Verified domains (platform/tenancy/domains.py): how long one DNS TXT lookup may take.
+DOMAIN_VERIFICATION_DNS_TIMEOUT_SECONDS = env_float("DOMAIN_VERIFICATION_DNS_TIMEOUT_SECONDS", 5.0)
 
 # --- Directory / HRIS (platform/integrations): API keys, pull API, exports, AI label -----------------------------
 # C2PA Content Credentials on every delivered image: PEM certificate chain (end-entity first) and private key paths.

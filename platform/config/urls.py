@@ -10,6 +10,7 @@ import portal.tenant_urls
 import privacy.tenant_urls
 import scim.tenant_urls
 import sso.tenant_urls
+import tenancy.tenant_urls
 import webhooks.tenant_urls
 from accounts import api as accounts_api
 from brand_kits import api as brand_kits_api
@@ -17,12 +18,10 @@ from integrations import api as integrations_api
 from rollouts import api as rollouts_api
 from teams import api as teams_api
 from teams import review_api as teams_review_api
-from tenancy import settings_api as tenancy_settings_api
 
 from . import health
 
 tenant_patterns = [
-    path("settings", tenancy_settings_api.OrganizationSettingsApi.as_view(), name="organization-settings"),
     path("brand-kits", brand_kits_api.BrandKitListApi.as_view(), name="brand-kit-list"),
     path("brand-kit-presets", brand_kits_api.BrandKitPresetListApi.as_view(), name="brand-kit-presets"),
     path("brand-kits/<int:kit_id>", brand_kits_api.BrandKitDetailApi.as_view(), name="brand-kit-detail"),
@@ -68,11 +67,12 @@ tenant_patterns = [
          name="my-generation-request-progress"),
 ]
 # Each app keeps its own tenant routes; all of them sit under /api/v1/orgs/<org_slug>/ and in the isolation matrix.
-for _app in (integrations, privacy, sso, portal, webhooks, scim, connectors, audit):
+for _app in (tenancy, integrations, privacy, sso, portal, webhooks, scim, connectors, audit):
     tenant_patterns += _app.tenant_urls.patterns
 
 api_v1 = [
     path("auth/signup", accounts_api.SignupApi.as_view(), name="signup"),
+    path("auth/signup/verify", accounts_api.SignupVerifyApi.as_view(), name="signup-verify"),
     path("auth/login", accounts_api.LoginApi.as_view(), name="login"),
     path("invites/accept", accounts_api.InviteAcceptApi.as_view(), name="invite-accept"),
     path("orgs", accounts_api.MyOrganizationsApi.as_view(), name="my-organizations"),

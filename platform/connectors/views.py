@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from teams.models import Employee
-from tenancy.models import Membership, Organization
+from tenancy.access import AccessError, membership_resolve
+from tenancy.models import Organization
 
 from .clients import slack
 from .services import ConnectorError, slack_configured, slack_connect, slack_state_check, slack_state_issue
@@ -22,8 +23,13 @@ def _redirect_uri() -> str:
     return settings.PUBLIC_BASE_URL.rstrip("/") + reverse("connectors:slack-callback")
 
 
-def _employee(user, organization: Organization) -> Employee:
-    if not Membership.objects.filter(organization=organization, user=user).exists():
+def _employee(request, organization: Organization) -> Employee:
+    user = request.user
+    try:
+        membership = membership_resolve(request=request, user=user, organization_slug=organization.slug)
+    except AccessError:
+        membership = None
+    if membership is None:
         raise Http404(_("No such organization."))
     employee = Employee.objects.for_organization(organization).filter(user=user, active=True).first()
     if employee is None:
@@ -44,7 +50,7 @@ def slack_start(request, org_slug: str):
     organization = Organization.objects.filter(slug=org_slug).first()
     if organization is None:
         raise Http404(_("No such organization."))
-    _employee(request.user, organization)
+    _employee(request, organization)
     state = slack_state_issue(session=request.session, organization=organization, user_id=request.user.pk)
     return HttpResponseRedirect(slack.authorize_url(state=state, redirect_uri=_redirect_uri()))
 
@@ -65,7 +71,7 @@ def slack_callback(request):
     try:
         organization_id = slack_state_check(session=request.session, state=state, user_id=request.user.pk)
         organization = Organization.objects.get(pk=organization_id)
-        employee = _employee(request.user, organization)
+        employee = _employee(request, organization)
         slack_connect(employee=employee, code=code, redirect_uri=_redirect_uri())
     except ConnectorError as exc:
         return _result(request, ok=False, message=exc.message, status=exc.status if exc.status < 500 else 502)

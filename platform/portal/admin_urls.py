@@ -1,6 +1,7 @@
 """HR admin portal routes, mounted by portal/urls.py under app/<slug:org_slug>/admin/ (names: portal:admin-*)."""
 from django.urls import path
 
+from . import admin_access_views as access
 from . import admin_views as views
 
 urlpatterns = [
@@ -23,4 +24,8 @@ urlpatterns = [
     path("exports/", views.ExportsView.as_view(), name="admin-exports"),
     path("exports/jobs", views.ExportJobStartView.as_view(), name="admin-export-job-start"),
     path("exports/jobs/<int:export_id>/retry", views.ExportJobRetryView.as_view(), name="admin-export-job-retry"),
+    path("access/", access.AccessView.as_view(), name="admin-access"),
+    path("access/members/<int:member_id>", access.MemberRoleView.as_view(), name="admin-member-role"),
+    path("access/domains", access.DomainAddView.as_view(), name="admin-domain-add"),
+    path("access/domains/<int:domain_id>", access.DomainActionView.as_view(), name="admin-domain-action"),
 ]

@@ -32,12 +32,13 @@ from rollouts.services import RolloutError, rollout_cancel, rollout_pause, rollo
 from teams.models import Employee, Headshot, Selfie, Team
 from teams.review import headshot_regenerate, headshot_reject, headshot_review_approve
 from teams.services import TeamsError, employee_create, employee_update, employees_import_csv, team_get_or_create
-from tenancy.models import Membership
+from tenancy.access import AccessError, membership_resolve
 
 from teams import invites as admin_invites
 from .admin_forms import (STATE_LABELS, BrandKitCreateForm, BrandSpecForm, CsvImportForm, EmployeeFilterForm,
                           InviteForm, NoteForm)
 from .admin_preview import PreviewError, brand_preview
+from .views import sign_in_again
 from .admin_selectors import STATES, active_rollouts, employees_with_state, review_queue, rollout_dashboard
 
 PAGE_SIZE = 25
@@ -66,8 +67,11 @@ class AdminView(View):
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-        membership = (Membership.objects.select_related("organization")
-                      .filter(organization__slug=kwargs.get("org_slug"), user=request.user).first())
+        try:
+            membership = membership_resolve(request=request, user=request.user,
+                                            organization_slug=kwargs.get("org_slug"))
+        except AccessError:
+            return sign_in_again(request, kwargs.get("org_slug"))
         if membership is None:
             raise Http404(_("No such organization."))
         if not membership.is_admin:
@@ -94,6 +98,7 @@ NAV = (
     ("brand_kits", gettext_lazy("Brand kits"), "admin-brand-kits"),
     ("review", gettext_lazy("Review"), "admin-review"),
     ("exports", gettext_lazy("Exports"), "admin-exports"),
+    ("access", gettext_lazy("Access"), "admin-access"),
 )
 
 
@@ -252,10 +257,14 @@ class EmployeeRevokeView(AdminView):
 
     def post(self, request, org_slug: str, employee_id: int, what: str):
         employee = self.employee(employee_id)
-        with transaction.atomic():
-            revoked = admin_invites.employee_invites_revoke(employee=employee)
-            if what == "deactivate":
-                employee_update(employee=employee, active=False)
+        try:
+            with transaction.atomic():
+                revoked = admin_invites.employee_invites_revoke(employee=employee)
+                if what == "deactivate":
+                    employee_update(employee=employee, active=False)
+        except TeamsError as exc:
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(self.url("admin-employees"))
         if what == "deactivate":
             messages.success(request, _("%(name)s is deactivated: access ended and no photo pushes.")
                              % {"name": employee.name})

@@ -15,6 +15,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views import View
 
@@ -22,11 +23,13 @@ from privacy.models import ConsentChannel
 from privacy.services import consent_current, consent_grant, consent_withdraw
 from privacy.texts import consent_text
 from rollouts.api import progress_data
+from sso.models import IdentityProviderConfig
 from teams.models import Employee, GenerationRequest, Headshot, RequestStatus, Selfie
 from teams.selfie_checks import reason_message
 from teams.services import (TeamsError, generation_request_start, headshot_approve, headshot_set_selected,
                             selfie_delete, selfie_set_summary, selfies_upload)
-from tenancy.models import Membership
+from tenancy.access import AccessError, membership_resolve
+from tenancy.models import Membership, Organization
 
 from inference.errors import IngestError
 from inference.ingest import IngestLimits, decode_image
@@ -39,6 +42,15 @@ ACTIVE = (RequestStatus.PENDING, RequestStatus.QUEUED, RequestStatus.RUNNING)
 
 def portal_url(name: str, organization, *args) -> str:
     return reverse(f"portal:{name}", args=[organization.slug, *args])
+
+
+def sign_in_again(request, org_slug: str):
+    """A member whose session doesn't count for this organization (another organization's SSO, or SSO required)
+    signs in again the way it asks: through its IdP when it has one on, else with a code."""
+    organization = Organization.objects.get(slug=org_slug)
+    sso_on = IdentityProviderConfig.objects.for_organization(organization).filter(enabled=True).exists()
+    target = reverse("sso:start", kwargs={"org_slug": org_slug}) if sso_on else settings.LOGIN_URL
+    return HttpResponseRedirect(f"{target}?{urlencode({'next': request.get_full_path()})}")
 
 
 def client_ip(request) -> str | None:
@@ -67,8 +79,11 @@ class EmployeeView(View):
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-        membership = (Membership.objects.select_related("organization")
-                      .filter(organization__slug=kwargs.get("org_slug"), user=request.user).first())
+        try:
+            membership = membership_resolve(request=request, user=request.user,
+                                            organization_slug=kwargs.get("org_slug"))
+        except AccessError:
+            return sign_in_again(request, kwargs.get("org_slug"))
         if membership is None:
             raise Http404(_("No such organization."))
         self.organization = request.organization = membership.organization

@@ -151,7 +151,8 @@ def _user_name_taken(organization: Organization, user_name: str, exclude: Employ
 
 def _teams_error(exc: TeamsError) -> ScimError:
     if exc.status == 409:
-        return ScimError(409, exc.message, "uniqueness")
+        # A duplicate is "uniqueness"; a rule like "the last owner stays" has no scimType of its own.
+        return ScimError(409, exc.message, "uniqueness" if exc.code.startswith("duplicate_") else None)
     return invalid_value(exc.message)
 
 
@@ -214,7 +215,10 @@ def _save_scim_user(employee: Employee, values: dict) -> None:
 
 
 def scim_user_delete(*, employee: Employee) -> None:
-    employee_delete(employee=employee)
+    try:
+        employee_delete(employee=employee)
+    except TeamsError as exc:  # the organization's last owner: 409, as for every other way of ending them
+        raise _teams_error(exc) from None
 
 
 def invite_send(*, employee: Employee, invited_by: User | None) -> IssuedInvite | None:

@@ -14,7 +14,8 @@ from tenancy.api import DomainError, OrganizationAdminEndpoint
 from .models import IdentityProviderConfig
 from .presets import MAPPING_FIELDS, PRESETS
 from .saml import _public, sp_acs_url, sp_entity_id
-from .services import METADATA_MAX_BYTES, SsoError, idp_config_delete, idp_config_get, idp_config_save
+from .services import (METADATA_MAX_BYTES, SsoError, idp_config_delete, idp_config_get, idp_config_save,
+                       sso_require)
 
 
 def _domain(exc: SsoError) -> DomainError:
@@ -44,6 +45,7 @@ class SsoConfigOut(serializers.Serializer):
     configured = serializers.BooleanField()
     service_provider = ServiceProviderOut()
     identity_provider = IdentityProviderOut(allow_null=True)
+    require_sso = serializers.BooleanField()
 
 
 class SsoConfigIn(serializers.Serializer):
@@ -58,6 +60,10 @@ class SsoConfigIn(serializers.Serializer):
     enabled = serializers.BooleanField(required=False, allow_null=True, default=None)
     allow_idp_initiated = serializers.BooleanField(required=False, allow_null=True, default=None)
     want_messages_signed = serializers.BooleanField(required=False, allow_null=True, default=None)
+    require_sso = serializers.BooleanField(
+        required=False, allow_null=True, default=None,
+        help_text="Members reach the organization only through a session this IdP signed in (owners keep their API "
+                  "tokens). Needs SSO on and one successful SSO sign-in first.")
 
     def validate_attribute_mapping(self, value):
         if isinstance(value, str):  # multipart sends it as JSON text
@@ -90,6 +96,7 @@ def _config_body(organization, config) -> dict:
             "login_url": _public(reverse("sso:start", kwargs={"org_slug": organization.slug})),
         },
         "identity_provider": IdentityProviderOut(config).data if config is not None else None,
+        "require_sso": organization.require_sso,
     }
 
 
@@ -117,8 +124,11 @@ class SsoConfigApi(OrganizationAdminEndpoint):
             if upload.size > METADATA_MAX_BYTES:
                 raise DomainError("The metadata file is larger than 1 MB.", code="metadata_too_large")
             metadata = upload.read()
+        require = values.pop("require_sso", None)
         try:
             config = idp_config_save(organization=self.organization, metadata_xml=metadata or None, **values)
+            if require is not None:
+                sso_require(organization=self.organization, required=require, actor=request.user)
         except SsoError as exc:
             raise _domain(exc) from None
         return Response(_config_body(self.organization, config))

@@ -1,6 +1,7 @@
 """SAML identity provider per organization, the SP's pending requests and replay cache, and one-time sign-in codes."""
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -21,7 +22,8 @@ class IdentityProviderConfig(TenantModel):
     # {"email": attr, "first_name": attr, "last_name": attr, "display_name": attr, "groups": attr}.
     preset = models.CharField(max_length=16, default="custom")
     attribute_mapping = models.JSONField(default=dict)
-    # Email domains whose people may get an account on first sign-in without an invite (just in time).
+    # Email domains whose people may get an account on first sign-in without an invite (just in time); each must
+    # be one of the organization's verified domains, checked again on every use.
     allowed_domains = models.JSONField(default=list, blank=True)
     enabled = models.BooleanField(default=False)
     # IdP-initiated sign-in (from the IdP's app dashboard) has no request to answer; the organization may refuse it.
@@ -61,6 +63,23 @@ class ConsumedAssertion(TenantModel):
         indexes = [models.Index(fields=["expires_at"])]
 
 
+class SsoIdentity(TenantModel):
+    """The link between an identity at this organization's IdP (entity ID + NameID) and an account, made at the first
+    sign-in. The IdP speaks for this organization only: the link opens nothing anywhere else."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sso_identities")
+    idp_entity_id = models.CharField(max_length=1024)
+    name_id = models.CharField(max_length=512)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_sign_in_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "idp_entity_id", "name_id"], name="one_link_per_idp_subject"),
+            models.UniqueConstraint(fields=["organization", "user"], name="one_idp_identity_per_user_and_org"),
+        ]
+
+
 class LoginCode(models.Model):
     """A 6-digit one-time sign-in code sent by email. Only its keyed hash is stored."""
 
@@ -75,8 +94,10 @@ class LoginCode(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     failed_attempts = models.PositiveSmallIntegerField(default=0)
+    # Who asked: codes are limited per (address, IP), so a stranger can't lock the address's owner out.
+    ip = models.GenericIPAddressField(null=True, blank=True)
     # Set when the code is used or burnt (too many wrong tries, or a newer code replaced it).
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["email", "purpose"])]
+        indexes = [models.Index(fields=["email", "purpose"]), models.Index(fields=["ip", "created_at"])]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -21,18 +22,21 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.constants import OneLogin_Saml2_Constants
-from onelogin.saml2.errors import OneLogin_Saml2_Error
+from onelogin.saml2.errors import OneLogin_Saml2_Error, OneLogin_Saml2_ValidationError
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 from onelogin.saml2.response import OneLogin_Saml2_Response
 
+from audit.services import record
 from config.errors import ServiceError
 from accounts.models import Invite, User
-from accounts.services import InviteError, invite_accept_passwordless, invite_get_pending
+from accounts.services import InviteError, invite_accept_proven, invite_get_pending
 from teams.models import Employee
 from teams.services import employee_create
+from tenancy.access import session_has_own_proof
+from tenancy.domains import domain_of, organization_for_verified_domain, verified_domains
 from tenancy.models import Membership, Organization, Role
 
-from .models import ConsumedAssertion, IdentityProviderConfig, LoginCode, PendingAuthnRequest
+from .models import ConsumedAssertion, IdentityProviderConfig, LoginCode, PendingAuthnRequest, SsoIdentity
 from .presets import MAPPING_FIELDS, PRESETS
 from .saml import request_data
 from .saml import saml_settings as _saml_settings
@@ -118,14 +122,20 @@ def _clean_mapping(preset: str, attribute_mapping: dict | None, current: dict | 
     return {field: base.get(field, "") for field in MAPPING_FIELDS}
 
 
-def _clean_domains(domains) -> list[str]:
+def _clean_domains(organization: Organization, domains) -> list[str]:
     if not isinstance(domains, (list, tuple)):
         raise SsoError("domains_invalid", _("allowed_domains must be a list of domains."))
+    verified = verified_domains(organization)
     cleaned = []
     for raw in domains:
         domain = str(raw).strip().lower().lstrip("@")
         if not _DOMAIN.match(domain):
             raise SsoError("domains_invalid", _("%(domain)s is not an email domain.") % {"domain": raw})
+        if domain not in verified:
+            # Otherwise any organization could sign in or create accounts for another company's people.
+            raise SsoError("domain_not_verified", _("Verify %(domain)s for this organization (a DNS TXT record or "
+                                                    "an emailed code) before single sign-on can use it.")
+                           % {"domain": domain})
         if domain not in cleaned:
             cleaned.append(domain)
     return cleaned
@@ -158,19 +168,42 @@ def idp_config_save(*, organization: Organization, metadata_xml: str | bytes | N
         config.attribute_mapping = _clean_mapping(config.preset, attribute_mapping,
                                                   None if preset is not None else config.attribute_mapping or None)
     if allowed_domains is not None:
-        config.allowed_domains = _clean_domains(allowed_domains)
+        config.allowed_domains = _clean_domains(organization, allowed_domains)
     for name, value in (("enabled", enabled), ("allow_idp_initiated", allow_idp_initiated),
                         ("want_messages_signed", want_messages_signed)):
         if value is not None:
             setattr(config, name, bool(value))
     config.save()
+    if not config.enabled and organization.require_sso:
+        Organization.objects.filter(pk=organization.pk).update(require_sso=False)
+        organization.require_sso = False
     return config
 
 
 def idp_config_delete(*, organization: Organization) -> bool:
     deleted, _ = IdentityProviderConfig.objects.for_organization(organization).delete()
     PendingAuthnRequest.objects.for_organization(organization).delete()
+    # Without an IdP, requiring it would lock everyone out.
+    Organization.objects.filter(pk=organization.pk).update(require_sso=False)
     return deleted > 0
+
+
+def sso_require(*, organization: Organization, required: bool, actor=None) -> Organization:
+    """Require (or stop requiring) SSO for the organization. Only once SSO is on and someone has signed in through
+    it, so a misconfigured IdP can't lock the organization out."""
+    if required:
+        config = idp_config_get(organization)
+        if config is None or not config.enabled:
+            raise SsoError("sso_not_enabled", _("Turn single sign-on on before requiring it."), 409)
+        if not SsoIdentity.objects.for_organization(organization).exists():
+            raise SsoError("sso_untested", _("Sign in once through your identity provider (a test sign-in) before "
+                                             "requiring single sign-on."), 409)
+    if organization.require_sso != required:
+        organization.require_sso = required
+        organization.save(update_fields=["require_sso"])
+        record(action="sso.required" if required else "sso.not_required", organization=organization, actor=actor,
+               object=organization)
+    return organization
 
 
 # SP-initiated login --------------------------------------------------------------------------------------------
@@ -226,6 +259,40 @@ def _as_email(value: str) -> str:
     return value.lower()
 
 
+_E = OneLogin_Saml2_ValidationError
+# Why python3-saml refused a response, as a stable code (logged, and shown on the error page for support).
+_REFUSAL_REASONS = {
+    "signature_invalid": {_E.INVALID_SIGNATURE, _E.NO_SIGNATURE_FOUND},
+    "unsigned": {_E.NO_SIGNED_ASSERTION, _E.NO_SIGNED_MESSAGE},
+    "expired": {_E.ASSERTION_EXPIRED, _E.RESPONSE_EXPIRED, _E.SESSION_EXPIRED},
+    "not_yet_valid": {_E.ASSERTION_TOO_EARLY},
+    "wrong_audience": {_E.WRONG_AUDIENCE},
+    "wrong_destination": {_E.WRONG_DESTINATION, _E.EMPTY_DESTINATION},
+    "wrong_recipient": {_E.WRONG_SUBJECTCONFIRMATION},
+    "wrong_issuer": {_E.WRONG_ISSUER, _E.ISSUER_MULTIPLE_IN_RESPONSE, _E.ISSUER_NOT_FOUND_IN_ASSERTION},
+    "unknown_request": {_E.WRONG_INRESPONSETO},
+    # Signature wrapping: the signed element is not the one that would be read, or there are extra ones.
+    "signature_wrapping": {_E.WRONG_NUMBER_OF_ASSERTIONS, _E.WRONG_SIGNED_ELEMENT, _E.ID_NOT_FOUND_IN_SIGNED_ELEMENT,
+                           _E.DUPLICATED_ID_IN_SIGNED_ELEMENTS, _E.INVALID_SIGNED_ELEMENT,
+                           _E.DUPLICATED_REFERENCE_IN_SIGNED_ELEMENTS, _E.UNEXPECTED_SIGNED_ELEMENTS,
+                           _E.WRONG_NUMBER_OF_SIGNATURES_IN_RESPONSE, _E.WRONG_NUMBER_OF_SIGNATURES_IN_ASSERTION,
+                           _E.WRONG_NUMBER_OF_SIGNATURES},
+}
+_REASON_OF_CODE = {code: reason for reason, codes in _REFUSAL_REASONS.items() for code in codes}
+
+
+def _refusal_reason(response: OneLogin_Saml2_Response, request) -> str | None:
+    """None when the response is valid, else why not (a key of _REFUSAL_REASONS, or "response_invalid")."""
+    try:
+        response.is_valid(request_data(request), request_id=response.get_in_response_to() or None,
+                          raise_exceptions=True)
+    except OneLogin_Saml2_ValidationError as exc:
+        return _REASON_OF_CODE.get(exc.code, "response_invalid")
+    except Exception:  # python3-saml raises other errors on some malformed documents
+        return "response_invalid"
+    return None
+
+
 def sso_acs(*, organization: Organization, request) -> SignIn:
     """Check a SAMLResponse posted to our ACS in strict mode, then sign its subject in (or refuse: SsoError)."""
     config = _enabled_config(organization)
@@ -253,25 +320,23 @@ def sso_acs(*, organization: Organization, request) -> SignIn:
     else:
         pending = None
 
-    try:
-        valid = response.is_valid(request_data(request), request_id=in_response_to)
-    except Exception as exc:  # python3-saml raises on some malformed documents even without raise_exceptions
-        logger.warning("SAML response for %s raised: %s", organization.slug, exc)
-        valid = False
-    if not valid:
-        logger.warning("SAML response for %s refused: %s", organization.slug, response.get_error())
-        raise SsoError("response_invalid", _("The sign-in response from your identity provider was refused."))
+    reason = _refusal_reason(response, request)
+    if reason is not None:
+        logger.warning("SAML response for %s refused (%s): %s", organization.slug, reason, response.get_error())
+        raise SsoError(reason, _("The sign-in response from your identity provider was refused (%(reason)s).")
+                       % {"reason": reason})
 
     mapping = config.attribute_mapping or {}
     try:
         assertion_id = response.get_assertion_id() or ""
         attributes = response.get_attributes()
         name_id = response.get_nameid() or ""
+        issuer = (response.get_issuers() or [config.entity_id])[0]
     except Exception as exc:  # e.g. an attribute sent twice under one name: python3-saml raises on reading it
         logger.warning("SAML response for %s unreadable after validation: %s", organization.slug, exc)
         raise SsoError("response_invalid", _("The sign-in response from your identity provider was refused.")) \
             from None
-    if not assertion_id or len(assertion_id) > 256:
+    if not assertion_id or len(assertion_id) > 256 or not name_id or len(name_id) > 512:
         raise SsoError("response_invalid", _("The sign-in response from your identity provider was refused."))
     email = _as_email(_first(attributes, mapping.get("email", ""))) or _as_email(name_id)
     if not email:
@@ -283,6 +348,7 @@ def sso_acs(*, organization: Organization, request) -> SignIn:
     not_on_or_after = response.get_assertion_not_on_or_after()
     expires_at = (datetime.fromtimestamp(not_on_or_after, tz=dt_timezone.utc) if not_on_or_after
                   else now + timedelta(days=1)) + drift
+    session_user = request.user if request.user.is_authenticated and session_has_own_proof(request) else None
     with transaction.atomic():
         if pending is not None and PendingAuthnRequest.objects.filter(pk=pending.pk).delete()[0] != 1:
             raise SsoError("unknown_request", _("This sign-in was already completed. Please start again."))
@@ -294,8 +360,8 @@ def sso_acs(*, organization: Organization, request) -> SignIn:
         except IntegrityError:
             logger.warning("SAML assertion %r replayed for %s", assertion_id, organization.slug)
             raise SsoError("replayed", _("This sign-in response was already used. Please start again.")) from None
-        user = jit_provision(organization=organization, config=config, email=email,
-                             name=_display_name(mapping, attributes))
+        user = sso_sign_in(organization=organization, config=config, email=email, name_id=name_id,
+                           idp_entity_id=issuer, name=_display_name(mapping, attributes), session_user=session_user)
     next_url = pending.next_url if pending is not None else request.POST.get("RelayState", "")
     return SignIn(user=user, next_url=next_url)
 
@@ -314,50 +380,106 @@ def _pending_invite(organization: Organization, email: str) -> Invite | None:
                     expires_at__gt=timezone.now()).order_by("-created_at").first())
 
 
-def _domain_of(email: str) -> str:
-    return email.rsplit("@", 1)[-1].lower()
+@dataclass(frozen=True)
+class _Standing:
+    """What the organization knows of an address: its employee record, a pending invite, a member's account."""
+
+    employee: Employee | None
+    invite: Invite | None
+    membership: Membership | None
+    domain_allowed: bool
 
 
-def jit_provision(*, organization: Organization, config: IdentityProviderConfig | None, email: str,
-                  name: str = "") -> User:
-    """The account for `email` in `organization`: a member already, an invited or imported employee, a pending
-    invite, or someone from an allowed domain (just in time). Anyone else is refused and nothing is created."""
-    email = email.lower()
+def _standing(organization: Organization, email: str, config: IdentityProviderConfig | None) -> _Standing:
+    """Refuses (403) a deactivated employee and anyone the organization neither invited, imported nor owns the
+    verified domain of; nothing is created for them."""
     employee = Employee.objects.for_organization(organization).filter(email__iexact=email).first()
     invite = _pending_invite(organization, email)
     membership = Membership.objects.filter(organization=organization, user__email__iexact=email).first()
-    domain_allowed = config is not None and _domain_of(email) in (config.allowed_domains or [])
+    domain = domain_of(email)
+    # Just in time by domain only for a domain this organization has verified (checked on every use, so a
+    # removed verification ends it at once).
+    domain_allowed = (config is not None and domain in (config.allowed_domains or [])
+                      and domain in verified_domains(organization))
     if employee is not None and not employee.active:
         logger.warning("sign-in to %s refused: employee %s is deactivated", organization.slug, email)
         raise SsoError("deactivated", _("Your access to %(org)s has ended. Ask your HR team if this is a mistake.")
                        % {"org": organization.name}, 403)
     if employee is None and invite is None and membership is None and not domain_allowed:
-        logger.warning("sign-in to %s refused: %s is not invited and its domain is not allowed", organization.slug,
-                       email)
+        logger.warning("sign-in to %s refused: %s is not invited and its domain is not verified for it",
+                       organization.slug, email)
         raise SsoError("not_invited", _("Your company hasn't invited this account (%(email)s) yet. Ask your HR team "
                                         "for an invite.") % {"email": email}, 403)
-    user = User.objects.filter(email__iexact=email).first()
-    if user is not None and not user.is_active:
-        logger.warning("sign-in to %s refused: user %s is disabled", organization.slug, email)
-        raise SsoError("deactivated", _("This account is disabled."), 403)
-    if user is None:
-        user = User.objects.create_user(email, None, name=name or (employee.name if employee else ""))
-    elif name and not user.name:
-        user.name = name
-        user.save(update_fields=["name"])
-    if membership is None:
+    return _Standing(employee=employee, invite=invite, membership=membership, domain_allowed=domain_allowed)
+
+
+def _join(*, organization: Organization, user: User, email: str, standing: _Standing, name: str) -> None:
+    """Make `user` (whose control of `email` was proven) the member and employee the organization expects."""
+    employee = standing.employee
+    if standing.membership is None:
         Membership.objects.get_or_create(organization=organization, user=user,
-                                         defaults={"role": invite.role if invite else Role.EMPLOYEE})
-    if employee is None and invite is not None:
-        employee = invite.employee  # an admin's invite has no employee record, and none is made for it
-    elif employee is None and membership is None:
-        # Just in time, from an allowed domain: the person is an employee of the organization from now on.
+                                         defaults={"role": standing.invite.role if standing.invite else Role.EMPLOYEE})
+    if employee is None and standing.invite is not None:
+        employee = standing.invite.employee  # an admin's invite has no employee record, and none is made for it
+    elif employee is None and standing.membership is None:
+        # Just in time, from a verified domain: the person is an employee of the organization from now on.
         employee = employee_create(organization=organization, name=name or email.split("@")[0], email=email)
     if employee is not None and employee.user_id is None:
         employee.user = user
         employee.save(update_fields=["user", "updated_at"])
-    if invite is not None:
-        Invite.objects.filter(pk=invite.pk).update(accepted_at=timezone.now())
+    if standing.invite is not None:
+        Invite.objects.filter(pk=standing.invite.pk).update(accepted_at=timezone.now())
+
+
+def _active(user: User) -> User:
+    if not user.is_active:
+        raise SsoError("deactivated", _("This account is disabled."), 403)
+    return user
+
+
+def sso_sign_in(*, organization: Organization, config: IdentityProviderConfig, email: str, name_id: str,
+                idp_entity_id: str, name: str = "", session_user: User | None = None) -> User:
+    """The account that organization's IdP just authenticated, for this organization only.
+
+    The (organization, IdP entity ID, NameID) link made at the first sign-in names the account from then on. A
+    first sign-in links only people the organization invited, imported or owns the verified domain of, and
+    attaches an existing account only with that account's own proof: it is already a member here (it joined with
+    its own proof), or this browser is signed in to it with a code or password. Otherwise it creates a new account,
+    which a later sign-in elsewhere can't reach through this IdP (see tenancy.access)."""
+    email = email.lower()
+    link = (SsoIdentity.objects.for_organization(organization).select_related("user")
+            .filter(idp_entity_id=idp_entity_id, name_id=name_id).first())
+    if link is not None:
+        user = _active(link.user)
+        if not Membership.objects.filter(organization=organization, user=user).exists():
+            # The membership ended (deactivated, deleted): only the organization's records can bring it back.
+            _join(organization=organization, user=user, email=user.email,
+                  standing=_standing(organization, user.email, config), name=name)
+        SsoIdentity.objects.filter(pk=link.pk).update(last_sign_in_at=timezone.now())
+        return user
+    standing = _standing(organization, email, config)
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = User.objects.create_user(email, None, name=name or (standing.employee.name if standing.employee else ""))
+    elif standing.membership is None and session_user != user:
+        logger.warning("sign-in to %s refused: %s has an account that hasn't proven it wants this link",
+                       organization.slug, email)
+        raise SsoError("link_required", _("An account for %(email)s already exists. Sign in to it first with a code "
+                                          "sent to that address, then sign in with %(org)s's single sign-on again "
+                                          "to connect the two.") % {"email": email, "org": organization.name}, 409)
+    _active(user)
+    if name and not user.name:
+        user.name = name
+        user.save(update_fields=["name"])
+    _join(organization=organization, user=user, email=email, standing=standing, name=name)
+    try:
+        with transaction.atomic():
+            SsoIdentity.objects.create(organization=organization, user=user, idp_entity_id=idp_entity_id,
+                                       name_id=name_id)
+    except IntegrityError:
+        # The account is already linked to another identity at this IdP: a second NameID can't take it over.
+        raise SsoError("link_conflict", _("Your account here is already connected to another identity at your "
+                                          "identity provider. Ask your IT team."), 409) from None
     return user
 
 
@@ -365,21 +487,14 @@ def jit_provision(*, organization: Organization, config: IdentityProviderConfig 
 
 
 def sso_organization_for_email(email: str) -> Organization | None:
-    """The organization whose SSO this address must use: it is an employee there, or its domain is allowed."""
-    email = email.strip().lower()
-    configs = IdentityProviderConfig.objects.filter(enabled=True).select_related("organization")
-    by_org = {config.organization_id: config for config in configs}
-    if not by_org:
+    """The organization whose SSO this address must use: the one that verified the address's domain, when its SSO
+    is on. Nothing else routes an address: an employee record or an unverified domain is an organization's word,
+    not proof."""
+    organization = organization_for_verified_domain(domain_of(email.strip().lower()))
+    if organization is None:
         return None
-    employee = (Employee.objects.filter(email__iexact=email, organization_id__in=by_org, active=True)
-                .order_by("id").first())
-    if employee is not None:
-        return by_org[employee.organization_id].organization
-    domain = _domain_of(email)
-    for config in sorted(by_org.values(), key=lambda c: c.pk):
-        if domain in (config.allowed_domains or []):
-            return config.organization
-    return None
+    config = idp_config_get(organization)
+    return organization if config is not None and config.enabled else None
 
 
 def _email_is_known(email: str) -> bool:
@@ -397,22 +512,37 @@ def _code_hash(email: str, code: str) -> str:
     return salted_hmac("sso.login_code", f"{email.lower()}:{code}", algorithm="sha256").hexdigest()
 
 
-def login_code_issue(*, email: str, purpose: str, invite: Invite | None = None) -> bool:
+def login_code_wait(*, email: str, ip: str | None) -> int:
+    """Seconds until this (address, IP) may get another code: 0, or the doubling back-off after each code in the
+    last hour. Keyed by the asker's IP too, so strangers elsewhere can't keep an address from getting codes."""
+    now = timezone.now()
+    window = now - timedelta(hours=1)
+    if ip and LoginCode.objects.filter(ip=ip, created_at__gt=window).count() >= settings.LOGIN_CODE_MAX_PER_IP_PER_HOUR:
+        return 3600
+    recent = list(LoginCode.objects.filter(email=email, ip=ip, created_at__gt=window)
+                  .order_by("-created_at").values_list("created_at", flat=True)[:12])
+    if not recent:
+        return 0
+    wait = timedelta(seconds=min(settings.LOGIN_CODE_BACKOFF_SECONDS * 2 ** (len(recent) - 1), 3600))
+    return max(0, math.ceil((recent[0] + wait - now).total_seconds()))
+
+
+def login_code_issue(*, email: str, purpose: str, invite: Invite | None = None, ip: str | None = None) -> int:
     """Email a fresh 6-digit code; any older open code for the same email and purpose stops working.
-    Returns False (and sends nothing) when this address already had too many codes in the last hour."""
+    Returns 0 when sent, else the seconds to wait (nothing sent): see login_code_wait."""
     email = email.strip().lower()
     now = timezone.now()
-    recent = LoginCode.objects.filter(email=email, created_at__gt=now - timedelta(hours=1)).count()
-    if recent >= settings.LOGIN_CODE_MAX_PER_HOUR:
-        logger.warning("sign-in code for %s not sent: %d codes in the last hour", email, recent)
-        return False
+    wait = login_code_wait(email=email, ip=ip)
+    if wait:
+        logger.warning("sign-in code for %s from %s not sent: back off %d s", email, ip, wait)
+        return wait
     code = f"{secrets.randbelow(10**6):06d}"
     with transaction.atomic():
-        # Rows older than the hourly cap's window have no use left.
+        # Rows older than the back-off's window have no use left.
         LoginCode.objects.filter(created_at__lt=now - timedelta(days=1)).delete()
         LoginCode.objects.filter(email=email, purpose=purpose, closed_at__isnull=True).update(closed_at=now)
         LoginCode.objects.create(email=email, purpose=purpose, invite=invite, code_hash=_code_hash(email, code),
-                                 expires_at=now + timedelta(minutes=settings.LOGIN_CODE_TTL_MINUTES))
+                                 ip=ip, expires_at=now + timedelta(minutes=settings.LOGIN_CODE_TTL_MINUTES))
     minutes = settings.LOGIN_CODE_TTL_MINUTES
     if invite is not None:
         subject = _("%(org)s: your code to accept the invite") % {"org": invite.organization.name}
@@ -422,7 +552,7 @@ def login_code_issue(*, email: str, purpose: str, invite: Invite | None = None) 
               message=_("Your one-time code is %(code)s\n\nIt works once, for %(minutes)d minutes. If you didn't ask "
                         "for it, ignore this email.\n") % {"code": code, "minutes": minutes},
               from_email=None, recipient_list=[email])
-    return True
+    return 0
 
 
 def login_code_check(*, email: str, code: str, purpose: str, invite: Invite | None = None) -> None:
@@ -457,7 +587,7 @@ def login_code_check(*, email: str, code: str, purpose: str, invite: Invite | No
         raise failure
 
 
-def login_code_request(*, email: str) -> Organization | None:
+def login_code_request(*, email: str, ip: str | None = None) -> Organization | None:
     """First step of sign-in: an SSO organization to send this address to, or (None) a code was emailed if the
     address is known. The caller shows the same message either way when None."""
     email = email.strip().lower()
@@ -465,7 +595,7 @@ def login_code_request(*, email: str) -> Organization | None:
     if organization is not None:
         return organization
     if _email_is_known(email):
-        login_code_issue(email=email, purpose=LoginCode.Purpose.LOGIN)
+        login_code_issue(email=email, purpose=LoginCode.Purpose.LOGIN, ip=ip)
     return None
 
 
@@ -480,9 +610,11 @@ def login_with_code(*, email: str, code: str) -> User:
 
 
 def _passwordless_user(email: str) -> User:
+    """The code proved control of the address: its account (made now if needed) joins the organizations without
+    SSO that imported or invited this address."""
     user = User.objects.filter(email__iexact=email).first()
-    if user is not None and not user.is_active:
-        raise SsoError("deactivated", _("This account is disabled."), 403)
+    if user is not None:
+        _active(user)
     sso_org_ids = set(IdentityProviderConfig.objects.filter(enabled=True).values_list("organization_id", flat=True))
     orgs = {e.organization for e in Employee.objects.filter(email__iexact=email, active=True, user__isnull=True)
             .select_related("organization") if e.organization_id not in sso_org_ids}
@@ -490,7 +622,10 @@ def _passwordless_user(email: str) -> User:
                                                            revoked_at__isnull=True, expires_at__gt=timezone.now())
              .select_related("organization") if i.organization_id not in sso_org_ids}
     for organization in sorted(orgs, key=lambda o: o.pk):
-        user = jit_provision(organization=organization, config=None, email=email)
+        standing = _standing(organization, email, None)
+        if user is None:
+            user = User.objects.create_user(email, None, name=standing.employee.name if standing.employee else "")
+        _join(organization=organization, user=user, email=email, standing=standing, name="")
     if user is None:
         raise SsoError("code_invalid", _("This code is not valid. Ask for a new one."))
     return user
@@ -500,6 +635,8 @@ def _passwordless_user(email: str) -> User:
 
 
 def _invite_error(exc: InviteError) -> SsoError:
+    if exc.code == "deactivated":
+        return SsoError(exc.code, exc.message, 403)
     return SsoError(exc.code, exc.message, 404 if exc.code == "invite_invalid" else 410)
 
 
@@ -510,10 +647,10 @@ def invite_for_token(*, token: str) -> Invite:
         raise _invite_error(exc) from None
 
 
-def invite_code_send(*, token: str) -> Invite:
+def invite_code_send(*, token: str, ip: str | None = None) -> tuple[Invite, int]:
+    """Email a code to the invited address; returns the invite and the seconds to wait (0 when sent)."""
     invite = invite_for_token(token=token)
-    login_code_issue(email=invite.email, purpose=LoginCode.Purpose.INVITE, invite=invite)
-    return invite
+    return invite, login_code_issue(email=invite.email, purpose=LoginCode.Purpose.INVITE, invite=invite, ip=ip)
 
 
 def invite_accept_with_code(*, token: str, code: str) -> User:
@@ -526,7 +663,7 @@ def invite_accept_with_code(*, token: str, code: str) -> User:
 
 def _accept_invite(*, token: str, invite: Invite) -> User:
     try:
-        user = invite_accept_passwordless(token=token)
+        user = invite_accept_proven(token=token)
     except InviteError as exc:
         raise _invite_error(exc) from None
     if not user.is_active:

@@ -16,6 +16,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from audit.services import client_ip
+from tenancy.access import session_signed_in
 from tenancy.models import Organization
 
 from . import services
@@ -48,8 +50,10 @@ def _error(request: HttpRequest, exc: SsoError, *, title: str | None = None, org
                   status=exc.status)
 
 
-def _sign_in(request: HttpRequest, user, next_url: str | None) -> HttpResponse:
+def _sign_in(request: HttpRequest, user, next_url: str | None, *, method: str = "code",
+             organization: Organization | None = None) -> HttpResponse:
     login(request, user, backend=MODEL_BACKEND)
+    session_signed_in(request, method=method, organization=organization)
     request.session.pop(SESSION_EMAIL, None)
     return HttpResponseRedirect(safe_next(request, next_url))
 
@@ -96,7 +100,7 @@ def acs(request: HttpRequest, org_slug: str) -> HttpResponse:
         result = services.sso_acs(organization=organization, request=request)
     except SsoError as exc:
         return _error(request, exc, organization=organization)
-    return _sign_in(request, result.user, result.next_url)
+    return _sign_in(request, result.user, result.next_url, method="sso", organization=organization)
 
 
 # Email and code ------------------------------------------------------------------------------------------------
@@ -116,7 +120,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
         except ValidationError:
             context["error"] = _("Enter your work email address, like name@company.com.")
             return _page(request, "sso/login.html", context, status=400)
-        organization = services.login_code_request(email=email)
+        organization = services.login_code_request(email=email, ip=client_ip(request))
         if organization is not None:
             start = reverse("sso:start", kwargs={"org_slug": organization.slug})
             return HttpResponseRedirect(f"{start}?{urlencode({'next': safe_next(request, next_url)})}")
@@ -170,8 +174,12 @@ def invite_page(request: HttpRequest, token: str) -> HttpResponse:
     context = {"invite": invite, "organization": organization, "sso_url": sso_url, "step": "start", "error": ""}
     if request.method == "POST" and not sso_url:
         if request.POST.get("action") == "send":
-            services.invite_code_send(token=token)
+            _invite, wait = services.invite_code_send(token=token, ip=client_ip(request))
             context["step"] = "code"
+            if wait:
+                context["error"] = _("A code was sent a moment ago. Check your email, or ask for a new one in "
+                                     "%(seconds)d seconds.") % {"seconds": wait}
+                return _page(request, "sso/invite.html", context, status=429)
         else:
             context["step"] = "code"
             try:

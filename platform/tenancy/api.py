@@ -7,7 +7,8 @@ from rest_framework.exceptions import APIException
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 
-from .models import Membership, Organization
+from .access import AccessError, membership_resolve
+from .models import Organization
 
 
 class IsOrganizationMember(permissions.BasePermission):
@@ -42,11 +43,12 @@ class OrganizationEndpoint(GenericAPIView):
         request.membership = None
         slug = kwargs.get("org_slug")
         if request.user and request.user.is_authenticated and slug:
-            membership = (
-                Membership.objects.select_related("organization")
-                .filter(organization__slug=slug, user=request.user)
-                .first()
-            )
+            try:
+                # A token (request.auth) or the session: each counts under its own rules (tenancy.access).
+                membership = membership_resolve(request=request, user=request.user, organization_slug=slug,
+                                                via_token=request.auth is not None)
+            except AccessError as exc:
+                raise DomainError(exc.message, code=exc.code, status_code=exc.status) from None
             if membership is None:
                 raise Http404("No such organization.")
             request.organization = membership.organization

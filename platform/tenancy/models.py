@@ -31,6 +31,9 @@ class Organization(models.Model):
     selfies_max = models.PositiveSmallIntegerField(default=_default_selfies_max)
     # Selfies, embeddings and the identity profile are deleted this many days after a headshot's approval.
     biometric_retention_days = models.PositiveSmallIntegerField(default=_default_biometric_retention_days)
+    # Members reach the organization only through a session its own identity provider authenticated
+    # (owners keep their API tokens as a way back in while the IdP is down).
+    require_sso = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return self.name
@@ -59,6 +62,9 @@ class Membership(models.Model):
         return self.role in ADMIN_ROLES
 
 
+ROLE_RANK = {Role.EMPLOYEE: 0, Role.ADMIN: 1, Role.OWNER: 2}
+
+
 class TenantQuerySet(models.QuerySet):
     def for_organization(self, organization: Organization | None) -> "TenantQuerySet":
         # Fail closed: no organization means no rows, never all rows.
@@ -75,3 +81,39 @@ class TenantModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class OrganizationDomain(TenantModel):
+    """An email domain an organization claims. It routes sign-ins and creates accounts just in time only once
+    verified (a DNS TXT record, or a code sent to a mailbox at the domain); a domain is verified for one
+    organization at most."""
+
+    class Method(models.TextChoices):
+        DNS = "dns", "DNS TXT record"
+        EMAIL = "email", "Code sent to a mailbox at the domain"
+
+    domain = models.CharField(max_length=253)
+    method = models.CharField(max_length=8, choices=Method.choices, default=Method.DNS)
+    # Published in DNS, so not a secret; random so one organization can't reuse another's record.
+    token = models.CharField(max_length=64)
+    # The email method: the mailbox at the domain that receives the code, and the code's keyed hash.
+    verification_email = models.EmailField(blank=True)
+    code_hash = models.CharField(max_length=64, blank=True)
+    code_expires_at = models.DateTimeField(null=True, blank=True)
+    code_failed_attempts = models.PositiveSmallIntegerField(default=0)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "domain"], name="one_claim_per_org_and_domain"),
+            models.UniqueConstraint(fields=["domain"], condition=models.Q(verified_at__isnull=False),
+                                    name="one_verified_org_per_domain"),
+        ]
+
+    @property
+    def status(self) -> str:
+        return "verified" if self.verified_at else "pending"

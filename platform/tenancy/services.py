@@ -1,10 +1,14 @@
-"""Tenant writes: creating an organization with its first owner."""
+"""Tenant writes: creating an organization with its first owner, its settings, memberships and roles."""
 from __future__ import annotations
 
 from django.db import transaction
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
-from .models import Membership, Organization, Role
+from audit.services import record
+from config.errors import ServiceError
+
+from .models import ROLE_RANK, Membership, Organization, Role
 
 
 @transaction.atomic
@@ -46,3 +50,84 @@ def organization_update_settings(*, organization: Organization, selfies_required
     organization.biometric_retention_days = retention
     organization.save(update_fields=["selfies_required", "selfies_max", "biometric_retention_days"])
     return organization
+
+
+# Memberships and roles ---------------------------------------------------------------------------------------
+
+
+class MembershipError(ServiceError):
+    """A change to someone's membership or role was refused."""
+
+
+def ensure_not_last_owner(*, organization: Organization, user_id: int | None) -> None:
+    """Refuse (409) to end or lower the membership of the organization's last active owner: nobody could run it."""
+    if user_id is None:
+        return
+    owners = Membership.objects.filter(organization=organization, role=Role.OWNER, user__is_active=True)
+    if owners.filter(user_id=user_id).exists() and not owners.exclude(user_id=user_id).exists():
+        raise MembershipError("last_owner", _("This person is the organization's last owner. Make someone else an "
+                                              "owner first."), 409)
+
+
+def _check_rank(*, actor: Membership, target: Membership, role: str | None = None) -> None:
+    # Nobody acts on someone ranked above them, or raises anyone above their own role.
+    if not actor.is_admin:
+        raise MembershipError("forbidden", _("Only the organization's admins can change roles."), 403)
+    if ROLE_RANK[target.role] > ROLE_RANK[actor.role]:
+        raise MembershipError("forbidden", _("Only an owner can change an owner's membership."), 403)
+    if role is not None and ROLE_RANK[role] > ROLE_RANK[actor.role]:
+        raise MembershipError("forbidden", _("You can't give anyone a role above your own."), 403)
+
+
+@transaction.atomic
+def membership_set_role(*, membership: Membership, role: str, actor: Membership) -> Membership:
+    """Grant or revoke admin (or owner); audited. The last owner can't be demoted."""
+    if role not in Role.values:
+        raise MembershipError("invalid_role", _("role must be one of %(roles)s.") % {"roles": ", ".join(Role.values)})
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    _check_rank(actor=actor, target=membership, role=role)
+    if membership.role == role:
+        return membership
+    if membership.role == Role.OWNER:
+        ensure_not_last_owner(organization=membership.organization, user_id=membership.user_id)
+    previous, membership.role = membership.role, role
+    membership.save(update_fields=["role"])
+    record(action="membership.role_changed", organization=membership.organization, actor=actor.user,
+           object=membership, detail={"user_id": membership.user_id, "from": previous, "to": role})
+    return membership
+
+
+@transaction.atomic
+def ownership_transfer(*, to: Membership, actor: Membership) -> Membership:
+    """The acting owner makes `to` an owner and steps down to admin, in one change."""
+    if actor.role != Role.OWNER:
+        raise MembershipError("forbidden", _("Only an owner can transfer ownership."), 403)
+    if to.pk == actor.pk:
+        raise MembershipError("invalid_role", _("You already own this organization."))
+    list(Membership.objects.select_for_update().filter(pk__in=[to.pk, actor.pk]))
+    Membership.objects.filter(pk=to.pk).update(role=Role.OWNER)
+    Membership.objects.filter(pk=actor.pk).update(role=Role.ADMIN)
+    record(action="membership.ownership_transferred", organization=actor.organization, actor=actor.user,
+           object=to, detail={"from_user_id": actor.user_id, "to_user_id": to.user_id})
+    to.refresh_from_db()
+    return to
+
+
+@transaction.atomic
+def membership_end(*, organization: Organization, user_id: int | None, actor=None, reason: str) -> int:
+    """End one person's membership of this organization (deactivated, deleted, removed): access ends at once,
+    because every request resolves the membership. Their other organizations and their account are untouched."""
+    if user_id is None:
+        return 0
+    ensure_not_last_owner(organization=organization, user_id=user_id)
+    deleted, _rows = Membership.objects.filter(organization=organization, user_id=user_id).delete()
+    if deleted:
+        record(action="membership.ended", organization=organization, actor=actor,
+               object=("user", user_id), detail={"reason": reason})
+    return deleted
+
+
+def membership_remove(*, membership: Membership, actor: Membership) -> None:
+    _check_rank(actor=actor, target=membership)
+    membership_end(organization=membership.organization, user_id=membership.user_id, actor=actor.user,
+                   reason="removed")

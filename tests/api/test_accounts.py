@@ -1,13 +1,14 @@
 """Sign-up, email login and invites that expire and work once."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.utils import timezone
 
-from accounts.models import Invite
+from accounts.models import Invite, User
 from teams.models import Employee
 from tenancy.models import Membership, Role
 from tests.factories import client_for, make_employee, make_user
@@ -16,9 +17,34 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "a-Long-enough-passw0rd"
 
 
+def mailed(pattern: str, to: str) -> str:
+    """The last email to `to`, matched by a regular expression with one group."""
+    message = [m for m in mail.outbox if m.to == [to]][-1]
+    return re.search(pattern, message.body).group(1)
+
+
+def signup(email: str, organization_name: str = "X", password: str = PASSWORD):
+    """Both steps: the sign-up, then the code from the email."""
+    started = client_for(None).post("/api/v1/auth/signup", {"email": email, "password": password,
+                                                            "organization_name": organization_name}, format="json")
+    assert started.status_code == 202, started.content
+    return client_for(None).post("/api/v1/auth/signup/verify",
+                                 {"email": email, "code": mailed(r"\b(\d{6})\b", email.lower())}, format="json")
+
+
 def test_hr_admin_signs_up_with_a_new_organization_and_logs_in_by_email():
-    response = client_for(None).post("/api/v1/auth/signup", {
+    started = client_for(None).post("/api/v1/auth/signup", {
         "email": "HR@Acme.example", "password": PASSWORD, "organization_name": "Acme Inc"}, format="json")
+    assert started.status_code == 202, started.content
+    # Nothing exists until the emailed code proves the address.
+    assert not Membership.objects.exists() and not User.objects.filter(email="hr@acme.example").exists()
+    code = mailed(r"\b(\d{6})\b", "hr@acme.example")
+    wrong = client_for(None).post("/api/v1/auth/signup/verify", {"email": "hr@acme.example",
+                                                                 "code": "000000" if code != "000000" else "111111"},
+                                  format="json")
+    assert wrong.status_code == 400 and wrong.json()["code"] == "code_invalid"
+    response = client_for(None).post("/api/v1/auth/signup/verify", {"email": "hr@acme.example", "code": code},
+                                     format="json")
     assert response.status_code == 201, response.content
     assert response.json()["organization"] == "acme-inc"
     membership = Membership.objects.get(user__email="hr@acme.example")
@@ -28,9 +54,22 @@ def test_hr_admin_signs_up_with_a_new_organization_and_logs_in_by_email():
     assert login.status_code == 200 and login.json()["token"]
 
 
-def test_wrong_password_is_a_401_with_a_message():
+def test_a_signup_code_works_once_and_for_its_address_only():
     client_for(None).post("/api/v1/auth/signup", {"email": "a@b.example", "password": PASSWORD,
                                                   "organization_name": "X"}, format="json")
+    code = mailed(r"\b(\d{6})\b", "a@b.example")
+    other = client_for(None).post("/api/v1/auth/signup/verify", {"email": "c@b.example", "code": code},
+                                  format="json")
+    assert other.status_code == 400
+    ok = client_for(None).post("/api/v1/auth/signup/verify", {"email": "a@b.example", "code": code}, format="json")
+    assert ok.status_code == 201
+    again = client_for(None).post("/api/v1/auth/signup/verify", {"email": "a@b.example", "code": code},
+                                  format="json")
+    assert again.status_code == 400 and User.objects.filter(email="a@b.example").count() == 1
+
+
+def test_wrong_password_is_a_401_with_a_message():
+    assert signup("a@b.example").status_code == 201
     response = client_for(None).post("/api/v1/auth/login", {"email": "a@b.example", "password": "nope"}, format="json")
     assert response.status_code == 401
     assert "wrong" in response.json()["detail"]
@@ -53,8 +92,9 @@ def test_invited_employee_accepts_once_and_is_linked_to_their_record(org_a, djan
     with django_capture_on_commit_callbacks(execute=True):  # the email goes once the invite is committed
         response = invite(org_a, admin, employee)
     assert response.status_code == 201
-    token = response.json()["token"]
-    assert len(mail.outbox) == 1 and token in mail.outbox[0].body
+    assert "token" not in response.json()  # only the invited address gets the link
+    token = mailed(r"/invite/(\S+)", "lin@acme.example")
+    assert len(mail.outbox) == 1
     assert Invite.objects.get().token_hash != token  # only the hash is stored
 
     accepted = client_for(None).post("/api/v1/invites/accept", {"token": token, "password": PASSWORD}, format="json")
@@ -67,9 +107,12 @@ def test_invited_employee_accepts_once_and_is_linked_to_their_record(org_a, djan
     assert again.json()["code"] == "invite_used"
 
 
-def test_an_expired_invite_is_refused(org_a):
+def test_an_expired_invite_is_refused(org_a, django_capture_on_commit_callbacks):
     admin = make_user(org_a, Role.ADMIN)
-    token = invite(org_a, admin, make_employee(org_a)).json()["token"]
+    employee = make_employee(org_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        invite(org_a, admin, employee)
+    token = mailed(r"/invite/(\S+)", employee.email)
     Invite.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     response = client_for(None).post("/api/v1/invites/accept", {"token": token, "password": PASSWORD}, format="json")
     assert response.status_code == 400
@@ -77,11 +120,14 @@ def test_an_expired_invite_is_refused(org_a):
     assert not Membership.objects.filter(role=Role.EMPLOYEE).exists()
 
 
-def test_a_revoked_invite_is_refused(org_a):
+def test_a_revoked_invite_is_refused(org_a, django_capture_on_commit_callbacks):
     admin = make_user(org_a, Role.ADMIN)
-    issued = invite(org_a, admin, make_employee(org_a)).json()
+    employee = make_employee(org_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        issued = invite(org_a, admin, employee).json()
+    token = mailed(r"/invite/(\S+)", employee.email)
     assert client_for(admin).delete(f"/api/v1/orgs/{org_a.slug}/invites/{issued['id']}").status_code == 204
-    response = client_for(None).post("/api/v1/invites/accept", {"token": issued["token"], "password": PASSWORD},
+    response = client_for(None).post("/api/v1/invites/accept", {"token": token, "password": PASSWORD},
                                      format="json")
     assert response.json()["code"] == "invite_revoked"
 

@@ -128,3 +128,49 @@ def test_api_keys_never_open_the_tenant_api_of_any_org(name, route, method, tena
         response = call(client, method, url)
         assert response.status_code == 401, (name, method, response.status_code)
         assert tenant_a.employee.email.encode() not in body(response)
+
+
+# Identity rows: what org B's admin could try against A's people through invites, SSO, SCIM and domains ----------
+
+
+def test_identity_b_admin_cannot_accept_a_invite_for_their_own_account(tenant_a, tenant_b):
+    from accounts.services import invite_create
+
+    token = invite_create(organization=tenant_a.org, email="someone@a.example", invited_by=tenant_a.admin).token
+    response = client_for(tenant_b.admin).post("/api/v1/invites/accept", {"token": token}, format="json")
+    assert response.status_code == 403 and response.json()["code"] == "invite_other_account"
+    assert not tenant_b.admin.memberships.filter(organization=tenant_a.org).exists()
+
+
+def test_identity_b_sso_config_cannot_name_a_domain_only_a_verified(tenant_a, tenant_b):
+    from tests.saml_idp import TestIdP
+
+    domain = tenant_a.extra["domain_id"].domain  # verified by A
+    response = client_for(tenant_b.admin).put(f"/api/v1/orgs/{tenant_b.org.slug}/sso", {
+        "metadata_xml": TestIdP().metadata_xml(), "allowed_domains": [domain], "enabled": True}, format="json")
+    assert response.status_code == 400 and response.json()["code"] == "domain_not_verified"
+
+
+def test_identity_b_cannot_claim_a_verified_domain_of_a(tenant_a, tenant_b):
+    domain = tenant_a.extra["domain_id"].domain
+    response = client_for(tenant_b.admin).post(f"/api/v1/orgs/{tenant_b.org.slug}/domains", {"domain": domain},
+                                               format="json")
+    assert response.status_code == 409 and tenant_a.org.name.encode() not in response.content
+
+
+def test_identity_b_scim_token_never_reaches_a_users(tenant_a, tenant_b):
+    from scim.services import scim_token_create
+
+    _token, secret = scim_token_create(organization=tenant_b.org, created_by=tenant_b.admin, name="B's IdP")
+    client = client_for(None)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    user_url = f"/scim/v2/Users/{tenant_a.employee.pk}"
+    assert client.get(user_url).status_code == 404
+    patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+             "Operations": [{"op": "replace", "value": {"active": False}}]}
+    assert client.patch(user_url, patch, format="json").status_code == 404
+    assert client.delete(user_url).status_code == 404
+    tenant_a.employee.refresh_from_db()
+    assert tenant_a.employee.active
+    listed = client.get("/scim/v2/Users", {"filter": f'userName eq "{tenant_a.employee.email}"'})
+    assert listed.status_code == 200 and listed.json()["totalResults"] == 0

@@ -14,7 +14,7 @@ from privacy.models import Consent
 from teams.models import GenerationRequest, Headshot, RequestStatus, Selfie
 from tenancy.models import Role
 from tests.conftest import dev_face
-from tests.factories import make_brand_kit, make_employee, make_user
+from tests.factories import make_brand_kit, make_employee, make_user, verify_domain
 from tests.jobs_support import dramatiq_worker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.redis]
@@ -39,6 +39,7 @@ def acme(org_a, settings, live_server):
     idp = TestIdP()
     server = serve(idp, [EMAIL])
     settings.PUBLIC_BASE_URL = live_server.url  # the ACS URL the IdP posts to
+    verify_domain(org_a, "acme.example")
     idp_config_save(organization=org_a, metadata_xml=idp.metadata_xml(), preset="custom",
                     allowed_domains=["acme.example"], enabled=True)
     yield org_a, employee

@@ -49,7 +49,7 @@ def admin(tenant_a) -> Client:
     return signed_in(tenant_a.admin)
 
 
-PAGES = ["", "employees/", "brand-kits/", "review/", "exports/"]
+PAGES = ["", "employees/", "brand-kits/", "review/", "exports/", "access/"]
 
 
 @pytest.mark.parametrize("page", PAGES)

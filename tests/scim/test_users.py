@@ -7,7 +7,7 @@ from django.core import mail
 from accounts.models import Invite
 from teams.models import Employee
 from tenancy.models import Membership, Role
-from tests.factories import make_employee, make_user
+from tests.factories import client_for, make_employee, make_user
 
 from .conftest import SCIM_JSON, new_user
 from .test_auth import assert_scim_error
@@ -207,7 +207,8 @@ def test_deactivation_by_put_ends_access_and_keeps_the_data(acme):
     employee.refresh_from_db()
     assert not employee.active and employee.deactivated_at is not None
     assert not Membership.objects.filter(user=person, organization=acme.org).exists()
-    assert not Token.objects.filter(user=person).exists()
+    # The token is the person's, not the organization's: it stays, and opens nothing here from the next request.
+    assert client_for(person).get(f"/api/v1/orgs/{acme.org.slug}/me").status_code == 404
     assert Employee.objects.filter(pk=employee.pk).exists()
 
 

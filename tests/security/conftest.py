@@ -1,16 +1,7 @@
-"""Security tests: fresh rate-limit counters for every test, and a way to lower one rate for a test."""
+"""Security tests: a way to lower one rate for a test (tests/conftest.py gives every test fresh counters)."""
 from __future__ import annotations
 
 import pytest
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    from django.core.cache import cache
-
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

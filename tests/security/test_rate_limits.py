@@ -52,7 +52,7 @@ def test_signup_is_limited_per_ip(db, rates):
     for n in range(2):
         response = client.post(SIGNUP, {"email": f"founder{n}@example.com", "password": "correct-horse-battery-9",
                                         "organization_name": f"Startup {n}"}, format="json")
-        assert response.status_code == 201
+        assert response.status_code == 202  # the code is on its way
     assert_throttled(client.post(SIGNUP, {"email": "founder9@example.com", "password": "correct-horse-battery-9",
                                           "organization_name": "Startup 9"}, format="json"))
 
@@ -101,13 +101,25 @@ def test_the_directory_pull_api_is_limited_per_key(org_a, settings):
     assert APIClient(HTTP_AUTHORIZATION=f"Bearer {other}").get("/api/v1/directory/employees").status_code == 200
 
 
-def test_portal_email_codes_are_capped_per_address_per_hour(org_a, settings):
-    settings.LOGIN_CODE_MAX_PER_HOUR = 3
+def test_portal_email_codes_back_off_per_address_and_ip(org_a, settings):
+    settings.LOGIN_CODE_BACKOFF_SECONDS = 30
     user = make_user(org_a, email="dana@acme.example")
-    client = Client()
+    client = Client(REMOTE_ADDR="198.51.100.20")
     for _ in range(5):
         response = client.post("/login", {"email": user.email})
-        # The page never says whether a code went out (no account probing); only the mailbox shows the cap.
+        # The page never says whether a code went out (no account probing); only the mailbox shows the back-off.
         assert response.status_code == 302 and response["Location"] == "/login/code"
-    assert len(mail.outbox) == 3
+    assert len(mail.outbox) == 1
+    # Someone else asking from elsewhere neither spends nor shares that back-off.
+    Client(REMOTE_ADDR="198.51.100.21").post("/login", {"email": user.email})
+    assert len(mail.outbox) == 2
     assert all(message.to == [user.email] for message in mail.outbox)
+
+
+def test_one_ip_gets_a_bounded_number_of_codes_over_all_addresses(org_a, settings):
+    settings.LOGIN_CODE_MAX_PER_IP_PER_HOUR = 3
+    client = Client(REMOTE_ADDR="198.51.100.30")
+    for n in range(5):
+        make_user(org_a, email=f"p{n}@acme.example")
+        client.post("/login", {"email": f"p{n}@acme.example"})
+    assert len(mail.outbox) == 3

@@ -1,6 +1,8 @@
 """The ACS accepts only a fresh, correctly signed assertion for us, once, for someone the organization knows."""
 from __future__ import annotations
 
+import re
+
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -11,7 +13,7 @@ from sso.models import ConsumedAssertion, PendingAuthnRequest
 from sso.services import idp_config_save
 from teams.models import Employee
 from tenancy.models import Membership, Role
-from tests.factories import make_employee, make_org, make_user
+from tests.factories import make_employee, make_org, make_user, verify_domain
 
 from .conftest import BASE_URL, acs_path, audience, encode, signed
 
@@ -32,10 +34,13 @@ def signed_in_user(client):
     return User.objects.get(pk=user_id) if user_id else None
 
 
-def assert_refused(response, client, status=400):
+def assert_refused(response, client, status=400, reason: str | None = None):
+    """Refused, nobody signed in, and (when given) for this reason: the code logged and shown for support."""
     assert response.status_code == status
     assert b'role="alert"' in response.content
     assert signed_in_user(client) is None
+    if reason is not None:
+        assert response.context["code"] == reason, response.context["code"]
 
 
 def test_valid_assertion_for_an_imported_employee_signs_them_in(client, sso_org, idp):
@@ -62,6 +67,7 @@ def test_unsafe_relay_state_lands_on_the_app_instead(client, sso_org, idp):
 
 
 def test_mapped_attributes_name_the_new_account(client, sso_org, idp):
+    verify_domain(sso_org, "acme.example")
     idp_config_save(organization=sso_org, allowed_domains=["acme.example"])
     response = post(client, sso_org, signed(idp, sso_org, ADA, attributes={
         "email": ADA, "firstName": "Ada", "lastName": "Lovelace"}))
@@ -89,22 +95,40 @@ def test_email_changed_inside_the_signed_assertion_is_refused(client, sso_org, i
     tampered = xml.replace(ADA, "eve@acme.example")
     assert tampered != xml
 
-    assert_refused(post(client, sso_org, encode(tampered)), client)
+    assert_refused(post(client, sso_org, encode(tampered)), client, reason="signature_invalid")
     assert not ConsumedAssertion.objects.exists()
 
 
 def test_assertion_signed_with_another_key_is_refused(client, sso_org, idp, rogue_idp):
     make_employee(sso_org, email=ADA)
-    assert_refused(post(client, sso_org, signed(idp, sso_org, ADA, key=rogue_idp)), client)
+    assert_refused(post(client, sso_org, signed(idp, sso_org, ADA, key=rogue_idp)), client,
+                   reason="signature_invalid")
     # Signing the whole response with the wrong key as well changes nothing.
-    assert_refused(post(client, sso_org, signed(idp, sso_org, ADA, key=rogue_idp, sign_response=True)), client)
+    assert_refused(post(client, sso_org, signed(idp, sso_org, ADA, key=rogue_idp, sign_response=True)), client,
+                   reason="signature_invalid")
 
 
 def test_unsigned_assertion_is_refused_even_in_a_signed_response(client, sso_org, idp):
     make_employee(sso_org, email=ADA)
-    assert_refused(post(client, sso_org, signed(idp, sso_org, ADA, sign_assertion=False)), client)
+    assert_refused(post(client, sso_org, signed(idp, sso_org, ADA, sign_assertion=False)), client,
+                   reason="unsigned")
     assert_refused(post(client, sso_org, signed(idp, sso_org, ADA, sign_assertion=False, sign_response=True)),
-                   client)
+                   client, reason="unsigned")
+
+
+def test_a_forged_assertion_wrapped_around_a_signed_one_is_refused_as_wrapping(client, sso_org, idp):
+    # XML signature wrapping: the signed assertion stays (its signature still verifies) and a second, forged one
+    # for someone else is put where a careless reader would take it from.
+    make_employee(sso_org, email=ADA)
+    make_employee(sso_org, email="eve@acme.example")
+    xml = idp.response_xml(acs_url=BASE_URL + acs_path(sso_org), audience=audience(sso_org), email=ADA)
+    start = xml.index("<saml:Assertion")
+    end = xml.index("</saml:Assertion>") + len("</saml:Assertion>")
+    original = xml[start:end]
+    forged = re.sub(r"<ds:Signature.*?</ds:Signature>", "", original, flags=re.S)
+    forged = forged.replace(ADA, "eve@acme.example").replace('ID="_', 'ID="_forged')
+    wrapped = xml[:start] + forged + original + xml[end:]
+    assert_refused(post(client, sso_org, encode(wrapped)), client, reason="signature_wrapping")
 
 
 def test_signed_assertion_inside_a_signed_response_is_accepted(client, sso_org, idp):
@@ -118,7 +142,7 @@ def test_expired_assertion_is_refused(client, sso_org, idp):
     past = datetime.now(timezone.utc) - timedelta(hours=1)
     response = post(client, sso_org, signed(idp, sso_org, ADA, not_before=past - timedelta(minutes=5),
                                             not_on_or_after=past))
-    assert_refused(response, client)
+    assert_refused(response, client, reason="expired")
 
 
 def test_assertion_not_yet_valid_is_refused(client, sso_org, idp):
@@ -126,7 +150,7 @@ def test_assertion_not_yet_valid_is_refused(client, sso_org, idp):
     future = datetime.now(timezone.utc) + timedelta(hours=1)
     response = post(client, sso_org, signed(idp, sso_org, ADA, not_before=future,
                                             not_on_or_after=future + timedelta(minutes=5)))
-    assert_refused(response, client)
+    assert_refused(response, client, reason="not_yet_valid")
 
 
 def test_assertion_for_another_audience_is_refused(client, sso_org, idp):
@@ -134,14 +158,14 @@ def test_assertion_for_another_audience_is_refused(client, sso_org, idp):
     other = make_org("Other")
     response = post(client, sso_org, idp.response(acs_url=BASE_URL + acs_path(sso_org), audience=audience(other),
                                                   email=ADA))
-    assert_refused(response, client)
+    assert_refused(response, client, reason="wrong_audience")
 
 
 def test_assertion_for_another_acs_url_is_refused(client, sso_org, idp):
     make_employee(sso_org, email=ADA)
     response = post(client, sso_org, idp.response(acs_url="https://evil.example/acs", audience=audience(sso_org),
                                                   email=ADA))
-    assert_refused(response, client)
+    assert_refused(response, client, reason="wrong_destination")
 
 
 def test_replayed_response_is_refused(client, sso_org, idp):
@@ -150,7 +174,7 @@ def test_replayed_response_is_refused(client, sso_org, idp):
     assert post(client, sso_org, saml_response).status_code == 302
     client.logout()
 
-    assert_refused(post(client, sso_org, saml_response), client)
+    assert_refused(post(client, sso_org, saml_response), client, reason="replayed")
     assert ConsumedAssertion.objects.for_organization(sso_org).count() == 1
 
 
@@ -158,7 +182,8 @@ def test_same_assertion_id_in_a_new_response_is_refused(client, sso_org, idp):
     make_employee(sso_org, email=ADA)
     assert post(client, sso_org, signed(idp, sso_org, ADA, assertion_id="_fixed1")).status_code == 302
     client.logout()
-    assert_refused(post(client, sso_org, signed(idp, sso_org, ADA, assertion_id="_fixed1")), client)
+    assert_refused(post(client, sso_org, signed(idp, sso_org, ADA, assertion_id="_fixed1")), client,
+                   reason="replayed")
 
 
 def test_expired_replay_cache_rows_are_cleaned_up(client, sso_org, idp):
@@ -171,6 +196,7 @@ def test_expired_replay_cache_rows_are_cleaned_up(client, sso_org, idp):
 
 
 def test_person_neither_invited_nor_from_an_allowed_domain_is_refused_and_nothing_is_created(client, sso_org, idp):
+    verify_domain(sso_org, "acme.example")
     idp_config_save(organization=sso_org, allowed_domains=["acme.example"])
     users, employees = User.objects.count(), Employee.objects.count()
 
@@ -185,6 +211,7 @@ def test_person_neither_invited_nor_from_an_allowed_domain_is_refused_and_nothin
 
 
 def test_allowed_domain_gets_an_employee_account_just_in_time(client, sso_org, idp):
+    verify_domain(sso_org, "acme.example")
     idp_config_save(organization=sso_org, allowed_domains=["acme.example"])
     assert post(client, sso_org, signed(idp, sso_org, "new.hire@acme.example")).status_code == 302
     user = signed_in_user(client)
@@ -210,6 +237,7 @@ def test_revoked_invite_does_not_let_anyone_in(client, sso_org, idp):
 
 
 def test_deactivated_employee_is_refused_even_from_an_allowed_domain(client, sso_org, idp):
+    verify_domain(sso_org, "acme.example")
     idp_config_save(organization=sso_org, allowed_domains=["acme.example"])
     employee = make_employee(sso_org, email=ADA)
     Employee.objects.filter(pk=employee.pk).update(active=False)

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from sso.models import IdentityProviderConfig
 from tenancy.models import Role
-from tests.factories import client_for, make_user
+from tests.factories import client_for, make_user, verify_domain
 
 from .conftest import BASE_URL
 
@@ -50,10 +50,13 @@ def test_get_before_set_up_tells_the_admin_what_to_give_their_idp(admin, org_a):
                              "metadata_url": f"{BASE_URL}/sso/{org_a.slug}/metadata",
                              "login_url": f"{BASE_URL}/sso/{org_a.slug}/login"},
         "identity_provider": None,
+        "require_sso": False,
     }
 
 
 def test_admin_pastes_metadata_with_the_entra_preset(admin, org_a, idp):
+    verify_domain(org_a, "acme.example")
+    verify_domain(org_a, "acme.co.uk")
     response = client_for(admin).put(url(org_a), {"metadata_xml": idp.metadata_xml(), "preset": "entra",
                                                   "allowed_domains": ["Acme.example", "@acme.co.uk"],
                                                   "enabled": True}, format="json")
@@ -78,6 +81,8 @@ def test_admin_uploads_a_metadata_file_and_overrides_one_mapped_field(admin, org
 
 
 def test_later_changes_keep_what_they_leave_out(admin, org_a, idp):
+    verify_domain(org_a, "acme.example")
+    verify_domain(org_a, "acme.org")
     api = client_for(admin)
     api.put(url(org_a), {"metadata_xml": idp.metadata_xml(), "preset": "google", "enabled": True,
                          "allowed_domains": ["acme.example"]}, format="json")

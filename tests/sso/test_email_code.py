@@ -14,7 +14,7 @@ from accounts.services import invite_create
 from sso.models import LoginCode
 from sso.services import idp_config_save
 from tenancy.models import Membership, Role
-from tests.factories import make_employee, make_user
+from tests.factories import make_employee, make_user, verify_domain
 
 pytestmark = pytest.mark.django_db
 
@@ -112,7 +112,7 @@ def test_a_code_works_once(client, known):
     code = mailed_code()
     assert client.post("/login/code", {"code": code}).status_code == 302
     client.logout()
-    other = Client()
+    other = Client(REMOTE_ADDR="192.0.2.7")  # elsewhere: no back-off from the first sign-in
     ask_for_code(other, known.email)  # a fresh session for the same address, with the used code
     assert other.post("/login/code", {"code": code}).status_code == 400
 
@@ -139,7 +139,7 @@ def test_next_survives_the_code_step_but_only_when_local(client, known):
     done = client.post("/login/code", {"code": mailed_code(), "next": "/app/selfies"})
     assert done["Location"] == "/app/selfies"
 
-    other = Client()
+    other = Client(REMOTE_ADDR="192.0.2.7")  # elsewhere: no back-off from the first sign-in
     ask_for_code(other, known.email)
     done = other.post("/login/code", {"code": mailed_code(), "next": "https://evil.example/"})
     assert done["Location"] == "/app/"
@@ -173,8 +173,9 @@ def test_deactivated_employee_without_an_account_gets_no_code(client, org_a):
     assert mail.outbox == []
 
 
-def test_employee_of_an_sso_organization_is_sent_to_its_idp(client, org_a, idp):
+def test_employee_on_a_verified_domain_of_an_sso_organization_is_sent_to_its_idp(client, org_a, idp):
     idp_config_save(organization=org_a, metadata_xml=idp.metadata_xml(), enabled=True)
+    verify_domain(org_a, "acme.example")
     make_employee(org_a, email="frank@acme.example")
     response = ask_for_code(client, "frank@acme.example", next="/app/x")
     assert response.status_code == 302
@@ -182,7 +183,17 @@ def test_employee_of_an_sso_organization_is_sent_to_its_idp(client, org_a, idp):
     assert mail.outbox == []
 
 
+def test_an_employee_record_alone_does_not_route_an_address_to_an_organizations_idp(client, org_a, idp):
+    # Any organization can create a record with any address; only a verified domain routes sign-ins.
+    idp_config_save(organization=org_a, metadata_xml=idp.metadata_xml(), enabled=True)
+    make_employee(org_a, email="frank@elsewhere.example")
+    response = ask_for_code(client, "frank@elsewhere.example", next="/app/x")
+    assert response.status_code == 302 and response["Location"].startswith("/login/code")
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["frank@elsewhere.example"]
+
+
 def test_address_in_an_sso_organizations_allowed_domain_is_sent_to_its_idp(client, org_a, idp):
+    verify_domain(org_a, "acme.example")
     idp_config_save(organization=org_a, metadata_xml=idp.metadata_xml(), enabled=True,
                     allowed_domains=["acme.example"])
     response = ask_for_code(client, "someone.new@acme.example")
@@ -190,6 +201,7 @@ def test_address_in_an_sso_organizations_allowed_domain_is_sent_to_its_idp(clien
 
 
 def test_disabled_sso_falls_back_to_codes(client, org_a, idp):
+    verify_domain(org_a, "acme.example")
     idp_config_save(organization=org_a, metadata_xml=idp.metadata_xml(), enabled=False,
                     allowed_domains=["acme.example"])
     make_user(org_a, email="gina@acme.example")
@@ -210,11 +222,40 @@ def test_login_page_renders_a_labelled_form(client):
     assert b"<h1>" in page.content and b"csrfmiddlewaretoken" in page.content
 
 
-def test_codes_per_address_are_capped_per_hour(client, known, settings):
-    settings.LOGIN_CODE_MAX_PER_HOUR = 3
-    for _ in range(5):
-        ask_for_code(client, known.email)
+def test_codes_back_off_per_address_and_ip_without_locking_out_the_owner_elsewhere(client, known, settings):
+    settings.LOGIN_CODE_BACKOFF_SECONDS = 60
+    stranger = Client(REMOTE_ADDR="203.0.113.9")
+    for _ in range(10):
+        ask_for_code(stranger, known.email)
+    assert len(mail.outbox) == 1  # the stranger's later asks wait out the back-off
+    ask_for_code(client, known.email)  # the owner, from their own address, still gets a code at once
+    assert len(mail.outbox) == 2 and mail.outbox[-1].to == [known.email]
+    assert client.post("/login/code", {"code": mailed_code()}).status_code == 302
+    assert signed_in_email(client) == known.email
+
+
+def test_the_back_off_doubles_and_ends(known, settings):
+    from datetime import timedelta
+
+    from django.db.models import F
+
+    from sso.models import LoginCode
+    from sso.services import login_code_issue
+
+    def later(seconds: int) -> None:  # as if that much time had passed since the codes were sent
+        LoginCode.objects.update(created_at=F("created_at") - timedelta(seconds=seconds))
+
+    settings.LOGIN_CODE_BACKOFF_SECONDS = 30
+    assert login_code_issue(email=known.email, purpose="login", ip="198.51.100.1") == 0
+    assert 29 <= login_code_issue(email=known.email, purpose="login", ip="198.51.100.1") <= 30
+    later(31)
+    assert login_code_issue(email=known.email, purpose="login", ip="198.51.100.1") == 0
+    assert 59 <= login_code_issue(email=known.email, purpose="login", ip="198.51.100.1") <= 60
+    later(61)
+    assert login_code_issue(email=known.email, purpose="login", ip="198.51.100.1") == 0
     assert len(mail.outbox) == 3
+    later(3601)  # an hour without codes: the back-off starts over
+    assert login_code_issue(email=known.email, purpose="login", ip="198.51.100.1") == 0
 
 
 def test_logout_is_a_csrf_protected_post(known):

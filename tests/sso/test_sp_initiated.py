@@ -10,7 +10,7 @@ from lxml import html
 from accounts.models import User
 from sso.models import PendingAuthnRequest
 from sso.services import idp_config_save
-from tests.factories import make_employee
+from tests.factories import make_employee, verify_domain
 from tests.saml_idp import TestIdP, serve
 
 from .conftest import BASE_URL, acs_path, audience
@@ -115,6 +115,7 @@ def test_whole_flow_over_http_like_a_browser(live_server, settings):
     settings.CSRF_COOKIE_SECURE = settings.SESSION_COOKIE_SECURE = False
     org = make_org("Live")
     make_employee(org, email="ada@acme.example")
+    verify_domain(org, "acme.example")  # the verified domain sends ada@ to the organization's IdP
     idp = TestIdP()
     server = serve(idp, "ada@acme.example")
     try:
