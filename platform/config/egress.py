@@ -147,6 +147,13 @@ def _literal(host: str) -> IPAddress | None:
     return None
 
 
+def _public(address: str) -> bool:
+    try:
+        return address_is_public(ipaddress.ip_address(address))
+    except ValueError:
+        return False  # not an address at all (a resolver's odd answer): never connect to it
+
+
 def egress_check(url: str, *, resolve: bool = True) -> Target:
     """The Target this URL may be called at, or EgressRefused saying why not.
 
@@ -188,7 +195,7 @@ def egress_check(url: str, *, resolve: bool = True) -> Target:
         if not addresses and resolve:
             raise EgressRefused(_("The host name could not be resolved."))
     # Every address the name has must be public: a name answering 127.0.0.1 next to a public address is refused.
-    if not allowed_for_tests and not all(address_is_public(ipaddress.ip_address(a)) for a in addresses):
+    if not allowed_for_tests and not all(_public(a) for a in addresses):
         raise EgressRefused(_("The URL must point to a public address (private, loopback, link-local and other "
                               "internal addresses are refused)."))
     return Target(url=url, scheme=parts.scheme, host=host, port=target_port, explicit_port=port is not None,

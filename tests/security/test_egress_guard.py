@@ -109,6 +109,7 @@ def test_public_https_addresses_pass(dns, url):
 @pytest.mark.parametrize("answer", [
     ["127.0.0.1"], ["::1"], ["::ffff:127.0.0.1"], ["169.254.169.254"], ["10.1.2.3"], ["fd00::5"],
     [PUBLIC_V4, "127.0.0.1"],  # one internal answer among public ones is enough to refuse
+    ["fe80::1%eth0"], ["not-an-address"],
 ])
 def test_a_name_that_resolves_to_an_internal_address_is_refused(dns, answer):
     dns["innocent.example.net"] = answer
