@@ -410,6 +410,7 @@ def test_a_connector_whose_dns_turns_internal_after_it_was_saved_never_connects(
 
 def test_a_loopback_connection_url_stored_before_the_guard_is_refused_at_send_time(org_a, admin_and_employee,
                                                                                     listeners, tmp_path):
+    """Rows saved while only the scheme was checked are judged again when used: no connection is opened."""
     admin, employee, headshot = admin_and_employee
     _, pem = make_pki(tmp_path, "127.0.0.1")
     attacker = listeners(tls_pem=pem)
@@ -427,18 +428,15 @@ def test_connector_failures_below_http_read_the_same_whatever_listens(org_a, adm
     admin, employee, headshot = admin_and_employee
     _, pem = make_pki(tmp_path, "elsewhere.test")
     tls, plain = listeners(tls_pem=pem), listeners()
-    dns["turns-internal.example.com"] = [PUBLIC_V4]
     api = client_for(admin)
     base = f"/api/v1/orgs/{org_a.slug}/connections"
     connection = api.post(base, {"kind": "microsoft_graph", "credentials": GRAPH}, format="json").json()
-    dns["turns-internal.example.com"] = [PUBLIC_V4]
     errors = {}
-    for kind, url in {"closed port": f"https://127.0.0.1:{closed_port()}",
-                      "TLS listener": f"https://127.0.0.1:{tls.port}",
-                      "plain listener": f"https://127.0.0.1:{plain.port}",
+    # The three listeners stand in for public servers (allowed for this test); the last name turns internal.
+    for kind, url in {"closed port": allow_test_origin(f"https://127.0.0.1:{closed_port()}"),
+                      "TLS listener": allow_test_origin(f"https://127.0.0.1:{tls.port}"),
+                      "plain listener": allow_test_origin(f"https://127.0.0.1:{plain.port}"),
                       "refused address": "https://turns-internal.example.com"}.items():
-        if "127.0.0.1" in url:
-            allow_test_origin(url)
         dns["turns-internal.example.com"] = [PUBLIC_V4]
         patched = api.patch(f"{base}/{connection['id']}", {"base_url": url, "auth_url": url}, format="json")
         assert patched.status_code == 200, (kind, patched.content)
