@@ -76,3 +76,17 @@ def redis_broker():
     broker.flush_all()
     yield broker
     broker.flush_all()
+
+
+@pytest.fixture
+def allow_test_origin(settings):
+    """allow(url): let the egress guard call this one local test server (its exact scheme://host:port), over http
+    and on 127.0.0.1, as production never can (EGRESS_TEST_ORIGINS is not read from the environment)."""
+    from urllib.parse import urlsplit
+
+    def allow(url: str) -> str:
+        parts = urlsplit(url)
+        settings.EGRESS_TEST_ORIGINS = (*settings.EGRESS_TEST_ORIGINS, f"{parts.scheme}://{parts.netloc}")
+        return url
+
+    return allow

@@ -380,11 +380,17 @@ if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
           if CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "headshots"}}
 
+# --- Outgoing calls to URLs customers choose (config/egress.py: webhook receivers, connector URLs) ------------
+# https to public addresses only, checked when saved and on the address each call connects to. EGRESS_TEST_ORIGINS
+# names exact origins (scheme://host:port) of the test suite's local servers that are exempt; it is deliberately
+# never read from the environment, so no deployment can switch it on. The switches that once lifted these rules
+# are refused instead of being silently ignored.
+EGRESS_TEST_ORIGINS: tuple[str, ...] = ()
+for _gone in ("WEBHOOK_ALLOW_HTTP", "WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "CONNECTOR_ALLOW_HTTP_BASE_URLS"):
+    if os.environ.get(_gone):
+        raise ImproperlyConfigured(f"{_gone} no longer exists: outgoing calls go to public https URLs only")
+
 # --- Webhooks (platform/webhooks) and SCIM (platform/scim) -----------------------------------------------------
-# Webhook receivers must be https and public: private, loopback and link-local addresses are refused (SSRF guard,
-# checked when saved and again before each send). Development and tests allow http and local receivers.
-WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", False)
-WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
 # Attempts per delivery (the first included); the waits between them in seconds (the last repeats), +/- jitter.
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8)
 try:
@@ -413,8 +419,7 @@ CONNECTOR_HTTP_TIMEOUT = env_float("CONNECTOR_HTTP_TIMEOUT", 20.0)
 CONNECTOR_RETRY_AFTER_MAX_SECONDS = env_int("CONNECTOR_RETRY_AFTER_MAX_SECONDS", 3600)
 CONNECTOR_BACKOFF_BASE_SECONDS = env_int("CONNECTOR_BACKOFF_BASE_SECONDS", 30)
 CONNECTOR_BACKOFF_MAX_SECONDS = env_int("CONNECTOR_BACKOFF_MAX_SECONDS", 3600)
-# A connection may override its base URLs (sovereign clouds); plain http is refused unless this is on (tests).
-CONNECTOR_ALLOW_HTTP_BASE_URLS = env_bool("CONNECTOR_ALLOW_HTTP_BASE_URLS", False)
+# A connection may override its base URLs (sovereign clouds); they pass the egress guard above like webhooks.
 CONNECTOR_GRAPH_LOGIN_BASE = env_str("CONNECTOR_GRAPH_LOGIN_BASE", "https://login.microsoftonline.com")
 CONNECTOR_GRAPH_BASE = env_str("CONNECTOR_GRAPH_BASE", "https://graph.microsoft.com")
 CONNECTOR_GOOGLE_TOKEN_URL = env_str("CONNECTOR_GOOGLE_TOKEN_URL", "https://oauth2.googleapis.com/token")

@@ -30,21 +30,25 @@ class ConnectionOut(serializers.ModelSerializer):
         return sorted(connection.credentials)
 
 
+# The egress guard (config/egress.py) judges these; a refused URL is a 400 with code invalid_url.
+URL_HELP = ("override of the vendor's URL (sovereign clouds): https to a public address; empty = the vendor's own")
+
+
 class ConnectionIn(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ConnectionKind.choices)
     credentials = serializers.DictField(write_only=True, help_text=(
         "microsoft_graph: tenant_id, client_id, client_secret; google_directory: service_account (the JSON key), "
         "admin_email (the admin the service account acts as); bamboohr: company_domain, api_key"))
-    base_url = serializers.URLField(required=False, allow_blank=True, default="")
-    auth_url = serializers.URLField(required=False, allow_blank=True, default="")
+    base_url = serializers.CharField(max_length=200, required=False, allow_blank=True, default="", help_text=URL_HELP)
+    auth_url = serializers.CharField(max_length=200, required=False, allow_blank=True, default="", help_text=URL_HELP)
     enabled = serializers.BooleanField(required=False, default=True)
 
 
 class ConnectionPatchIn(serializers.Serializer):
     credentials = serializers.DictField(write_only=True, required=False,
                                         help_text="merged into the stored credentials (rotate one secret at a time)")
-    base_url = serializers.URLField(required=False, allow_blank=True)
-    auth_url = serializers.URLField(required=False, allow_blank=True)
+    base_url = serializers.CharField(max_length=200, required=False, allow_blank=True, help_text=URL_HELP)
+    auth_url = serializers.CharField(max_length=200, required=False, allow_blank=True, help_text=URL_HELP)
     enabled = serializers.BooleanField(required=False)
 
 

@@ -1,25 +1,21 @@
 """Webhook endpoints, events and deliveries: every change and every attempt goes through a function here."""
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import random
-import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from email.utils import parsedate_to_datetime
-from urllib.parse import urlsplit, urlunsplit
 
-import requests
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from requests.adapters import HTTPAdapter
 
+from config.egress import UNREACHABLE_MESSAGE, EgressUnreachable, egress_call, egress_refusal
 from config.errors import ServiceError
 from tenancy.models import Organization
 
@@ -34,79 +30,6 @@ USER_AGENT = "HeadshotPlatform-Webhooks/1"
 
 class WebhookError(ServiceError):
     """A rule of webhook endpoints or deliveries was broken."""
-
-
-# Destinations ------------------------------------------------------------------------------------------------
-
-
-def _address_refused(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    # Loopback, private (RFC 1918, ULA), link-local (cloud metadata at 169.254.169.254), shared, reserved, multicast.
-    return not ip.is_global or ip.is_multicast or ip.is_unspecified
-
-
-@dataclass
-class Destination:
-    refusal: str | None = None
-    # The checked addresses to connect to, IPv4 first (empty when the name was not resolved).
-    addresses: list[str] = field(default_factory=list)
-
-
-def destination_check(url: str, *, unresolved_ok: bool = False) -> Destination:
-    """Whether this URL may receive webhooks, and the addresses it was checked at.
-
-    SSRF guard: the platform must not be made to call into its own network, so hosts that are or resolve to
-    non-public addresses are refused unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES (development and tests). Sending then
-    connects to these very addresses (see _PinnedHostAdapter), so DNS can't change its answer in between.
-    """
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return Destination(_("The URL is not valid."))
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        return Destination(_("The URL must be an absolute https:// URL."))
-    if parts.scheme == "http" and not settings.WEBHOOK_ALLOW_HTTP:
-        return Destination(_("The URL must use https."))
-    if parts.username or parts.password:
-        return Destination(_("The URL must not contain credentials; receivers verify the signature instead."))
-    allow_private = settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES
-    host = parts.hostname
-    try:
-        addresses = [str(ipaddress.ip_address(host))]
-    except ValueError:
-        if not allow_private and (host == "localhost" or host.endswith((".localhost", ".local", ".internal"))):
-            return Destination(_("The URL must point to a public address."))
-        try:
-            infos = socket.getaddrinfo(host, port or (443 if parts.scheme == "https" else 80),
-                                       proto=socket.IPPROTO_TCP)
-        except OSError:
-            return Destination(None if unresolved_ok else _("The host name could not be resolved."))
-        addresses = list(dict.fromkeys(info[4][0] for info in infos))
-    if not allow_private and any(_address_refused(a) for a in addresses):
-        return Destination(_("The URL must point to a public address (private, loopback and link-local addresses "
-                             "are refused)."))
-    return Destination(None, sorted(addresses, key=lambda a: ":" in a))
-
-
-def destination_refusal(url: str, *, unresolved_ok: bool = False) -> str | None:
-    return destination_check(url, unresolved_ok=unresolved_ok).refusal
-
-
-class _PinnedHostAdapter(HTTPAdapter):
-    """Connects to an address checked by destination_check while TLS still sends and verifies the URL's host name
-    (SNI and certificate), so a DNS answer that changes after the check can't redirect the request inside."""
-
-    def __init__(self, hostname: str):
-        self._hostname = hostname
-        super().__init__(max_retries=0)
-
-    def init_poolmanager(self, *args, **kwargs):
-        kwargs["server_hostname"] = self._hostname
-        kwargs["assert_hostname"] = self._hostname
-        super().init_poolmanager(*args, **kwargs)
 
 
 # Endpoints ---------------------------------------------------------------------------------------------------
@@ -125,7 +48,7 @@ def _clean_events(events) -> list[str]:
 def _clean_url(url: str) -> str:
     url = (url or "").strip()
     # Resolving here catches an internal host name early; it is checked again before every send (DNS may change).
-    refusal = destination_refusal(url, unresolved_ok=True)
+    refusal = egress_refusal(url)
     if refusal:
         raise WebhookError("invalid_url", refusal)
     return url
@@ -308,39 +231,28 @@ def _read_excerpt(raw, *, deadline: float) -> bytes:
 
 
 def _post(endpoint: WebhookEndpoint, message: WebhookMessage) -> AttemptOutcome:
-    destination = destination_check(endpoint.url)
-    if destination.refusal:
-        return AttemptOutcome(error=destination.refusal)
-    parts = urlsplit(endpoint.url)
-    address = destination.addresses[0]
-    netloc = (f"[{address}]" if ":" in address else address) + (f":{parts.port}" if parts.port else "")
     body = message_body(message)
     # The timestamp is the attempt's, so a retry hours later still passes receivers' 5-minute tolerance.
     headers = signed_headers(msg_id=message.message_id, timestamp=int(time.time()), body=body,
                              secret_list=signing_secrets(endpoint, timezone.now()))
-    headers.update({"content-type": "application/json", "user-agent": USER_AGENT, "host": parts.netloc})
+    headers.update({"content-type": "application/json", "user-agent": USER_AGENT})
     started = time.monotonic()
-    with requests.Session() as session:
-        # No proxies or .netrc from the environment: the request goes to the checked address and nowhere else.
-        session.trust_env = False
-        session.mount(f"{parts.scheme}://", _PinnedHostAdapter(parts.hostname))
-        try:
-            with session.post(urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, "")),
-                              data=body.encode(), headers=headers, allow_redirects=False, stream=True,
-                              verify=settings.WEBHOOK_CA_BUNDLE or True,
-                              timeout=(settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS,
-                                       settings.WEBHOOK_READ_TIMEOUT_SECONDS)) as response:
-                excerpt = _read_excerpt(response.raw, deadline=started + settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS
-                                        + settings.WEBHOOK_READ_TIMEOUT_SECONDS)
-                retry_after = None
-                if response.status_code in (429, 503):
-                    retry_after = parse_retry_after(response.headers.get("retry-after"), timezone.now())
-                error = "" if 200 <= response.status_code < 300 else (
-                    f"HTTP {response.status_code} {response.reason or ''}".strip())
-                return AttemptOutcome(status_code=response.status_code, retry_after=retry_after,
-                                      response_excerpt=excerpt.decode("utf-8", "replace"), error=error)
-        except requests.RequestException as exc:
-            return AttemptOutcome(error=f"{type(exc).__name__}: {exc}"[:1000])
+    budget = settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS + settings.WEBHOOK_READ_TIMEOUT_SECONDS
+    try:
+        with egress_call("POST", endpoint.url, data=body.encode(), headers=headers, stream=True,
+                         verify=settings.WEBHOOK_CA_BUNDLE or True,
+                         timeout=(settings.WEBHOOK_CONNECT_TIMEOUT_SECONDS,
+                                  settings.WEBHOOK_READ_TIMEOUT_SECONDS)) as response:
+            excerpt = _read_excerpt(response.raw, deadline=started + budget)
+            retry_after = None
+            if response.status_code in (429, 503):
+                retry_after = parse_retry_after(response.headers.get("retry-after"), timezone.now())
+            error = "" if 200 <= response.status_code < 300 else (
+                f"HTTP {response.status_code} {response.reason or ''}".strip())
+            return AttemptOutcome(status_code=response.status_code, retry_after=retry_after,
+                                  response_excerpt=excerpt.decode("utf-8", "replace"), error=error)
+    except EgressUnreachable as unreachable:
+        return AttemptOutcome(error=unreachable.message)
 
 
 def delivery_attempt(*, delivery_id: int) -> WebhookDelivery | None:
@@ -369,9 +281,9 @@ def delivery_attempt(*, delivery_id: int) -> WebhookDelivery | None:
         delivery.save(update_fields=["attempts", "last_attempt_at", "next_attempt_at"])
     try:
         outcome = _post(delivery.endpoint, delivery.message)
-    except Exception as exc:  # an attempt that broke in an unforeseen way still counts and is retried
+    except Exception:  # an attempt that broke in an unforeseen way still counts and is retried
         log.exception("webhook delivery %s: attempt failed unexpectedly", delivery.pk)
-        outcome = AttemptOutcome(error=f"{type(exc).__name__}: {exc}"[:1000])
+        outcome = AttemptOutcome(error=UNREACHABLE_MESSAGE)  # the details (maybe about our network) stay in the log
     return _delivery_record(delivery.pk, outcome)
 
 

@@ -49,8 +49,7 @@ def test_admin_creates_reads_updates_and_deletes_a_connection_without_ever_seein
     ({"kind": "microsoft_graph", "credentials": GRAPH, "base_url": "http://169.254.169.254"}, "invalid_url"),
     ({"kind": "workday", "credentials": {}}, "invalid"),
 ])
-def test_bad_connections_get_a_clear_400(payload, code, people, org_a, settings):
-    settings.CONNECTOR_ALLOW_HTTP_BASE_URLS = False  # production: credentials only travel over https
+def test_bad_connections_get_a_clear_400(payload, code, people, org_a):
     response = client_for(people["admin"]).post(f"{base(org_a)}/connections", payload, format="json")
     assert response.status_code == 400 and response.json()["code"] == code, response.content
     assert not Connection.objects.exists()

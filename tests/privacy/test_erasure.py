@@ -314,13 +314,13 @@ def test_a_second_organization_with_the_same_person_is_untouched(org_a, person, 
 
 
 def test_a_failed_directory_removal_is_on_the_receipt_and_never_retried_without_an_identifier(
-        org_a, person, settings, django_capture_on_commit_callbacks):
+        org_a, person, allow_test_origin, django_capture_on_commit_callbacks):
     from connectors.models import DeletionStatus, PhotoDeletion
     from connectors.services import connection_create, photo_delete_everywhere
     from tests.connectors.servers import GraphServer
 
-    settings.CONNECTOR_ALLOW_HTTP_BASE_URLS = True
     with GraphServer() as graph:
+        allow_test_origin(graph.url)
         connection_create(organization=org_a, kind="microsoft_graph",
                           credentials={**graph.credentials(), "client_secret": "wrong"},
                           base_url=graph.url, auth_url=graph.url)

@@ -128,9 +128,10 @@ def colleague_state(colleague: Employee) -> dict:
 
 
 @pytest.fixture
-def directories(settings):
-    settings.CONNECTOR_ALLOW_HTTP_BASE_URLS = True
+def directories(settings, allow_test_origin):
     with GraphServer() as graph, BambooHRServer() as bamboohr, SlackServer() as slack:
+        for server in (graph, bamboohr, slack):
+            allow_test_origin(server.url)
         settings.SLACK_API_BASE = slack.url
         yield {"graph": graph, "bamboohr": bamboohr, "slack": slack}
 

@@ -35,7 +35,8 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver():
+def receiver(allow_test_origin):
+    """A receiver on 127.0.0.1 over http, which only the tests' exact-origin allowance lets the guard call."""
     state = Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -58,17 +59,15 @@ def receiver():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+    state.url = allow_test_origin(f"http://127.0.0.1:{server.server_address[1]}/hooks")
     yield state
     server.shutdown()
     server.server_close()
 
 
 @pytest.fixture
-def local_receivers_allowed(settings):
-    """The receivers in these tests are http on 127.0.0.1; production refuses both. Retries come quickly."""
-    settings.WEBHOOK_ALLOW_HTTP = True
-    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+def local_receivers_allowed(settings, allow_test_origin):
+    """Retries come quickly; returns allow(url), which lets the guard call one local receiver (production can't)."""
     settings.WEBHOOK_RETRY_SCHEDULE = [0.3, 0.6, 1.0]
     settings.WEBHOOK_RETRY_JITTER = 0.0
-    return settings
+    return allow_test_origin

@@ -184,14 +184,24 @@ def test_a_completed_request_is_sent_once_and_a_failed_one_not_at_all(acme, rece
     assert event["data"]["employee"]["id"] == acme.employee.pk
 
 
-def test_a_broken_webhook_receiver_never_breaks_the_generation_job(acme, monkeypatch):
+def test_a_broken_webhook_receiver_never_breaks_the_generation_job(acme, receiver, monkeypatch, caplog):
     import webhooks.events
+    from audit.models import AuditEvent
+
+    endpoint_create(organization=acme.org, url=receiver.url)
 
     def explode(**kwargs):
         raise RuntimeError("database is on fire")
 
     monkeypatch.setattr(webhooks.events, "event_emit", explode)
-    generation_finished.send(sender=GenerationRequest, request=acme.request)  # send(), not send_robust(): no raise
+    # The job announces a finished request with send(), not send_robust(): an exception here would fail the job.
+    answers = dict(generation_finished.send(sender=GenerationRequest, request=acme.request))
+    assert answers[webhooks.events.on_generation_finished] is None  # it ran, and swallowed its failure
+    assert "on_generation_finished failed" in caplog.text and "database is on fire" in caplog.text
+    # The receivers connected after it still ran: the audit log recorded the finished request.
+    assert AuditEvent.objects.filter(action="generation.done", object_type="generationrequest",
+                                     object_id=str(acme.request.pk)).exists()
+    assert not WebhookMessage.objects.exists() and not WebhookDelivery.objects.exists()
 
 
 def test_after_rotation_both_secrets_sign_until_the_grace_period_ends(acme, receiver):

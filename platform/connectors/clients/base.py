@@ -10,8 +10,8 @@ from typing import Callable, Protocol
 
 import requests
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
+
+from config.egress import EgressUnreachable, egress_refusal, egress_request
 
 # Why a push failed; only the transient ones are retried.
 CREDENTIALS = "credentials"
@@ -116,28 +116,24 @@ def check_response(response: requests.Response, label: str) -> None:
 
 
 def send(method: str, url: str, label: str, **kwargs) -> requests.Response:
-    """One HTTP call with the configured timeout; connection problems become a retryable PushError."""
+    """One HTTP call through the egress guard with the configured timeout; a call that could not be made (refused
+    address, closed port, TLS failure: one message for all) becomes a retryable PushError."""
     try:
-        return requests.request(method, url, timeout=settings.CONNECTOR_HTTP_TIMEOUT, allow_redirects=False,
-                                **kwargs)
-    except requests.RequestException as exc:
-        raise PushError(f"could not reach {label}: {type(exc).__name__}", reason=NETWORK) from exc
+        return egress_request(method, url, timeout=settings.CONNECTOR_HTTP_TIMEOUT, **kwargs)
+    except EgressUnreachable as unreachable:
+        raise PushError(f"could not reach {label}: {unreachable.message}", reason=NETWORK) from None
 
 
 def base_url(override: str, default: str) -> str:
-    url = (override or default).rstrip("/")
-    check_base_url(url)
-    return url
+    # Not checked here but at each call (send), so a refused address fails exactly like an unreachable one.
+    return (override or default).rstrip("/")
 
 
 def check_base_url(url: str) -> None:
-    """https only (credentials travel there), unless CONNECTOR_ALLOW_HTTP_BASE_URLS is on for local tests."""
-    try:
-        URLValidator(schemes=["https", "http"])(url)
-    except ValidationError:
-        raise ValueError(f"{url!r} is not a valid URL") from None
-    if not url.startswith("https://") and not settings.CONNECTOR_ALLOW_HTTP_BASE_URLS:
-        raise ValueError(f"{url!r} must use https")
+    """Credentials travel to these URLs: https to a public address (the egress guard), checked again at each call."""
+    refusal = egress_refusal(url)
+    if refusal:
+        raise ValueError(refusal)
 
 
 # Access tokens per process, so a rollout of thousands of pushes asks the token endpoint about once an hour, not
