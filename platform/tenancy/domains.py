@@ -9,6 +9,8 @@ import secrets
 from datetime import timedelta
 from typing import Protocol
 
+import dns.exception
+import dns.resolver
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -52,9 +54,6 @@ class DnsPythonResolver:
     """The system's DNS resolvers, through dnspython."""
 
     def txt(self, name: str) -> list[str]:
-        import dns.exception  # dnspython: imported on use, only verification needs it
-        import dns.resolver
-
         try:
             answer = dns.resolver.resolve(name, "TXT", lifetime=settings.DOMAIN_VERIFICATION_DNS_TIMEOUT_SECONDS)
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
