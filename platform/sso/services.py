@@ -331,7 +331,6 @@ def sso_acs(*, organization: Organization, request) -> SignIn:
         assertion_id = response.get_assertion_id() or ""
         attributes = response.get_attributes()
         name_id = response.get_nameid() or ""
-        issuer = (response.get_issuers() or [config.entity_id])[0]
     except Exception as exc:  # e.g. an attribute sent twice under one name: python3-saml raises on reading it
         logger.warning("SAML response for %s unreadable after validation: %s", organization.slug, exc)
         raise SsoError("response_invalid", _("The sign-in response from your identity provider was refused.")) \
@@ -361,7 +360,8 @@ def sso_acs(*, organization: Organization, request) -> SignIn:
             logger.warning("SAML assertion %r replayed for %s", assertion_id, organization.slug)
             raise SsoError("replayed", _("This sign-in response was already used. Please start again.")) from None
         user = sso_sign_in(organization=organization, config=config, email=email, name_id=name_id,
-                           idp_entity_id=issuer, name=_display_name(mapping, attributes), session_user=session_user)
+                           idp_entity_id=config.entity_id, name=_display_name(mapping, attributes),
+                           session_user=session_user)
     next_url = pending.next_url if pending is not None else request.POST.get("RelayState", "")
     return SignIn(user=user, next_url=next_url)
 
@@ -472,14 +472,19 @@ def sso_sign_in(*, organization: Organization, config: IdentityProviderConfig, e
         user.name = name
         user.save(update_fields=["name"])
     _join(organization=organization, user=user, email=email, standing=standing, name=name)
-    try:
-        with transaction.atomic():
-            SsoIdentity.objects.create(organization=organization, user=user, idp_entity_id=idp_entity_id,
-                                       name_id=name_id)
-    except IntegrityError:
+    previous = SsoIdentity.objects.for_organization(organization).filter(user=user).first()
+    if previous is not None and previous.idp_entity_id == idp_entity_id:
         # The account is already linked to another identity at this IdP: a second NameID can't take it over.
         raise SsoError("link_conflict", _("Your account here is already connected to another identity at your "
-                                          "identity provider. Ask your IT team."), 409) from None
+                                          "identity provider. Ask your IT team."), 409)
+    try:
+        with transaction.atomic():
+            # A link to an IdP the organization has since replaced gives way to the new IdP's.
+            SsoIdentity.objects.update_or_create(organization=organization, user=user, defaults={
+                "idp_entity_id": idp_entity_id, "name_id": name_id, "last_sign_in_at": timezone.now()})
+    except IntegrityError:
+        raise SsoError("link_conflict", _("This identity is already connected to another account here. Ask your "
+                                          "IT team."), 409) from None
     return user
 
 

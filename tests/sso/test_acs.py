@@ -9,11 +9,12 @@ import pytest
 
 from accounts.models import Invite, User
 from accounts.services import invite_create
-from sso.models import ConsumedAssertion, PendingAuthnRequest
+from sso.models import ConsumedAssertion, PendingAuthnRequest, SsoIdentity
 from sso.services import idp_config_save
 from teams.models import Employee
 from tenancy.models import Membership, Role
 from tests.factories import make_employee, make_org, make_user, verify_domain
+from tests.saml_idp import TestIdP
 
 from .conftest import BASE_URL, acs_path, audience, encode, signed
 
@@ -347,3 +348,55 @@ def test_an_attribute_sent_twice_under_one_name_is_refused_not_a_crash(client, s
     resigned = OneLogin_Saml2_Utils.add_sign(etree.tostring(assertion).decode(), idp.key_pem, idp.cert_pem).decode()
     doc.replace(assertion, etree.fromstring(resigned.encode()))
     assert_refused(post(client, sso_org, encode(etree.tostring(doc).decode())), client)
+
+
+# Identity links: (organization, IdP entity ID, NameID) -> account ------------------------------------------------
+
+
+def test_the_first_sign_in_links_the_idp_identity_and_later_ones_follow_the_link(client, sso_org, idp):
+    make_employee(sso_org, email=ADA)
+    assert post(client, sso_org, signed(idp, sso_org, ADA, name_id="00u-ada")).status_code == 302
+    link = SsoIdentity.objects.get()
+    assert (link.organization, link.idp_entity_id, link.name_id) == (sso_org, idp.entity_id, "00u-ada")
+    ada = signed_in_user(client)
+    client.logout()
+    # The IdP renamed her address: the stable NameID still names the same account.
+    assert post(client, sso_org, signed(idp, sso_org, "ada.lovelace@acme.example", name_id="00u-ada")).status_code \
+        == 302
+    assert signed_in_user(client) == ada
+
+
+def test_a_second_identity_at_the_same_idp_cannot_take_over_a_linked_account(client, sso_org, idp):
+    make_employee(sso_org, email=ADA)
+    assert post(client, sso_org, signed(idp, sso_org, ADA, name_id="00u-ada")).status_code == 302
+    client.logout()
+    response = post(client, sso_org, signed(idp, sso_org, ADA, name_id="00u-impostor"))
+    assert_refused(response, client, status=409, reason="link_conflict")
+
+
+def test_an_existing_account_that_is_no_member_is_linked_only_after_signing_in_to_it(client, sso_org, idp):
+    make_employee(sso_org, email=ADA)
+    ada = User.objects.create_user(ADA, "correct-horse-battery-9")  # e.g. made by another organization's invite
+    assert_refused(post(client, sso_org, signed(idp, sso_org, ADA)), client, status=409, reason="link_required")
+    assert not Membership.objects.filter(organization=sso_org).exists()
+    # Ada signs in with her own proof (a code to her address), then through the IdP: now the two are linked.
+    client.force_login(ada)
+    session = client.session
+    session["auth_method"] = "code"
+    session.save()
+    assert post(client, sso_org, signed(idp, sso_org, ADA)).status_code == 302
+    assert SsoIdentity.objects.get().user == ada
+    assert Membership.objects.filter(organization=sso_org, user=ada).exists()
+
+
+def test_a_new_idp_for_the_organization_relinks_its_members(client, sso_org, idp):
+    make_employee(sso_org, email=ADA)
+    assert post(client, sso_org, signed(idp, sso_org, ADA, name_id="old-1")).status_code == 302
+    ada = signed_in_user(client)
+    client.logout()
+    new_idp = TestIdP(entity_id="https://login.acme.example/new")
+    idp_config_save(organization=sso_org, metadata_xml=new_idp.metadata_xml())
+    assert post(client, sso_org, signed(new_idp, sso_org, ADA, name_id="new-1")).status_code == 302
+    assert signed_in_user(client) == ada
+    link = SsoIdentity.objects.get()
+    assert (link.idp_entity_id, link.name_id) == ("https://login.acme.example/new", "new-1")
