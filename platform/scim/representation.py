@@ -9,6 +9,7 @@ from teams.models import Employee, Team
 from .discovery import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 from .models import ScimGroup, ScimUser
 
+
 def _scim_user(employee: Employee) -> ScimUser | None:
     try:
         return employee.scim
