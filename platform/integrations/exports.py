@@ -144,7 +144,8 @@ def export_preset_zip_write(*, organization: Organization, preset: str, approved
             previous_employee = employee.pk
             row = {"employee_id": employee.pk, "external_id": employee.external_id, "email": employee.email,
                    "name": employee.name, "team": employee.team.name if employee.team else "",
-                   **directory_cells(employee), "headshot_id": headshot.pk, "approved_at": headshot.approved_at.isoformat() if headshot.approved_at
+                   **directory_cells(employee),
+                   "headshot_id": headshot.pk, "approved_at": headshot.approved_at.isoformat() if headshot.approved_at
                    else "", "brand_kit": headshot.brand_kit_version.kit.name,
                    "brand_kit_version": headshot.brand_kit_version.version,
                    "digital_source_type": TRAINED_ALGORITHMIC_MEDIA}
