@@ -14,7 +14,8 @@ from config.throttling import SelfieUploadThrottle, UserThrottle
 from tenancy.api import DomainError, OrganizationAdminEndpoint, OrganizationEndpoint
 
 from .invites import employee_invite_send
-from .models import Employee, GenerationRequest, Headshot, Selfie, Team
+from .models import (DEPARTMENT_MAX_LENGTH, EMPLOYEE_NUMBER_MAX_LENGTH, MANAGER_NAME_MAX_LENGTH, TITLE_MAX_LENGTH,
+                     Employee, GenerationRequest, Headshot, Selfie, Team)
 from .selfie_checks import reason_message
 from .services import (TeamsError, employee_create, employee_delete, employee_update, selfie_set_summary, employees_import_csv, generation_request_start,
                        headshot_approve, headshot_set_selected, selfie_delete, selfies_upload, team_get_or_create)
@@ -40,17 +41,34 @@ class TeamIn(serializers.Serializer):
 class EmployeeOut(serializers.ModelSerializer):
     team = serializers.CharField(source="team.name", default=None, allow_null=True)  # null: in no team
     has_account = serializers.SerializerMethodField()
+    manager = serializers.IntegerField(source="manager_id", allow_null=True,
+                                       help_text="the manager's employee id here; null when not linked")
+    manager_name = serializers.CharField(source="manager_display",
+                                         help_text="the linked manager's name, else the name the directory gave")
 
     class Meta:
         model = Employee
-        fields = ["id", "name", "email", "external_id", "external_ids", "team", "has_account", "active",
-                  "deactivated_at", "created_at", "updated_at"]
+        fields = ["id", "name", "email", "external_id", "external_ids", "team", "title", "department",
+                  "employee_number", "manager", "manager_name", "has_account", "active", "deactivated_at",
+                  "created_at", "updated_at"]
 
     def get_has_account(self, employee: Employee) -> bool:
         return employee.user_id is not None
 
 
-class EmployeeIn(serializers.Serializer):
+class EmployeeDirectoryIn(serializers.Serializer):
+    """Directory facts HR keeps (also set by SCIM): title, department, employee number, manager."""
+
+    title = serializers.CharField(max_length=TITLE_MAX_LENGTH, required=False, allow_blank=True)
+    department = serializers.CharField(max_length=DEPARTMENT_MAX_LENGTH, required=False, allow_blank=True)
+    employee_number = serializers.CharField(max_length=EMPLOYEE_NUMBER_MAX_LENGTH, required=False, allow_blank=True)
+    manager = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False, allow_null=True,
+                                       help_text="the id of another employee of this organization; null: none")
+    manager_name = serializers.CharField(max_length=MANAGER_NAME_MAX_LENGTH, required=False, allow_blank=True,
+                                         help_text="the manager's name, for a manager who isn't an employee here")
+
+
+class EmployeeIn(EmployeeDirectoryIn):
     name = serializers.CharField(max_length=200)
     email = serializers.EmailField()
     external_id = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
@@ -58,12 +76,24 @@ class EmployeeIn(serializers.Serializer):
     team = serializers.CharField(max_length=200, required=False, allow_blank=True, allow_null=True)
 
 
-class EmployeePatchIn(serializers.Serializer):
+class EmployeePatchIn(EmployeeDirectoryIn):
     name = serializers.CharField(max_length=200, required=False)
     external_id = serializers.CharField(max_length=200, required=False, allow_blank=True)
     external_ids = serializers.DictField(child=serializers.CharField(), required=False)
     team = serializers.CharField(max_length=200, required=False, allow_blank=True, allow_null=True)
     active = serializers.BooleanField(required=False, help_text="false deactivates: access ends, pushes stop")
+
+
+def _resolve_manager(organization, values: dict) -> None:
+    """Replace the manager id in `values` by that employee, looked up in this organization only."""
+    if values.get("manager") is None:
+        return
+    manager = Employee.objects.for_organization(organization).filter(pk=values["manager"]).first()
+    if manager is None:
+        # The same answer whether the id is unused or another organization's: ids of other tenants stay opaque.
+        raise DomainError(f"No employee {values['manager']} in this organization to be the manager.",
+                          code="invalid_manager")
+    values["manager"] = manager
 
 
 class InviteOut(serializers.ModelSerializer):
@@ -196,7 +226,7 @@ class EmployeeListApi(OrganizationAdminEndpoint):
 
     @extend_schema(responses=EmployeeOut(many=True))
     def get(self, request, org_slug: str):
-        page = self.paginate_queryset(self.get_queryset().select_related("team"))
+        page = self.paginate_queryset(self.get_queryset().select_related("team", "manager"))
         return self.get_paginated_response(EmployeeOut(page, many=True).data)
 
     @extend_schema(request=EmployeeIn, responses={201: EmployeeOut})
@@ -204,6 +234,7 @@ class EmployeeListApi(OrganizationAdminEndpoint):
         data = EmployeeIn(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
+        _resolve_manager(self.organization, values)
         team_name = values.pop("team", None)
         team = team_get_or_create(organization=self.organization, name=team_name) if team_name else None
         try:
@@ -228,6 +259,7 @@ class EmployeeDetailApi(OrganizationAdminEndpoint):
         data = EmployeePatchIn(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
+        _resolve_manager(self.organization, values)
         if "team" in values:
             name = values.pop("team")
             values["team"] = team_get_or_create(organization=self.organization, name=name) if name else None

@@ -21,6 +21,12 @@ class Team(TenantModel):
         return self.name
 
 
+TITLE_MAX_LENGTH = 200
+DEPARTMENT_MAX_LENGTH = 200
+EMPLOYEE_NUMBER_MAX_LENGTH = 64
+MANAGER_NAME_MAX_LENGTH = 200
+
+
 class Employee(TenantModel):
     name = models.CharField(max_length=200)
     email = models.EmailField()
@@ -31,6 +37,14 @@ class Employee(TenantModel):
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="employees")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="employee_records")
+    # Directory facts HR wants in exports and the people table (SCIM: title and the enterprise extension).
+    title = models.CharField(max_length=TITLE_MAX_LENGTH, blank=True)
+    department = models.CharField(max_length=DEPARTMENT_MAX_LENGTH, blank=True)
+    employee_number = models.CharField(max_length=EMPLOYEE_NUMBER_MAX_LENGTH, blank=True)
+    # The manager's own employee record when the directory names one of this organization's people (SCIM
+    # manager.value is their id); manager_name is the name the directory gave, kept for managers who aren't here.
+    manager = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports")
+    manager_name = models.CharField(max_length=MANAGER_NAME_MAX_LENGTH, blank=True)
     # False once the company's directory (SCIM) or an admin deactivates the person: no access, no photo pushes.
     active = models.BooleanField(default=True)
     deactivated_at = models.DateTimeField(null=True, blank=True)
@@ -47,6 +61,11 @@ class Employee(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>"
+
+    @property
+    def manager_display(self) -> str:
+        """The manager's name: their employee record's when linked, else the name the directory gave."""
+        return self.manager.name if self.manager_id else self.manager_name
 
 
 def selfie_upload_to(instance: "Selfie", filename: str) -> str:

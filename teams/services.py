@@ -43,20 +43,39 @@ def team_get_or_create(*, organization: Organization, name: str) -> Team:
     return team
 
 
+# Directory facts (SCIM, the employees API): set on create or update like any other field.
+DIRECTORY_FIELDS = ("title", "department", "employee_number", "manager", "manager_name")
+
+
+def _check_manager(*, organization: Organization, employee: Employee | None, manager: Employee | None) -> None:
+    # A manager is one of the same organization's people: an id from another tenant never links two records.
+    if manager is None:
+        return
+    if manager.organization_id != organization.pk:
+        raise TeamsError("invalid_manager", "The manager must be an employee of this organization.")
+    if employee is not None and manager.pk == employee.pk:
+        raise TeamsError("invalid_manager", "An employee can't be their own manager.")
+
+
 def employee_create(*, organization: Organization, name: str, email: str, external_id: str = "",
-                    team: Team | None = None, external_ids: dict | None = None) -> Employee:
+                    team: Team | None = None, external_ids: dict | None = None, **directory) -> Employee:
+    unknown = set(directory) - set(DIRECTORY_FIELDS)
+    if unknown:
+        raise TypeError(f"employee_create: unknown fields {sorted(unknown)}")
     email = email.strip().lower()
     if Employee.objects.for_organization(organization).filter(email=email).exists():
         raise TeamsError("duplicate_email", f"An employee with the email {email} already exists.", 409)
     if external_id and Employee.objects.for_organization(organization).filter(external_id=external_id).exists():
         raise TeamsError("duplicate_external_id", f"An employee with the external ID {external_id} already exists.", 409)
+    _check_manager(organization=organization, employee=None, manager=directory.get("manager"))
     employee = Employee.objects.create(organization=organization, name=name.strip(), email=email,
-                                       external_id=external_id, team=team, external_ids=external_ids or {})
+                                       external_id=external_id, team=team, external_ids=external_ids or {},
+                                       **directory)
     send_on_commit(employee_changed, employee=employee, created=True, fields=[])
     return employee
 
 
-EMPLOYEE_FIELDS = ("name", "email", "external_id", "external_ids", "team", "active")
+EMPLOYEE_FIELDS = ("name", "email", "external_id", "external_ids", "team", "active", *DIRECTORY_FIELDS)
 
 
 def employee_update(*, employee: Employee, **values) -> Employee:
@@ -72,6 +91,8 @@ def employee_update(*, employee: Employee, **values) -> Employee:
     if values.get("external_id") and scope.filter(external_id=values["external_id"]).exists():
         raise TeamsError("duplicate_external_id",
                          f"An employee with the external ID {values['external_id']} already exists.", 409)
+    if "manager" in values:
+        _check_manager(organization=employee.organization, employee=employee, manager=values["manager"])
     changed = [key for key, value in values.items() if getattr(employee, key) != value]
     if not changed:
         return employee

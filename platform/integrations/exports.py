@@ -13,9 +13,11 @@ from teams.models import Headshot
 
 from .delivery import render_headshot
 
+# What HR's directory knows about each person (SCIM or the employees API), in both manifests after `team`.
+DIRECTORY_COLUMNS = ["employee_number", "title", "department", "manager", "manager_email"]
 MANIFEST_COLUMNS = [
-    "employee_id", "external_id", "email", "name", "team", "file", "headshot_id", "variant", "width", "height",
-    "brand_kit", "brand_kit_version", "approved", "selected", "qc_passed", "identity_distance",
+    "employee_id", "external_id", "email", "name", "team", *DIRECTORY_COLUMNS, "file", "headshot_id", "variant",
+    "width", "height", "brand_kit", "brand_kit_version", "approved", "selected", "qc_passed", "identity_distance",
 ]
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@-]+")
 
@@ -24,9 +26,17 @@ def _safe(part: str) -> str:
     return _UNSAFE.sub("_", part).strip("._") or "employee"
 
 
+def directory_cells(employee) -> dict:
+    """The DIRECTORY_COLUMNS of one person (the manager by name, and their email when they are an employee here)."""
+    manager = employee.manager
+    return {"employee_number": employee.employee_number, "title": employee.title, "department": employee.department,
+            "manager": employee.manager_display, "manager_email": manager.email if manager else ""}
+
+
 def headshots_for_export(*, organization: Organization, approved_only: bool):
     queryset = (Headshot.objects.for_organization(organization)
-                .select_related("employee__team", "brand_kit_version__kit").order_by("employee_id", "id"))
+                .select_related("employee__team", "employee__manager", "brand_kit_version__kit")
+                .order_by("employee_id", "id"))
     return queryset.filter(approved=True) if approved_only else queryset
 
 
@@ -56,7 +66,8 @@ def export_zip_write(*, organization: Organization, approved_only: bool, target:
                     extra_qc.append(column)
             rows.append({
                 "employee_id": employee.pk, "external_id": employee.external_id, "email": employee.email,
-                "name": employee.name, "team": employee.team.name if employee.team else "", "file": arcname,
+                "name": employee.name, "team": employee.team.name if employee.team else "",
+                **directory_cells(employee), "file": arcname,
                 "headshot_id": headshot.pk, "variant": headshot.variant,
                 "width": int(largest) if largest else headshot.width,
                 "height": round(int(largest) * headshot.height / headshot.width) if largest else headshot.height,
@@ -76,15 +87,16 @@ def export_zip_write(*, organization: Organization, approved_only: bool, target:
 # Destination exports (export jobs) -----------------------------------------------------------------------------
 
 PRESET_MANIFEST_COLUMNS = [
-    "file", "status", "reason", "employee_id", "external_id", "email", "name", "team", "headshot_id", "approved_at",
-    "format", "width", "height", "bytes", "etag", "digital_source_type", "brand_kit", "brand_kit_version",
+    "file", "status", "reason", "employee_id", "external_id", "email", "name", "team", *DIRECTORY_COLUMNS,
+    "headshot_id", "approved_at", "format", "width", "height", "bytes", "etag", "digital_source_type", "brand_kit",
+    "brand_kit_version",
 ]
 
 
 def headshots_for_preset_export(*, organization: Organization, approved_only: bool):
     """Active people's headshots: with approved_only the newest approved one per person, else every headshot."""
     queryset = (Headshot.objects.for_organization(organization).filter(employee__active=True)
-                .select_related("employee__team", "brand_kit_version__kit"))
+                .select_related("employee__team", "employee__manager", "brand_kit_version__kit"))
     if approved_only:
         return queryset.filter(approved=True).order_by("employee_id", "-approved_at", "-id")
     return queryset.order_by("employee_id", "id")
@@ -132,6 +144,7 @@ def export_preset_zip_write(*, organization: Organization, preset: str, approved
             previous_employee = employee.pk
             row = {"employee_id": employee.pk, "external_id": employee.external_id, "email": employee.email,
                    "name": employee.name, "team": employee.team.name if employee.team else "",
+                   **directory_cells(employee),
                    "headshot_id": headshot.pk, "approved_at": headshot.approved_at.isoformat() if headshot.approved_at
                    else "", "brand_kit": headshot.brand_kit_version.kit.name,
                    "brand_kit_version": headshot.brand_kit_version.version,

@@ -22,7 +22,8 @@ hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Write the colour as #RRGGBB
 
 
 class EmployeeFilterForm(forms.Form):
-    q = forms.CharField(label=_("Search name or email"), required=False, max_length=200)
+    q = forms.CharField(label=_("Search name, email, title, department or employee no."), required=False,
+                        max_length=200)
     team = forms.TypedChoiceField(label=_("Team"), required=False, coerce=int, empty_value=None)
     state = forms.ChoiceField(label=_("State"), required=False)
 

@@ -160,10 +160,11 @@ class EmployeeListView(AdminView):
     def page(self, *, import_form=None, invite_form=None, import_result=None, status: int = 200):
         teams = Team.objects.for_organization(self.organization)
         filters = EmployeeFilterForm(self.request.GET or None, teams=teams)
-        employees = employees_with_state(self.organization).select_related("team")
+        employees = employees_with_state(self.organization).select_related("team", "manager")
         if filters.is_valid():
             if q := filters.cleaned_data["q"].strip():
-                employees = employees.filter(Q(name__icontains=q) | Q(email__icontains=q))
+                employees = employees.filter(Q(name__icontains=q) | Q(email__icontains=q) | Q(title__icontains=q)
+                                             | Q(department__icontains=q) | Q(employee_number__iexact=q))
             if filters.cleaned_data["team"] is not None:
                 employees = employees.filter(team_id=filters.cleaned_data["team"])
             if filters.cleaned_data["state"]:

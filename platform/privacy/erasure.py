@@ -50,6 +50,7 @@ class Subject:
     name: str
     external_id: str
     external_ids: dict
+    employee_number: str = ""
 
     def snapshot(self) -> dict:
         # The shape connectors.services.photo_delete_everywhere reads.
@@ -58,8 +59,8 @@ class Subject:
 
     def scrub(self, text: str) -> str:
         """The text with the person's identifiers replaced (error messages from directories may quote them)."""
-        for value in sorted({self.email, self.name, self.external_id, *map(str, self.external_ids.values())},
-                            key=len, reverse=True):
+        for value in sorted({self.email, self.name, self.external_id, self.employee_number,
+                             *map(str, self.external_ids.values())}, key=len, reverse=True):
             if value and len(value) >= 3:
                 text = _replace_folded(text, value, ERASED)
         return text
@@ -84,7 +85,7 @@ def erase_person(*, employee, requested_by, ip: str | None = None) -> ErasureRec
 
     organization = employee.organization
     subject = Subject(organization.pk, employee.pk, employee.user_id, employee.email, employee.name,
-                      employee.external_id, dict(employee.external_ids or {}))
+                      employee.external_id, dict(employee.external_ids or {}), employee.employee_number)
     if subject.user_id:
         owners = Membership.objects.filter(organization=organization, role=Role.OWNER)
         if owners.filter(user_id=subject.user_id).exists() and owners.count() == 1:
@@ -187,10 +188,10 @@ def export_lists_person(storage, name: str, subject: Subject) -> bool:
             with archive.open("manifest.csv") as manifest:
                 reader = csv.DictReader(io.TextIOWrapper(manifest, encoding="utf-8", newline=""))
                 for row in reader:
-                    email = (row.get("email") or "").strip().lower()
+                    emails = {(row.get(column) or "").strip().lower() for column in ("email", "manager_email")}
                     if row.get("employee_id") == str(subject.employee_id) or (
-                            subject.email and email == subject.email.strip().lower()):
-                        return True
+                            subject.email and subject.email.strip().lower() in emails):
+                        return True  # their own row, or a row naming them as someone's manager
         return False
     except FileNotFoundError:
         return False
@@ -282,6 +283,8 @@ def _rows_delete(organization, employee, subject: Subject, export_ids: list[int]
     counts["export_zips"] = jobs.update(status=EXPORT_ERASED, file="", size_bytes=None, error=_(
         "This export listed a person who has since been erased, so its file was deleted. Start a new export."))
 
+    # Their reports keep no trace of them: the manager link goes with the row (SET_NULL), the name given here too.
+    Employee.objects.filter(organization=organization, manager=employee).update(manager_name="")
     Employee.objects.filter(pk=employee.pk).delete()
     counts["employees"] = 1
 

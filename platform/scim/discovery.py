@@ -22,8 +22,9 @@ SPC_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 
 # Attribute -> the sub-attributes we keep (None: a simple attribute).
 USER_ATTRIBUTES = {"userName": None, "name": ("formatted", "familyName", "givenName"), "displayName": None,
-                   "active": None, "emails": ("value", "type", "primary"), "groups": ("value", "$ref", "display")}
-ENTERPRISE_ATTRIBUTES = {"employeeNumber": None}
+                   "title": None, "active": None, "emails": ("value", "type", "primary"),
+                   "groups": ("value", "$ref", "display")}
+ENTERPRISE_ATTRIBUTES = {"employeeNumber": None, "department": None, "manager": ("value", "$ref", "displayName")}
 GROUP_ATTRIBUTES = {"displayName": None, "members": ("value", "$ref", "type")}
 
 
@@ -56,7 +57,7 @@ def _schemas() -> tuple[dict, ...]:
             # (a new user is active).
             attribute["required"] = True
     enterprise = _trim(EnterpriseUser.to_schema().model_dump(mode="json", exclude_none=True), ENTERPRISE_ATTRIBUTES,
-                       "Enterprise User: the employee number.")
+                       "Enterprise User: employee number, department and manager (value: the manager's id here).")
     group = _trim(Group.to_schema().model_dump(mode="json", exclude_none=True), GROUP_ATTRIBUTES,
                   "A team. A user is in at most one team: adding them to a group moves them out of their last one.")
     others = [model.to_schema().model_dump(mode="json", exclude_none=True)

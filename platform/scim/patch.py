@@ -3,7 +3,8 @@
 The result is then written like a PUT, so a PATCH can never reach a state a PUT couldn't. Besides the RFC forms this
 accepts what Microsoft Entra ID sends: capitalised ops ("Replace"), a value object without a path whose keys are
 paths ("name.givenName", "urn:...:enterprise:2.0:User:employeeNumber"), `emails[type eq "work"].value` for an
-email that doesn't exist yet, and "remove members" with the members to remove in `value`.
+email that doesn't exist yet, "remove members" with the members to remove in `value`, and the enterprise manager
+as a bare id. Okta's group rename restates the group's id in its value: an unchanged read-only value is accepted.
 """
 from __future__ import annotations
 
@@ -20,17 +21,36 @@ class Attribute:
     name: str
     kind: str  # "simple", "complex" (single-valued) or "multi" (multi-valued complex)
     read_only: bool = False
+    # False: an RFC 7643 attribute we accept and don't keep (see IGNORED below).
+    stored: bool = True
 
 
 def _spec(*attributes: Attribute) -> dict[str, Attribute]:
     return {a.name.lower(): a for a in attributes}
 
 
+def _ignored(kind: str, *names: str) -> list[Attribute]:
+    return [Attribute(name, kind, stored=False) for name in names]
+
+
+# RFC 7643's User attributes that directories map by default (Entra: preferredLanguage, phoneNumbers, addresses;
+# Okta: locale, password) but a headshot service has no use for. A PATCH or PUT naming them succeeds and they are
+# dropped, as RFC 7644 §3.3 lets a service provider do: personal data we don't need (home addresses, phone
+# numbers) is better never stored than stored and guarded. /Schemas doesn't list them, so a client can see they
+# don't round-trip.
+IGNORED_USER = (_ignored("simple", "nickName", "profileUrl", "userType", "preferredLanguage", "locale", "timezone",
+                         "password")
+                + _ignored("multi", "phoneNumbers", "ims", "photos", "addresses", "entitlements", "roles",
+                           "x509Certificates"))
+IGNORED_ENTERPRISE = _ignored("simple", "costCenter", "organization", "division")
+
 USER_SPEC = _spec(Attribute("userName", "simple"), Attribute("name", "complex"), Attribute("displayName", "simple"),
                   Attribute("active", "simple"), Attribute("emails", "multi"), Attribute("externalId", "simple"),
+                  Attribute("title", "simple"),
                   Attribute("groups", "multi", read_only=True), Attribute("id", "simple", read_only=True),
-                  Attribute("meta", "complex", read_only=True))
-ENTERPRISE_SPEC = _spec(Attribute("employeeNumber", "simple"))
+                  Attribute("meta", "complex", read_only=True), *IGNORED_USER)
+ENTERPRISE_SPEC = _spec(Attribute("employeeNumber", "simple"), Attribute("department", "simple"),
+                        Attribute("manager", "complex"), *IGNORED_ENTERPRISE)
 GROUP_SPEC = _spec(Attribute("displayName", "simple"), Attribute("members", "multi"),
                    Attribute("externalId", "simple"), Attribute("id", "simple", read_only=True),
                    Attribute("meta", "complex", read_only=True))
@@ -42,7 +62,12 @@ _VALUE_FILTER = re.compile(r'^\s*([A-Za-z$][\w$]*)\s+eq\s+("(?:[^"\\]|\\.)*"|tru
                            re.IGNORECASE)
 
 
-def apply_patch(document: dict, body: object, *, schema: str, spec: dict[str, Attribute]) -> dict:
+def apply_patch(document: dict, body: object, *, schema: str, spec: dict[str, Attribute],
+                current: dict | None = None) -> dict:
+    """Apply the PatchOp `body` to `document`. `current` holds read-only values (e.g. {"id": "12"}) that a value
+    may repeat unchanged: Okta renames a group with {"op": "replace", "value": {"id": <its id>, "displayName": ...}}.
+    """
+    current = current or {}
     if not isinstance(body, dict) or not isinstance(body.get("Operations"), list) or not body["Operations"]:
         raise ScimError(400, "A PATCH body is a PatchOp message with a non-empty 'Operations' list.", "invalidSyntax")
     if PATCH_OP not in (body.get("schemas") or [PATCH_OP]):
@@ -56,19 +81,20 @@ def apply_patch(document: dict, body: object, *, schema: str, spec: dict[str, At
                             "invalidSyntax")
         path, value = operation.get("path"), operation.get("value")
         if path:
-            _apply(document, op, str(path), value, schema, spec)
+            _apply(document, op, str(path), value, schema, spec, current)
         elif op == "remove":
             raise ScimError(400, "A remove operation needs a path.", "noTarget")
         elif isinstance(value, dict):
             for key, item in value.items():
                 if key != "schemas":
-                    _apply(document, op, key, item, schema, spec)
+                    _apply(document, op, key, item, schema, spec, current)
         else:
             raise ScimError(400, "Without a path, the value must be an object of attributes.", "invalidValue")
     return document
 
 
-def _apply(document: dict, op: str, path: str, value, schema: str, spec: dict[str, Attribute]) -> None:
+def _apply(document: dict, op: str, path: str, value, schema: str, spec: dict[str, Attribute],
+           current: dict) -> None:
     container, spec, path = _container(document, path, schema, spec)
     if path is None:  # the whole extension, e.g. {"urn:...:enterprise:2.0:User": {"employeeNumber": "42"}}
         if op == "remove":
@@ -76,7 +102,7 @@ def _apply(document: dict, op: str, path: str, value, schema: str, spec: dict[st
         elif isinstance(value, dict):
             for key, item in value.items():
                 if key != "schemas":
-                    _apply(container, op, key, item, "", spec)
+                    _apply(container, op, key, item, "", spec, {})
         else:
             raise ScimError(400, "An extension's value must be an object.", "invalidValue")
         return
@@ -86,9 +112,20 @@ def _apply(document: dict, op: str, path: str, value, schema: str, spec: dict[st
     attribute = spec.get(match.group("attr").lower())
     if attribute is None:
         raise ScimError(400, f"Unknown attribute {match.group('attr')!r} in path {path!r}.", "invalidPath")
-    if attribute.read_only:
-        raise ScimError(400, f"The attribute {attribute.name!r} is read-only.", "mutability")
     name, sub, value_filter = attribute.name, match.group("sub"), match.group("filter")
+    if attribute.read_only:
+        if op != "remove" and not sub and not value_filter and name in current and _equal(value, current[name]):
+            return  # restating a read-only value changes nothing
+        raise ScimError(400, f"The attribute {attribute.name!r} is read-only.", "mutability")
+    if not attribute.stored:
+        if value_filter is not None:
+            _parse_value_filter(value_filter)  # a malformed filter is still an error
+        return
+    if name == "manager" and sub is None and op != "remove" and not isinstance(value, dict):
+        # Entra sends the enterprise manager as the manager's id, not as {"value": id} (RFC 7643 §4.3): a new
+        # manager, so no displayName of the old one carries over.
+        container[name] = {"value": value}
+        return
     if attribute.kind == "simple":
         if sub or value_filter:
             raise ScimError(400, f"{name!r} has no sub-attributes.", "invalidPath")

@@ -9,9 +9,6 @@ from teams.models import Employee, Team
 from .discovery import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
 from .models import ScimGroup, ScimUser
 
-# Where the enterprise employeeNumber lives in Employee.external_ids (externalId is Employee.external_id).
-EMPLOYEE_NUMBER_KEY = "employee_number"
-
 
 def _scim_user(employee: Employee) -> ScimUser | None:
     try:
@@ -46,15 +43,23 @@ def user_document(employee: Employee) -> dict:
                    else [{"value": employee.email, "type": "work", "primary": True}]),
         "active": employee.active,
         "externalId": employee.external_id or None,
+        "title": employee.title or None,
     }
-    number = (employee.external_ids or {}).get(EMPLOYEE_NUMBER_KEY)
-    if number:
-        document[ENTERPRISE_SCHEMA] = {"employeeNumber": number}
+    # The manager as the directory wrote it: their id when it links one of our people, and the displayName it sent,
+    # if any (Entra's guide: return values as they were sent; a read-back that differs makes it PATCH again).
+    manager = {"value": str(employee.manager_id) if employee.manager_id else None,
+               "displayName": employee.manager_name or None}
+    enterprise = {"employeeNumber": employee.employee_number or None, "department": employee.department or None,
+                  "manager": {k: v for k, v in manager.items() if v is not None} or None}
+    document[ENTERPRISE_SCHEMA] = {k: v for k, v in enterprise.items() if v is not None}
     return {key: value for key, value in document.items() if value not in (None, {}, [])}
 
 
 def user_resource(employee: Employee, base_url: str) -> dict:
     document = user_document(employee)
+    manager = document.get(ENTERPRISE_SCHEMA, {}).get("manager")
+    if manager and employee.manager_id:
+        manager["$ref"] = f"{base_url}/Users/{employee.manager_id}"
     if employee.team_id:
         team = employee.team
         document["groups"] = [{"value": str(team.pk), "$ref": f"{base_url}/Groups/{team.pk}", "display": team.name}]

@@ -17,14 +17,14 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import IssuedInvite
-from teams.models import Employee, Team
+from teams.models import (DEPARTMENT_MAX_LENGTH, EMPLOYEE_NUMBER_MAX_LENGTH, MANAGER_NAME_MAX_LENGTH, TITLE_MAX_LENGTH,
+                          Employee, Team)
 from teams.services import TeamsError, employee_create, employee_delete, employee_update
 from tenancy.models import Membership, Organization
 
 from .discovery import ENTERPRISE_SCHEMA
 from .errors import ScimError, invalid_value
 from .models import ScimGroup, ScimToken, ScimUser, hash_secret
-from .representation import EMPLOYEE_NUMBER_KEY
 
 log = logging.getLogger(__name__)
 
@@ -65,16 +65,16 @@ def scim_token_authenticate(secret: str) -> ScimToken | None:
 # Users --------------------------------------------------------------------------------------------------------
 
 
-def _string(document: dict, key: str, *, required: bool = False, limit: int = 200) -> str:
-    value = document.get(key)
+def _string(document: dict, key: str, *, required: bool = False, limit: int = 200, label: str | None = None) -> str:
+    value, label = document.get(key), label or key
     if value is None or value == "":
         if required:
-            raise invalid_value(f"'{key}' is required.")
+            raise invalid_value(f"'{label}' is required.")
         return ""
     if not isinstance(value, str):
-        raise invalid_value(f"'{key}' must be a string.")
+        raise invalid_value(f"'{label}' must be a string.")
     if len(value.strip()) > limit:
-        raise invalid_value(f"'{key}' is longer than {limit} characters.")
+        raise invalid_value(f"'{label}' is longer than {limit} characters.")
     return value.strip()
 
 
@@ -130,6 +130,16 @@ def _clean_user(document: dict, *, active: bool = True) -> dict:
     extension = document.get(ENTERPRISE_SCHEMA) or {}
     if not isinstance(extension, dict):
         raise invalid_value(f"'{ENTERPRISE_SCHEMA}' must be an object.")
+    manager = extension.get("manager") or {}
+    if isinstance(manager, (str, int)) and not isinstance(manager, bool):
+        manager = {"value": str(manager)}  # Entra: the manager's id itself (the MS guide's example does this)
+    if not isinstance(manager, dict):
+        raise invalid_value("'manager' must be an object: {\"value\": the manager's id, \"displayName\": their name}.")
+    if isinstance(manager.get("value"), int) and not isinstance(manager.get("value"), bool):
+        manager = {**manager, "value": str(manager["value"])}
+    manager_ref = manager.get("$ref")
+    if not manager.get("value") and isinstance(manager_ref, str):
+        manager = {**manager, "value": manager_ref.rstrip("/").rsplit("/", 1)[-1]}
     given_family = " ".join(filter(None, [name.get("givenName"), name.get("familyName")]))
     return {
         "user_name": user_name, "name": name, "display_name": display_name, "emails": cleaned_emails,
@@ -137,8 +147,27 @@ def _clean_user(document: dict, *, active: bool = True) -> dict:
         "employee_name": (display_name or name.get("formatted") or given_family or user_name)[:200],
         "active": _boolean(document["active"], "active") if document.get("active") is not None else active,
         "external_id": _string(document, "externalId"),
-        "employee_number": _string(extension, "employeeNumber"),
+        "title": _string(document, "title", limit=TITLE_MAX_LENGTH),
+        "employee_number": _string(extension, "employeeNumber", limit=EMPLOYEE_NUMBER_MAX_LENGTH),
+        "department": _string(extension, "department", limit=DEPARTMENT_MAX_LENGTH),
+        "manager_value": _string(manager, "value", label="manager.value"),
+        "manager_name": _string(manager, "displayName", limit=MANAGER_NAME_MAX_LENGTH, label="manager.displayName"),
     }
+
+
+def _directory_fields(organization: Organization, values: dict) -> dict:
+    """The employee's directory fields from a cleaned User document.
+
+    manager.value is the id of the manager's SCIM resource (RFC 7643 §4.3): it links the manager's employee
+    record when it names one of this organization's people. Any other value (Okta's managerId is often an HR id)
+    links nobody; the displayName sent with it is still kept as the manager's name.
+    """
+    value = values["manager_value"]
+    manager = None
+    if value.isascii() and value.isdigit() and len(value) <= 18:  # an id, and one a bigint holds
+        manager = Employee.objects.for_organization(organization).filter(pk=int(value)).first()
+    return {"title": values["title"], "department": values["department"],
+            "employee_number": values["employee_number"], "manager": manager, "manager_name": values["manager_name"]}
 
 
 def _user_name_taken(organization: Organization, user_name: str, exclude: Employee | None) -> bool:
@@ -161,12 +190,11 @@ def scim_user_create(*, organization: Organization, document: dict, invited_by: 
     values = _clean_user(document)
     if _user_name_taken(organization, values["user_name"], None):
         raise ScimError(409, f"A user with the userName {values['user_name']} already exists.", "uniqueness")
-    external_ids = {EMPLOYEE_NUMBER_KEY: values["employee_number"]} if values["employee_number"] else {}
     try:
         with transaction.atomic():
             employee = employee_create(organization=organization, name=values["employee_name"],
                                        email=values["email"], external_id=values["external_id"],
-                                       external_ids=external_ids)
+                                       **_directory_fields(organization, values))
             if not values["active"]:
                 employee_update(employee=employee, active=False)
             _save_scim_user(employee, values)
@@ -182,17 +210,12 @@ def scim_user_replace(*, employee: Employee, document: dict, invited_by: User | 
     values = _clean_user(document, active=employee.active)
     if _user_name_taken(employee.organization, values["user_name"], employee):
         raise ScimError(409, f"A user with the userName {values['user_name']} already exists.", "uniqueness")
-    external_ids = dict(employee.external_ids or {})
-    if values["employee_number"]:
-        external_ids[EMPLOYEE_NUMBER_KEY] = values["employee_number"]
-    else:
-        external_ids.pop(EMPLOYEE_NUMBER_KEY, None)
     was_active = employee.active
     try:
         with transaction.atomic():
             employee = employee_update(employee=employee, name=values["employee_name"], email=values["email"],
-                                       external_id=values["external_id"], external_ids=external_ids,
-                                       active=values["active"])
+                                       external_id=values["external_id"], active=values["active"],
+                                       **_directory_fields(employee.organization, values))
             _save_scim_user(employee, values)
     except TeamsError as exc:
         raise _teams_error(exc) from None

@@ -363,7 +363,7 @@ def user_detail(request, user_id: str):
         scim_user_replace(employee=employee, document=_writable(request.scim_body), invited_by=invited_by)
     elif request.method == "PATCH":
         document = apply_patch(user_document(employee), request.scim_body, schema=discovery.USER_SCHEMA,
-                               spec=USER_SPEC)
+                               spec=USER_SPEC, current={"id": str(employee.pk)})
         scim_user_replace(employee=employee, document=document, invited_by=invited_by)
     return _single(request, user_resource(_user(request, user_id), url))
 
@@ -428,6 +428,6 @@ def group_detail(request, group_id: str):
         scim_group_replace(team=team, document=_writable(request.scim_body))
     elif request.method == "PATCH":
         document = apply_patch(group_document(team, url), request.scim_body, schema=discovery.GROUP_SCHEMA,
-                               spec=GROUP_SPEC)
+                               spec=GROUP_SPEC, current={"id": str(team.pk)})
         scim_group_replace(team=team, document=document)
     return _single(request, group_resource(_group(request, group_id), url))

@@ -76,3 +76,61 @@ def _binary() -> io.BytesIO:
     handle = io.BytesIO(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4)
     handle.name = "photo.csv"
     return handle
+
+
+def test_admin_sets_title_department_employee_number_and_manager(org_a, admin):
+    client = client_for(admin)
+    url = f"/api/v1/orgs/{org_a.slug}/employees"
+    boss = client.post(url, {"name": "Grace Hopper", "email": "grace@acme.example"}, format="json").json()
+    created = client.post(url, {"name": "Ada", "email": "ada@acme.example", "title": "Analyst",
+                                "department": "Engines", "employee_number": "E-0001", "manager": boss["id"]},
+                          format="json")
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert (body["title"], body["department"], body["employee_number"]) == ("Analyst", "Engines", "E-0001")
+    assert (body["manager"], body["manager_name"]) == (boss["id"], "Grace Hopper")
+
+    # A manager who isn't an employee here is kept by name only.
+    patched = client.patch(f"{url}/{body['id']}", {"manager": None, "manager_name": "Charles Babbage",
+                                                   "title": "Countess"}, format="json").json()
+    assert (patched["manager"], patched["manager_name"], patched["title"]) == (None, "Charles Babbage", "Countess")
+    listed = {e["email"]: e for e in client.get(url).json()["results"]}
+    assert listed["ada@acme.example"]["manager_name"] == "Charles Babbage"
+    assert listed["ada@acme.example"]["department"] == "Engines"
+
+
+@pytest.mark.parametrize("change,field", [
+    ({"title": "x" * 201}, "title"),
+    ({"department": "x" * 201}, "department"),
+    ({"employee_number": "1" * 65}, "employee_number"),
+    ({"manager_name": "x" * 201}, "manager_name"),
+    ({"manager": "²"}, "manager"),
+    ({"manager": 2**70}, "manager"),
+    ({"title": ["a", "list"]}, "title"),
+])
+def test_directory_fields_are_validated_and_nothing_changes(org_a, admin, change, field):
+    client = client_for(admin)
+    url = f"/api/v1/orgs/{org_a.slug}/employees"
+    ada = client.post(url, {"name": "Ada", "email": "ada@acme.example", "title": "Analyst"}, format="json").json()
+    response = client.patch(f"{url}/{ada['id']}", change, format="json")
+    assert response.status_code == 400, response.content
+    assert field in str(response.json())
+    assert Employee.objects.get(pk=ada["id"]).title == "Analyst"
+
+
+def test_a_manager_must_be_someone_else_in_the_same_organization(org_a, org_b, admin):
+    client = client_for(admin)
+    url = f"/api/v1/orgs/{org_a.slug}/employees"
+    outsider = Employee.objects.create(organization=org_b, name="B's CEO", email="ceo@b.example")
+    ada = client.post(url, {"name": "Ada", "email": "ada@acme.example"}, format="json").json()
+    other_org = client.patch(f"{url}/{ada['id']}", {"manager": outsider.pk}, format="json")
+    unused = client.patch(f"{url}/{ada['id']}", {"manager": outsider.pk + 1000}, format="json")
+    assert other_org.status_code == unused.status_code == 400
+    # Another organization's id is answered exactly like an unused one: it reveals nothing.
+    assert other_org.json()["detail"].replace(str(outsider.pk), "N") == \
+        unused.json()["detail"].replace(str(outsider.pk + 1000), "N")
+    created = client.post(url, {"name": "Bo", "email": "bo@acme.example", "manager": outsider.pk}, format="json")
+    assert created.status_code == 400 and not Employee.objects.filter(email="bo@acme.example").exists()
+    own = client.patch(f"{url}/{ada['id']}", {"manager": ada["id"]}, format="json")
+    assert own.status_code == 400 and "own manager" in own.json()["detail"]
+    assert Employee.objects.get(pk=ada["id"]).manager is None

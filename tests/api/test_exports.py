@@ -63,3 +63,24 @@ def test_an_empty_export_still_has_a_manifest(tenant_a):
     archive = export(client_for(tenant_a.admin), tenant_a.org)
     assert archive.namelist() == ["manifest.csv"]
     assert manifest(archive) == []
+
+
+def test_the_manifest_carries_title_department_employee_number_and_manager(tenant_a):
+    from teams.services import employee_create, employee_update
+
+    boss = employee_create(organization=tenant_a.org, name="Grace Hopper", email="grace@acme.example")
+    employee_update(employee=tenant_a.employee, title="Analyst", department="Engines", employee_number="E-0001",
+                    manager=boss)
+    second = populate(tenant_a.org)
+    employee_update(employee=second.employee, manager_name="Charles Babbage")  # a manager who isn't provisioned
+    client = client_for(tenant_a.admin)
+    archive = export(client, tenant_a.org, approved_only="false")
+    header = archive.read("manifest.csv").decode().splitlines()[0].split(",")
+    assert header[header.index("team") + 1:header.index("team") + 6] == [
+        "employee_number", "title", "department", "manager", "manager_email"]
+    rows = {int(r["employee_id"]): r for r in manifest(archive)}
+    first = rows[tenant_a.employee.pk]
+    assert (first["employee_number"], first["title"], first["department"]) == ("E-0001", "Analyst", "Engines")
+    assert (first["manager"], first["manager_email"]) == ("Grace Hopper", "grace@acme.example")
+    other = rows[second.employee.pk]
+    assert (other["manager"], other["manager_email"], other["title"]) == ("Charles Babbage", "", "")

@@ -227,3 +227,17 @@ def test_the_zip_is_written_to_a_file_on_disk_then_stored(org_a, monkeypatch):
     assert not isinstance(target, io.BytesIO) and target.closed  # an OS-level temporary file, gone afterwards
     assert job.file.name.startswith(f"orgs/{org_a.pk}/exports/{job.pk}/") and job.file.name.endswith(".zip")
     assert job.size_bytes == default_storage.size(job.file.name)
+
+
+@pytest.mark.django_db
+def test_an_export_jobs_manifest_carries_the_directory_fields(org_a):
+    boss = make_employee(org_a, email="grace@acme.example", external_id="E-0", name="Grace Hopper")
+    person = approved_person(org_a, "ada@acme.example", "E-1")
+    employee_update(employee=person, title="Analyst", department="Engines", employee_number="0042", manager=boss)
+    job = export_job_run(job_id=export_job_start(organization=org_a, preset="workday", created_by=None).pk)
+    assert job.status == "done"
+    with job.file.open("rb") as handle, zipfile.ZipFile(handle) as archive:
+        (row,) = manifest(archive)
+    assert (row["external_id"], row["employee_number"], row["title"], row["department"]) == (
+        "E-1", "0042", "Analyst", "Engines")
+    assert (row["manager"], row["manager_email"]) == ("Grace Hopper", "grace@acme.example")

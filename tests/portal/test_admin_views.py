@@ -135,6 +135,59 @@ def test_employee_list_searches_filters_by_team_and_paginates(admin, tenant_a):
     assert "3 people" in in_team and "p00@example.com" in in_team and "p05@example.com" not in in_team
 
 
+def _people_rows(html: str) -> dict[str, dict[str, tuple[str, str]]]:
+    """The people table as {name: {column label: (text, css class)}}, read the way the phone layout labels cells."""
+    from lxml import html as lxml_html
+
+    rows = {}
+    for row in lxml_html.fromstring(html).xpath('//table[contains(@class, "stack")]/tbody/tr'):
+        cells = {td.get("data-label"): (td.text_content().strip(), td.get("class") or "") for td in row.xpath("td")}
+        name = row.xpath("th")[0]
+        cells["Title"] = "".join(name.xpath('span[@class="person-title"]/text()'))
+        rows[name.text.strip()] = cells
+    return rows
+
+
+def test_people_table_shows_title_department_manager_and_employee_number(admin, tenant_a,
+                                                                           django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from teams.services import employee_update
+
+    boss = make_employee(tenant_a.org, name="Grace Hopper", email="grace@example.com")
+    employee_update(employee=tenant_a.employee, title="Analyst", department="Engines", employee_number="E-0001",
+                    manager=boss)
+    outside = make_employee(tenant_a.org, name="Bo Outside", email="bo@example.com")
+    employee_update(employee=outside, manager_name="Charles Babbage")  # a manager who isn't an employee here
+    url = base(tenant_a) + "employees/"
+    html = admin.get(url).content.decode()
+    for header in ("Department", "Manager", "Employee no."):
+        assert f'<th scope="col">{header}</th>' in html
+    rows = _people_rows(html)
+    ada = rows[tenant_a.employee.name]
+    assert ada["Title"] == "Analyst"  # under the name
+    assert ada["Department"] == ("Engines", "") and ada["Employee no."] == ("E-0001", "")
+    assert ada["Manager"] == ("Grace Hopper", "")
+    # Unknown facts read as a dash on a desktop and take no line on a phone.
+    grace = rows["Grace Hopper"]
+    assert grace["Title"] == "" and grace["Department"] == grace["Manager"] == ("—", "is-empty")
+    assert rows["Bo Outside"]["Manager"] == ("Charles Babbage", "")
+
+    # HR finds people by department, title or employee number.
+    for query in ("engines", "analyst", "e-0001"):
+        assert list(_people_rows(admin.get(url, {"q": query}).content.decode())) == [tenant_a.employee.name]
+
+    # Managers come with the page's one query, however many people have one.
+    with CaptureQueriesContext(connection) as few:
+        admin.get(url)
+    for i in range(5):
+        report = make_employee(tenant_a.org, name=f"Report {i}", email=f"r{i}@example.com")
+        employee_update(employee=report, manager=boss, title="Engineer")
+    with django_assert_max_num_queries(len(few)):
+        admin.get(url)
+
+
 def test_csv_import_reports_created_updated_and_each_bad_line(admin, tenant_a):
     from django.core.files.uploadedfile import SimpleUploadedFile
 

@@ -200,6 +200,34 @@ def test_only_export_zips_that_list_the_person_are_deleted(org_a, person, django
     assert others.status == "done" and default_storage.exists(others.file.name)
 
 
+def test_erasing_a_manager_removes_them_from_their_reports_and_from_exports_that_name_them(
+        org_a, person, django_capture_on_commit_callbacks):
+    from integrations.models import ExportJob
+    from privacy.erasure import Subject
+    from teams.services import employee_update
+
+    report = make_employee(org_a, name="Ray Report", email="ray@acme.example")
+    employee_update(employee=report, manager=person, manager_name="Zoë Erased", title="Engineer")
+    employee_update(employee=person, employee_number="EMP-5521")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:  # the manifest of an export made while Zoë managed Ray
+        archive.writestr("manifest.csv", "file,employee_id,email,manager,manager_email\n"
+                                         f"r.jpg,{report.pk},ray@acme.example,Zoë Erased,{person.email}\n")
+    job = ExportJob.objects.create(organization=org_a, preset="generic", status="done")
+    job.file.save("export.zip", ContentFile(buffer.getvalue()))
+    subject = Subject(org_a.pk, person.pk, person.user_id, person.email, person.name, person.external_id, {},
+                      "EMP-5521")
+    assert subject.scrub("Workday: worker EMP-5521 not found") == "Workday: worker [erased] not found"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        receipt = erase_person(employee=person, requested_by=None)
+    assert receipt.counts["export_zips"] == 1
+    job.refresh_from_db()
+    assert job.status == "erased" and not job.file
+    report.refresh_from_db()
+    assert (report.manager, report.manager_name, report.title) == (None, "", "Engineer")
+
+
 # Receipts ---------------------------------------------------------------------------------------------------------
 
 

@@ -40,9 +40,12 @@ def test_schemas_publish_exactly_the_attributes_we_store(acme):
     assert {USER, ENTERPRISE, GROUP} <= set(by_id)
     assert {"ResourceType", "ServiceProviderConfig", "Schema"} <= {s.name for s in listed.resources}
     user = by_id[USER]
-    assert [a.name for a in user.attributes] == ["userName", "name", "displayName", "active", "emails", "groups"]
+    assert [a.name for a in user.attributes] == ["userName", "name", "displayName", "title", "active", "emails",
+                                                 "groups"]
     assert user["userName"].uniqueness.value == "server" and user["groups"].mutability.value == "readOnly"
-    assert [a.name for a in by_id[ENTERPRISE].attributes] == ["employeeNumber"]
+    assert [a.name for a in by_id[ENTERPRISE].attributes] == ["employeeNumber", "department", "manager"]
+    manager = by_id[ENTERPRISE]["manager"]
+    assert [s.name for s in manager.sub_attributes] == ["value", "$ref", "displayName"]
     assert [a.name for a in by_id[GROUP].attributes] == ["displayName", "members"]
     assert acme.client.get(f"Schemas/{USER}").json()["id"] == USER
     assert_scim_error(acme.client.get("Schemas/urn:nope"), 404)

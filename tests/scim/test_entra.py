@@ -49,7 +49,7 @@ def test_entra_provisioning_cycle(acme, django_capture_on_commit_callbacks):
     assert changed.status_code == 200, changed.content
     employee.refresh_from_db()
     assert employee.email == "updatedemail@microsoft.com"
-    assert employee.external_ids["employee_number"] == "12345"
+    assert employee.employee_number == "12345"
     assert changed.json()["name"]["familyName"] == "updatedFamilyName"
 
     # Group with a member added the Entra way ($ref null), then removed by value.
