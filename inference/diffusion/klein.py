@@ -80,11 +80,11 @@ STYLE_REFERENCE = ("Reference image {n} is a style reference only: match its lig
                    "colour grade, but never its person: do not take that person's face, hair, skin tone or identity.")
 TEETH_AND_FINGERS = ("unavailable: no model here counts teeth or fingers, so extra or missing ones can't be measured; "
                      "a person reviews every headshot before approval")
-# Copy-paste guard: the output's face, aligned on the eyes like the reference's and normalised for exposure, is
-# compared pixel for pixel (normalised cross-correlation). A re-photographed face (new light, pose, expression) has
-# a clearly lower correlation than the selfie itself passed through framing, upscaling and grading (tests measure
-# both on real faces).
-MAX_FACE_CORRELATION = 0.93
+# Copy-paste guard: the output's face, aligned on the eyes like the reference's, is compared pixel for pixel by the
+# rank correlation of their grey values (blind to grade, exposure and contrast curves). Measured through this
+# backend's finishing on six dev people: a pasted selfie scores 0.905-0.997, another real photo of the same person
+# (what a re-photograph is like: new light, pose, expression) 0.35-0.87.
+MAX_FACE_CORRELATION = 0.89
 ALIGNED_FACE = (64, 80)          # width, height of the aligned face crop the guard compares
 _EYE_Y, _EYE_GAP = 0.38, 0.42    # where the eyes go in that crop (share of height; eye distance share of width)
 _SEED_MULTIPLIER = 1103515245    # LCG step: a retry's seed is a fixed function of the last, so retries reproduce
@@ -295,20 +295,24 @@ def compile_instruction(brand: BrandSpec, variant: KleinVariant) -> str:
 def plan_grid(brand: BrandSpec, count: int) -> list[tuple[str, str, str, int]]:
     """`count` (attire, lighting, framing, pose) combinations that differ as much as possible from each other.
 
-    Greedy farthest-point selection on the number of axes two combinations differ in: every next variant is the
-    first combination that differs most from its nearest already chosen one, so each axis value is used before any
-    repeats and no two variants are the same while the grid has room.
+    Greedy farthest-point selection on the number of axes two combinations differ in: every next variant differs
+    most from its nearest already chosen one, ties going to the least used values, so each axis value is used
+    before values repeat and no two variants are the same while the grid has room.
     """
     grid = list(product(brand.attires, brand.lightings, brand.variant_framings, range(len(POSES))))
-    chosen = [grid[0]]
-    nearest = [_differences(grid[0], g) for g in grid]
+    chosen: list[tuple[str, str, str, int]] = []
+    nearest = [4] * len(grid)
+    used: list[dict[Any, int]] = [{}, {}, {}, {}]
     while len(chosen) < count:
-        best = max(range(len(grid)), key=lambda i: (nearest[i], -i))
-        if nearest[best] == 0:  # the grid is exhausted: start over (different seeds still make different images)
+        if max(nearest) == 0:  # the grid is exhausted: start over (different seeds still make different images)
             nearest = [4] * len(grid)
-            best = 0
+        # Ties go to the combination whose values were used least so far, then to grid order.
+        best = max(range(len(grid)), key=lambda i: (
+            nearest[i], -sum(used[axis].get(value, 0) for axis, value in enumerate(grid[i])), -i))
         pick = grid[best]
         chosen.append(pick)
+        for axis, value in enumerate(pick):
+            used[axis][value] = used[axis].get(value, 0) + 1
         nearest = [min(n, _differences(pick, g)) for n, g in zip(nearest, grid)]
     return chosen
 
@@ -344,7 +348,7 @@ def pick_references(scored: Sequence[tuple[str, float, float]], limit: int) -> l
 
 
 def aligned_face(rgb: np.ndarray, face: Face) -> np.ndarray:
-    """The face as a grey ALIGNED_FACE crop with the eyes at fixed points, zero mean and unit variance."""
+    """The face as a grey ALIGNED_FACE crop with the eyes at fixed points, as standardised pixel ranks."""
     width, height = ALIGNED_FACE
     (lx, ly), (rx, ry) = face.left_eye, face.right_eye
     source = np.float32([[lx, ly], [rx, ry]])
@@ -355,8 +359,11 @@ def aligned_face(rgb: np.ndarray, face: Face) -> np.ndarray:
         matrix = np.float32([[1, 0, 0], [0, 1, 0]])
     grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
     crop = cv2.warpAffine(grey, matrix, (width, height), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
-    crop -= crop.mean()
-    return crop / max(float(crop.std()), 1e-6)
+    # Ranks, not values: a grade, an exposure or a contrast curve (any monotonic tone change) leaves them as they
+    # were, so only a change of the face itself (light direction, pose, expression) lowers the correlation.
+    ranks = np.argsort(np.argsort(crop.ravel(), kind="stable"), kind="stable").astype(np.float32).reshape(crop.shape)
+    ranks -= ranks.mean()
+    return ranks / max(float(ranks.std()), 1e-6)
 
 
 def face_correlation(a: np.ndarray, b: np.ndarray) -> float:
@@ -451,6 +458,7 @@ class _KleinRun:
         self.profile = np.asarray(self.identity.centre, dtype=np.float64)
         self.others = {k: np.asarray(v, np.float64) for k, v in dict(request.other_profiles).items()
                        if np.asarray(v).shape == (128,)}
+        self.timings: dict[str, list[float]] = {}
         self.style = self._load_style_reference()
         quality = {i.verdict.name: source_quality(i, self.profile) for i in usable}
         scored = sorted(((name, q["score"], q["yaw_offset"]) for name, q in quality.items()),
@@ -460,7 +468,6 @@ class _KleinRun:
         self.reference_quality = {name: quality[name] for name in self.references}
         self.aligned = {name: aligned_face(self.items[name].image.rgb, self.items[name].face)
                         for name in self.items}
-        self.timings: dict[str, list[float]] = {}
 
     def _load_style_reference(self) -> dict[str, Any] | None:
         path = self.brand.style_reference

@@ -40,6 +40,7 @@ TINY_TEXT: dict[str, Any] = {
     "num_key_value_heads": 2, "head_dim": 8, "max_position_embeddings": 512,
 }
 TINY_OUT_LAYERS = (1, 2, 3)
+TINY_ATTENTION_SHARPNESS = 4.0
 TINY_MAX_SEQUENCE = 160  # long enough for the whole compiled instruction at one token per byte
 
 # The published FLUX.2 [klein] 4B architecture (5 double + 20 single blocks, 24 heads of 128, 128 packed latent
@@ -111,6 +112,14 @@ def build_klein(size: str = "tiny", *, seed: int = 0) -> KleinParts:
     tokenizer = byte_level_tokenizer()
     torch.manual_seed(seed)
     transformer = Flux2Transformer2DModel(**(TINY_TRANSFORMER if tiny else KLEIN_4B_TRANSFORMER))
+    if tiny:
+        # Random queries and keys (RMS-normalised) attend almost uniformly over hundreds of tokens, so a reference
+        # or a prompt would shift the output only by an average; sharper attention, as a trained model has, lets
+        # each input visibly change the picture. The full-size parts stay as built: timing doesn't depend on it.
+        with torch.no_grad():
+            for name, parameter in transformer.named_parameters():
+                if name.rsplit(".", 2)[-2] in ("norm_q", "norm_k", "norm_added_q", "norm_added_k"):
+                    parameter.fill_(TINY_ATTENTION_SHARPNESS)
     torch.manual_seed(seed + 1)
     vae = AutoencoderKLFlux2(**(TINY_VAE if tiny else KLEIN_4B_VAE))
     torch.manual_seed(seed + 2)
@@ -142,3 +151,33 @@ def build_klein_store(root: Path, *, with_clip: bool = True) -> Path:
                         TINY_REVISION))
     write_manifest(root, entries, merge=False)
     return root
+
+
+class StandInPipe:
+    """Test stand-in for the model call: returns a fixed picture instead of denoising, so QC can be tested on real
+    faces. By default it pastes the first reference image (what a model that copies instead of re-photographing
+    does); with `picture` it returns that photo (a different real photo of the person stands in for a re-render).
+    Everything else (prompt encoding, sizes) is the real pipeline's."""
+
+    def __init__(self, real: Any, picture: Any = None) -> None:
+        self.real = real
+        self.picture = picture
+        self.calls: list[dict[str, Any]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def __call__(self, *, image, height, width, generator, **kwargs):
+        import cv2
+        import numpy as np
+
+        self.calls.append({"references": len(image), "batch": len(generator)})
+        source = np.asarray(image[0].convert("RGB")) if self.picture is None else self.picture
+        # Cover-crop to the requested frame, keeping the upper part (where a portrait's face is).
+        scale = max(width / source.shape[1], height / source.shape[0])
+        resized = cv2.resize(source, (max(width, round(source.shape[1] * scale)),
+                                      max(height, round(source.shape[0] * scale))), interpolation=cv2.INTER_AREA)
+        left = (resized.shape[1] - width) // 2
+        top = max(0, min(resized.shape[0] - height, (resized.shape[0] - height) // 4))
+        frame = resized[top:top + height, left:left + width].astype(np.float32) / 255.0
+        return dataclasses.make_dataclass("Output", ["images"])(images=np.stack([frame] * len(generator)))
