@@ -7,6 +7,7 @@ chat template are written here. `build_klein_store` saves the parts in the layou
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,8 +132,9 @@ def build_klein(size: str = "tiny", *, seed: int = 0) -> KleinParts:
                       scheduler=scheduler)
 
 
-def build_klein_store(root: Path, *, with_clip: bool = True) -> Path:
-    """A model store holding the three tiny klein models (and a tiny CLIP), each under its catalogue name."""
+def build_klein_store(root: Path, *, with_clip: bool = True, merge: bool = False) -> Path:
+    """A model store holding the three tiny klein models (and a tiny CLIP), each under its catalogue name; `merge`
+    adds them to a store that already has a manifest (the tiny SDXL store, say)."""
     root.mkdir(parents=True, exist_ok=True)
     pipe = build_klein("tiny").pipeline()
     pipe.save_pretrained(root / "_klein")
@@ -143,13 +145,14 @@ def build_klein_store(root: Path, *, with_clip: bool = True) -> Path:
         for part in parts:
             (root / "_klein" / part).rename(root / name / part)
     entries = [(dataclasses.replace(CATALOGUE[name], revision=TINY_REVISION), TINY_REVISION) for name in layout]
-    if with_clip:
+    if with_clip and not (root / "clip-appropriateness").exists():
         from .store_factory import _write_clip
 
         _write_clip(root / "clip-appropriateness")
         entries.append((dataclasses.replace(CATALOGUE["clip-appropriateness"], revision=TINY_REVISION),
                         TINY_REVISION))
-    write_manifest(root, entries, merge=False)
+    write_manifest(root, entries, merge=merge)
+    shutil.rmtree(root / "_klein")
     return root
 
 
