@@ -5,7 +5,7 @@
   eager and torch.compile, through the backend's own model call (inference/diffusion/klein.py: generate(), with the
   kit's prompt embedding cached as in production; the one-off text encoding is timed apart).
 
-No download: every component is built from its config (SDXL: inference/diffusion/random_weights.py; klein:
+No download: every component is built from its config (SDXL: tests/inference/diffusion/sdxl_parts.py; klein:
 tests/inference/diffusion/klein_factory.py, the published 4B architecture) and the identity adapter goes through
 diffusers' load_ip_adapter from a local folder, as in production. Random weights time the same as trained ones; they
 say nothing about image quality.
@@ -59,7 +59,7 @@ def build_pipeline(*, reduced: bool, device: str, dtype: torch.dtype, folder: Pa
     from diffusers.models.controlnets import MultiControlNetModel
     from safetensors.torch import save_file
 
-    from inference.diffusion.random_weights import (
+    from tests.inference.diffusion.sdxl_parts import (
         FACEID_EMBED_DIM, TINY_FACEID_EMBED_DIM, build_controlnet, build_sdxl, faceid_adapter_state_dict,
     )
 

@@ -150,7 +150,7 @@ def brand_spec_for(version: BrandKitVersion) -> BrandSpec:
 
 
 def resolved_backend(choice: str) -> str:
-    """The backend a kit's `backend` choice means here: itself, or the deployment's (INFERENCE_BACKEND) for "default"."""
+    """What a kit's `backend` choice means here: itself, or the deployment's (INFERENCE_BACKEND) for "default"."""
     return settings.INFERENCE_BACKEND if choice == "default" else choice
 
 

@@ -305,7 +305,7 @@ def aligned(pipeline, rgb):
 
 
 def test_the_copy_paste_guard_fails_a_selfie_and_passes_another_photo_of_the_same_person(pipeline):
-    refs = {"obama-1": aligned(pipeline, photo("barack_obama", 1)), "obama-2": aligned(pipeline, photo("barack_obama", 2))}
+    refs = {f"obama-{n}": aligned(pipeline, photo("barack_obama", n)) for n in (1, 2)}
     # The selfie itself, graded darker and with more contrast (what grading a pasted face does), is still a copy.
     graded = np.clip((photo("barack_obama", 1).astype(np.float32) - 40) * 1.3, 0, 255).astype(np.uint8)
     scores, copied = copy_paste_check(aligned(pipeline, graded), refs)

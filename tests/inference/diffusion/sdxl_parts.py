@@ -1,4 +1,5 @@
-"""Random-weight SDXL components built from configs (tiny for CPU tests, full-size for GPU timing): no download."""
+"""Random-weight SDXL components built from configs (tiny for CPU tests, full-size for GPU timing): test and benchmark
+scaffolding, kept out of the production package. No download."""
 from __future__ import annotations
 
 import json
