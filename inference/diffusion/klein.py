@@ -32,7 +32,7 @@ from ..face_detect import Face, identity_distance, prominent_faces
 from ..finishing import SubjectInput
 from ..framing import output_size
 from ..identity import distance_to_profile, profile_from_embeddings
-from ..output_qc import OutputQCInput, assess_output, clipped_fractions, skin_reference
+from ..output_qc import OutputQCInput, SkinReference, assess_output, clipped_fractions, skin_reference
 from ..ranking import RankingModel, rank_entries
 from ..renditions import encode_master_png, make_renditions
 from ..request import GenerationInput, GenerationOutput, HeadshotOutput
@@ -102,7 +102,7 @@ class KleinConfig:
     generation_long_side: int = 1024
     steps: int = 4                        # the distilled model's step count
     batch_size: int = 4                   # variants per model call (they share the references)
-    max_variants: int = 24
+    max_variants: int = 96                # a cap per deployment; the kit's variants_per_person decides below it
     max_sequence_length: int = 512
     text_encoder_out_layers: tuple[int, ...] = (9, 18, 27)   # Qwen3 hidden states the transformer reads
     upscaler_model: str = "realesrgan-x4"
@@ -246,6 +246,10 @@ class KleinVariant:
         pose = int(data["pose"])
         if not 0 <= pose < len(POSES):
             raise ValueError(f"pose must be from 0 to {len(POSES) - 1}")
+        if data["framing"] not in FRAMING_TEXT:
+            raise ValueError(f"framing must be one of {', '.join(FRAMING_TEXT)}")
+        if data["lighting"] not in LIGHTING_TEXT:
+            raise ValueError(f"lighting must be one of {', '.join(LIGHTING_TEXT)}")
         references = tuple(str(r) for r in data["references"])
         if not 1 <= len(references) <= MAX_REFERENCES:
             raise ValueError(f"references must name 1 to {MAX_REFERENCES} selfies")
@@ -459,6 +463,7 @@ class _KleinRun:
         self.others = {k: np.asarray(v, np.float64) for k, v in dict(request.other_profiles).items()
                        if np.asarray(v).shape == (128,)}
         self.timings: dict[str, list[float]] = {}
+        self._skin: dict[tuple[str, ...], SkinReference | None] = {}
         self.style = self._load_style_reference()
         quality = {i.verdict.name: source_quality(i, self.profile) for i in usable}
         scored = sorted(((name, q["score"], q["yaw_offset"]) for name, q in quality.items()),
@@ -637,7 +642,7 @@ class _KleinRun:
         qc = assess_output(studio.faces, OutputQCInput(
             rgb=rendered.rgb, profile_embedding=self.profile,
             profile_distance=lambda e: distance_to_profile(e, self.identity),
-            source_embedding=best.embedding, source_skin=skin_reference(best.image.rgb, best.face),
+            source_embedding=best.embedding, source_skin=self._reference_skin(spec.references),
             exposure_gain_ev=rendered.exposure_gain_ev,
             source_clipped=clipped_fractions(best.image.rgb, best.face.box), other_profiles=self.others,
             matte=rendered.matte, eye_line_target=framing_for(spec.framing, self.brand.framing).eye_line),
@@ -672,6 +677,19 @@ class _KleinRun:
         scores["appropriateness"] = (scorer.score(rendered.rgb) if scorer is not None
                                      else appropriateness.unavailable(self.components.scorer_missing))
         return scores, failures, qc.embedding
+
+    def _reference_skin(self, names: Sequence[str]) -> SkinReference | None:
+        """The references' skin colour together (pixel-weighted mean CIELAB): the headshot's skin must not drift
+        from the person's, whichever selfie's light it resembles."""
+        if names not in self._skin:
+            found = [r for r in (skin_reference(self.items[n].image.rgb, self.items[n].face) for n in names) if r]
+            if not found:
+                self._skin[names] = None
+            else:
+                total = sum(r.pixels for r in found)
+                lab = tuple(float(sum(r.lab[i] * r.pixels for r in found) / total) for i in range(3))
+                self._skin[names] = SkinReference(lab=lab, pixels=total)  # type: ignore[arg-type]
+        return self._skin[names]
 
     def _output(self, requested: KleinVariant, spec: KleinVariant, rendered: _Rendered, scores: dict[str, Any],
                 failures: list[str], embedding: np.ndarray | None, attempts: list[dict]) -> HeadshotOutput:

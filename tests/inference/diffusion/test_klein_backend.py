@@ -286,6 +286,10 @@ def test_a_recorded_variant_is_remade_bit_for_bit_in_the_batch_it_was_made_in(ba
     assert again.headshots[0].image == headshot.image
     with pytest.raises(InputError, match="not accepted selfies"):
         backend.run(dataclasses.replace(request, selfies=selfies("barack_obama", 1, 3), reproduce=(spec,)))
+    with pytest.raises(InputError, match=r"reproduce\[0\] is invalid: framing must be one of"):
+        backend.run(dataclasses.replace(request, reproduce=({**spec, "framing": "full_body"},)))
+    with pytest.raises(InputError, match=r"reproduce\[0\] is invalid: not a klein variant"):
+        backend.run(dataclasses.replace(request, reproduce=({**spec, "backend": "diffusion"},)))
 
 
 def test_a_kits_prompts_are_encoded_once_across_employees(store, pipeline):
@@ -333,6 +337,8 @@ def test_an_output_that_is_a_reference_selfie_fails_as_a_copy_and_a_real_re_rend
     rerendered = standin_backend(store, pipeline, picture=photo("scarlett", 4)).run(request).headshots[0]
     assert "copy_paste" not in rerendered.qc["failures"] and "identity" not in rerendered.qc["failures"]
     assert rerendered.qc["face_correlation_max"] < 0.89
+    # Skin tone is measured against the references' skin together, on the real face.
+    assert isinstance(rerendered.qc["skin_delta_e"], float) and rerendered.qc["face_count"] == 1
 
 
 # -- the style reference ----------------------------------------------------------------------------------------
