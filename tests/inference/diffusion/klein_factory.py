@@ -16,6 +16,8 @@ import torch
 
 from inference.diffusion.model_store import CATALOGUE, write_manifest
 
+from .sdxl_parts import byte_symbols
+
 TINY_REVISION = "tiny-random"
 # Qwen's chat template, reduced to what Flux2KleinPipeline uses (user turn, generation prompt, no thinking block).
 CHAT_TEMPLATE = ("{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
@@ -80,26 +82,13 @@ def byte_level_tokenizer() -> Any:
     """A Qwen2 byte-level BPE tokenizer over every byte and a few merges, with Qwen's chat special tokens."""
     from transformers import Qwen2Tokenizer
 
-    tokens = _byte_symbols() + [a + b for a, b in MERGES]
+    tokens = byte_symbols() + [a + b for a, b in MERGES]
     vocab = {token: i for i, token in enumerate(tokens)}
     tokenizer = Qwen2Tokenizer(vocab=vocab, merges=list(MERGES), unk_token=None, eos_token="<|im_end|>",
                                pad_token="<|endoftext|>")
     tokenizer.add_special_tokens({"additional_special_tokens": ["<|im_start|>"]})
     tokenizer.chat_template = CHAT_TEMPLATE
     return tokenizer
-
-
-def _byte_symbols() -> list[str]:
-    """GPT-2's reversible byte -> printable character table (the base alphabet of byte-level BPE)."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), 256))
-    codes, extra = [], 0
-    for byte in range(256):
-        if byte in printable:
-            codes.append(byte)
-        else:
-            codes.append(256 + extra)
-            extra += 1
-    return [chr(c) for c in codes]
 
 
 def build_klein(size: str = "tiny", *, seed: int = 0) -> KleinParts:
