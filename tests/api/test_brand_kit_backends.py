@@ -4,6 +4,10 @@ which backend the kit uses."""
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -118,10 +122,32 @@ def test_the_workers_get_the_deployments_klein_default(settings):
     from teams.generation import pool_config
 
     settings.RAY_PIPELINE, settings.RAY_PIPELINE_OPTIONS = "inference.backends:BackendRouter", "{}"
-    settings.INFERENCE_BACKEND, settings.MODEL_STORE, settings.DIFFUSION_DTYPE = "klein", "/srv/models", "bfloat16"
+    settings.INFERENCE_BACKEND, settings.MODEL_STORE = "klein", "/srv/models"
     options = dict(pool_config().pipeline_options)
-    assert (options["default_backend"], options["model_store"], options["dtype"]) == ("klein", "/srv/models",
-                                                                                       "bfloat16")
+    assert (options["default_backend"], options["model_store"]) == ("klein", "/srv/models")
+    assert options["dtype"] == settings.DIFFUSION_DTYPE
+
+
+def settings_in_a_fresh_process(**env) -> subprocess.CompletedProcess:
+    """config.settings read from the environment by a new interpreter, as a deployment starts."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("INFERENCE_BACKEND", "MODEL_STORE",
+                                                                      "DIFFUSION_DTYPE")}
+    environment.update(env)
+    root = Path(__file__).resolve().parents[2]
+    environment["PYTHONPATH"] = f"{root}{os.pathsep}{root / 'platform'}"
+    return subprocess.run([sys.executable, "-c", "import config.settings as s; "
+                           "print(s.INFERENCE_BACKEND, s.MODEL_STORE, s.DIFFUSION_DTYPE)"],
+                          env=environment, cwd=root, capture_output=True, text=True, timeout=120)
+
+
+def test_a_deployment_may_default_to_klein_in_bfloat16_and_only_with_a_model_store():
+    started = settings_in_a_fresh_process(INFERENCE_BACKEND="klein", MODEL_STORE="/srv/models")
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.split() == ["klein", "/srv/models", "bfloat16"]
+    refused = settings_in_a_fresh_process(INFERENCE_BACKEND="klein")
+    assert refused.returncode != 0 and "INFERENCE_BACKEND=klein needs MODEL_STORE" in refused.stderr
+    wrong = settings_in_a_fresh_process(INFERENCE_BACKEND="klein", MODEL_STORE="/srv/models", DIFFUSION_DTYPE="fp8")
+    assert wrong.returncode != 0 and "DIFFUSION_DTYPE must be" in wrong.stderr
 
 
 # The kit editor --------------------------------------------------------------------------------------------
