@@ -173,8 +173,10 @@ class BrandKitStyleReferenceApi(OrganizationAdminEndpoint):
 
     @extend_schema(responses=BrandKitOut)
     def delete(self, request, org_slug: str, kit_id: int):
-        """The kit's next version has no style reference."""
+        """The kit's next version has no style reference (nothing changes when it has none)."""
         kit = self.get_object()
+        if not kit.current_version.style_reference:
+            return Response(BrandKitOut(kit).data)
         try:
             brand_kit_update(kit=kit, created_by=request.user, remove_style_reference=True)
         except BrandKitError as exc:

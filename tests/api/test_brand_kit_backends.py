@@ -73,6 +73,7 @@ def test_a_style_reference_is_uploaded_kept_by_later_versions_compiled_and_remov
     removed = client.delete(f"{kit_url(org_a, kit['id'])}/style-reference")
     assert removed.status_code == 200 and removed.json()["style_reference"] is None
     assert brand_spec_for(BrandKitVersion.objects.get(kit_id=kit["id"], version=4)).style_reference is None
+    assert client.delete(f"{kit_url(org_a, kit['id'])}/style-reference").json()["version"] == 4  # nothing to remove
     # The version that had it still has it: old headshots stay explainable.
     assert brand_spec_for(BrandKitVersion.objects.get(kit_id=kit["id"], version=2)).style_reference
 
