@@ -171,7 +171,7 @@ class BrandKitStyleReferenceApi(OrganizationAdminEndpoint):
         kit.refresh_from_db()
         return Response(BrandKitOut(kit).data)
 
-    @extend_schema(responses=BrandKitOut)
+    @extend_schema(responses={200: BrandKitOut})
     def delete(self, request, org_slug: str, kit_id: int):
         """The kit's next version has no style reference (nothing changes when it has none)."""
         kit = self.get_object()
