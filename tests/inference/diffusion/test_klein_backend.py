@@ -339,6 +339,12 @@ def test_an_output_that_is_a_reference_selfie_fails_as_a_copy_and_a_real_re_rend
     assert rerendered.qc["face_correlation_max"] < 0.89
     # Skin tone is measured against the references' skin together, on the real face.
     assert isinstance(rerendered.qc["skin_delta_e"], float) and rerendered.qc["face_count"] == 1
+    # The new picture was framed by its face, matted and composited: around the person, exactly the kit's colour.
+    master = decoded(rerendered.image)
+    assert rerendered.params["finishing"]["framed"] and master.shape == (640, 512, 3)
+    brand_rgb = np.array([0x1F, 0x4E, 0x79])
+    assert (master[:8, :8] == brand_rgb).all() and (master[:8, -8:] == brand_rgb).all()
+    assert abs(rerendered.qc["eye_line"] - 0.42) < 0.03  # on the kit's eye line, as the studio frames selfies
 
 
 # -- the style reference ----------------------------------------------------------------------------------------
