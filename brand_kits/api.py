@@ -11,7 +11,9 @@ from tenancy.api import DomainError, OrganizationAdminEndpoint
 from inference.presets import catalogue
 
 from .models import BrandKit, BrandKitVersion
-from .services import BrandKitError, brand_kit_archive, brand_kit_create, brand_kit_update
+from .services import (
+    BrandKitError, brand_kit_archive, brand_kit_create, brand_kit_update, brand_spec_for, kit_backend,
+)
 
 
 class BrandSpecField(serializers.JSONField):
@@ -22,10 +24,13 @@ class BrandKitOut(serializers.ModelSerializer):
     version = serializers.SerializerMethodField()
     spec = serializers.SerializerMethodField()
     background_image = serializers.SerializerMethodField()
+    style_reference = serializers.SerializerMethodField()
+    backend = serializers.SerializerMethodField()
 
     class Meta:
         model = BrandKit
-        fields = ["id", "name", "preset", "version", "spec", "background_image", "created_at", "archived_at"]
+        fields = ["id", "name", "preset", "version", "spec", "background_image", "style_reference", "backend",
+                  "created_at", "archived_at"]
 
     def get_version(self, kit: BrandKit) -> int:
         return kit.current_version.version
@@ -36,6 +41,14 @@ class BrandKitOut(serializers.ModelSerializer):
     def get_background_image(self, kit: BrandKit) -> str | None:
         image = kit.current_version.background_image
         return image.name if image else None
+
+    def get_style_reference(self, kit: BrandKit) -> str | None:
+        image = kit.current_version.style_reference
+        return image.name if image else None
+
+    def get_backend(self, kit: BrandKit) -> str:
+        """The backend that makes this kit's headshots (the kit's `backend`, or the deployment's for "default")."""
+        return kit_backend(brand_spec_for(kit.current_version))
 
 
 class BrandKitVersionOut(serializers.ModelSerializer):
@@ -128,6 +141,44 @@ class BrandKitBackgroundApi(OrganizationAdminEndpoint):
         try:
             brand_kit_update(kit=kit, spec=spec, created_by=request.user,
                              background_image=data.validated_data["background_image"])
+        except BrandKitError as exc:
+            raise _domain(exc) from None
+        kit.refresh_from_db()
+        return Response(BrandKitOut(kit).data)
+
+
+class StyleReferenceIn(serializers.Serializer):
+    style_reference = serializers.FileField()
+
+
+class BrandKitStyleReferenceApi(OrganizationAdminEndpoint):
+    tenant_model = BrandKit
+    lookup_url_kwarg = "kit_id"
+    parser_classes = [MultiPartParser, FormParser]
+    serializer_class = StyleReferenceIn
+
+    @extend_schema(request=StyleReferenceIn, responses=BrandKitOut)
+    def post(self, request, org_slug: str, kit_id: int):
+        """Upload an existing company headshot: the klein backend matches its light, framing, attire formality and
+        colour grade, never its person. The kit's next version carries it."""
+        kit = self.get_object()
+        data = StyleReferenceIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            brand_kit_update(kit=kit, created_by=request.user, style_reference=data.validated_data["style_reference"])
+        except BrandKitError as exc:
+            raise _domain(exc) from None
+        kit.refresh_from_db()
+        return Response(BrandKitOut(kit).data)
+
+    @extend_schema(responses={200: BrandKitOut})
+    def delete(self, request, org_slug: str, kit_id: int):
+        """The kit's next version has no style reference (nothing changes when it has none)."""
+        kit = self.get_object()
+        if not kit.current_version.style_reference:
+            return Response(BrandKitOut(kit).data)
+        try:
+            brand_kit_update(kit=kit, created_by=request.user, remove_style_reference=True)
         except BrandKitError as exc:
             raise _domain(exc) from None
         kit.refresh_from_db()

@@ -32,6 +32,11 @@ def background_upload_to(instance: "BrandKitVersion", filename: str) -> str:
     return f"orgs/{instance.organization_id}/brand_kits/{instance.kit_id}/v{instance.version}/background{_suffix(filename)}"
 
 
+def style_reference_upload_to(instance: "BrandKitVersion", filename: str) -> str:
+    return (f"orgs/{instance.organization_id}/brand_kits/{instance.kit_id}/v{instance.version}/"
+            f"style-reference{_suffix(filename)}")
+
+
 def _suffix(filename: str) -> str:
     dot = filename.rfind(".")
     return filename[dot:].lower() if dot != -1 else ""
@@ -43,6 +48,9 @@ class BrandKitVersion(TenantModel):
     # inference.BrandSpec.to_dict() without name/version/image path, which come from the rows above.
     spec = models.JSONField()
     background_image = models.FileField(upload_to=background_upload_to, blank=True)
+    # An existing company headshot HR uploaded: the klein backend matches its light, framing, attire formality and
+    # colour grade, never its person. Kept per version, like the background, so every headshot stays explainable.
+    style_reference = models.FileField(upload_to=style_reference_upload_to, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
@@ -28,7 +29,7 @@ class BrandKitError(Exception):
 
 def _stored_spec(data: dict[str, Any]) -> dict[str, Any]:
     """Validate through BrandSpec (one source of truth for ranges) and keep the stored form."""
-    data = {k: v for k, v in data.items() if k not in {"name", "version"}}
+    data = {k: v for k, v in data.items() if k not in {"name", "version", "style_reference"}}
     background = dict(data.get("background") or {})
     background.pop("image_path", None)
     if background.get("kind") == "image":
@@ -41,24 +42,33 @@ def _stored_spec(data: dict[str, Any]) -> dict[str, Any]:
     stored = spec.to_dict()
     stored.pop("name")
     stored.pop("version")
+    stored.pop("style_reference")  # the file lives on the version row; its path is filled in at compile time
     stored["background"].pop("image_path")
     return stored
 
 
 def _checked_background(upload) -> ContentFile:
+    return _checked_image(upload, "background_image", "background image", "background")
+
+
+def _checked_style_reference(upload) -> ContentFile:
+    return _checked_image(upload, "style_reference", "style reference", "style reference")
+
+
+def _checked_image(upload, field: str, label: str, subject: str) -> ContentFile:
     if upload.size > BACKGROUND_MAX_BYTES:
-        raise BrandKitError("The background image is larger than 20 MB.", "background_image")
+        raise BrandKitError(f"The {label} is larger than 20 MB.", field)
     raw = upload.read()
     try:
         with Image.open(io.BytesIO(raw)) as im:
             if im.width * im.height > BACKGROUND_MAX_PIXELS:
-                raise BrandKitError("The background image has more than 40 megapixels.", "background_image")
+                raise BrandKitError(f"The {label} has more than 40 megapixels.", field)
             im.load()
     except BrandKitError:
         raise
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError, ValueError):
-        raise BrandKitError("The background must be a JPEG, PNG or WebP image.", "background_image") from None
-    return ContentFile(raw, name=getattr(upload, "name", "background.png"))
+        raise BrandKitError(f"The {subject} must be a JPEG, PNG or WebP image.", field) from None
+    return ContentFile(raw, name=getattr(upload, "name", f"{field}.png"))
 
 
 def _merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -69,7 +79,7 @@ def _merged(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
 
 @transaction.atomic
 def brand_kit_create(*, organization: Organization, name: str, spec: dict[str, Any], created_by=None,
-                     background_image=None, preset: str = "") -> BrandKit:
+                     background_image=None, style_reference=None, preset: str = "") -> BrandKit:
     """A new kit from a spec, optionally on top of an industry preset (the spec's fields win)."""
     if preset:
         try:
@@ -80,14 +90,16 @@ def brand_kit_create(*, organization: Organization, name: str, spec: dict[str, A
     background = _checked_background(background_image) if background_image is not None else None
     if stored["background"]["kind"] == "image" and background is None:
         raise BrandKitError("Upload a background image for an image background.", "background_image")
+    style = _checked_style_reference(style_reference) if style_reference is not None else None
     kit = BrandKit.objects.create(organization=organization, name=name, preset=preset)
-    _add_version(kit=kit, stored=stored, created_by=created_by, background=background, version=1)
+    _add_version(kit=kit, stored=stored, created_by=created_by, background=background, version=1, style=style)
     return kit
 
 
 @transaction.atomic
 def brand_kit_update(*, kit: BrandKit, name: str | None = None, spec: dict[str, Any] | None = None, created_by=None,
-                     background_image=None) -> BrandKitVersion:
+                     background_image=None, style_reference=None,
+                     remove_style_reference: bool = False) -> BrandKitVersion:
     """An edit never changes a version in place: it adds the next version, so old headshots stay explainable."""
     kit = BrandKit.objects.select_for_update().get(pk=kit.pk)
     if kit.archived_at is not None:
@@ -100,18 +112,24 @@ def brand_kit_update(*, kit: BrandKit, name: str | None = None, spec: dict[str, 
         if not current.background_image:
             raise BrandKitError("Upload a background image for an image background.", "background_image")
         background = ContentFile(current.background_image.read(), name=current.background_image.name)
+    # The style reference carries over to the new version unless replaced or removed.
+    style = _checked_style_reference(style_reference) if style_reference is not None else None
+    if style is None and current.style_reference and not remove_style_reference:
+        style = ContentFile(current.style_reference.read(), name=current.style_reference.name)
     if name:
         kit.name = name
         kit.save(update_fields=["name"])
     return _add_version(kit=kit, stored=stored, created_by=created_by, background=background,
-                        version=current.version + 1)
+                        version=current.version + 1, style=style)
 
 
 def _add_version(*, kit: BrandKit, stored: dict, created_by, background: ContentFile | None,
-                 version: int) -> BrandKitVersion:
+                 version: int, style: ContentFile | None = None) -> BrandKitVersion:
     row = BrandKitVersion(organization=kit.organization, kit=kit, version=version, spec=stored, created_by=created_by)
     if background is not None:
         row.background_image.save(background.name, background, save=False)
+    if style is not None:
+        row.style_reference.save(style.name.rsplit("/", 1)[-1], style, save=False)
     row.save()
     return row
 
@@ -126,4 +144,16 @@ def brand_spec_for(version: BrandKitVersion) -> BrandSpec:
     data = {**version.spec, "name": version.kit.name, "version": version.version}
     if data["background"].get("kind") == "image":
         data["background"] = {**data["background"], "image_path": version.background_image.path}
+    if version.style_reference:
+        data["style_reference"] = version.style_reference.path
     return BrandSpec.from_dict(data)
+
+
+def resolved_backend(choice: str) -> str:
+    """What a kit's `backend` choice means here: itself, or the deployment's (INFERENCE_BACKEND) for "default"."""
+    return settings.INFERENCE_BACKEND if choice == "default" else choice
+
+
+def kit_backend(spec: BrandSpec) -> str:
+    """The backend that makes this kit's headshots."""
+    return resolved_backend(spec.backend)

@@ -1,6 +1,8 @@
 """Fills the diffusion backend's model store from the Hugging Face Hub (run on a machine with internet), or verifies it.
 
-    python deploy/fetch_models.py --store /srv/models                      # the commercially safe default set
+    python deploy/fetch_models.py --store /srv/models                      # the commercially safe default set:
+                                                                           # FLUX.2 [klein] 4B (Apache-2.0), Real-ESRGAN, CLIP
+    python deploy/fetch_models.py --store /srv/models --models sdxl-base,sdxl-lightning,vae-fp16-fix,controlnet-canny,controlnet-depth,controlnet-landmarks
     python deploy/fetch_models.py --store /srv/models --models sdxl-base,controlnet-canny
     python deploy/fetch_models.py --store /srv/models --models ip-adapter-faceid --accept-non-commercial
     python deploy/fetch_models.py --store /srv/models --verify             # re-hash every file against the manifest
@@ -17,6 +19,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from inference.diffusion.model_store import (  # noqa: E402
     CATALOGUE, COMMERCIAL_DEFAULT, ModelStore, ModelStoreError, write_manifest,
 )
+
+
+def default_models() -> tuple[str, ...]:
+    """What a plain run fetches: the commercially safe set for generating faces (klein, upscaler, CLIP)."""
+    return COMMERCIAL_DEFAULT
 
 
 def fetch(store: Path, names: list[str], *, accept_non_commercial: bool) -> int:
@@ -62,7 +69,7 @@ def verify(store: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--store", required=True, type=Path, help="the model store folder (MODEL_STORE)")
-    parser.add_argument("--models", default=",".join(COMMERCIAL_DEFAULT),
+    parser.add_argument("--models", default=",".join(default_models()),
                         help=f"comma-separated names; known: {', '.join(CATALOGUE)}")
     parser.add_argument("--verify", action="store_true", help="re-hash every file against the manifest, fetch nothing")
     parser.add_argument("--accept-non-commercial", action="store_true",

@@ -1,8 +1,8 @@
-"""What a worker holds: the studio pipeline, and the diffusion backend where a model store is configured.
+"""What a worker holds: the studio pipeline, and the generative backends its model store has models for.
 
-Each request goes to its brand kit's backend, or to the deployment's default when the kit says "default". Both are
-loaded once, when the worker (a Ray actor) starts; the diffusion backend shares the studio pipeline's models for
-selfie QC, finishing and output QC.
+Each request goes to its brand kit's backend, or to the deployment's default when the kit says "default". All are
+loaded once, when the worker (a Ray actor) starts, and stay resident; the generative backends share the studio
+pipeline's models for selfie QC, finishing and output QC.
 """
 from __future__ import annotations
 
@@ -12,37 +12,61 @@ from .errors import InputError
 from .pipeline import HeadshotPipeline
 from .request import GenerationInput, GenerationOutput
 
+BACKENDS = ("studio", "klein", "diffusion")
+FETCH_HINT = "fill MODEL_STORE with deploy/fetch_models.py"
+
 
 class BackendRouter:
     def __init__(self, *, default_backend: str = "studio", model_store: str | None = None, device: str = "cpu",
                  dtype: str = "float32", diffusion_variant: str = "lightning", face_mode: str = "keep",
-                 diffusion_options: dict | None = None) -> None:
-        if default_backend not in ("studio", "diffusion"):
-            raise InputError("default_backend must be 'studio' or 'diffusion'")
-        if default_backend == "diffusion" and not model_store:
-            raise InputError("the diffusion backend needs a model store (MODEL_STORE); see deploy/fetch_models.py")
+                 diffusion_options: dict | None = None, klein_options: dict | None = None) -> None:
+        if default_backend not in BACKENDS:
+            raise InputError(f"default_backend must be one of {', '.join(BACKENDS)}")
+        if default_backend != "studio" and not model_store:
+            raise InputError(f"the {default_backend} backend needs a model store (MODEL_STORE); see "
+                             f"deploy/fetch_models.py")
         self.default_backend = default_backend
         self.studio = HeadshotPipeline()
+        self.klein = None
         self.diffusion = None
-        if model_store:
+        self.missing: dict[str, str] = {}
+        if not model_store:
+            return
+        from .diffusion.model_store import KLEIN_MODELS, ModelStore
+
+        store = ModelStore(model_store)
+        # The default backend always loads (a missing model is a loud error at start); the other one loads when the
+        # store has its models, so a store filled with the commercial default (klein) doesn't need SDXL.
+        if default_backend == "klein" or all(store.has(name) for name in KLEIN_MODELS):
+            from .diffusion.klein import KleinBackend, KleinConfig
+
+            options = dict(store=Path(model_store), device=device, dtype=dtype)
+            options.update(klein_options or {})
+            self.klein = KleinBackend(KleinConfig(**options).check(), pipeline=self.studio)
+        else:
+            self.missing["klein"] = f"the model store has no {', '.join(KLEIN_MODELS)}"
+        if default_backend == "diffusion" or store.has("sdxl-base") or store.has("sdxl-turbo"):
             from .diffusion.backend import DiffusionBackend
             from .diffusion.components import DiffusionConfig
 
-            # "keep" is the commercially safe default (see inference/diffusion/README.md): no identity adapter.
+            # "keep" is the commercially safe SDXL mode (see inference/diffusion/README.md): no identity adapter.
             options = dict(store=Path(model_store), device=device, dtype=dtype, variant=diffusion_variant,
                            face_mode=face_mode, identity_adapter=None if face_mode == "keep" else "ip-adapter-faceid")
             options.update(diffusion_options or {})
-            config = DiffusionConfig(**options)
-            self.diffusion = DiffusionBackend(config.check(), pipeline=self.studio)
+            self.diffusion = DiffusionBackend(DiffusionConfig(**options).check(), pipeline=self.studio)
+        else:
+            self.missing["diffusion"] = "the model store has no SDXL base model"
 
     def backend_for(self, request: GenerationInput) -> str:
         chosen = request.brand.backend
         return self.default_backend if chosen == "default" else chosen
 
     def run(self, request: GenerationInput) -> GenerationOutput:
-        if self.backend_for(request) == "diffusion":
-            if self.diffusion is None:
-                raise InputError("this brand kit asks for the diffusion backend, but this deployment has no model "
-                                 "store (set MODEL_STORE and run deploy/fetch_models.py)")
-            return self.diffusion.run(request)
-        return self.studio.run(request)
+        name = self.backend_for(request)
+        if name == "studio":
+            return self.studio.run(request)
+        backend = self.klein if name == "klein" else self.diffusion
+        if backend is None:
+            reason = self.missing.get(name, "this deployment has no model store (set MODEL_STORE)")
+            raise InputError(f"this brand kit asks for the {name} backend, but {reason}; {FETCH_HINT}")
+        return backend.run(request)

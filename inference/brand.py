@@ -21,7 +21,9 @@ MAX_REGENERATION_TRIES = 6
 # How many of the employee's best selfies the variants are made from.
 DEFAULT_VARIANT_SOURCES = 3
 # Inference backends a brand kit can choose (INFERENCE_BACKEND is the deployment's default).
-BACKENDS: tuple[str, ...] = ("default", "studio", "diffusion")
+BACKENDS: tuple[str, ...] = ("default", "studio", "diffusion", "klein")
+# What the generative backends ask the model for unless the kit says otherwise.
+DEFAULT_EXPRESSION = "natural closed-mouth smile"
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -151,14 +153,26 @@ class BrandSpec:
     variant_sources: int = DEFAULT_VARIANT_SOURCES
     # A failed output is regenerated with adjusted parameters up to this many times.
     regeneration_tries: int = DEFAULT_REGENERATION_TRIES
-    # Which backend makes this kit's headshots: "studio" (finishing of the selfie), "diffusion" (inference/diffusion),
+    # Which backend makes this kit's headshots: "studio" (finishing of the selfie), "klein" (FLUX.2 [klein] 4B
+    # re-photographs the person, inference/diffusion/klein.py), "diffusion" (SDXL, inference/diffusion/backend.py),
     # or "default": whatever the deployment runs (INFERENCE_BACKEND).
     backend: str = "default"
+    # Generative backends: the expression asked for, and more attire prompts for the variant grid (empty: `attire`).
+    expression: str = DEFAULT_EXPRESSION
+    variant_attires: tuple[str, ...] = ()
+    # Local path of the kit's style reference (an existing company headshot HR uploaded), for the klein backend: its
+    # light, framing, attire formality and colour grade are matched, never its person. Filled in at compile time.
+    style_reference: str | None = None
 
     @property
     def backgrounds(self) -> tuple[Background, ...]:
         """Every background of the kit: bg0 is `background`, then `extra_backgrounds`."""
         return (self.background, *self.extra_backgrounds)
+
+    @property
+    def attires(self) -> tuple[str, ...]:
+        """The attire axis of a generative backend's variant grid: the kit's attire first."""
+        return (self.attire, *(a for a in self.variant_attires if a != self.attire))
 
     @property
     def lightings(self) -> tuple[str, ...]:
@@ -203,6 +217,11 @@ class BrandSpec:
             raise BrandSpecError(f"regeneration_tries must be a whole number from 0 to {MAX_REGENERATION_TRIES}")
         if self.backend not in BACKENDS:
             raise BrandSpecError(f"backend must be one of {', '.join(BACKENDS)}")
+        if not isinstance(self.expression, str) or not 0 < len(self.expression.strip()) <= 200:
+            raise BrandSpecError("expression must be a short text (1 to 200 characters)")
+        if len(self.variant_attires) > 8 or any(not isinstance(a, str) or not 0 < len(a.strip()) <= 200
+                                                for a in self.variant_attires):
+            raise BrandSpecError("variant_attires must be up to 8 short texts (1 to 200 characters each)")
         if self.preset is not None and (not isinstance(self.preset, str) or not self.preset):
             raise BrandSpecError("preset must be a preset name or null")
         return self
@@ -214,6 +233,7 @@ class BrandSpec:
         data["variant_framings"] = list(self.variant_framings)
         data["variant_lightings"] = list(self.variant_lightings)
         data["extra_backgrounds"] = [asdict(b) for b in self.extra_backgrounds]
+        data["variant_attires"] = list(self.variant_attires)
         return data
 
     @classmethod
@@ -223,7 +243,8 @@ class BrandSpec:
             raise BrandSpecError("a brand spec must be a JSON object")
         known = {"name", "version", "background", "framing", "output_sizes", "color_grade", "lighting", "attire",
                  "attire_color", "retouch", "variants", "preset", "variants_per_person", "variant_framings",
-                 "variant_lightings", "extra_backgrounds", "variant_sources", "regeneration_tries", "backend"}
+                 "variant_lightings", "extra_backgrounds", "variant_sources", "regeneration_tries", "backend",
+                 "expression", "variant_attires", "style_reference"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise BrandSpecError(f"unknown brand spec field(s): {', '.join(unknown)}")
@@ -250,6 +271,9 @@ class BrandSpec:
                 regeneration_tries=_whole(data.get("regeneration_tries", DEFAULT_REGENERATION_TRIES),
                                           "regeneration_tries"),
                 backend=str(data.get("backend", "studio")),
+                expression=str(data.get("expression", DEFAULT_EXPRESSION)),
+                variant_attires=tuple(str(v) for v in data.get("variant_attires", ())),
+                style_reference=None if data.get("style_reference") is None else str(data["style_reference"]),
             )
         except TypeError as exc:  # unexpected nested key
             raise BrandSpecError(f"invalid brand spec: {exc}") from None

@@ -382,8 +382,8 @@ def generation_request_start(*, employee: Employee, created_by: User | None,
         raise TeamsError("request_in_progress", "A generation is already in progress for this employee.", 409)
     version = kit.current_version
     backend = brand_spec_for(version).backend
-    if backend == "diffusion" and not settings.MODEL_STORE:
-        raise TeamsError("backend_unavailable", "This brand kit uses the diffusion backend, which this deployment "
+    if backend in ("diffusion", "klein") and not settings.MODEL_STORE:
+        raise TeamsError("backend_unavailable", f"This brand kit uses the {backend} backend, which this deployment "
                                                 "doesn't run (no MODEL_STORE). Ask your HR team to switch the kit to "
                                                 "the studio backend.", 409)
     with transaction.atomic():

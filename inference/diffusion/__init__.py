@@ -1,4 +1,5 @@
-"""Generative backend: SDXL with a face-identity adapter and ControlNets, loaded from a local model store.
+"""Generative backends loaded from a local model store: FLUX.2 [klein] 4B multi-reference editing (`klein.py`) and
+SDXL with ControlNets and an optional face-identity adapter (`backend.py`).
 
 Importing this package is cheap; torch, diffusers and the studio models load with the modules that need them.
 """
@@ -6,15 +7,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .model_store import CATALOGUE, COMMERCIAL_DEFAULT, ModelStore, ModelStoreError
+from .model_store import CATALOGUE, COMMERCIAL_DEFAULT, KLEIN_MODELS, ModelStore, ModelStoreError
 
 if TYPE_CHECKING:
     from .backend import DiffusionBackend
     from .components import DiffusionConfig
+    from .klein import KleinBackend, KleinConfig
 
-__all__ = ["CATALOGUE", "COMMERCIAL_DEFAULT", "DiffusionBackend", "DiffusionConfig", "ModelStore", "ModelStoreError"]
+__all__ = ["CATALOGUE", "COMMERCIAL_DEFAULT", "KLEIN_MODELS", "DiffusionBackend", "DiffusionConfig", "KleinBackend",
+           "KleinConfig", "ModelStore", "ModelStoreError"]
 
-_LAZY = {"DiffusionBackend": "backend", "DiffusionConfig": "components"}
+_LAZY = {"DiffusionBackend": "backend", "DiffusionConfig": "components", "KleinBackend": "klein",
+         "KleinConfig": "klein"}
 
 
 def __getattr__(name: str) -> Any:

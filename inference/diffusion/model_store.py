@@ -216,6 +216,26 @@ CATALOGUE: dict[str, CatalogueEntry] = {e.name: e for e in (
                     "preprocessor_config.json", "special_tokens_map.json")),
 )}
 
-# The commercially safe default set (README): no insightface, no IP-Adapter-FaceID, no SDXL-Turbo.
-COMMERCIAL_DEFAULT = ("sdxl-base", "sdxl-lightning", "vae-fp16-fix", "controlnet-canny", "controlnet-depth",
-                      "controlnet-landmarks", "realesrgan-x4", "clip-appropriateness")
+# FLUX.2 [klein] 4B (Black Forest Labs): Apache-2.0 code and weights, the 4-step distilled release. One repository
+# in diffusers' layout, fetched as three store models so a missing or corrupt part names itself. Its 9B sibling and
+# FLUX.2 [dev] are under the FLUX non-commercial licence: they are deliberately not in this catalogue.
+KLEIN_REPO = "black-forest-labs/FLUX.2-klein-4B"
+KLEIN_LICENCE = "Apache-2.0"
+for _entry in (
+    CatalogueEntry("klein-4b-transformer", KLEIN_REPO, "main", "flux2_transformer", KLEIN_LICENCE, True,
+                   ("model_index.json", "transformer/*", "scheduler/*"),
+                   note="4-step distilled rectified-flow transformer (5 double + 20 single blocks), its scheduler"),
+    CatalogueEntry("klein-4b-vae", KLEIN_REPO, "main", "flux2_vae", KLEIN_LICENCE, True, ("vae/*",),
+                   note="AutoencoderKLFlux2 (32 latent channels, 8x)"),
+    CatalogueEntry("klein-4b-text-encoder", KLEIN_REPO, "main", "qwen3_text_encoder", KLEIN_LICENCE, True,
+                   ("text_encoder/*", "tokenizer/*"), note="Qwen3 4B text encoder and its tokenizer"),
+):
+    CATALOGUE[_entry.name] = _entry
+
+KLEIN_MODELS = ("klein-4b-transformer", "klein-4b-vae", "klein-4b-text-encoder")
+# The commercially safe SDXL set (the `diffusion` backend, README): no insightface, no IP-Adapter-FaceID, no Turbo.
+SDXL_COMMERCIAL = ("sdxl-base", "sdxl-lightning", "vae-fp16-fix", "controlnet-canny", "controlnet-depth",
+                   "controlnet-landmarks", "realesrgan-x4", "clip-appropriateness")
+# The commercially safe default for generating faces: FLUX.2 [klein] 4B re-photographs the person from their
+# selfies under a licence companies may use; Real-ESRGAN upscales and CLIP scores appropriateness.
+COMMERCIAL_DEFAULT = (*KLEIN_MODELS, "realesrgan-x4", "clip-appropriateness")

@@ -223,16 +223,21 @@ else:
 DRAMATIQ_TASKS_DATABASE = "default"
 DRAMATIQ_AUTODISCOVER_MODULES = ["jobs"]
 
-# Inference backends: "studio" runs on any CPU; "diffusion" needs a model store filled by deploy/fetch_models.py
-# (and a GPU to be fast). A brand kit may ask for either; kits that say "default" get INFERENCE_BACKEND.
+# Inference backends: "studio" runs on any CPU; "klein" (FLUX.2 [klein] 4B, Apache-2.0: the commercially safe way to
+# generate faces) and "diffusion" (SDXL) need a model store filled by deploy/fetch_models.py (and a GPU to be fast).
+# A brand kit may ask for any of them; kits that say "default" get INFERENCE_BACKEND.
 INFERENCE_BACKEND = env_str("INFERENCE_BACKEND", "studio")
-if INFERENCE_BACKEND not in ("studio", "diffusion"):
-    raise ImproperlyConfigured("INFERENCE_BACKEND must be 'studio' or 'diffusion'")
+if INFERENCE_BACKEND not in ("studio", "klein", "diffusion"):
+    raise ImproperlyConfigured("INFERENCE_BACKEND must be 'studio', 'klein' or 'diffusion'")
 MODEL_STORE = os.environ.get("MODEL_STORE") or None
-if INFERENCE_BACKEND == "diffusion" and not MODEL_STORE:
-    raise ImproperlyConfigured("INFERENCE_BACKEND=diffusion needs MODEL_STORE (fill it with deploy/fetch_models.py)")
+if INFERENCE_BACKEND != "studio" and not MODEL_STORE:
+    raise ImproperlyConfigured(f"INFERENCE_BACKEND={INFERENCE_BACKEND} needs MODEL_STORE (fill it with "
+                               "deploy/fetch_models.py)")
 DIFFUSION_DEVICE = env_str("DIFFUSION_DEVICE", "cuda")
-DIFFUSION_DTYPE = env_str("DIFFUSION_DTYPE", "float16")
+# bfloat16: fp16's range without its overflows (klein's transformer and text encoder are trained in bf16).
+DIFFUSION_DTYPE = env_str("DIFFUSION_DTYPE", "bfloat16")
+if DIFFUSION_DTYPE not in ("bfloat16", "float16", "float32"):
+    raise ImproperlyConfigured("DIFFUSION_DTYPE must be 'bfloat16', 'float16' or 'float32'")
 DIFFUSION_VARIANT = env_str("DIFFUSION_VARIANT", "lightning")
 # "keep" (the selfie's face pixels stay; commercially safe) or "generate" (identity adapter; non-commercial weights).
 DIFFUSION_FACE_MODE = env_str("DIFFUSION_FACE_MODE", "keep")

@@ -27,6 +27,8 @@ tenant_patterns = [
     path("brand-kits/<int:kit_id>", brand_kits_api.BrandKitDetailApi.as_view(), name="brand-kit-detail"),
     path("brand-kits/<int:kit_id>/background", brand_kits_api.BrandKitBackgroundApi.as_view(),
          name="brand-kit-background"),
+    path("brand-kits/<int:kit_id>/style-reference", brand_kits_api.BrandKitStyleReferenceApi.as_view(),
+         name="brand-kit-style-reference"),
     path("brand-kits/<int:kit_id>/versions", brand_kits_api.BrandKitVersionListApi.as_view(),
          name="brand-kit-versions"),
     path("teams", teams_api.TeamListApi.as_view(), name="team-list"),

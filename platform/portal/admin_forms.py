@@ -19,6 +19,12 @@ STATE_LABELS = {
     "ready": _("Ready for review"), "approved": _("Approved"),
 }
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Write the colour as #RRGGBB."))
+# Who makes a kit's headshots, as the editor names them.
+BACKEND_LABELS = {
+    "studio": _("Studio: your selfie, professionally finished (CPU)"),
+    "klein": _("FLUX.2 [klein] 4B: re-photographed from your selfies (Apache-2.0)"),
+    "diffusion": _("SDXL: new clothes and light around your own face"),
+}
 
 
 class EmployeeFilterForm(forms.Form):
@@ -88,6 +94,13 @@ class BrandSpecForm(forms.Form):
                                    help_text=_("Comma-separated, e.g. 1024, 512, 256."))
     variants_per_person = forms.IntegerField(label=_("Variants per person"), min_value=1,
                                              max_value=MAX_VARIANTS_PER_PERSON)
+    backend = forms.ChoiceField(label=_("Made by"), required=False, choices=[
+        ("default", _("This deployment's default")), *BACKEND_LABELS.items()])
+    style_reference = forms.ImageField(
+        label=_("Style reference"), required=False,
+        help_text=_("An existing company headshot (FLUX.2 [klein] only): its light, framing, attire formality and "
+                    "colour grade are matched, never its person."))
+    remove_style_reference = forms.BooleanField(label=_("Remove the style reference"), required=False)
 
     @classmethod
     def initial_from(cls, spec: dict[str, Any]) -> dict[str, Any]:
@@ -104,6 +117,7 @@ class BrandSpecForm(forms.Form):
             "retouch_strength": retouch.get("strength"), "retouch_min_texture_share": retouch.get("min_texture_share"),
             "output_sizes": ", ".join(str(size) for size in spec.get("output_sizes", ())),
             "variants_per_person": spec.get("variants_per_person"),
+            "backend": spec.get("backend", "studio"),
         }
 
     def clean_output_sizes(self) -> list[int]:
@@ -150,4 +164,6 @@ class BrandSpecForm(forms.Form):
             "retouch": {"strength": c["retouch_strength"], "min_texture_share": c["retouch_min_texture_share"]},
             "output_sizes": c["output_sizes"],
             "variants_per_person": c["variants_per_person"],
+            # Left out when the field isn't sent: the kit keeps its choice.
+            **({"backend": c["backend"]} if c.get("backend") else {}),
         }

@@ -24,7 +24,8 @@ from django.utils.translation import ngettext
 from django.views import View
 
 from brand_kits.models import BrandKit
-from brand_kits.services import BrandKitError, brand_kit_create, brand_kit_update, brand_spec_for
+from brand_kits.services import (BrandKitError, brand_kit_create, brand_kit_update, brand_spec_for,
+                                 resolved_backend)
 from inference.brand import BrandSpec, BrandSpecError
 from inference.presets import PRESETS
 from rollouts.models import Rollout
@@ -35,8 +36,8 @@ from teams.services import TeamsError, employee_create, employee_update, employe
 from tenancy.access import AccessError, membership_resolve
 
 from teams import invites as admin_invites
-from .admin_forms import (STATE_LABELS, BrandKitCreateForm, BrandSpecForm, CsvImportForm, EmployeeFilterForm,
-                          InviteForm, NoteForm)
+from .admin_forms import (BACKEND_LABELS, STATE_LABELS, BrandKitCreateForm, BrandSpecForm, CsvImportForm,
+                          EmployeeFilterForm, InviteForm, NoteForm)
 from .admin_preview import PreviewError, brand_preview
 from .views import sign_in_again
 from .admin_selectors import STATES, active_rollouts, employees_with_state, review_queue, rollout_dashboard
@@ -322,6 +323,7 @@ class BrandKitEditView(AdminView):
         return self.render("brand_kit_edit.html", {
             "kit": kit, "version": version, "form": form,
             "preview_url": self.url("admin-brand-kit-preview", kit.pk),
+            "backend": backend_display(brand_spec_for(version).backend),
             "initial_preview": f"{self.url('admin-brand-kit-preview', kit.pk)}?{urlencode(_query(initial))}",
             "versions": kit.versions.order_by("-version")[:10]}, status=status)
 
@@ -332,12 +334,20 @@ class BrandKitEditView(AdminView):
             return self.page(kit, form, status=400)
         try:
             version = brand_kit_update(kit=kit, spec=form.spec(), created_by=request.user,
-                                       background_image=form.cleaned_data.get("background_image"))
+                                       background_image=form.cleaned_data.get("background_image"),
+                                       style_reference=form.cleaned_data.get("style_reference"),
+                                       remove_style_reference=form.cleaned_data.get("remove_style_reference", False))
         except BrandKitError as exc:
-            form.add_error("background_image" if exc.field == "background_image" else None, exc.message)
+            form.add_error(exc.field if exc.field in ("background_image", "style_reference") else None, exc.message)
             return self.page(kit, form, status=400)
         messages.success(request, _("Saved as version %(version)d.") % {"version": version.version})
         return HttpResponseRedirect(self.url("admin-brand-kit-edit", kit.pk))
+
+
+def backend_display(choice: str) -> dict:
+    """The backend a kit's headshots are made by, named for the editor, and whether it is the deployment's default."""
+    name = resolved_backend(choice)
+    return {"name": name, "label": BACKEND_LABELS[name], "is_default": choice == "default"}
 
 
 def _query(initial: dict) -> dict:
@@ -367,6 +377,10 @@ class BrandKitPreviewView(BrandKitEditView):
         except (BrandSpecError, PreviewError) as exc:
             return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
         response = HttpResponse(data, content_type="image/jpeg")
+        # Which backend the kit as edited uses: the editor shows it beside the preview as it changes.
+        shown = backend_display(brand.backend)
+        response["X-Kit-Backend"] = shown["name"]
+        response["X-Kit-Backend-Label"] = str(shown["label"])
         response["Cache-Control"] = "private, max-age=3600"
         response["X-Preview-Cache"] = "hit" if cached else "miss"
         return response

@@ -4,6 +4,7 @@
   var form = document.getElementById("kit-form");
   var image = document.getElementById("kit-preview");
   var status = document.getElementById("preview-status");
+  var backendLabel = document.getElementById("preview-backend-label");
   if (!form || !image || !status || !window.fetch) { return; }
   var url = form.getAttribute("data-preview-url");
   var timer = null;
@@ -26,6 +27,11 @@
       if (ticket !== latest) { return null; }
       if (!response.ok) {
         return response.text().then(function (message) { throw new Error(message); });
+      }
+      var label = response.headers.get("X-Kit-Backend-Label");
+      if (label && backendLabel) {
+        backendLabel.textContent = label;
+        backendLabel.setAttribute("data-backend", response.headers.get("X-Kit-Backend") || "");
       }
       return response.blob();
     }).then(function (blob) {

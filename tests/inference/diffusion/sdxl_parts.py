@@ -1,4 +1,5 @@
-"""Random-weight SDXL components built from configs (tiny for CPU tests, full-size for GPU timing): no download."""
+"""Random-weight SDXL components built from configs (tiny for CPU tests, full-size for GPU timing): test and benchmark
+scaffolding, kept out of the production package. No download."""
 from __future__ import annotations
 
 import json
@@ -82,7 +83,7 @@ class SdxlParts:
 def write_clip_tokenizer(folder: Path) -> Path:
     """A byte-level CLIP BPE vocabulary (every byte, alone and word-final, plus a few merges) written offline."""
     folder.mkdir(parents=True, exist_ok=True)
-    symbols = _byte_symbols()
+    symbols = byte_symbols()
     tokens = symbols + [s + "</w>" for s in symbols]
     merges = [("p", "r"), ("o", "f"), ("e", "s"), ("h", "e"), ("a", "d</w>")]
     tokens += [a + b for a, b in merges] + ["<|startoftext|>", "<|endoftext|>"]
@@ -96,7 +97,7 @@ def write_clip_tokenizer(folder: Path) -> Path:
     return folder
 
 
-def _byte_symbols() -> list[str]:
+def byte_symbols() -> list[str]:
     """GPT-2/CLIP's reversible byte -> printable character table (the base alphabet of byte-level BPE)."""
     printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), 256))
     codes, extra = [], 0
