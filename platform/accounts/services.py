@@ -6,7 +6,6 @@ email), and an existing account joins an organization only with its own proof (i
 address, or being signed in to it)."""
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,9 +15,9 @@ from django.contrib.auth.hashers import make_password
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
+from config.codes import code_hash, code_matches, code_new
 from config.errors import ServiceError
 from tenancy.models import Membership, Organization, Role
 from tenancy.services import organization_create
@@ -26,6 +25,7 @@ from tenancy.services import organization_create
 from .models import Invite, PendingSignup, User, hash_token
 
 SIGNUP_CODE_TTL = timedelta(minutes=30)
+SIGNUP_CODE = "accounts.signup_code"
 
 
 class InviteError(ServiceError):
@@ -124,21 +124,17 @@ def invite_accept_proven(*, token: str) -> User:
 # Sign-up ---------------------------------------------------------------------------------------------------------
 
 
-def _signup_code_hash(email: str, code: str) -> str:
-    return salted_hmac("accounts.signup_code", f"{email}:{code}", algorithm="sha256").hexdigest()
-
-
 def signup_start(*, email: str, password: str, name: str, organization_name: str) -> None:
     """Keep the sign-up aside and email a code to the address; nothing exists until the code comes back."""
     email = email.strip().lower()
     if User.objects.filter(email__iexact=email).exists():
         raise SignupError("email_taken", _("An account with this email already exists. Sign in instead."), 409)
-    code = f"{secrets.randbelow(10**6):06d}"
+    code = code_new()
     with transaction.atomic():
         PendingSignup.objects.filter(expires_at__lt=timezone.now()).delete()
         PendingSignup.objects.filter(email=email).delete()
         PendingSignup.objects.create(email=email, name=name, organization_name=organization_name,
-                                     password_hash=make_password(password), code_hash=_signup_code_hash(email, code),
+                                     password_hash=make_password(password), code_hash=code_hash(SIGNUP_CODE, email, code),
                                      expires_at=timezone.now() + SIGNUP_CODE_TTL)
     send_mail(subject=_("Your code to create your headshot account"),
               message=_("Your code is %(code)s\n\nIt works once, for 30 minutes, and creates the organization "
@@ -150,14 +146,13 @@ def signup_start(*, email: str, password: str, name: str, organization_name: str
 def signup_verify(*, email: str, code: str) -> tuple[User, Organization]:
     """The emailed code proves the address: the account and its organization are created, the caller owns it."""
     email = email.strip().lower()
-    code = re.sub(r"\s+", "", code or "")
     failure = None
     with transaction.atomic():
         pending = (PendingSignup.objects.select_for_update()
                    .filter(email=email, expires_at__gt=timezone.now()).order_by("-created_at").first())
         if pending is None:
             raise SignupError("code_invalid", _("This code is not valid or has expired. Sign up again."))
-        if not constant_time_compare(pending.code_hash, _signup_code_hash(email, code)):
+        if not code_matches(pending.code_hash, SIGNUP_CODE, email, code):
             pending.failed_attempts += 1
             if pending.failed_attempts >= settings.LOGIN_CODE_MAX_ATTEMPTS:
                 pending.delete()

@@ -7,7 +7,6 @@ import binascii
 import logging
 import math
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
 
@@ -18,7 +17,6 @@ from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.constants import OneLogin_Saml2_Constants
@@ -27,13 +25,14 @@ from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 from onelogin.saml2.response import OneLogin_Saml2_Response
 
 from audit.services import record
+from config.codes import code_hash, code_matches, code_new
 from config.errors import ServiceError
 from accounts.models import Invite, User
 from accounts.services import InviteError, invite_accept_proven, invite_get_pending
 from teams.models import Employee
 from teams.services import employee_create
 from tenancy.access import session_has_own_proof
-from tenancy.domains import domain_of, organization_for_verified_domain, verified_domains
+from tenancy.domains import DOMAIN_PATTERN, domain_of, organization_for_verified_domain, verified_domains
 from tenancy.models import Membership, Organization, Role
 
 from .models import ConsumedAssertion, IdentityProviderConfig, LoginCode, PendingAuthnRequest, SsoIdentity
@@ -44,7 +43,6 @@ from .saml import saml_settings as _saml_settings
 logger = logging.getLogger(__name__)
 
 METADATA_MAX_BYTES = 1024 * 1024
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
 class SsoError(ServiceError):
@@ -129,7 +127,7 @@ def _clean_domains(organization: Organization, domains) -> list[str]:
     cleaned = []
     for raw in domains:
         domain = str(raw).strip().lower().lstrip("@")
-        if not _DOMAIN.match(domain):
+        if not DOMAIN_PATTERN.match(domain):
             raise SsoError("domains_invalid", _("%(domain)s is not an email domain.") % {"domain": raw})
         if domain not in verified:
             # Otherwise any organization could sign in or create accounts for another company's people.
@@ -512,9 +510,7 @@ def _email_is_known(email: str) -> bool:
 # One-time codes ------------------------------------------------------------------------------------------------
 
 
-def _code_hash(email: str, code: str) -> str:
-    # Keyed by SECRET_KEY: a leaked table can't be brute-forced over the million codes without it.
-    return salted_hmac("sso.login_code", f"{email.lower()}:{code}", algorithm="sha256").hexdigest()
+LOGIN_CODE = "sso.login_code"
 
 
 def login_code_wait(*, email: str, ip: str | None) -> int:
@@ -541,12 +537,12 @@ def login_code_issue(*, email: str, purpose: str, invite: Invite | None = None, 
     if wait:
         logger.warning("sign-in code for %s from %s not sent: back off %d s", email, ip, wait)
         return wait
-    code = f"{secrets.randbelow(10**6):06d}"
+    code = code_new()
     with transaction.atomic():
         # Rows older than the back-off's window have no use left.
         LoginCode.objects.filter(created_at__lt=now - timedelta(days=1)).delete()
         LoginCode.objects.filter(email=email, purpose=purpose, closed_at__isnull=True).update(closed_at=now)
-        LoginCode.objects.create(email=email, purpose=purpose, invite=invite, code_hash=_code_hash(email, code),
+        LoginCode.objects.create(email=email, purpose=purpose, invite=invite, code_hash=code_hash(LOGIN_CODE, email, code),
                                  ip=ip, expires_at=now + timedelta(minutes=settings.LOGIN_CODE_TTL_MINUTES))
     minutes = settings.LOGIN_CODE_TTL_MINUTES
     if invite is not None:
@@ -563,7 +559,6 @@ def login_code_issue(*, email: str, purpose: str, invite: Invite | None = None, 
 def login_code_check(*, email: str, code: str, purpose: str, invite: Invite | None = None) -> None:
     """Use the open code for this email, or raise. Wrong tries are counted even though the caller sees an error."""
     email = email.strip().lower()
-    code = re.sub(r"\s+", "", code or "")
     failure = None
     with transaction.atomic():
         row = (LoginCode.objects.select_for_update()
@@ -577,7 +572,7 @@ def login_code_check(*, email: str, code: str, purpose: str, invite: Invite | No
             row.closed_at = now
             row.save(update_fields=["closed_at"])
             failure = SsoError("code_expired", _("This code has expired. Ask for a new one."))
-        elif not constant_time_compare(row.code_hash, _code_hash(email, code)):
+        elif not code_matches(row.code_hash, LOGIN_CODE, email, code):
             row.failed_attempts += 1
             if row.failed_attempts >= settings.LOGIN_CODE_MAX_ATTEMPTS:
                 row.closed_at = now

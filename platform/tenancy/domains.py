@@ -15,10 +15,10 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
 from audit.services import record
+from config.codes import code_hash, code_matches, code_new
 from config.errors import ServiceError
 
 from .models import Organization, OrganizationDomain
@@ -89,13 +89,16 @@ def domain_normalize(raw: str) -> str:
     return domain
 
 
-def _code_hash(claim: OrganizationDomain, code: str) -> str:
-    return salted_hmac("tenancy.domain_code", f"{claim.pk}:{claim.domain}:{code}", algorithm="sha256").hexdigest()
+DOMAIN_CODE = "tenancy.domain_code"
+
+
+def _code_subject(claim: OrganizationDomain) -> str:
+    return f"{claim.pk}:{claim.domain}"
 
 
 def _send_code(claim: OrganizationDomain) -> None:
-    code = f"{secrets.randbelow(10**6):06d}"
-    claim.code_hash = _code_hash(claim, code)
+    code = code_new()
+    claim.code_hash = code_hash(DOMAIN_CODE, _code_subject(claim), code)
     claim.code_expires_at = timezone.now() + CODE_TTL
     claim.code_failed_attempts = 0
     claim.save(update_fields=["code_hash", "code_expires_at", "code_failed_attempts"])
@@ -164,12 +167,11 @@ def domain_verify(*, claim: OrganizationDomain, code: str = "", actor=None) -> O
                                                       "take a while to show; try again later.")
                                    % {"value": expected, "name": name})
     else:
-        code = re.sub(r"\s+", "", code or "")
         with transaction.atomic():
             locked = OrganizationDomain.objects.select_for_update().get(pk=claim.pk)
             if not locked.code_hash or locked.code_expires_at is None or locked.code_expires_at <= now:
                 raise DomainClaimError("code_expired", _("This code has expired. Ask for a new one."))
-            if not constant_time_compare(locked.code_hash, _code_hash(locked, code)):
+            if not code_matches(locked.code_hash, DOMAIN_CODE, _code_subject(locked), code):
                 locked.code_failed_attempts += 1
                 if locked.code_failed_attempts >= CODE_MAX_ATTEMPTS:
                     locked.code_hash = ""
