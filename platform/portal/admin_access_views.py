@@ -16,7 +16,7 @@ from .admin_views import AdminView
 
 
 class AccessView(AdminView):
-    nav = "access"
+    nav, settings_page = "settings", "access"
 
     def get(self, request, org_slug: str):
         members = Membership.objects.filter(organization=self.organization).select_related("user").order_by("id")

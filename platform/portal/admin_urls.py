@@ -2,11 +2,15 @@
 from django.urls import path
 
 from . import admin_access_views as access
+from . import admin_rollouts_views as rollouts
+from . import admin_settings_views as settings_views
 from . import admin_views as views
 
 urlpatterns = [
     path("", views.DashboardView.as_view(), name="admin-dashboard"),
     path("rollouts/<int:rollout_id>/<str:action>", views.RolloutActionView.as_view(), name="admin-rollout-action"),
+    path("rollouts/", rollouts.RolloutPageView.as_view(), name="admin-rollouts"),
+    path("rollouts/start", rollouts.RolloutStartView.as_view(), name="admin-rollout-start"),
     path("employees/", views.EmployeeListView.as_view(), name="admin-employees"),
     path("employees/import", views.EmployeeImportView.as_view(), name="admin-employee-import"),
     path("employees/invite", views.EmployeeInviteView.as_view(), name="admin-employee-invite"),
@@ -24,6 +28,9 @@ urlpatterns = [
     path("exports/", views.ExportsView.as_view(), name="admin-exports"),
     path("exports/jobs", views.ExportJobStartView.as_view(), name="admin-export-job-start"),
     path("exports/jobs/<int:export_id>/retry", views.ExportJobRetryView.as_view(), name="admin-export-job-retry"),
+    path("settings/", settings_views.SettingsIndexView.as_view(), name="admin-settings"),
+    path("settings/organization", settings_views.OrganizationSettingsView.as_view(),
+         name="admin-settings-organization"),
     path("access/", access.AccessView.as_view(), name="admin-access"),
     path("access/members/<int:member_id>", access.MemberRoleView.as_view(), name="admin-member-role"),
     path("access/domains", access.DomainAddView.as_view(), name="admin-domain-add"),
