@@ -76,3 +76,32 @@ def test_an_employee_still_lands_on_their_own_portal(org_a):
     user = make_user(org_a, Role.EMPLOYEE)
     make_employee(org_a, user)
     assert signed_in(user).get("/app/")["Location"] == f"/app/{org_a.slug}/"
+
+
+def test_people_and_roles_shows_each_persons_real_state(org_a):
+    from teams.invites import employee_invite_send, employee_invites_revoke
+
+    owner = make_user(org_a, Role.OWNER)
+    joined = make_employee(org_a, make_user(org_a, Role.EMPLOYEE, email="joined@acme.example"), name="Jo Joined")
+    make_employee(org_a, name="Nev Never", email="never@acme.example")
+    employee_invite_send(employee=make_employee(org_a, name="Ivy Invited", email="invited@acme.example"),
+                         invited_by=owner)
+    lapsed = make_employee(org_a, name="Rex Revoked", email="revoked@acme.example")
+    employee_invite_send(employee=lapsed, invited_by=owner)
+    employee_invites_revoke(employee=lapsed)
+    gone = make_employee(org_a, name="Dee Deactivated", email="gone@acme.example")
+    gone.active = False
+    gone.save(update_fields=["active"])
+
+    html = signed_in(owner).get(f"/app/{org_a.slug}/admin/access/").content.decode()
+
+    def state_of(email: str) -> str:
+        row = html[html.index(f'data-email="{email}"'):]
+        cell = row[row.index('state">') + len('state">'):]
+        return cell[:cell.index("<")]
+
+    assert state_of(joined.email) == "Joined"
+    assert state_of("never@acme.example") == "Never invited"
+    assert state_of("invited@acme.example") == "Invited"
+    assert state_of("revoked@acme.example") == "Invite expired or revoked"
+    assert state_of("gone@acme.example") == "Deactivated"
