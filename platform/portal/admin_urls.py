@@ -2,6 +2,7 @@
 from django.urls import path
 
 from . import admin_access_views as access
+from . import admin_api_keys_views as api_keys
 from . import admin_rollouts_views as rollouts
 from . import admin_settings_views as settings_views
 from . import admin_views as views
@@ -31,6 +32,8 @@ urlpatterns = [
     path("settings/", settings_views.SettingsIndexView.as_view(), name="admin-settings"),
     path("settings/organization", settings_views.OrganizationSettingsView.as_view(),
          name="admin-settings-organization"),
+    path("settings/api-keys/", api_keys.ApiKeysView.as_view(), name="admin-api-keys"),
+    path("settings/api-keys/<int:api_key_id>", api_keys.ApiKeyActionView.as_view(), name="admin-api-key-action"),
     path("access/", access.AccessView.as_view(), name="admin-access"),
     path("access/members/<int:member_id>", access.MemberRoleView.as_view(), name="admin-member-role"),
     path("access/domains", access.DomainAddView.as_view(), name="admin-domain-add"),
