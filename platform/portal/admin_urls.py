@@ -5,6 +5,7 @@ from . import admin_access_views as access
 from . import admin_api_keys_views as api_keys
 from . import admin_rollouts_views as rollouts
 from . import admin_settings_views as settings_views
+from . import admin_webhooks_views as webhooks
 from . import admin_views as views
 
 urlpatterns = [
@@ -34,6 +35,10 @@ urlpatterns = [
          name="admin-settings-organization"),
     path("settings/api-keys/", api_keys.ApiKeysView.as_view(), name="admin-api-keys"),
     path("settings/api-keys/<int:api_key_id>", api_keys.ApiKeyActionView.as_view(), name="admin-api-key-action"),
+    path("settings/webhooks/", webhooks.WebhooksView.as_view(), name="admin-webhooks"),
+    path("settings/webhooks/<int:webhook_id>/", webhooks.WebhookEndpointView.as_view(), name="admin-webhook"),
+    path("settings/webhooks/<int:webhook_id>/deliveries/<int:delivery_id>/retry",
+         webhooks.WebhookDeliveryRetryView.as_view(), name="admin-webhook-delivery-retry"),
     path("access/", access.AccessView.as_view(), name="admin-access"),
     path("access/members/<int:member_id>", access.MemberRoleView.as_view(), name="admin-member-role"),
     path("access/domains", access.DomainAddView.as_view(), name="admin-domain-add"),

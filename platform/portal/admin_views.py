@@ -113,6 +113,8 @@ SETTINGS_PAGES = (
      gettext_lazy("Who is an admin or owner, and your verified email domains.")),
     ("api_keys", gettext_lazy("API keys"), "admin-api-keys",
      gettext_lazy("Keys your HRIS or directory uses to pull approved headshots.")),
+    ("webhooks", gettext_lazy("Webhooks"), "admin-webhooks",
+     gettext_lazy("Signed events sent to your systems, and their delivery log.")),
 )
 
 
