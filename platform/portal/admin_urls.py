@@ -4,6 +4,7 @@ from django.urls import path
 from . import admin_access_views as access
 from . import admin_api_keys_views as api_keys
 from . import admin_rollouts_views as rollouts
+from . import admin_scim_views as scim
 from . import admin_settings_views as settings_views
 from . import admin_webhooks_views as webhooks
 from . import admin_views as views
@@ -39,6 +40,8 @@ urlpatterns = [
     path("settings/webhooks/<int:webhook_id>/", webhooks.WebhookEndpointView.as_view(), name="admin-webhook"),
     path("settings/webhooks/<int:webhook_id>/deliveries/<int:delivery_id>/retry",
          webhooks.WebhookDeliveryRetryView.as_view(), name="admin-webhook-delivery-retry"),
+    path("settings/provisioning/", scim.ScimView.as_view(), name="admin-scim"),
+    path("settings/provisioning/tokens/<int:token_id>", scim.ScimTokenActionView.as_view(), name="admin-scim-token"),
     path("access/", access.AccessView.as_view(), name="admin-access"),
     path("access/members/<int:member_id>", access.MemberRoleView.as_view(), name="admin-member-role"),
     path("access/domains", access.DomainAddView.as_view(), name="admin-domain-add"),

@@ -115,6 +115,8 @@ SETTINGS_PAGES = (
      gettext_lazy("Keys your HRIS or directory uses to pull approved headshots.")),
     ("webhooks", gettext_lazy("Webhooks"), "admin-webhooks",
      gettext_lazy("Signed events sent to your systems, and their delivery log.")),
+    ("scim", gettext_lazy("Provisioning (SCIM)"), "admin-scim",
+     gettext_lazy("Let Okta or Entra ID create, update and deactivate employees.")),
 )
 
 
