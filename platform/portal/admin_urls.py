@@ -3,6 +3,7 @@ from django.urls import path
 
 from . import admin_access_views as access
 from . import admin_api_keys_views as api_keys
+from . import admin_audit_views as audit
 from . import admin_rollouts_views as rollouts
 from . import admin_scim_views as scim
 from . import admin_settings_views as settings_views
@@ -42,6 +43,8 @@ urlpatterns = [
          webhooks.WebhookDeliveryRetryView.as_view(), name="admin-webhook-delivery-retry"),
     path("settings/provisioning/", scim.ScimView.as_view(), name="admin-scim"),
     path("settings/provisioning/tokens/<int:token_id>", scim.ScimTokenActionView.as_view(), name="admin-scim-token"),
+    path("settings/audit-log/", audit.AuditLogView.as_view(), name="admin-audit"),
+    path("settings/audit-log.csv", audit.AuditLogCsvView.as_view(), name="admin-audit-csv"),
     path("access/", access.AccessView.as_view(), name="admin-access"),
     path("access/members/<int:member_id>", access.MemberRoleView.as_view(), name="admin-member-role"),
     path("access/domains", access.DomainAddView.as_view(), name="admin-domain-add"),
