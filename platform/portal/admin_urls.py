@@ -7,6 +7,7 @@ from . import admin_audit_views as audit
 from . import admin_rollouts_views as rollouts
 from . import admin_scim_views as scim
 from . import admin_settings_views as settings_views
+from . import admin_sso_views as sso
 from . import admin_webhooks_views as webhooks
 from . import admin_views as views
 
@@ -45,6 +46,7 @@ urlpatterns = [
     path("settings/provisioning/tokens/<int:token_id>", scim.ScimTokenActionView.as_view(), name="admin-scim-token"),
     path("settings/audit-log/", audit.AuditLogView.as_view(), name="admin-audit"),
     path("settings/audit-log.csv", audit.AuditLogCsvView.as_view(), name="admin-audit-csv"),
+    path("settings/sso/", sso.SsoView.as_view(), name="admin-sso"),
     path("access/", access.AccessView.as_view(), name="admin-access"),
     path("access/members/<int:member_id>", access.MemberRoleView.as_view(), name="admin-member-role"),
     path("access/domains", access.DomainAddView.as_view(), name="admin-domain-add"),

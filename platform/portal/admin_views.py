@@ -111,6 +111,8 @@ SETTINGS_PAGES = (
      gettext_lazy("Name, selfies required, how long face data is kept, the consent text.")),
     ("access", gettext_lazy("People and roles"), "admin-access",
      gettext_lazy("Who is an admin or owner, and your verified email domains.")),
+    ("sso", gettext_lazy("Single sign-on"), "admin-sso",
+     gettext_lazy("SAML with Okta, Entra ID or Google Workspace: set up, test, then require.")),
     ("api_keys", gettext_lazy("API keys"), "admin-api-keys",
      gettext_lazy("Keys your HRIS or directory uses to pull approved headshots.")),
     ("webhooks", gettext_lazy("Webhooks"), "admin-webhooks",
