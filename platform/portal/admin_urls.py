@@ -4,6 +4,7 @@ from django.urls import path
 from . import admin_access_views as access
 from . import admin_api_keys_views as api_keys
 from . import admin_audit_views as audit
+from . import admin_privacy_views as privacy
 from . import admin_rollouts_views as rollouts
 from . import admin_scim_views as scim
 from . import admin_settings_views as settings_views
@@ -47,6 +48,10 @@ urlpatterns = [
     path("settings/audit-log/", audit.AuditLogView.as_view(), name="admin-audit"),
     path("settings/audit-log.csv", audit.AuditLogCsvView.as_view(), name="admin-audit-csv"),
     path("settings/sso/", sso.SsoView.as_view(), name="admin-sso"),
+    path("settings/privacy/", privacy.PrivacyView.as_view(), name="admin-privacy"),
+    path("settings/privacy/erase/<int:employee_id>", privacy.ErasureConfirmView.as_view(), name="admin-erasure"),
+    path("settings/privacy/receipts/<int:receipt_id>.json", privacy.ReceiptDownloadView.as_view(),
+         name="admin-receipt"),
     path("access/", access.AccessView.as_view(), name="admin-access"),
     path("access/members/<int:member_id>", access.MemberRoleView.as_view(), name="admin-member-role"),
     path("access/domains", access.DomainAddView.as_view(), name="admin-domain-add"),
