@@ -4,6 +4,7 @@ from django.urls import path
 from . import admin_access_views as access
 from . import admin_api_keys_views as api_keys
 from . import admin_audit_views as audit
+from . import admin_directory_views as directory
 from . import admin_privacy_views as privacy
 from . import admin_rollouts_views as rollouts
 from . import admin_scim_views as scim
@@ -52,6 +53,12 @@ urlpatterns = [
     path("settings/privacy/erase/<int:employee_id>", privacy.ErasureConfirmView.as_view(), name="admin-erasure"),
     path("settings/privacy/receipts/<int:receipt_id>.json", privacy.ReceiptDownloadView.as_view(),
          name="admin-receipt"),
+    path("settings/directory/", directory.DirectoryView.as_view(), name="admin-directory"),
+    path("settings/directory/<str:kind>/save", directory.ConnectionSaveView.as_view(), name="admin-connection-save"),
+    path("settings/directory/connections/<int:connection_id>", directory.ConnectionActionView.as_view(),
+         name="admin-connection"),
+    path("settings/directory/pushes/<int:photo_sync_id>/retry", directory.PhotoSyncRetryView.as_view(),
+         name="admin-photo-sync-retry"),
     path("access/", access.AccessView.as_view(), name="admin-access"),
     path("access/members/<int:member_id>", access.MemberRoleView.as_view(), name="admin-member-role"),
     path("access/domains", access.DomainAddView.as_view(), name="admin-domain-add"),

@@ -119,6 +119,8 @@ SETTINGS_PAGES = (
      gettext_lazy("Signed events sent to your systems, and their delivery log.")),
     ("scim", gettext_lazy("Provisioning (SCIM)"), "admin-scim",
      gettext_lazy("Let Okta or Entra ID create, update and deactivate employees.")),
+    ("directory", gettext_lazy("Directory connections"), "admin-directory",
+     gettext_lazy("Push approved photos to Microsoft 365, Google Workspace and BambooHR; who linked Slack.")),
     ("privacy", gettext_lazy("Privacy"), "admin-privacy",
      gettext_lazy("Erase a person on request, and the signed erasure receipts.")),
     ("audit", gettext_lazy("Audit log"), "admin-audit",
