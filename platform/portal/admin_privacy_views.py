@@ -47,6 +47,8 @@ class PrivacyView(AdminView):
         if email:
             receipts = [r for r in receipts if receipt_matches_email(r, email)]
         page = Paginator(receipts, PAGE_SIZE).get_page(request.GET.get("page"))
+        for receipt in page:
+            receipt.deleted = ", ".join(f"{key}: {n}" for key, n in sorted(receipt.counts.items()) if n)
         return self.render("privacy.html", {"q": q, "people": people, "page": page, "receipt_email": email})
 
 

@@ -78,7 +78,8 @@ def test_admin_creates_a_scim_token_and_a_provisioning_client_uses_it(admin_page
 
 
 @pytest.mark.redis
-def test_admin_adds_a_webhook_and_the_test_event_arrives_verified(admin_pages, audit, receiver, redis_broker):  # noqa: F811
+def test_admin_adds_a_webhook_and_the_test_event_arrives_verified(
+        admin_pages, audit, receiver, redis_broker):  # noqa: F811
     org, admin, page, phone = admin_pages
     page.get_by_role("link", name="Webhooks").first.click()
     page.get_by_label("Receiver URL").fill(receiver.url)

@@ -35,7 +35,8 @@ def csv_rows(response) -> list[dict]:
 
 @pytest.fixture
 def history(org_a, org_b):
-    admin, colleague = make_user(org_a, Role.ADMIN, "admin@acme.example"), make_user(org_a, Role.ADMIN, "co@acme.example")
+    admin = make_user(org_a, Role.ADMIN, "admin@acme.example")
+    colleague = make_user(org_a, Role.ADMIN, "co@acme.example")
     record(action="employee.created", organization=org_a, actor=admin, object=("employee", 7))
     record(action="employee.updated", organization=org_a, actor=colleague, object=("employee", 7))
     record(action="brand_kit.created", organization=org_a, actor=admin, object=("brand_kit", 3))
