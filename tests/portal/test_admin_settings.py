@@ -1,6 +1,8 @@
 """The admin portal's Settings area and its Organization page; an owner or admin lands on the admin dashboard."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -96,9 +98,9 @@ def test_people_and_roles_shows_each_persons_real_state(org_a):
     html = signed_in(owner).get(f"/app/{org_a.slug}/admin/access/").content.decode()
 
     def state_of(email: str) -> str:
-        row = html[html.index(f'data-email="{email}"'):]
-        cell = row[row.index('state">') + len('state">'):]
-        return cell[:cell.index("<")]
+        # The row of that person, then its state cell (class member-state or person-state).
+        return re.search(rf'data-email="{re.escape(email)}".*?class="(?:member|person)-state"[^>]*>([^<]+)<', html,
+                         re.S).group(1)
 
     assert state_of(joined.email) == "Joined"
     assert state_of("never@acme.example") == "Never invited"
