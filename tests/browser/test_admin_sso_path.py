@@ -29,6 +29,15 @@ def test_admin_sets_up_sso_with_the_test_idp_and_passes_the_test_sign_in(
         page.get_by_role("link", name="Single sign-on").first.click()
         expect(page.locator("#sp-acs-url")).to_have_text(f"{live_server.url}/sso/{org.slug}/acs")
         audit(page, "admin-sso-empty")
+        # The copy buttons (static/portal/admin/copy.js, no inline script) put the value on the clipboard.
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+        page.get_by_role("button", name="Copy ACS URL").click()
+        acs = f"{live_server.url}/sso/{org.slug}/acs"
+        for _ in range(50):
+            if page.evaluate("navigator.clipboard.readText()") == acs:
+                break
+            page.wait_for_timeout(100)
+        assert page.evaluate("navigator.clipboard.readText()") == acs
 
         page.get_by_label("Metadata XML", exact=True).fill(idp.metadata_xml())
         page.get_by_label("Identity provider", exact=True).select_option(label="Okta")

@@ -4,14 +4,14 @@
   "use strict";
   document.querySelectorAll("button[data-copy]").forEach(function (button) {
     button.hidden = false;
-    var label = button.textContent;
+    var label = button.innerHTML;
     button.addEventListener("click", function () {
       var source = document.getElementById(button.getAttribute("data-copy"));
       if (!source) { return; }
       var text = (source.value !== undefined ? source.value : source.textContent).trim();
       var done = function () {
         button.textContent = button.getAttribute("data-copied") || "Copied";
-        window.setTimeout(function () { button.textContent = label; }, 2000);
+        window.setTimeout(function () { button.innerHTML = label; }, 2000);
       };
       if (navigator.clipboard && window.isSecureContext) {
         navigator.clipboard.writeText(text).then(done, function () { select(source); });
