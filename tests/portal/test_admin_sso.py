@@ -163,3 +163,15 @@ def test_only_admins_reach_the_sso_page(org_a):
     assert employee.post(sso_page(org_a), {"action": "metadata",
                                            "metadata_xml": TestIdP().metadata_xml()}).status_code == 403
     assert not IdentityProviderConfig.objects.exists()
+
+
+def test_the_api_takes_the_metadata_url_through_the_same_guard(org_a, owner, metadata_server):
+    from tests.factories import client_for
+
+    idp, url = metadata_server
+    api = client_for(owner)
+    refused = api.put(f"/api/v1/orgs/{org_a.slug}/sso", {"metadata_url": "https://10.0.0.1/metadata"}, format="json")
+    assert refused.status_code == 400 and refused.json()["code"] == "metadata_url_invalid"
+    saved = api.put(f"/api/v1/orgs/{org_a.slug}/sso", {"metadata_url": url, "preset": "okta"}, format="json")
+    assert saved.status_code == 200, saved.content
+    assert saved.json()["identity_provider"]["entity_id"] == idp.entity_id
