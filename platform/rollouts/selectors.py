@@ -143,7 +143,8 @@ class Readiness:
 def rollout_readiness(*, organization: Organization, scope: str, team: Team | None = None) -> Readiness:
     """The one check rollout_start applies and the portal previews: an employee is ready with current consent, a
     complete selfie set and no generation already in progress."""
-    employees = Employee.objects.for_organization(organization).order_by("id")
+    # Deactivated people are out of scope: their access ended, and nobody should make headshots of them.
+    employees = Employee.objects.for_organization(organization).filter(active=True).order_by("id")
     if scope == RolloutScope.TEAM:
         employees = employees.filter(team=team)
     employee_ids = list(employees.values_list("id", flat=True))

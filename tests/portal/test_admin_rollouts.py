@@ -44,6 +44,9 @@ def design(org_a):
         employee.team = team
         employee.save(update_fields=["team"])
     ready_employee(org_a, 9)  # another team: out of scope
+    gone = ready_employee(org_a, 7, team=team)  # ready, but deactivated: out of scope too
+    gone.active = False
+    gone.save(update_fields=["active"])
     return team, ready, no_consent, no_selfies
 
 
