@@ -86,6 +86,29 @@ def connection_update(*, connection: Connection, credentials: dict | None = None
     return connection
 
 
+def _client(connection: Connection):
+    try:
+        if connection.kind == ConnectionKind.MICROSOFT_GRAPH:
+            return microsoft_graph.GraphClient(credentials=connection.credentials, base=connection.base_url,
+                                               auth=connection.auth_url)
+        if connection.kind == ConnectionKind.GOOGLE_DIRECTORY:
+            return google_directory.GoogleDirectoryClient(credentials=connection.credentials,
+                                                          base=connection.base_url, auth=connection.auth_url)
+        return bamboohr.BambooHRClient(credentials=connection.credentials, base=connection.base_url)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise PushError(f"the {connection.get_kind_display()} connection is not usable: {exc}",
+                        reason=CREDENTIALS) from None
+
+
+def connection_test(*, connection: Connection) -> None:
+    """Sign in to the vendor with the stored credentials (an authenticated read for BambooHR), changing nothing
+    there; ConnectorError with the vendor's own words when it refuses or can't be reached."""
+    try:
+        _client(connection).check()
+    except PushError as exc:
+        raise ConnectorError("connection_failed", str(exc), 502) from None
+
+
 def connection_delete(*, connection: Connection) -> None:
     connection.delete()
 
@@ -199,17 +222,7 @@ def _client_push(photo_sync: PhotoSync, image) -> PushResult:
         return slack.SlackClient(token=link.access_token).put_photo(image)
     connection = photo_sync.connection
     user = _remote_user(destination, employee)
-    try:
-        if destination == Destination.MICROSOFT_GRAPH:
-            client = microsoft_graph.GraphClient(credentials=connection.credentials, base=connection.base_url,
-                                                 auth=connection.auth_url)
-        elif destination == Destination.GOOGLE_DIRECTORY:
-            client = google_directory.GoogleDirectoryClient(credentials=connection.credentials,
-                                                            base=connection.base_url, auth=connection.auth_url)
-        else:
-            client = bamboohr.BambooHRClient(credentials=connection.credentials, base=connection.base_url)
-    except (KeyError, ValueError, TypeError) as exc:
-        raise PushError(f"the {LABELS[destination]} connection is not usable: {exc}", reason=CREDENTIALS) from None
+    client = _client(connection)
     return client.put_photo(user, image)
 
 

@@ -131,3 +131,23 @@ def review_queue(organization: Organization, *, team_id: int | None = None) -> Q
     if team_id is not None:
         queryset = queryset.filter(employee__team_id=team_id)
     return queryset
+
+
+# Where each person stands with access to the organization, as the People and roles page shows it.
+ACCESS_STATES: tuple[str, ...] = ("never_invited", "invited", "invite_lapsed", "joined", "deactivated")
+
+
+def employees_with_access_state(organization: Organization) -> QuerySet[Employee]:
+    """Every employee (deactivated ones too) annotated with `access_state`, the first of these that holds:
+    deactivated (the employee or their account), joined (has an account), invited (a pending invite),
+    invite_lapsed (invites were sent, none is pending), never_invited."""
+    invites = Invite.objects.filter(Q(employee=OuterRef("pk")) | Q(employee__isnull=True, email=OuterRef("email")),
+                                    organization=organization)
+    pending = invites.filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
+    return (Employee.objects.for_organization(organization)
+            .annotate(access_state=Case(
+                When(Q(active=False) | Q(user__is_active=False), then=Value("deactivated")),
+                When(user__isnull=False, then=Value("joined")),
+                When(Exists(pending), then=Value("invited")),
+                When(Exists(invites), then=Value("invite_lapsed")),
+                default=Value("never_invited"), output_field=CharField())))

@@ -2,11 +2,22 @@
 from django.urls import path
 
 from . import admin_access_views as access
+from . import admin_api_keys_views as api_keys
+from . import admin_audit_views as audit
+from . import admin_directory_views as directory
+from . import admin_privacy_views as privacy
+from . import admin_rollouts_views as rollouts
+from . import admin_scim_views as scim
+from . import admin_settings_views as settings_views
+from . import admin_sso_views as sso
+from . import admin_webhooks_views as webhooks
 from . import admin_views as views
 
 urlpatterns = [
     path("", views.DashboardView.as_view(), name="admin-dashboard"),
     path("rollouts/<int:rollout_id>/<str:action>", views.RolloutActionView.as_view(), name="admin-rollout-action"),
+    path("rollouts/", rollouts.RolloutPageView.as_view(), name="admin-rollouts"),
+    path("rollouts/start", rollouts.RolloutStartView.as_view(), name="admin-rollout-start"),
     path("employees/", views.EmployeeListView.as_view(), name="admin-employees"),
     path("employees/import", views.EmployeeImportView.as_view(), name="admin-employee-import"),
     path("employees/invite", views.EmployeeInviteView.as_view(), name="admin-employee-invite"),
@@ -24,6 +35,30 @@ urlpatterns = [
     path("exports/", views.ExportsView.as_view(), name="admin-exports"),
     path("exports/jobs", views.ExportJobStartView.as_view(), name="admin-export-job-start"),
     path("exports/jobs/<int:export_id>/retry", views.ExportJobRetryView.as_view(), name="admin-export-job-retry"),
+    path("settings/", settings_views.SettingsIndexView.as_view(), name="admin-settings"),
+    path("settings/organization", settings_views.OrganizationSettingsView.as_view(),
+         name="admin-settings-organization"),
+    path("settings/api-keys/", api_keys.ApiKeysView.as_view(), name="admin-api-keys"),
+    path("settings/api-keys/<int:api_key_id>", api_keys.ApiKeyActionView.as_view(), name="admin-api-key-action"),
+    path("settings/webhooks/", webhooks.WebhooksView.as_view(), name="admin-webhooks"),
+    path("settings/webhooks/<int:webhook_id>/", webhooks.WebhookEndpointView.as_view(), name="admin-webhook"),
+    path("settings/webhooks/<int:webhook_id>/deliveries/<int:delivery_id>/retry",
+         webhooks.WebhookDeliveryRetryView.as_view(), name="admin-webhook-delivery-retry"),
+    path("settings/provisioning/", scim.ScimView.as_view(), name="admin-scim"),
+    path("settings/provisioning/tokens/<int:token_id>", scim.ScimTokenActionView.as_view(), name="admin-scim-token"),
+    path("settings/audit-log/", audit.AuditLogView.as_view(), name="admin-audit"),
+    path("settings/audit-log.csv", audit.AuditLogCsvView.as_view(), name="admin-audit-csv"),
+    path("settings/sso/", sso.SsoView.as_view(), name="admin-sso"),
+    path("settings/privacy/", privacy.PrivacyView.as_view(), name="admin-privacy"),
+    path("settings/privacy/erase/<int:employee_id>", privacy.ErasureConfirmView.as_view(), name="admin-erasure"),
+    path("settings/privacy/receipts/<int:receipt_id>.json", privacy.ReceiptDownloadView.as_view(),
+         name="admin-receipt"),
+    path("settings/directory/", directory.DirectoryView.as_view(), name="admin-directory"),
+    path("settings/directory/<str:kind>/save", directory.ConnectionSaveView.as_view(), name="admin-connection-save"),
+    path("settings/directory/connections/<int:connection_id>", directory.ConnectionActionView.as_view(),
+         name="admin-connection"),
+    path("settings/directory/pushes/<int:photo_sync_id>/retry", directory.PhotoSyncRetryView.as_view(),
+         name="admin-photo-sync-retry"),
     path("access/", access.AccessView.as_view(), name="admin-access"),
     path("access/members/<int:member_id>", access.MemberRoleView.as_view(), name="admin-member-role"),
     path("access/domains", access.DomainAddView.as_view(), name="admin-domain-add"),

@@ -64,6 +64,7 @@ class AdminView(View):
     """Resolves the organization from the URL once and lets only its admins and owners in."""
 
     nav = ""
+    settings_page = ""  # which page of the Settings area (nav = "settings") this is
 
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
@@ -89,17 +90,42 @@ class AdminView(View):
         # role="status" on the <ul>, which hides its items from assistive technology): base gets none to show.
         base = {"organization": self.organization, "nav": self.nav, "messages": (),
                 "admin_messages": messages.get_messages(self.request),
-                "nav_links": [(key, label, self.url(name)) for key, label, name in NAV]}
+                "nav_links": [(key, label, self.url(name)) for key, label, name in NAV],
+                "settings_page": self.settings_page,
+                "settings_links": [(key, label, self.url(name)) for key, label, name, _help in SETTINGS_PAGES]
+                if self.nav == "settings" else ()}
         return render(self.request, f"portal/admin/{template}", {**base, **context}, status=status)
 
 
 NAV = (
     ("dashboard", gettext_lazy("Dashboard"), "admin-dashboard"),
+    ("rollouts", gettext_lazy("Rollouts"), "admin-rollouts"),
     ("employees", gettext_lazy("Employees"), "admin-employees"),
     ("brand_kits", gettext_lazy("Brand kits"), "admin-brand-kits"),
     ("review", gettext_lazy("Review"), "admin-review"),
     ("exports", gettext_lazy("Exports"), "admin-exports"),
-    ("access", gettext_lazy("Access"), "admin-access"),
+    ("settings", gettext_lazy("Settings"), "admin-settings"),
+)
+# The pages of the Settings area, in the order its own navigation and its index list them.
+SETTINGS_PAGES = (
+    ("organization", gettext_lazy("Organization"), "admin-settings-organization",
+     gettext_lazy("Name, selfies required, how long face data is kept, the consent text.")),
+    ("access", gettext_lazy("People and roles"), "admin-access",
+     gettext_lazy("Who is an admin or owner, and your verified email domains.")),
+    ("sso", gettext_lazy("Single sign-on"), "admin-sso",
+     gettext_lazy("SAML with Okta, Entra ID or Google Workspace: set up, test, then require.")),
+    ("api_keys", gettext_lazy("API keys"), "admin-api-keys",
+     gettext_lazy("Keys your HRIS or directory uses to pull approved headshots.")),
+    ("webhooks", gettext_lazy("Webhooks"), "admin-webhooks",
+     gettext_lazy("Signed events sent to your systems, and their delivery log.")),
+    ("scim", gettext_lazy("Provisioning (SCIM)"), "admin-scim",
+     gettext_lazy("Let Okta or Entra ID create, update and deactivate employees.")),
+    ("directory", gettext_lazy("Directory connections"), "admin-directory",
+     gettext_lazy("Push approved photos to Microsoft 365, Google Workspace and BambooHR; who linked Slack.")),
+    ("privacy", gettext_lazy("Privacy"), "admin-privacy",
+     gettext_lazy("Erase a person on request, and the signed erasure receipts.")),
+    ("audit", gettext_lazy("Audit log"), "admin-audit",
+     gettext_lazy("Who changed what, and who read whose face data; filter and download as CSV.")),
 )
 
 

@@ -66,7 +66,9 @@ class OrganizationPicker(View):
         memberships = list(Membership.objects.select_related("organization").filter(user=request.user)
                            .order_by("organization__name"))
         if len(memberships) == 1:
-            return HttpResponseRedirect(portal_url("home", memberships[0].organization))
+            # Owners and admins run the organization: they land on its admin dashboard.
+            name = "admin-dashboard" if memberships[0].is_admin else "home"
+            return HttpResponseRedirect(portal_url(name, memberships[0].organization))
         return render(request, "portal/orgs.html", {"memberships": memberships})
 
 
@@ -91,6 +93,9 @@ class EmployeeView(View):
         self.employee = (Employee.objects.for_organization(self.organization)
                          .filter(user=request.user, active=True).first())
         if self.employee is None:
+            if membership.is_admin and self.nav == "home":
+                # An owner or admin without an employee profile has no headshots of their own: the admin portal.
+                return HttpResponseRedirect(self.url("admin-dashboard"))
             return render(request, "portal/no_employee.html", self.context(), status=404)
         self.consent = consent_current(self.employee)
         if self.needs_consent and self.consent is None:

@@ -74,6 +74,32 @@ def _replace_folded(text: str, value: str, replacement: str) -> str:
     return "".join(out) + text[start:]
 
 
+def erasure_preview(employee) -> dict[str, int]:
+    """What erase_person would delete for this employee, counted the same way (for the admin's confirmation)."""
+    from accounts.models import Invite
+    from connectors.models import PhotoSync, SlackConnection
+    from teams.models import GenerationRequest, Headshot, IdentityProfile, Selfie, SelfieEmbedding
+
+    from .models import Consent
+
+    mine = {"organization": employee.organization, "employee": employee}
+    headshots = list(Headshot.objects.filter(**mine).only("renditions"))
+    return {
+        "selfies": Selfie.objects.filter(**mine).count(),
+        "embeddings": SelfieEmbedding.objects.filter(**mine).count(),
+        "identity_profiles": IdentityProfile.objects.filter(**mine).count(),
+        "generation_requests": GenerationRequest.objects.filter(**mine).count(),
+        "headshots": len(headshots),
+        "renditions": sum(len(h.renditions or {}) for h in headshots),
+        "consents": Consent.objects.filter(**mine).count(),
+        "invites": Invite.objects.for_organization(employee.organization)
+        .filter(Q(employee=employee) | Q(email__iexact=employee.email)).count(),
+        "slack_connections": SlackConnection.objects.filter(**mine).count(),
+        "photo_syncs": PhotoSync.objects.filter(**mine).count(),
+        "account": int(employee.user_id is not None),
+    }
+
+
 def erase_person(*, employee, requested_by, ip: str | None = None) -> ErasureReceipt:
     """Erase the employee and everything about them in their organization; returns the signed receipt.
 

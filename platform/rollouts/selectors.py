@@ -9,10 +9,16 @@ from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from teams.models import GenerationRequest, Headshot, RequestStatus
+from privacy.models import Consent
+from privacy.texts import CONSENT_VERSION
+from teams.models import Employee, GenerationRequest, Headshot, RequestStatus, Selfie, Team
 from tenancy.models import Organization
 
-from .models import Rollout, RolloutRequest, RolloutStatus
+from .models import Rollout, RolloutRequest, RolloutScope, RolloutStatus
+
+ACTIVE = (RequestStatus.PENDING, RequestStatus.QUEUED, RequestStatus.RUNNING)
+# Why rollout_start leaves an employee in scope out, in the order the checks run.
+SKIP_REASONS = ("request_in_progress", "consent_required", "not_enough_selfies")
 
 # Finished requests the per-request duration is measured over: recent enough to follow a pool resize.
 RECENT_REQUESTS = 50
@@ -118,3 +124,49 @@ def request_progress(request: GenerationRequest) -> RequestProgress:
     if status == RequestStatus.QUEUED and request.error.startswith(RETRY_PREFIX):
         return RequestProgress("retrying", request.error, eta, rollout_id)
     return RequestProgress(status, "", eta, rollout_id)
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Who a rollout of this scope would make requests for, and who it would skip and why."""
+    ready: list[int]                # employee ids, in id order
+    skipped: list[dict]             # {"employee_id", "reason"} with reason one of SKIP_REASONS
+    selfies: dict[int, list[int]]   # employee id -> the ids of the selfies in their set
+
+    def eta(self, organization: Organization) -> Eta:
+        """How long the ready requests take on the pool, from this organization's recent measured requests."""
+        per = seconds_per_request(organization)
+        basis = "recent" if per != settings.ROLLOUT_DEFAULT_SECONDS_PER_REQUEST else "default"
+        return Eta.after(len(self.ready) * per / parallelism(), basis)
+
+
+def rollout_readiness(*, organization: Organization, scope: str, team: Team | None = None) -> Readiness:
+    """The one check rollout_start applies and the portal previews: an employee is ready with current consent, a
+    complete selfie set and no generation already in progress."""
+    # Deactivated people are out of scope: their access ended, and nobody should make headshots of them.
+    employees = Employee.objects.for_organization(organization).filter(active=True).order_by("id")
+    if scope == RolloutScope.TEAM:
+        employees = employees.filter(team=team)
+    employee_ids = list(employees.values_list("id", flat=True))
+    selfies: dict[int, list[int]] = {}
+    for selfie_id, employee_id in (Selfie.objects.for_organization(organization)
+                                   .filter(employee_id__in=employee_ids, in_set=True)
+                                   .order_by("id").values_list("id", "employee_id")):
+        selfies.setdefault(employee_id, []).append(selfie_id)
+    busy = set(GenerationRequest.objects.for_organization(organization)
+               .filter(employee_id__in=employee_ids, status__in=ACTIVE).values_list("employee_id", flat=True))
+    consented = set(Consent.objects.for_organization(organization).filter(
+        employee_id__in=employee_ids, withdrawn_at__isnull=True, text_version=CONSENT_VERSION)
+        .values_list("employee_id", flat=True))
+
+    skipped, ready = [], []
+    for employee_id in employee_ids:
+        if employee_id in busy:
+            skipped.append({"employee_id": employee_id, "reason": "request_in_progress"})
+        elif employee_id not in consented:
+            skipped.append({"employee_id": employee_id, "reason": "consent_required"})
+        elif len(selfies.get(employee_id, ())) < organization.selfies_required:
+            skipped.append({"employee_id": employee_id, "reason": "not_enough_selfies"})
+        else:
+            ready.append(employee_id)
+    return Readiness(ready=ready, skipped=skipped, selfies=selfies)

@@ -15,17 +15,15 @@ from config.errors import ServiceError
 from accounts.models import User
 from brand_kits.models import BrandKit
 from brand_kits.services import brand_spec_for
-from privacy.models import Consent
-from privacy.texts import CONSENT_VERSION
-from teams.models import Employee, GenerationRequest, RequestStatus, Selfie, Team
+from teams.models import GenerationRequest, RequestStatus, Team
 from teams.services import default_brand_kit, request_enqueue, request_transition
 from tenancy.models import Organization
 
 from .models import Rollout, RolloutPriority, RolloutRequest, RolloutScope, RolloutStatus
+from .selectors import ACTIVE, rollout_readiness
 
 log = logging.getLogger(__name__)
 
-ACTIVE = (RequestStatus.PENDING, RequestStatus.QUEUED, RequestStatus.RUNNING)
 IN_FLIGHT = (RequestStatus.QUEUED, RequestStatus.RUNNING)
 
 
@@ -53,32 +51,8 @@ def rollout_start(*, organization: Organization, created_by: User | None, scope:
     version = kit.current_version
     variants = brand_spec_for(version).variants_per_person
 
-    employees = Employee.objects.for_organization(organization).order_by("id")
-    if scope == RolloutScope.TEAM:
-        employees = employees.filter(team=team)
-    employee_ids = list(employees.values_list("id", flat=True))
-    selfies: dict[int, list[int]] = {}
-    for selfie_id, employee_id in (Selfie.objects.for_organization(organization)
-                                   .filter(employee_id__in=employee_ids, in_set=True)
-                                   .order_by("id").values_list("id", "employee_id")):
-        selfies.setdefault(employee_id, []).append(selfie_id)
-    busy = set(GenerationRequest.objects.for_organization(organization)
-               .filter(employee_id__in=employee_ids, status__in=ACTIVE).values_list("employee_id", flat=True))
-
-    consented = set(Consent.objects.for_organization(organization).filter(
-        employee_id__in=employee_ids, withdrawn_at__isnull=True, text_version=CONSENT_VERSION)
-        .values_list("employee_id", flat=True))
-
-    skipped, ready = [], []
-    for employee_id in employee_ids:
-        if employee_id in busy:
-            skipped.append({"employee_id": employee_id, "reason": "request_in_progress"})
-        elif employee_id not in consented:
-            skipped.append({"employee_id": employee_id, "reason": "consent_required"})
-        elif len(selfies.get(employee_id, ())) < organization.selfies_required:
-            skipped.append({"employee_id": employee_id, "reason": "not_enough_selfies"})
-        else:
-            ready.append(employee_id)
+    readiness = rollout_readiness(organization=organization, scope=scope, team=team)
+    ready, skipped, selfies = readiness.ready, readiness.skipped, readiness.selfies
     if not ready:
         raise RolloutError("nobody_ready", "No employee in scope has a complete selfie set without a generation "
                                            "already in progress.", 409)

@@ -15,7 +15,7 @@ from .models import IdentityProviderConfig
 from .presets import MAPPING_FIELDS, PRESETS
 from .saml import _public, sp_acs_url, sp_entity_id
 from .services import (METADATA_MAX_BYTES, SsoError, idp_config_delete, idp_config_get, idp_config_save,
-                       sso_require)
+                       idp_metadata_fetch, sso_require)
 
 
 def _domain(exc: SsoError) -> DomainError:
@@ -52,6 +52,8 @@ class SsoConfigIn(serializers.Serializer):
     metadata_xml = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,
                                          max_length=METADATA_MAX_BYTES)
     metadata = serializers.FileField(required=False, help_text="The IdP's metadata XML file (multipart).")
+    metadata_url = serializers.URLField(required=False, max_length=2000, help_text=(
+        "The IdP's metadata URL, fetched now through the egress guard (https, public addresses only)."))
     preset = serializers.ChoiceField(choices=list(PRESETS), required=False)
     attribute_mapping = serializers.JSONField(required=False, help_text=f"Keys: {', '.join(MAPPING_FIELDS)}.")
     allowed_domains = serializers.ListField(child=serializers.CharField(max_length=253), required=False,
@@ -120,12 +122,15 @@ class SsoConfigApi(OrganizationAdminEndpoint):
         values = dict(data.validated_data)
         upload = values.pop("metadata", None)
         metadata = values.pop("metadata_xml", None)
+        url = values.pop("metadata_url", None)
         if upload is not None:
             if upload.size > METADATA_MAX_BYTES:
                 raise DomainError("The metadata file is larger than 1 MB.", code="metadata_too_large")
             metadata = upload.read()
         require = values.pop("require_sso", None)
         try:
+            if url:
+                metadata = idp_metadata_fetch(url)
             config = idp_config_save(organization=self.organization, metadata_xml=metadata or None, **values)
             if require is not None:
                 sso_require(organization=self.organization, required=require, actor=request.user)

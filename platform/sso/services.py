@@ -8,6 +8,7 @@ import logging
 import math
 import re
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime, timedelta, timezone as dt_timezone
 
 from cryptography import x509
@@ -103,6 +104,45 @@ def idp_metadata_parse(metadata_xml: str | bytes) -> ParsedIdP:
             raise SsoError("metadata_bad_certificate", _("A signing certificate in the metadata can't be read."))
     slo_url = (idp.get("singleLogoutService") or {}).get("url", "")
     return ParsedIdP(entity_id=idp["entityId"], sso_url=sso_url, slo_url=slo_url, x509_certs=certs)
+
+
+METADATA_FETCH_TIMEOUT_SECONDS = 10
+
+
+def idp_metadata_fetch(url: str) -> bytes:
+    """The IdP's metadata from its URL, through the egress guard (https, public addresses only, no redirects)."""
+    from config.egress import EgressUnreachable, egress_call, egress_refusal
+
+    refusal = egress_refusal(url)
+    if refusal:
+        raise SsoError("metadata_url_invalid", refusal)
+    try:
+        with egress_call("GET", url, timeout=METADATA_FETCH_TIMEOUT_SECONDS, stream=True,
+                         headers={"Accept": "application/samlmetadata+xml, application/xml, text/xml"}) as response:
+            if response.status_code != 200:
+                raise SsoError("metadata_url_failed", _("The metadata URL answered HTTP %(status)s, not 200.")
+                               % {"status": response.status_code})
+            body = response.raw.read(METADATA_MAX_BYTES + 1, decode_content=True)
+    except EgressUnreachable as exc:
+        raise SsoError("metadata_url_failed", exc.message) from None
+    if len(body) > METADATA_MAX_BYTES:
+        raise SsoError("metadata_too_large", _("The metadata file is larger than 1 MB."))
+    return body
+
+
+@dataclass(frozen=True)
+class CertificateInfo:
+    subject: str
+    not_valid_after: datetime
+
+
+def idp_certificates(config: IdentityProviderConfig) -> list[CertificateInfo]:
+    """Who each of the IdP's signing certificates names and when it expires (an expired one breaks sign-in)."""
+    infos = []
+    for body in config.x509_certs:
+        cert = x509.load_der_x509_certificate(base64.b64decode(body))
+        infos.append(CertificateInfo(subject=cert.subject.rfc4514_string(), not_valid_after=cert.not_valid_after_utc))
+    return infos
 
 
 def _clean_mapping(preset: str, attribute_mapping: dict | None, current: dict | None) -> dict:
@@ -242,6 +282,11 @@ def sso_login_url(*, organization: Organization, request, next_url: str) -> str:
 class SignIn:
     user: User
     next_url: str
+    # What the assertion carried, for the admin's test sign-in report.
+    email: str = ""
+    name_id: str = ""
+    issuer: str = ""
+    attributes: dict = dataclass_field(default_factory=dict)
 
 
 def _first(attributes: dict, name: str) -> str:
@@ -361,7 +406,8 @@ def sso_acs(*, organization: Organization, request) -> SignIn:
                            idp_entity_id=config.entity_id, name=_display_name(mapping, attributes),
                            session_user=session_user)
     next_url = pending.next_url if pending is not None else request.POST.get("RelayState", "")
-    return SignIn(user=user, next_url=next_url)
+    return SignIn(user=user, next_url=next_url, email=email, name_id=name_id, issuer=issuer,
+                  attributes={str(k): [str(v) for v in values] for k, values in attributes.items()})
 
 
 def _display_name(mapping: dict, attributes: dict) -> str:

@@ -27,6 +27,10 @@ logger = logging.getLogger(__name__)
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 SESSION_EMAIL = "sso_login_email"
+# An admin's test sign-in starts with this in its next URL; the ACS then keeps what the assertion carried in the
+# session (under SESSION_TEST_REPORT) for the settings page to show.
+TEST_MARKER = "sso_test=1"
+SESSION_TEST_REPORT = "sso_test_report"
 
 
 def safe_next(request: HttpRequest, candidate: str | None) -> str:
@@ -99,8 +103,17 @@ def acs(request: HttpRequest, org_slug: str) -> HttpResponse:
     try:
         result = services.sso_acs(organization=organization, request=request)
     except SsoError as exc:
+        if TEST_MARKER in request.POST.get("RelayState", ""):
+            request.session[SESSION_TEST_REPORT] = {"organization": organization.pk, "ok": False,
+                                                    "code": exc.code, "message": exc.message}
         return _error(request, exc, organization=organization)
-    return _sign_in(request, result.user, result.next_url, method="sso", organization=organization)
+    response = _sign_in(request, result.user, result.next_url, method="sso", organization=organization)
+    if TEST_MARKER in result.next_url:
+        # Set after login(), which starts a fresh session when the IdP's user is not the one signed in here.
+        request.session[SESSION_TEST_REPORT] = {
+            "organization": organization.pk, "ok": True, "email": result.email, "name_id": result.name_id,
+            "issuer": result.issuer, "attributes": result.attributes, "user": result.user.pk}
+    return response
 
 
 # Email and code ------------------------------------------------------------------------------------------------

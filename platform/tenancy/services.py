@@ -28,8 +28,8 @@ class OrganizationSettingsError(ValueError):
 
 
 def organization_update_settings(*, organization: Organization, selfies_required: int | None = None,
-                                 selfies_max: int | None = None,
-                                 biometric_retention_days: int | None = None) -> Organization:
+                                 selfies_max: int | None = None, biometric_retention_days: int | None = None,
+                                 name: str | None = None) -> Organization:
     from django.conf import settings
 
     from .models import BIOMETRIC_RETENTION_DAYS_MAX, BIOMETRIC_RETENTION_DAYS_MIN
@@ -46,9 +46,12 @@ def organization_update_settings(*, organization: Organization, selfies_required
         raise OrganizationSettingsError(
             f"biometric_retention_days must be between {BIOMETRIC_RETENTION_DAYS_MIN} and "
             f"{BIOMETRIC_RETENTION_DAYS_MAX} days (BIPA allows at most 3 years; got {retention}).")
+    name = organization.name if name is None else " ".join(name.split())
+    if not 1 <= len(name) <= Organization._meta.get_field("name").max_length:
+        raise OrganizationSettingsError("name must be 1 to 200 characters.")
     organization.selfies_required, organization.selfies_max = required, maximum
-    organization.biometric_retention_days = retention
-    organization.save(update_fields=["selfies_required", "selfies_max", "biometric_retention_days"])
+    organization.biometric_retention_days, organization.name = retention, name
+    organization.save(update_fields=["selfies_required", "selfies_max", "biometric_retention_days", "name"])
     return organization
 
 

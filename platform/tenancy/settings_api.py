@@ -20,6 +20,7 @@ class OrganizationSettingsOut(serializers.Serializer):
 
 
 class OrganizationSettingsIn(serializers.Serializer):
+    name = serializers.CharField(required=False, max_length=200)
     selfies_required = serializers.IntegerField(required=False, min_value=1)
     selfies_max = serializers.IntegerField(required=False, min_value=1)
     biometric_retention_days = serializers.IntegerField(

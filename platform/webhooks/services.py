@@ -175,6 +175,24 @@ def endpoint_send_test(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
 # Delivery ----------------------------------------------------------------------------------------------------
 
 
+def delivery_retry(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """An admin's manual retry of a failed or abandoned delivery: one more signed attempt, queued now (the same
+    message id, so a receiver that did get it before can tell it is a repeat)."""
+    with transaction.atomic():
+        delivery = (WebhookDelivery.objects.select_for_update(of=("self",)).select_related("endpoint")
+                    .get(pk=delivery.pk))
+        if delivery.status in (DeliveryStatus.PENDING, DeliveryStatus.SUCCEEDED):
+            raise WebhookError("not_retryable", _("Only a failed or abandoned delivery can be retried; this one is "
+                                                  "%(status)s.") % {"status": delivery.get_status_display()}, 409)
+        if not delivery.endpoint.enabled:
+            raise WebhookError("endpoint_disabled", _("This endpoint is disabled; enable it before retrying."), 409)
+        delivery.status, delivery.finished_at, delivery.next_attempt_at = DeliveryStatus.PENDING, None, timezone.now()
+        delivery.save(update_fields=["status", "finished_at", "next_attempt_at"])
+        _enqueue_on_commit([delivery.pk])
+    return delivery
+
+
+
 def retry_delay(attempts: int, *, retry_after: float | None = None, rand=random.random) -> float:
     """Seconds to wait after `attempts` failed attempts: the receiver's Retry-After when it gave one (capped),
     else WEBHOOK_RETRY_SCHEDULE (its last step repeats) spread by +/- WEBHOOK_RETRY_JITTER so that many

@@ -251,8 +251,11 @@ def test_static_files_are_served_without_collectstatic(client):
     assert b"focus-visible" in b"".join(response.streaming_content)
 
 
-def test_an_admin_without_an_employee_profile_is_pointed_to_the_admin_portal(org_a):
+def test_an_admin_without_an_employee_profile_is_sent_to_the_admin_portal(org_a):
     admin = make_user(org_a, Role.ADMIN)
-    response = signed_in(admin).get(f"/app/{org_a.slug}/")
+    # Home redirects (issue 17: an admin lands on the admin dashboard); the employee-only pages still say why not.
+    home = signed_in(admin).get(f"/app/{org_a.slug}/")
+    assert home.status_code == 302 and home["Location"] == f"/app/{org_a.slug}/admin/"
+    response = signed_in(admin).get(f"/app/{org_a.slug}/selfies")
     assert response.status_code == 404
     assert f'href="/app/{org_a.slug}/admin/"' in response.content.decode()

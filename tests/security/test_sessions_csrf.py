@@ -147,7 +147,10 @@ def portal_forms(production, tenant) -> list[tuple[str, str, dict]]:
 def test_the_walk_reaches_the_portal_forms_that_matter(portal_forms):
     actions = {form["action"] for _, _, form in portal_forms}
     for fragment in ("/logout", "/consent", "/selfies", "/generate", "/headshots/", "/admin/employees/invite",
-                     "/admin/employees/import", "/admin/brand-kits/", "/admin/review/", "/login", "/login/code"):
+                     "/admin/employees/import", "/admin/brand-kits/", "/admin/review/", "/login", "/login/code",
+                     "/admin/settings/organization", "/admin/settings/api-keys/", "/admin/settings/webhooks/",
+                     "/admin/settings/sso/", "/admin/settings/provisioning/", "/admin/settings/directory/",
+                     "/admin/access/members/"):
         assert any(fragment in action for action in actions), (fragment, sorted(actions))
 
 

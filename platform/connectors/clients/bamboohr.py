@@ -23,6 +23,12 @@ class BambooHRClient:
         self.api_key = str(credentials["api_key"])
         self.api = base_url(base, settings.CONNECTOR_BAMBOOHR_BASE)
 
+    def check(self) -> None:
+        """One authenticated read (the list of fields, /v1/meta/fields): PushError when it is refused."""
+        url = f"{self.api}/api/gateway.php/{quote(self.company, safe='')}/v1/meta/fields"
+        check_response(send("GET", url, LABEL, auth=(self.api_key, "x"), headers={"Accept": "application/json"}),
+                       LABEL)
+
     def put_photo(self, employee_id: str, image: Image) -> PushResult:
         url = (f"{self.api}/api/gateway.php/{quote(self.company, safe='')}/v1/employees/"
                f"{quote(str(employee_id), safe='')}/photo")

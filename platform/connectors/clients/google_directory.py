@@ -76,6 +76,10 @@ class GoogleDirectoryClient:
     def token(self) -> str:
         return cached_token(self._key, self._fetch_token)[0]
 
+    def check(self) -> None:
+        """Sign in as the service account for the admin (a fresh token): PushError when refused."""
+        self._fetch_token()
+
     def _call(self, method: str, url: str, **kwargs):
         return authorized_send(method, url, LABEL, key=self._key, fetch=self._fetch_token, **kwargs)
 

@@ -42,6 +42,10 @@ class GraphClient:
     def _call(self, method: str, url: str, **kwargs):
         return authorized_send(method, url, LABEL, key=self._key, fetch=self._fetch_token, **kwargs)
 
+    def check(self) -> None:
+        """Sign in with the app's credentials (a fresh token, not the cached one): PushError when refused."""
+        self._fetch_token()
+
     def _photo_url(self, user: str) -> str:
         return f"{self.graph}/v1.0/users/{quote(user, safe='@')}/photo/$value"
 
