@@ -406,7 +406,7 @@ def sso_acs(*, organization: Organization, request) -> SignIn:
                            idp_entity_id=config.entity_id, name=_display_name(mapping, attributes),
                            session_user=session_user)
     next_url = pending.next_url if pending is not None else request.POST.get("RelayState", "")
-    return SignIn(user=user, next_url=next_url, email=email, name_id=name_id, issuer=issuer,
+    return SignIn(user=user, next_url=next_url, email=email, name_id=name_id, issuer=config.entity_id,
                   attributes={str(k): [str(v) for v in values] for k, values in attributes.items()})
 
 
