@@ -169,20 +169,31 @@ def delivery_etag(headshot, *, size: int | None = None, square: bool = False, fm
 
     Stored files are never rewritten (new results get new names), so their names identify the content.
     """
+    return delivery_etag_function(size=size, square=square, fmt=fmt, max_bytes=max_bytes, min_size=min_size)(headshot)
+
+
+def delivery_etag_function(*, size: int | None = None, square: bool = False, fmt: str = "JPEG",
+                           max_bytes: int | None = None, min_size: int | None = None) -> Callable[[Any], str]:
+    """delivery_etag for many headshots with the same options: what they share (options, signer) is worked out once."""
     options = _options(size, square, fmt, max_bytes, min_size)
-    identity = {
-        "headshot": headshot.pk,
-        "master": headshot.file.name, "master_size": [headshot.width, headshot.height],
-        "renditions": sorted(headshot.renditions.items()),
-        "face": _face_centre(headshot),
-        "options": options,
-        "label": LABEL_VERSION, "ai_system": _ai_system(headshot),
-        "c2pa": c2pa_signing.signer_identity(),
-    }
-    digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
-    # c2pa-rs salts every assertion hash at random, so two signed renders differ byte-wise (same pixels, same
-    # claims): the tag is then weak, as HTTP asks of equivalent but not identical bytes.
-    return f'W/"{digest}"' if identity["c2pa"] else f'"{digest}"'
+    signer = c2pa_signing.signer_identity()
+
+    def etag(headshot) -> str:
+        identity = {
+            "headshot": headshot.pk,
+            "master": headshot.file.name, "master_size": [headshot.width, headshot.height],
+            "renditions": sorted(headshot.renditions.items()),
+            "face": _face_centre(headshot),
+            "options": options,
+            "label": LABEL_VERSION, "ai_system": _ai_system(headshot),
+            "c2pa": signer,
+        }
+        digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
+        # c2pa-rs salts every assertion hash at random, so two signed renders differ byte-wise (same pixels, same
+        # claims): the tag is then weak, as HTTP asks of equivalent but not identical bytes.
+        return f'W/"{digest}"' if signer else f'"{digest}"'
+
+    return etag
 
 
 def render_headshot(headshot, *, size: int | None = None, square: bool = False, fmt: str = "JPEG",

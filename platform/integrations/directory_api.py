@@ -22,7 +22,7 @@ from audit.services import record as audit_record
 from tenancy.api import DomainError
 
 from .auth import ApiKeyAuthentication, ApiKeyRateThrottle, HasApiKeyScope
-from .delivery import DESTINATION_PRESETS, delivery_etag, render_headshot
+from .delivery import DESTINATION_PRESETS, delivery_etag, delivery_etag_function, render_headshot
 from .labels import TRAINED_ALGORITHMIC_MEDIA
 from .models import ApiKeyScope
 from .selectors import BadCursor, Cursor, directory_employees, directory_headshot, directory_headshots
@@ -143,14 +143,15 @@ class DirectoryEmployeeListApi(DirectoryEndpoint):
         headshots = directory_headshots(self.organization, employees)
         headshot_url = headshot_url_builder(request)
         results = []
+        etag = delivery_etag_function()
         for employee in employees:
-            headshot = headshots.get(employee.pk)
+            headshot = headshots.get(employee.id)
             results.append({
-                "id": employee.pk, "external_id": employee.external_id, "email": employee.email,
-                "name": employee.name, "team": employee.team.name if employee.team else None,
+                "id": employee.id, "external_id": employee.external_id, "email": employee.email,
+                "name": employee.name, "team": employee.team,
                 "active": employee.active, "updated_at": employee.updated,
                 "headshot": None if headshot is None else {
-                    "id": headshot.pk, "approved_at": headshot.approved_at, "etag": delivery_etag(headshot),
+                    "id": headshot.pk, "approved_at": headshot.approved_at, "etag": etag(headshot),
                     "url": headshot_url(employee.external_id) if employee.external_id else None,
                     "digital_source_type": TRAINED_ALGORITHMIC_MEDIA,
                 },

@@ -140,6 +140,40 @@ def test_pages_follow_a_stable_cursor_in_updated_then_id_order(tenant):
     assert last["next"] is None and last["next_cursor"] is None
 
 
+def test_a_page_costs_three_queries_however_many_people_it_lists(org_a, django_assert_num_queries):
+    """The pull API's list stays cheap (deploy/SIZING.md: at most 4 ms of app CPU for 100 rows): the key, one
+    grouped query for the people and one for their headshots, never a query per row."""
+    from teams.models import Team
+
+    sales = Team.objects.create(organization=org_a, name="Sales")
+
+    def person(n: int, team=None) -> Employee:
+        employee = make_employee(org_a, name=f"Person {n}", external_id=f"P{n}")
+        Employee.objects.filter(pk=employee.pk).update(team=team)
+        return employee
+
+    for n in range(3):
+        add_headshot(person(n, sales))
+    client = key_for(org_a)
+    client.get(DIRECTORY)  # the key's first use is written down (then at most once a minute)
+    with django_assert_num_queries(3):
+        few = client.get(DIRECTORY, {"limit": 100}).json()["results"]
+    for n in range(3, 25):
+        employee = person(n, sales if n % 2 else None)
+        if n % 3:
+            add_headshot(employee)
+    with django_assert_num_queries(3):
+        many = client.get(DIRECTORY, {"limit": 100}).json()["results"]
+    assert len(few) == 3 and len(many) == 25
+    assert {r["team"] for r in many} == {"Sales", None}
+    # Each listed ETag is the headshot endpoint's own: a sync that sends it back gets 304.
+    listed = [r for r in many if r["headshot"]]
+    assert len(listed) == 3 + sum(1 for n in range(3, 25) if n % 3)
+    for row in listed:
+        url = headshot_url(row["external_id"])
+        assert client.get(url, HTTP_IF_NONE_MATCH=row["headshot"]["etag"]).status_code == 304
+
+
 def test_updated_since_counts_both_employee_changes_and_approvals(org_a):
     quiet = make_employee(org_a, name="Quiet One", external_id="E-Q")
     add_headshot(quiet)
