@@ -1,9 +1,11 @@
 """The deploy files are valid: compose against the Compose spec, Kubernetes manifests against their JSON schemas."""
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -255,3 +257,17 @@ def _pod_spec(document: dict) -> dict | None:
     if document["kind"] == "CronJob":
         spec = spec["jobTemplate"]["spec"]
     return spec.get("template", {}).get("spec")
+
+
+def _gunicorn_config(**env) -> subprocess.CompletedProcess:
+    code = "import config.gunicorn as g; print(g.bind, g.workers, g.threads, g.worker_class, g.timeout)"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=DEPLOY.parent,
+                          env={**os.environ, "PYTHONPATH": f"{DEPLOY.parent / 'platform'}:{DEPLOY.parent}", **env})
+
+
+def test_gunicorn_takes_its_processes_threads_and_address_from_the_environment_through_settings():
+    done = _gunicorn_config(WEB_CONCURRENCY="3", WEB_THREADS="8", WEB_HOST="127.0.0.1", WEB_PORT="18000")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["127.0.0.1:18000", "3", "8", "gthread", "120"]
+    refused = _gunicorn_config(WEB_CONCURRENCY="0")
+    assert refused.returncode != 0 and "WEB_CONCURRENCY and WEB_THREADS must be at least 1" in refused.stderr
