@@ -3,6 +3,8 @@
 Sizing comes from settings.py (the environment): WEB_CONCURRENCY processes of WEB_THREADS threads each. Threads let
 one process overlap requests that wait on PostgreSQL or on the disk; processes use the cores (the GIL).
 """
+import os
+
 from config import settings
 
 bind = f"{settings.WEB_HOST}:{settings.WEB_PORT}"
@@ -16,7 +18,7 @@ keepalive = 5
 max_requests = 10_000
 max_requests_jitter = 1_000
 # The heartbeat file on tmpfs: a container's overlay filesystem can stall it and get healthy workers killed.
-worker_tmp_dir = "/dev/shm"
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # Access logs only when asked for (the proxy in front usually keeps them); errors always go to stderr.
 accesslog = "-" if settings.WEB_ACCESS_LOG else None
 errorlog = "-"
