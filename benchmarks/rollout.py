@@ -240,15 +240,13 @@ def stop_group(process: subprocess.Popen) -> None:
 
 
 def fault_injection(args) -> None:
+    import atexit
     import json
+    import shutil
     import socket
     import urllib.request
 
-    import psutil
     import ray
-
-    import atexit
-    import shutil
 
     media = Path(tempfile.mkdtemp(prefix="rollout-bench-"))
     atexit.register(shutil.rmtree, media, True)  # the selfies and headshots go, whatever happens

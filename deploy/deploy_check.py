@@ -25,7 +25,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -511,12 +510,13 @@ def main() -> int:
     parser.add_argument("--keep-up", action="store_true", help="leave the stack running (to look around)")
     parser.add_argument("--build-only", action="store_true", help="build the images, start nothing")
     args = parser.parse_args()
-    if os.geteuid() != 0 and not (shutil.which("docker")):
-        print("deploy-check runs podman as root on this machine kind", file=sys.stderr)
     workdir = Path(tempfile.mkdtemp(prefix="headshots-deploy-check-"))
     outbox = workdir / "outbox"
     outbox.mkdir()
-    os.chown(outbox, 10001, 10001) if os.geteuid() == 0 else outbox.chmod(0o777)  # the image's app user writes it
+    if os.geteuid() == 0:
+        os.chown(outbox, 10001, 10001)  # the image's app user (uid 10001) writes the emails there
+    else:
+        outbox.chmod(0o777)
     os.environ["CHECK_OUTBOX"] = str(outbox)
     results, failure = {}, None
     engine = None
