@@ -280,6 +280,11 @@ def stack_up(engine: Engine) -> None:
         # Three Ray nodes: the head (0 CPUs), the Ray worker (2 CPUs) and the dramatiq worker (0 CPUs).
         wait_until("3 Ray nodes", lambda: ray_nodes(engine) == 3, 120)
         log("healthy: postgres, redis, ray-head, ray-worker, worker (a zero-CPU Ray node), web (gunicorn); 3 Ray nodes")
+        # Only collected files are served in the image (no finders): these prove collectstatic ran at build time.
+        for path in ("/static/admin/css/base.css", "/static/portal/admin.css"):
+            if http_status(WEB + path) != 200:
+                raise CheckFailed(f"{path} is not served: were the static files collected into the image?")
+        log("static files collected at build time are served by the web role")
 
 
 def ray_nodes(engine: Engine) -> int:
