@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv clean benchmark browser-deps
+.PHONY: demo test venv clean benchmark browser-deps deploy-check
 
 venv: $(STAMP)
 
@@ -39,6 +39,11 @@ browser-deps:
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/pipeline.py
+
+# The deployment as shipped, end to end: builds the images, starts deploy/docker-compose.yml and runs rollouts through
+# the HTTP API, one of them losing its Ray worker (deploy/README.md). Not part of `test`; needs docker, or podman.
+deploy-check: $(STAMP)
+	$(PY) deploy/deploy_check.py
 
 clean:
 	rm -rf $(VENV) demo-output .demo-data

@@ -148,30 +148,120 @@ def bench_database_url() -> str:
     return url
 
 
-def actor_pids() -> list[int]:
+def ray_processes() -> list:
+    """The Ray processes this benchmark started (its local cluster: GCS, raylet, helpers, workers and actors), never
+    another process's on this shared machine: the descendants of this process that are not its web or workers."""
     import psutil
 
-    pids = []
-    for process in psutil.process_iter(["cmdline"]):
-        cmdline = process.info["cmdline"] or []
-        if cmdline and cmdline[0].startswith("ray::HeadshotActor"):
-            pids.append(process.pid)
-    return pids
+    own = psutil.Process(os.getpid())
+    found = []
+    for process in own.children(recursive=True):
+        try:
+            cmdline = process.cmdline()
+        except psutil.Error:
+            continue
+        first = cmdline[0] if cmdline else ""
+        if first.startswith("ray::") or "/ray/" in first or any("/ray/" in part for part in cmdline[1:2]):
+            found.append(process)
+    return found
+
+
+def actor_pids(min_age_s: float = 0.0) -> list[int]:
+    """Our HeadshotActor processes that have lived at least min_age_s (an actor killed while it still starts makes
+    its pool give up on the cluster, and the worker restarts: that is another fault than the one injected here)."""
+    now = time.time()
+    return [p.pid for p in ray_processes()
+            if _first_arg(p).startswith("ray::HeadshotActor") and now - _started(p) >= min_age_s]
+
+
+def _started(process) -> float:
+    import psutil
+
+    try:
+        return process.create_time()
+    except psutil.Error:
+        return time.time()
+
+
+def _first_arg(process) -> str:
+    import psutil
+
+    try:
+        return (process.cmdline() or [""])[0]
+    except psutil.Error:
+        return ""
+
+
+class PeakMemory:
+    """Peak memory per role, sampled: each process's own peak (VmHWM) and the role's largest total at one moment."""
+
+    def __init__(self):
+        self.process_peak: dict[str, int] = {}
+        self.total_peak: dict[str, int] = {}
+
+    def sample(self, groups: dict[str, list]) -> None:
+        for role, processes in groups.items():
+            total = 0
+            for process in processes:
+                try:
+                    status = open(f"/proc/{process.pid}/status").read()
+                except OSError:
+                    continue  # gone meanwhile (killed on purpose)
+                fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+                rss, hwm = (int(fields.get(k, "0 kB").split()[0]) * 1024 for k in ("VmRSS", "VmHWM"))
+                total += rss
+                self.process_peak[role] = max(self.process_peak.get(role, 0), hwm)
+            self.total_peak[role] = max(self.total_peak.get(role, 0), total)
+
+    def report(self) -> str:
+        return "; ".join(f"{role} {self.process_peak.get(role, 0) / 2**20:.0f} MiB per process, "
+                         f"{self.total_peak.get(role, 0) / 2**20:.0f} MiB all together"
+                         for role in ("web", "worker", "ray"))
+
+
+def tree(pid: int) -> list:
+    """The process and its descendants ([] once it is gone)."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """SIGKILL a process we started and everything it started (its own session)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
 
 
 def fault_injection(args) -> None:
+    import atexit
+    import json
+    import shutil
+    import socket
+    import urllib.request
+
     import ray
 
     media = Path(tempfile.mkdtemp(prefix="rollout-bench-"))
+    atexit.register(shutil.rmtree, media, True)  # the selfies and headshots go, whatever happens
     url = bench_database_url()
     worker_env = {
         "DJANGO_SETTINGS_MODULE": "config.test_settings", "DATABASE_URL": url, "TEST_DATABASE_URL": url,
-        "TEST_MEDIA_ROOT": str(media), "DRAMATIQ_NAMESPACE": "headshots-bench",
+        "TEST_MEDIA_ROOT": str(media),
+        # Its own queues (flushed below): set BENCH_DRAMATIQ_NAMESPACE and REDIS_URL apart from other runs.
+        "DRAMATIQ_NAMESPACE": os.environ.get("BENCH_DRAMATIQ_NAMESPACE", "headshots-bench"),
         # Short heartbeat timeout: a killed worker's unacked jobs come back within seconds, not a minute.
         "DRAMATIQ_HEARTBEAT_TIMEOUT_MS": "3000", "DRAMATIQ_MAINTENANCE_CHANCE": "1000000",
         "RAY_ADDRESS": ray.get_runtime_context().gcs_address, "RAY_PIPELINE": STANDIN,
         "RAY_PIPELINE_OPTIONS": f'{{"cpu_seconds_per_variant": {args.cpu_ms / 1000}}}',
         "RAY_NUM_ACTORS": "1", "RAY_NUM_CPUS_PER_ACTOR": "0.5", "ROLLOUT_MAX_IN_FLIGHT": "6",
+        "ROLLOUT_TICK_SECONDS": "10", "LOG_LEVEL": "ERROR",
     }
     os.environ.update(worker_env)
     import django
@@ -184,71 +274,161 @@ def fault_injection(args) -> None:
     settings.MEDIA_ROOT = media
     call_command("migrate", verbosity=0)
     import dramatiq
+    from rest_framework.authtoken.models import Token
 
     from brand_kits.services import brand_kit_create
-    from rollouts.services import rollout_start
+    from privacy.services import consent_grant
     from teams.models import Employee, GenerationRequest, Headshot, Selfie
-    from tenancy.models import Organization
+    from tenancy.models import Organization, Role
+    from tests.factories import make_user
 
+    employees, variants = args.fault_employees, args.fault_variants
+    from rollouts.models import Rollout, RolloutStatus
+    from teams.models import RequestStatus
+
+    # An earlier run that stopped half-way leaves running rollouts and active requests in this benchmark database,
+    # which the feeder and the watchdog would serve too (with their selfies gone): close them, empty the queues.
+    Rollout.objects.exclude(status__in=[RolloutStatus.DONE, RolloutStatus.CANCELLED]).update(
+        status=RolloutStatus.CANCELLED)
+    GenerationRequest.objects.filter(status__in=[RequestStatus.PENDING, RequestStatus.QUEUED, RequestStatus.RUNNING]
+                                     ).update(status=RequestStatus.FAILED)
     dramatiq.get_broker().flush_all()
     stamp = int(time.time())
     org = Organization.objects.create(name=f"Bench {stamp}", slug=f"bench-{stamp}", selfies_required=1)
     brand_kit_create(organization=org, name="Bench", spec={"background": {"kind": "solid", "color": "#1f4e79"},
-                                                           "output_sizes": [256],
-                                                           "variants_per_person": args.variants})
-    photo = os.urandom(SELFIE_BYTES)
-    for n in range(args.fault_employees):
+                                                           "output_sizes": [256], "variants_per_person": variants})
+    admin = make_user(org, Role.ADMIN, email=f"admin-{stamp}@bench.example")
+    token = Token.objects.create(user=admin).key
+    # Ready people, as the rollout asks: a complete selfie set (one photo: selfies_required=1) and standing consent.
+    photo = os.urandom(args.fault_selfie_kib * 1024)
+    prepared = time.perf_counter()
+    for n in range(employees):
         employee = Employee.objects.create(organization=org, name=f"E{n}", email=f"e{n}@bench.example")
         selfie = Selfie(organization=org, employee=employee, checksum=f"{n:064d}", size_bytes=len(photo))
         selfie.file.save("selfie.jpg", ContentFile(photo), save=False)
         selfie.save()
+        consent_grant(employee=employee, user=None, ip="127.0.0.1", user_agent="benchmarks/rollout.py", channel="api")
+    print(f"\n4. fault injection: {employees} employees x {variants} variants = {employees * variants} headshots "
+          f"through gunicorn, PostgreSQL, Redis, 2 dramatiq worker processes and Ray (stand-in model "
+          f"{args.cpu_ms} ms CPU per headshot); {employees} people prepared in {time.perf_counter() - prepared:.0f} s; "
+          f"{load()}")
+
+    logs = Path(tempfile.mkdtemp(prefix="rollout-bench-logs-"))
 
     def worker() -> subprocess.Popen:
+        # Each worker's output in a file of its own: a worker that exits by itself leaves its reason there.
+        log_file = open(logs / f"worker-{len(started_processes)}.log", "wb")
         return subprocess.Popen([sys.executable, "-m", "tests.rollouts.worker_process"], cwd=REPO,
-                                env={**os.environ, **worker_env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                env={**os.environ, **worker_env}, stdout=log_file, stderr=subprocess.STDOUT,
+                                start_new_session=True)
 
-    workers = [worker(), worker()]
-    print(f"\n4. fault injection: {args.fault_employees} employees x {args.variants} variants through PostgreSQL, "
-          f"Redis, 2 dramatiq worker processes and Ray; {load()}")
-    rollout = rollout_start(organization=org, created_by=None, scope="all")
-    planned = args.fault_employees * args.variants
-    started = time.perf_counter()
-    actor_kills, worker_killed, rng = 0, False, random.Random(5)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    started_processes: list[subprocess.Popen] = []
+
+    def stop(signum, frame):
+        raise SystemExit(f"stopped by signal {signum}")  # runs the clean-up below
+
+    signal.signal(signal.SIGTERM, stop)
+    peak = PeakMemory()
     try:
+        # The web role as the image runs it (one process, two threads here): starts the rollout and answers the
+        # progress polls an HR dashboard would send.
+        web = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:config.gunicorn",
+                                "config.wsgi:application"], cwd=REPO, start_new_session=True,
+                               env={**os.environ, **worker_env, "WEB_HOST": "127.0.0.1", "WEB_PORT": str(port),
+                                    "WEB_CONCURRENCY": "1", "WEB_THREADS": "2",
+                                    "PYTHONPATH": os.pathsep.join([str(REPO / "platform"), str(REPO)])},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started_processes.append(web)
+        workers = []
+        for _ in range(2):
+            workers.append(worker())
+            started_processes.append(workers[-1])
+        base = f"http://127.0.0.1:{port}/api/v1/orgs/{org.slug}"
+
+        def api(method: str, path: str, body: dict | None = None) -> dict:
+            request = urllib.request.Request(base + path, method=method, data=json.dumps(body or {}).encode(),
+                                             headers={"Authorization": f"Token {token}",
+                                                      "Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return json.loads(response.read())
+
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline or web.poll() is not None:
+                    raise SystemExit("gunicorn did not start") from None
+                time.sleep(0.5)
+
+        def groups() -> dict[str, list]:
+            return {"web": tree(web.pid), "worker": [p for w in workers for p in tree(w.pid)],
+                    "ray": ray_processes()}
+
+        rollout = api("POST", "/rollouts", {"scope": "all"})
+        if rollout["counts"]["total"] != employees:
+            raise SystemExit(f"the rollout took {rollout['counts']['total']} of {employees} people: "
+                             f"{rollout['skipped'][:3]}")
+        planned = employees * variants
+        started = time.perf_counter()
+        actor_kills, worker_killed, rng, status, exits = 0, False, random.Random(5), rollout["status"], []
+        last_report = started
         while time.perf_counter() - started < args.fault_timeout:
             time.sleep(args.kill_every)
-            rollout.refresh_from_db()
-            if rollout.status == "done":
+            peak.sample(groups())
+            progress = api("GET", f"/rollouts/{rollout['id']}")
+            status, stored = progress["status"], progress["counts"]["headshots_stored"]
+            if status == "done":
                 break
-            stored = Headshot.objects.filter(organization=org).count()
+            for n, process in enumerate(workers):
+                if process.poll() is not None:  # exited by itself: its supervisor starts another, as here
+                    exits.append(f"pid {process.pid} exit {process.returncode} (log {logs})")
+                    workers[n] = worker()
+                    started_processes.append(workers[n])
             if not worker_killed and stored >= planned * 0.3:
                 victim = workers.pop(0)
-                victim.send_signal(signal.SIGKILL)
-                victim.wait()
+                peak.sample({"worker": tree(victim.pid)})
+                stop_group(victim)
                 workers.append(worker())  # its replacement, as Kubernetes would start one
+                started_processes.append(workers[-1])
                 worker_killed = True
                 print(f"   killed dramatiq worker pid {victim.pid} (SIGKILL) at {stored}/{planned} headshots")
-            pids = actor_pids()
+            if time.perf_counter() - last_report >= 30:
+                last_report = time.perf_counter()
+                print(f"   {last_report - started:5.0f} s: {stored}/{planned} headshots stored, {actor_kills} actors "
+                      f"killed, {len(exits)} worker restarts ({load()})", flush=True)
+            pids = actor_pids(min_age_s=args.actor_min_age)
             if pids:
                 os.kill(rng.choice(pids), signal.SIGKILL)
                 actor_kills += 1
         wall = time.perf_counter() - started
+        peak.sample(groups())
     finally:
-        for process in workers:
-            process.kill()
-            process.wait()
-    rollout.refresh_from_db()
-    requests = GenerationRequest.objects.filter(rollout_item__rollout=rollout)
-    expected = {f"{r}:standin-{n}" for r in requests.values_list("id", flat=True) for n in range(args.variants)}
+        # Whatever happened (a failed start, Ctrl-C, SIGTERM included), no worker or web process outlives the run:
+        # a second signal must not cut this clean-up short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for process in started_processes:
+            stop_group(process)
+    requests = GenerationRequest.objects.filter(rollout_item__rollout_id=rollout["id"])
+    expected = {f"{r}:standin-{n}" for r in requests.values_list("id", flat=True) for n in range(variants)}
     keys = list(Headshot.objects.filter(organization=org).values_list("idempotency_key", flat=True))
     files = sum(1 for _ in (media / "orgs" / str(org.pk)).rglob("*.png"))
     lost = len(expected - set(keys))
     duplicated = (len(keys) - len(set(keys))) + (files - len(keys))  # extra rows, and files without a row
     reruns = sum(requests.values_list("attempts", flat=True)) - requests.count()
-    print(f"   rollout {rollout.status} in {wall:.1f} s: {len(keys)}/{planned} headshots stored, {actor_kills} actor "
-          f"processes killed (SIGKILL), 1 dramatiq worker killed, {reruns} job re-runs")
+    print(f"   rollout {status} in {wall:.1f} s: {len(keys)}/{planned} headshots stored "
+          f"({len(keys) / wall:.0f}/s), {actor_kills} actor processes killed (SIGKILL), "
+          f"{int(worker_killed)} dramatiq worker killed, {reruns} job re-runs")
+    if exits:
+        print(f"   workers that exited by themselves and were replaced: {'; '.join(exits)}")
     print(f"   lost = {lost}, duplicated = {duplicated} ({files} files on disk for {len(keys)} rows; "
           f"requests not done: {requests.exclude(status='done').count()})")
+    print(f"   peak memory: {peak.report()}")
 
 
 def main() -> int:
@@ -261,9 +441,12 @@ def main() -> int:
     parser.add_argument("--local-cpus", type=int, default=2)
     parser.add_argument("--tasks", type=int, default=2000, help="sets in the scheduler-throughput runs")
     parser.add_argument("--actor-counts", type=lambda s: [int(x) for x in s.split(",")], default=[16, 32, 64])
-    parser.add_argument("--fault-employees", type=int, default=100)
+    parser.add_argument("--fault-employees", type=int, default=1000)
+    parser.add_argument("--fault-variants", type=int, default=24, help="variants per person in the fault run")
+    parser.add_argument("--fault-selfie-kib", type=int, default=64, help="size of each fault-run selfie")
     parser.add_argument("--kill-every", type=float, default=1.0, help="seconds between actor kills")
-    parser.add_argument("--fault-timeout", type=float, default=300)
+    parser.add_argument("--actor-min-age", type=float, default=5.0, help="kill only actors at least this old (s)")
+    parser.add_argument("--fault-timeout", type=float, default=1800)
     parser.add_argument("--only", choices=["real", "scaling", "scheduler", "faults"], default=None)
     parser.add_argument("--real-people", type=int, default=2, help="dev-face people run through the real pipeline")
     parser.add_argument("--real-variants", type=int, default=4)

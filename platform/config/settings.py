@@ -271,6 +271,19 @@ ROLLOUT_DEFAULT_SECONDS_PER_REQUEST = env_float("ROLLOUT_DEFAULT_SECONDS_PER_REQ
 # Readiness (/readyz) also probes RAY_ADDRESS when true (web pods usually don't need Ray to serve).
 READINESS_CHECK_RAY = env_bool("READINESS_CHECK_RAY", False)
 
+# The production web server (gunicorn, platform/config/gunicorn.py): WEB_CONCURRENCY processes (gunicorn's own
+# variable name) of WEB_THREADS threads each. Measured on 2 cores in deploy/SIZING.md.
+WEB_HOST = env_str("WEB_HOST", "0.0.0.0")
+WEB_PORT = env_int("WEB_PORT", 8000)
+WEB_CONCURRENCY = env_int("WEB_CONCURRENCY", 2)
+WEB_THREADS = env_int("WEB_THREADS", 4)
+WEB_TIMEOUT_SECONDS = env_int("WEB_TIMEOUT_SECONDS", 120)
+WEB_ACCESS_LOG = env_bool("WEB_ACCESS_LOG", False)
+# Which proxies may set X-Forwarded-* for gunicorn (comma-separated addresses; gunicorn's default is 127.0.0.1).
+WEB_FORWARDED_ALLOW_IPS = env_str("WEB_FORWARDED_ALLOW_IPS", "127.0.0.1")
+if WEB_CONCURRENCY < 1 or WEB_THREADS < 1:
+    raise ImproperlyConfigured("WEB_CONCURRENCY and WEB_THREADS must be at least 1")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -11,7 +11,7 @@ import io
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from PIL import Image, ImageCms
 
@@ -163,26 +163,66 @@ def _options(size, square, fmt, max_bytes, min_size) -> dict[str, Any]:
             "min_size": min_size}
 
 
+class EtagSource(NamedTuple):
+    """What a delivered image's ETag depends on: the stored row's identity, files, size and face placement."""
+
+    pk: int
+    file_name: str
+    width: int
+    height: int
+    renditions: dict
+    qc_face_box: Any
+    params_face_box: Any
+    framing: Any
+    backend: Any
+
+    @classmethod
+    def of(cls, headshot) -> "EtagSource":
+        params = headshot.variant_params or {}
+        return cls(headshot.pk, headshot.file.name, headshot.width, headshot.height, headshot.renditions or {},
+                   (headshot.qc or {}).get("face_box"), params.get("face_box"), params.get("framing"),
+                   params.get("backend"))
+
+
+# The same values straight from the database (JSON keys extracted there): a page of ETags without loading models.
+ETAG_SOURCE_COLUMNS = ("id", "file", "width", "height", "renditions", "qc__face_box", "variant_params__face_box",
+                       "variant_params__framing", "variant_params__backend")
+
+
 def delivery_etag(headshot, *, size: int | None = None, square: bool = False, fmt: str = "JPEG",
                   max_bytes: int | None = None, min_size: int | None = None) -> str:
     """The ETag render_headshot would give, without opening any image (for If-None-Match -> 304).
 
     Stored files are never rewritten (new results get new names), so their names identify the content.
     """
+    etag = delivery_etag_function(size=size, square=square, fmt=fmt, max_bytes=max_bytes, min_size=min_size)
+    return etag(EtagSource.of(headshot))
+
+
+def delivery_etag_function(*, size: int | None = None, square: bool = False, fmt: str = "JPEG",
+                           max_bytes: int | None = None, min_size: int | None = None
+                           ) -> Callable[[EtagSource], str]:
+    """delivery_etag for many headshots with the same options: what they share (options, signer) is worked out once."""
     options = _options(size, square, fmt, max_bytes, min_size)
-    identity = {
-        "headshot": headshot.pk,
-        "master": headshot.file.name, "master_size": [headshot.width, headshot.height],
-        "renditions": sorted(headshot.renditions.items()),
-        "face": _face_centre(headshot),
-        "options": options,
-        "label": LABEL_VERSION, "ai_system": _ai_system(headshot),
-        "c2pa": c2pa_signing.signer_identity(),
-    }
-    digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
-    # c2pa-rs salts every assertion hash at random, so two signed renders differ byte-wise (same pixels, same
-    # claims): the tag is then weak, as HTTP asks of equivalent but not identical bytes.
-    return f'W/"{digest}"' if identity["c2pa"] else f'"{digest}"'
+    signer = c2pa_signing.signer_identity()
+
+    def etag(source: EtagSource) -> str:
+        identity = {
+            "headshot": source.pk,
+            "master": source.file_name, "master_size": [source.width, source.height],
+            "renditions": sorted(source.renditions.items()),
+            "face": _face_centre_from(source.qc_face_box, source.params_face_box, source.framing, source.width,
+                                      source.height),
+            "options": options,
+            "label": LABEL_VERSION, "ai_system": _ai_system_from(source.backend),
+            "c2pa": signer,
+        }
+        digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
+        # c2pa-rs salts every assertion hash at random, so two signed renders differ byte-wise (same pixels, same
+        # claims): the tag is then weak, as HTTP asks of equivalent but not identical bytes.
+        return f'W/"{digest}"' if signer else f'"{digest}"'
+
+    return etag
 
 
 def render_headshot(headshot, *, size: int | None = None, square: bool = False, fmt: str = "JPEG",
@@ -254,18 +294,26 @@ def _open_source(headshot, name: str) -> Image.Image:
 
 def _ai_system(headshot) -> str:
     """Which generator made it (IPTC AISystemUsed): the product and the inference backend the params record."""
-    backend = (headshot.variant_params or {}).get("backend")
+    return _ai_system_from((headshot.variant_params or {}).get("backend"))
+
+
+def _ai_system_from(backend) -> str:
     return f"{PRODUCT} ({backend} backend)" if isinstance(backend, str) and backend else PRODUCT
 
 
 def _face_centre(headshot) -> tuple[float, float] | None:
     """The face's centre as fractions of the frame, from a stored face box or the framing the pipeline used."""
-    for holder in (headshot.qc or {}, headshot.variant_params or {}):
-        box = holder.get("face_box")
-        if isinstance(box, (list, tuple)) and len(box) == 4 and headshot.width and headshot.height:
+    params = headshot.variant_params or {}
+    return _face_centre_from((headshot.qc or {}).get("face_box"), params.get("face_box"), params.get("framing"),
+                             headshot.width, headshot.height)
+
+
+def _face_centre_from(qc_box, params_box, framing, width, height) -> tuple[float, float] | None:
+    for box in (qc_box, params_box):
+        if isinstance(box, (list, tuple)) and len(box) == 4 and width and height:
             left, top, right, bottom = (float(v) for v in box)
-            return (round((left + right) / 2 / headshot.width, 4), round((top + bottom) / 2 / headshot.height, 4))
-    framing = (headshot.variant_params or {}).get("framing") or {}
+            return (round((left + right) / 2 / width, 4), round((top + bottom) / 2 / height, 4))
+    framing = framing if isinstance(framing, dict) else {}
     eye_line, head_height = framing.get("eye_line"), framing.get("head_height")
     if isinstance(eye_line, (int, float)) and isinstance(head_height, (int, float)):
         # The eyes sit on the frame's vertical centre line at eye_line; the head spans head_height of the frame.

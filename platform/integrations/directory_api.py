@@ -22,10 +22,10 @@ from audit.services import record as audit_record
 from tenancy.api import DomainError
 
 from .auth import ApiKeyAuthentication, ApiKeyRateThrottle, HasApiKeyScope
-from .delivery import DESTINATION_PRESETS, delivery_etag, render_headshot
+from .delivery import DESTINATION_PRESETS, delivery_etag, delivery_etag_function, render_headshot
 from .labels import TRAINED_ALGORITHMIC_MEDIA
 from .models import ApiKeyScope
-from .selectors import BadCursor, Cursor, directory_employees, directory_headshot, directory_headshots
+from .selectors import BadCursor, Cursor, directory_headshot, directory_page
 
 MIN_SIZE, MAX_SIZE = 16, 4096
 FORMATS = {"jpeg": "JPEG", "jpg": "JPEG", "png": "PNG", "webp": "WEBP"}
@@ -138,19 +138,20 @@ class DirectoryEmployeeListApi(DirectoryEndpoint):
         except BadCursor as exc:
             raise DomainError(str(exc), code="invalid_cursor") from None
         limit = _parse_limit(params.get("limit"))
-        employees, next_cursor = directory_employees(organization=self.organization, updated_since=since, after=after,
-                                                     limit=limit)
-        headshots = directory_headshots(self.organization, employees)
+        employees, headshots, next_cursor = directory_page(organization=self.organization, updated_since=since,
+                                                           after=after, limit=limit)
         headshot_url = headshot_url_builder(request)
         results = []
+        etag = delivery_etag_function()
         for employee in employees:
-            headshot = headshots.get(employee.pk)
+            headshot = headshots.get(employee.id)
             results.append({
-                "id": employee.pk, "external_id": employee.external_id, "email": employee.email,
-                "name": employee.name, "team": employee.team.name if employee.team else None,
+                "id": employee.id, "external_id": employee.external_id, "email": employee.email,
+                "name": employee.name, "team": employee.team,
                 "active": employee.active, "updated_at": employee.updated,
                 "headshot": None if headshot is None else {
-                    "id": headshot.pk, "approved_at": headshot.approved_at, "etag": delivery_etag(headshot),
+                    "id": headshot.etag_source.pk, "approved_at": headshot.approved_at,
+                    "etag": etag(headshot.etag_source),
                     "url": headshot_url(employee.external_id) if employee.external_id else None,
                     "digital_source_type": TRAINED_ALGORITHMIC_MEDIA,
                 },

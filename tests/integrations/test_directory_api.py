@@ -140,6 +140,75 @@ def test_pages_follow_a_stable_cursor_in_updated_then_id_order(tenant):
     assert last["next"] is None and last["next_cursor"] is None
 
 
+def test_a_page_costs_two_queries_however_many_people_it_lists(org_a, django_assert_num_queries):
+    """The pull API's list stays cheap (deploy/SIZING.md: at most 4 ms of app CPU for 100 rows): the key and one
+    query for the page's people with their newest approved headshot, never a query per row."""
+    from teams.models import Team
+
+    sales = Team.objects.create(organization=org_a, name="Sales")
+
+    def person(n: int, team=None) -> Employee:
+        employee = make_employee(org_a, name=f"Person {n}", external_id=f"P{n}")
+        Employee.objects.filter(pk=employee.pk).update(team=team)
+        return employee
+
+    for n in range(3):
+        add_headshot(person(n, sales))
+    client = key_for(org_a)
+    client.get(DIRECTORY)  # the key's first use is written down (then at most once a minute)
+    with django_assert_num_queries(2):
+        few = client.get(DIRECTORY, {"limit": 100}).json()["results"]
+    for n in range(3, 25):
+        employee = person(n, sales if n % 2 else None)
+        if n % 3:
+            add_headshot(employee)
+    with django_assert_num_queries(2):
+        many = client.get(DIRECTORY, {"limit": 100}).json()["results"]
+    assert len(few) == 3 and len(many) == 25
+    assert {r["team"] for r in many} == {"Sales", None}
+    # Each listed ETag is the headshot endpoint's own: a sync that sends it back gets 304.
+    listed = [r for r in many if r["headshot"]]
+    assert len(listed) == 3 + sum(1 for n in range(3, 25) if n % 3)
+    for row in listed:
+        url = headshot_url(row["external_id"])
+        assert client.get(url, HTTP_IF_NONE_MATCH=row["headshot"]["etag"]).status_code == 304
+
+
+def test_the_postgresql_page_query_answers_like_the_portable_orm_queries(org_a):
+    """directory_page's one query (PostgreSQL) and the ORM's two (the SQLite demo) give the same pages."""
+    from integrations.selectors import directory_employees, directory_headshots, directory_page
+    from teams.models import Team
+
+    team = Team.objects.create(organization=org_a, name="Ops")
+    twice = make_employee(org_a, name="Twice Approved", external_id="T2")
+    add_headshot(twice)
+    newest = add_headshot(twice)  # the later approval is the one shown
+    for n in range(5):
+        employee = make_employee(org_a, name=f"Person {n}", external_id=f"P{n}")
+        if n % 2:
+            add_headshot(employee)
+    Employee.objects.filter(external_id="P1").update(team=team)
+    employee_update(employee=Employee.objects.get(external_id="P3"), active=False)
+    since = timezone.now() - timedelta(days=1)
+    for updated_since in (None, since):
+        cursor, pages = None, 0
+        while True:
+            people, headshots, following = directory_page(organization=org_a, updated_since=updated_since,
+                                                          after=cursor, limit=2)
+            expected_people, expected_cursor = directory_employees(organization=org_a, updated_since=updated_since,
+                                                                   after=cursor, limit=2)
+            assert people == expected_people and following == expected_cursor
+            assert headshots == directory_headshots(org_a, expected_people)
+            pages += 1
+            if following is None:
+                break
+            cursor = following
+        assert pages == 3  # 5 active people, or all 6 changed since yesterday, at 2 a page
+    shown = directory_page(organization=org_a)[1]
+    assert shown[twice.pk].etag_source.pk == newest.pk
+    assert Employee.objects.get(external_id="P3").pk not in shown  # deactivated: not shown
+
+
 def test_updated_since_counts_both_employee_changes_and_approvals(org_a):
     quiet = make_employee(org_a, name="Quiet One", external_id="E-Q")
     add_headshot(quiet)
