@@ -5,12 +5,13 @@ from django.conf import settings
 from django.http import FileResponse, Http404
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.models import Invite
 from audit.services import record as audit_record
 from brand_kits.models import BrandKit
+from config.parsers import FormParser, MultiPartParser
+from config.request_input import ascii_id
 from config.throttling import SelfieUploadThrottle, UserThrottle
 from tenancy.api import DomainError, OrganizationAdminEndpoint, OrganizationEndpoint
 
@@ -343,9 +344,9 @@ class HeadshotListApi(OrganizationAdminEndpoint):
     def get(self, request, org_slug: str):
         queryset = self.get_queryset().select_related("brand_kit_version")
         if employee := request.query_params.get("employee"):
-            if not employee.isdigit():
-                raise DomainError("employee must be an employee id.")
-            queryset = queryset.filter(employee_id=int(employee))
+            if (employee_id := ascii_id(employee)) is None:  # not "²".isdigit(): int() of it was a 500
+                raise DomainError("employee must be an employee id.", code="invalid_employee")
+            queryset = queryset.filter(employee_id=employee_id)
         for field in ("approved", "qc_passed"):
             if (value := request.query_params.get(field)) is not None:
                 queryset = queryset.filter(**{field: value.lower() in {"1", "true", "yes"}})

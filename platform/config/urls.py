@@ -79,6 +79,9 @@ api_v1 = [
     path("orgs/<slug:org_slug>/", include((tenant_patterns, "tenant"))),
 ]
 
+# Under /api/, a URL that matches no route answers the API's JSON 404 (the rest of the site keeps its HTML page).
+handler404 = "config.api_errors.page_not_found"
+
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

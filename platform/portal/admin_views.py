@@ -25,6 +25,7 @@ from django.views import View
 
 from brand_kits.models import BrandKit
 from brand_kits.services import BrandKitError, brand_kit_create, brand_kit_update, brand_spec_for
+from config.request_input import ascii_id
 from inference.brand import BrandSpec, BrandSpecError
 from inference.presets import PRESETS
 from rollouts.models import Rollout
@@ -222,7 +223,7 @@ class EmployeeRemindView(AdminView):
 
     def post(self, request, org_slug: str):
         people = employees_with_state(self.organization).filter(state__in=("invited", "joined"))
-        ids = [int(i) for i in request.POST.getlist("employee") if i.isdigit()]
+        ids = [pk for i in request.POST.getlist("employee") if (pk := ascii_id(i)) is not None]
         if ids:
             people = people.filter(pk__in=ids)
         with transaction.atomic():
@@ -380,7 +381,7 @@ class ReviewQueueView(AdminView):
     def get(self, request, org_slug: str):
         teams = Team.objects.for_organization(self.organization)
         team = request.GET.get("team")
-        team_id = int(team) if team and team.isdigit() else None
+        team_id = ascii_id(team) if team else None
         page = Paginator(review_queue(self.organization, team_id=team_id), PAGE_SIZE).get_page(request.GET.get("page"))
         api = f"/api/v1/orgs/{self.organization.slug}"
         rows = []

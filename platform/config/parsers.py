@@ -1,0 +1,56 @@
+"""The API's request parsers: DRF's, plus the limits of config/request_input.py (JSON depth, no NUL characters).
+
+They are the REST_FRAMEWORK defaults; a view that names its own parser_classes takes them from here too, and a
+serializer that takes free-form JSON uses this module's JSONField.
+"""
+from __future__ import annotations
+
+from rest_framework import parsers, serializers
+
+from .request_input import InputRefused, check_parsed, check_text, field_path, loads, too_deep
+
+
+def _check_form(data) -> None:
+    for key, values in data.lists():
+        check_text(key, field_path(key))
+        for value in values:
+            if isinstance(value, str):
+                check_text(value, field_path(key))
+
+
+class JSONParser(parsers.JSONParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:  # json recurses once per level: 100,000 "[" used to be a 500
+            raise too_deep() from None
+        return check_parsed(data)
+
+
+class FormParser(parsers.FormParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        data = super().parse(stream, media_type, parser_context)
+        _check_form(data)
+        return data
+
+
+class MultiPartParser(parsers.MultiPartParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        result = super().parse(stream, media_type, parser_context)
+        _check_form(result.data)
+        return result
+
+
+class JSONField(serializers.JSONField):
+    """A serializer JSONField whose value meets a JSON body's limits, also where it arrives as JSON text in a form
+    field (DRF's own json.loads there let 100,000 "[" and NUL characters through to a 500)."""
+
+    def to_internal_value(self, data):
+        if self.binary or getattr(data, "is_json_string", False):
+            try:
+                return loads(data.decode() if isinstance(data, bytes) else data, self.field_name)
+            except InputRefused:
+                raise
+            except ValueError:
+                self.fail("invalid")
+        return check_parsed(super().to_internal_value(data), self.field_name)
