@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from config.parsers import FormParser, JSONField, MultiPartParser
 from tenancy.api import DomainError, OrganizationAdminEndpoint
 
 from inference.presets import catalogue
@@ -14,7 +14,7 @@ from .models import BrandKit, BrandKitVersion
 from .services import BrandKitError, brand_kit_archive, brand_kit_create, brand_kit_update
 
 
-class BrandSpecField(serializers.JSONField):
+class BrandSpecField(JSONField):
     """The spec as JSON; ranges are checked by inference.BrandSpec in the service, one source of truth."""
 
 
