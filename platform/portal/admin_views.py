@@ -32,7 +32,8 @@ from rollouts.models import Rollout
 from rollouts.services import RolloutError, rollout_cancel, rollout_pause, rollout_resume
 from teams.models import Employee, Headshot, Selfie, Team
 from teams.review import headshot_regenerate, headshot_reject, headshot_review_approve
-from teams.services import TeamsError, employee_create, employee_update, employees_import_csv, team_get_or_create
+from teams.services import (CsvImportRefused, TeamsError, employee_create, employee_update, employees_import_csv,
+                            team_get_or_create)
 from tenancy.models import Membership
 
 from teams import invites as admin_invites
@@ -153,7 +154,7 @@ class EmployeeListView(AdminView):
     def get(self, request, org_slug: str):
         return self.page()
 
-    def page(self, *, import_form=None, invite_form=None, import_result=None, status: int = 200):
+    def page(self, *, import_form=None, invite_form=None, import_result=None, import_refused=None, status: int = 200):
         teams = Team.objects.for_organization(self.organization)
         filters = EmployeeFilterForm(self.request.GET or None, teams=teams)
         employees = employees_with_state(self.organization).select_related("team")
@@ -171,7 +172,8 @@ class EmployeeListView(AdminView):
         return self.render("employees.html", {
             "filters": filters, "page": page, "query": query.urlencode(), "state_labels": STATE_LABELS,
             "import_form": import_form or CsvImportForm(), "invite_form": invite_form or InviteForm(),
-            "import_result": import_result, "not_uploaded": employees_with_state(self.organization)
+            "import_result": import_result, "import_refused": import_refused,
+            "not_uploaded": employees_with_state(self.organization)
             .filter(state__in=("invited", "joined")).count(),
         }, status=status)
 
@@ -184,6 +186,8 @@ class EmployeeImportView(EmployeeListView):
         upload = form.cleaned_data["file"]
         try:
             result = employees_import_csv(organization=self.organization, data=upload.read(upload.size + 1))
+        except CsvImportRefused as exc:
+            return self.page(import_form=form, import_refused=exc, status=400)
         except TeamsError as exc:
             form.add_error("file", exc.message)
             return self.page(import_form=form, status=400)

@@ -287,3 +287,76 @@ def test_a_still_jpeg_png_or_webp_background_is_accepted(org_a, api, fmt):
                         {"background_image": image_upload(fmt)}, format="multipart")
     assert response.status_code == 200, response.content
     assert response.json()["spec"]["background"]["kind"] == "image" and response.json()["version"] == 2
+
+
+# The employee CSV import: all or nothing, with every bad row reported -------------------------------------------
+
+
+def csv_upload(text: str) -> io.BytesIO:
+    handle = io.BytesIO(text.encode())
+    handle.name = "people.csv"
+    return handle
+
+
+def import_csv(api, org, text: str):
+    return api.post(f"/api/v1/orgs/{org.slug}/employees/import", {"file": csv_upload(text)}, format="multipart")
+
+
+def row_errors(body: dict) -> dict[tuple[int, str | None], str]:
+    return {(row["line"], row["column"]): row["error"] for row in body["errors"]["rows"]}
+
+
+def test_over_long_csv_fields_store_nothing_and_report_each_row_and_column(org_a, api):
+    text = ("name,email,external_id,team\n"
+            "Ann Lee,ann@acme.example,E1,Sales\n"
+            f"{'N' * 201},bo@acme.example,E2,Sales\n"
+            f"Cy Ray,cy@acme.example,{'9' * 201},Ops\n"
+            f"Di Ray,di@acme.example,E4,{'T' * 201}\n"
+            f"Ed Fox,{'e' * 250}@acme.example,E5,Ops\n")
+    body = api_error(import_csv(api, org_a, text), 400)
+    assert body["code"] == "csv_rows_invalid" and "nothing was imported" in body["detail"].lower()
+    errors = row_errors(body)
+    assert set(errors) == {(3, "name"), (4, "external_id"), (5, "team"), (6, "email")}, errors
+    assert "200 characters" in errors[(3, "name")]
+    # The good first row was not stored either: the import is all or nothing.
+    assert not Employee.objects.exists() and not Team.objects.exists()
+
+
+def test_a_nul_character_in_a_csv_cell_is_reported_by_line_and_column(org_a, api):
+    body = api_error(import_csv(api, org_a, "name,email,team\nAnn\x00Lee,ann@acme.example,Sales\n"
+                                            "Bo,bo@acme.example,Sa\x00les\n"), 400)
+    errors = row_errors(body)
+    assert set(errors) == {(2, "name"), (3, "team")} and "NUL" in errors[(2, "name")], errors
+    assert not Employee.objects.exists() and not Team.objects.exists()
+
+
+def test_two_rows_with_one_external_id_are_refused_instead_of_crashing_halfway(org_a, api):
+    existing = make_employee(org_a, email="old@acme.example", external_id="E9")
+    text = ("name,email,external_id\n"
+            "Ann,ann@acme.example,E1\n"
+            "Bo,bo@acme.example,E1\n"
+            "Cy,cy@acme.example,E9\n"
+            "Ann Again,ANN@acme.example,E3\n")
+    errors = row_errors(api_error(import_csv(api, org_a, text), 400))
+    assert set(errors) == {(3, "external_id"), (4, "external_id"), (5, "email")}, errors
+    assert list(Employee.objects.all()) == [existing]
+
+
+def test_a_csv_field_past_the_csv_readers_limit_is_a_400(org_a, api):
+    body = api_error(import_csv(api, org_a, f"name,email\n{'x' * 200_000},ann@acme.example\n"), 400)
+    assert "line 2" in body["detail"], body
+    assert not Employee.objects.exists()
+
+
+def test_the_admin_portal_import_stores_nothing_and_lists_the_bad_rows(org_a, admin):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    portal = Client()
+    portal.force_login(admin)
+    text = f"name,email,team\nAnn,ann@acme.example,Sales\n{'N' * 201},bo@acme.example,Sales\n"
+    response = portal.post(f"/app/{org_a.slug}/admin/employees/import",
+                           {"file": SimpleUploadedFile("people.csv", text.encode(), "text/csv")})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Nothing was imported" in html and '<th scope="row">3</th>' in html and "200 characters" in html
+    assert not Employee.objects.exists()
