@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import json
 
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -11,6 +10,7 @@ from rest_framework import serializers
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 
+from config.csv_cells import csv_cell
 from tenancy.api import OrganizationAdminEndpoint
 
 from .models import ActorType, AuditEvent
@@ -82,12 +82,6 @@ class _Echo:
         return value
 
 
-def _cell(value) -> str:
-    text = "" if value is None else (json.dumps(value, sort_keys=True) if isinstance(value, dict) else str(value))
-    # A spreadsheet would run a cell starting with one of these as a formula.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 class AuditEventCsvApi(AuditEventEndpoint):
     content_negotiation_class = _JsonErrorsOnly
     pagination_class = None
@@ -101,7 +95,7 @@ class AuditEventCsvApi(AuditEventEndpoint):
         def rows():
             yield writer.writerow(CSV_COLUMNS)
             for event in events.values_list(*CSV_COLUMNS).iterator(chunk_size=1000):
-                yield writer.writerow([_cell(v.isoformat() if hasattr(v, "isoformat") else v) for v in event])
+                yield writer.writerow([csv_cell(v.isoformat() if hasattr(v, "isoformat") else v) for v in event])
 
         response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="audit-events.csv"'
