@@ -11,7 +11,8 @@ from tenancy.api import DomainError, OrganizationAdminEndpoint
 from inference.presets import catalogue
 
 from .models import BrandKit, BrandKitVersion
-from .services import BrandKitError, brand_kit_archive, brand_kit_create, brand_kit_update
+from .services import (BACKGROUND_MAX_BYTES, BACKGROUND_MAX_PIXELS, BrandKitError, brand_kit_archive,
+                       brand_kit_create, brand_kit_update)
 
 
 class BrandSpecField(JSONField):
@@ -109,7 +110,9 @@ class BrandKitDetailApi(OrganizationAdminEndpoint):
 
 
 class BackgroundIn(serializers.Serializer):
-    background_image = serializers.FileField()
+    background_image = serializers.FileField(help_text=(
+        f"A still JPEG, PNG or WebP image (not animated) of at most {BACKGROUND_MAX_BYTES // 2**20} MB and "
+        f"{BACKGROUND_MAX_PIXELS // 1_000_000} megapixels."))
 
 
 class BrandKitBackgroundApi(OrganizationAdminEndpoint):

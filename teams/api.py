@@ -18,9 +18,10 @@ from tenancy.api import DomainError, OrganizationAdminEndpoint, OrganizationEndp
 from .invites import employee_invite_send
 from .models import Employee, GenerationRequest, Headshot, Selfie, Team
 from .selfie_checks import reason_message
-from .services import (CSV_MAX_REPORTED, CsvImportRefused, TeamsError, employee_create, employee_delete,
-                       employee_update, employees_import_csv, generation_request_start, headshot_approve,
-                       headshot_set_selected, selfie_delete, selfie_set_summary, selfies_upload, team_get_or_create)
+from .services import (CSV_MAX_BYTES, CSV_MAX_REPORTED, CsvImportRefused, TeamsError, employee_create,
+                       employee_delete, employee_update, employees_import_csv, generation_request_start,
+                       headshot_approve, headshot_set_selected, selfie_delete, selfie_set_summary, selfies_upload,
+                       team_get_or_create)
 
 
 def _domain(exc: TeamsError) -> DomainError:
@@ -129,7 +130,9 @@ class SelfieListOut(serializers.Serializer):
 
 
 class UploadIn(serializers.Serializer):
-    files = serializers.ListField(child=serializers.FileField(allow_empty_file=True), allow_empty=False)
+    files = serializers.ListField(child=serializers.FileField(allow_empty_file=True), allow_empty=False, help_text=(
+        f"Photos (JPEG, PNG, HEIC or WebP), each at most {settings.SELFIE_MAX_BYTES // 2**20} MB; the set holds "
+        f"at most the organization's maximum (settings)."))
 
 
 class GenerationRequestOut(serializers.ModelSerializer):
@@ -185,7 +188,8 @@ class ImportRowErrorOut(serializers.Serializer):
 
 
 class ImportRowErrorsOut(serializers.Serializer):
-    rows = ImportRowErrorOut(many=True, help_text=f"every problem of every bad row, the first {CSV_MAX_REPORTED}")
+    rows = ImportRowErrorOut(many=True, required=False,
+                             help_text=f"every problem of every bad row, the first {CSV_MAX_REPORTED}")
 
 
 class ImportRefusedOut(serializers.Serializer):
@@ -196,7 +200,8 @@ class ImportRefusedOut(serializers.Serializer):
 
 
 class CsvIn(serializers.Serializer):
-    file = serializers.FileField()
+    file = serializers.FileField(help_text=f"A UTF-8 CSV of at most {CSV_MAX_BYTES // 2**20} MB with a header row: "
+                                           f"name,email[,external_id][,team].")
 
 
 # Admin: teams and employees ------------------------------------------------------------------------------------

@@ -23,11 +23,12 @@ _ASCII_ID = re.compile(r"[0-9]{1,19}")
 class InputRefused(ValueError):
     """Input no endpoint accepts. `path` names the field ("spec.variants.1"), or is empty for the whole body."""
 
-    def __init__(self, code: str, message: str, path: str = ""):
+    def __init__(self, code: str, message: str, path: str = "", status: int = 400):
         super().__init__(message)
         self.code = code
         self.message = message
         self.path = path
+        self.status = status
 
 
 def field_path(*parts: object) -> str:

@@ -198,6 +198,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every /api/ operation documents its error answers (the Error shape) and the schema states the input limits.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "config.openapi.document_errors_and_limits"],
 }
 
 # Jobs: "redis" in tests and production; the embedded default is the in-process stub broker.

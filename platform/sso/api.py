@@ -48,7 +48,8 @@ class SsoConfigOut(serializers.Serializer):
 class SsoConfigIn(serializers.Serializer):
     metadata_xml = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,
                                          max_length=METADATA_MAX_BYTES)
-    metadata = serializers.FileField(required=False, help_text="The IdP's metadata XML file (multipart).")
+    metadata = serializers.FileField(required=False, help_text=f"The IdP's metadata XML file (multipart), at most "
+                                                               f"{METADATA_MAX_BYTES // 2**20} MB.")
     preset = serializers.ChoiceField(choices=list(PRESETS), required=False)
     attribute_mapping = JSONField(required=False, help_text=f"Keys: {', '.join(MAPPING_FIELDS)}.")
     allowed_domains = serializers.ListField(child=serializers.CharField(max_length=253), required=False,

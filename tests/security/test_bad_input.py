@@ -360,3 +360,55 @@ def test_the_admin_portal_import_stores_nothing_and_lists_the_bad_rows(org_a, ad
     html = response.content.decode()
     assert "Nothing was imported" in html and '<th scope="row">3</th>' in html and "200 characters" in html
     assert not Employee.objects.exists()
+
+
+# Body size ------------------------------------------------------------------------------------------------------
+
+
+def test_a_json_or_form_body_past_the_upload_limit_is_a_json_413(org_a, api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    url = f"/api/v1/orgs/{org_a.slug}/employees"
+    big = {"name": "Ann", "email": "ann@acme.example", "external_ids": {"x": "y" * 20_000}}
+    assert api_error(api.post(url, big, format="json"), 413)["code"] == "request_too_large"
+    assert api_error(api.post(url, {"name": "A" * 20_000, "email": "a@acme.example"}), 413)
+    response = api.post(url, "name=" + "A" * 20_000, content_type="application/x-www-form-urlencoded")
+    assert api_error(response, 413)["code"] == "request_too_large"
+    assert not Employee.objects.exists()
+
+
+# The schema documents these answers and the limits ----------------------------------------------------------------
+
+
+def test_the_openapi_schema_documents_every_error_answer_and_the_input_limits():
+    schema = Client().get("/api/schema/?format=json").json()
+    assert schema["components"]["schemas"]["Error"]["required"] == ["detail", "code"]
+    description = schema["info"]["description"]
+    for limit in (f"nested at most {JSON_MAX_DEPTH} levels", "NUL", "5 MB", "cut to 1000", "9223372036854775807"):
+        assert limit in description, limit
+    operations = [(path, method, op) for path, ops in schema["paths"].items() for method, op in ops.items()
+                  if path.startswith("/api/") and method in ("get", "post", "put", "patch", "delete")]
+    assert len(operations) >= 80
+    for path, method, operation in operations:
+        responses = operation["responses"]
+        for code in ("400", "401", "429", "4XX") + (("404",) if "{" in path else ()):
+            assert code in responses and "application/json" in responses[code]["content"], (method, path, code)
+        for parameter in operation.get("parameters", []):
+            if parameter["in"] == "path" and parameter["schema"]["type"] == "integer":
+                assert parameter["schema"]["maximum"] == 2**63 - 1, (path, parameter)
+    import_op = schema["paths"]["/api/v1/orgs/{org_slug}/employees/import"]["post"]
+    assert "400" in import_op["responses"] and "5 MB" in import_op["description"]
+    employee = schema["components"]["schemas"]["EmployeeInRequest"]["properties"]
+    assert employee["name"]["maxLength"] == 200 and employee["external_id"]["maxLength"] == 200
+
+
+@pytest.mark.parametrize("value", ['"a\x01"', '"a\\q"', '"a\\u00"'])
+def test_a_scim_filter_value_json_cannot_read_is_an_invalid_filter(scim, value):
+    response = scim.client.post("Users", new_user("ada@initech.example"))
+    user = response.json()["id"]
+    path = f"emails[value eq {value}].primary"
+    response = scim.client.patch(f"Users/{user}", {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                                                   "Operations": [{"op": "replace", "path": path, "value": True}]})
+    assert scim_error(response, 400)["scimType"] == "invalidFilter"
+    response = scim.client.client.get("/scim/v2/Users", {"filter": f"userName eq {value}"},
+                                      headers=scim.client.headers)
+    assert scim_error(response, 400)["scimType"] == "invalidFilter"
