@@ -135,9 +135,14 @@ def test_a_nul_character_in_the_sso_attribute_mapping_is_refused(org_a, api):
     assert api_error(response, 400)["errors"], response.content
 
 
-def test_a_nul_character_in_a_query_parameter_is_refused_naming_it(org_a, api):
-    body = api_error(api.get(f"/api/v1/orgs/{org_a.slug}/audit-events", {"action": "x\u0000"}), 400)
-    assert "action" in body["errors"], body
+def test_a_nul_character_in_any_api_query_parameter_is_refused_naming_it(org_a, api):
+    # One check before any view (config/middleware.py), whatever the view does with the parameter.
+    for path, parameter in (("audit-events", "action"), ("employees", "limit"), ("webhooks/1/deliveries", "status"),
+                            ("exports/headshots.zip", "approved_only")):
+        body = api_error(api.get(f"/api/v1/orgs/{org_a.slug}/{path}", {parameter: "x\u0000"}), 400)
+        assert body["code"] == "nul_character" and parameter in body["errors"], body
+    body = api_error(api.get(f"/api/v1/orgs/{org_a.slug}/employees", {"na\u0000me": "x"}), 400)
+    assert body["code"] == "nul_character" and "na\\u0000me" in body["errors"], body
 
 
 def test_a_nul_character_in_a_scim_user_or_filter_is_invalid_value(scim):
@@ -185,15 +190,26 @@ def test_a_scim_id_filter_that_is_not_an_ascii_id_finds_nobody(scim, value):
 @pytest.mark.parametrize("start, count", [(10**20, 10), (2**63, 1), (1, 10**20), (10**20, 10**20)])
 def test_scim_start_index_and_count_past_bigint_answer_a_page_not_500(scim, start, count):
     make_employee(scim.org, email="ada@initech.example")
-    for path in ("Users", "Groups"):
-        response = scim.client.get(f"{path}?startIndex={start}&count={count}")
+    for path in ("Users", "Groups", ".search"):
+        if path == ".search":
+            response = scim.client.post(path, {"startIndex": start, "count": count})
+        else:
+            response = scim.client.get(f"{path}?startIndex={start}&count={count}")
         assert response.status_code == 200, response.content
         body = response.json()
-        assert body["startIndex"] == start and body["Resources"] == [] or start == 1
-    response = scim.client.post(".search", {"startIndex": start, "count": count})
-    assert response.status_code == 200, response.content
-    response = scim.client.post("Users/.search", {"startIndex": 10**400})
-    assert response.status_code in (200, 400), response.content
+        assert body["startIndex"] == start
+        if start > 1:  # past the end: an empty page
+            assert body["Resources"] == [] and body["totalResults"] == (0 if path == "Groups" else 1)
+        else:  # count is cut to SCIM_MAX_RESULTS
+            assert len(body["Resources"]) == body["totalResults"] == (0 if path == "Groups" else 1)
+
+
+def test_scim_paging_numbers_json_cannot_hold_are_invalid_values(scim):
+    response = scim.client.post("Users/.search", {"startIndex": 10**400})  # a big int is still a number
+    assert response.status_code == 200 and response.json()["Resources"] == []
+    response = scim.client.client.post("/scim/v2/Users/.search", '{"startIndex": 1e400}', content_type=SCIM_JSON,
+                                       headers=scim.client.headers)  # infinity to Python
+    assert scim_error(response, 400)["scimType"] == "invalidValue"
 
 
 # Wrong-typed brand specs ----------------------------------------------------------------------------------------
