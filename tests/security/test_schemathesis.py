@@ -184,8 +184,8 @@ def test_every_operation_survives_generated_input_and_matches_the_schema(world, 
         seconds_per_operation[label] = time.monotonic() - operation_started
 
     seconds = time.monotonic() - started
-    print(f"\nschemathesis as {caller}: {len(operations)} operations, {cases} cases, {len(failures)} distinct failures, "
-          f"responses by class {dict(sorted(statuses.items()))}, {seconds:.0f} s")
+    print(f"\nschemathesis as {caller}: {len(operations)} operations, {cases} cases, {len(failures)} distinct "
+          f"failures, responses by class {dict(sorted(statuses.items()))}, {seconds:.0f} s")
     print("slowest:", ", ".join(f"{label} {sec:.1f} s" for label, sec in seconds_per_operation.most_common(6)))
     for (label, title), detail in sorted(failures.items()):
         print(f"--- {label}: {title}\n{detail}\n")
