@@ -20,8 +20,8 @@ from .models import Employee, GenerationRequest, Headshot, Selfie, Team
 from .selfie_checks import reason_message
 from .services import (CSV_MAX_BYTES, CSV_MAX_REPORTED, CsvImportRefused, TeamsError, employee_create,
                        employee_delete, employee_update, employees_import_csv, generation_request_start,
-                       headshot_approve, headshot_set_selected, selfie_delete, selfie_set_summary, selfies_upload,
-                       team_get_or_create)
+                       headshot_approve, headshot_set_selected, selfie_delete, selfie_set_summary,
+                       selfie_upload_limits, selfies_upload, team_get_or_create)
 
 
 def _domain(exc: TeamsError) -> DomainError:
@@ -130,9 +130,8 @@ class SelfieListOut(serializers.Serializer):
 
 
 class UploadIn(serializers.Serializer):
-    files = serializers.ListField(child=serializers.FileField(allow_empty_file=True), allow_empty=False, help_text=(
-        f"Photos (JPEG, PNG, HEIC or WebP), each at most {settings.SELFIE_MAX_BYTES // 2**20} MB; the set holds "
-        f"at most the organization's maximum (settings)."))
+    files = serializers.ListField(child=serializers.FileField(allow_empty_file=True), allow_empty=False,
+                                  help_text=selfie_upload_limits())
 
 
 class GenerationRequestOut(serializers.ModelSerializer):

@@ -268,6 +268,12 @@ class UploadResult:
     rejected: list[dict] = field(default_factory=list)
 
 
+def selfie_upload_limits() -> str:
+    """What an upload may hold, as the API schema states it."""
+    return (f"Photos ({', '.join(sorted(ext.lstrip('.').upper() for ext in ALLOWED_EXTENSIONS))}), each at most "
+            f"{settings.SELFIE_MAX_BYTES // 2**20} MB; the set holds at most the organization's maximum.")
+
+
 def _read_capped(upload, limit: int) -> bytes | None:
     """Read at most limit bytes; None when the upload is larger (the rest is never read into memory)."""
     if getattr(upload, "size", 0) > limit:
