@@ -428,3 +428,13 @@ def test_a_scim_filter_value_json_cannot_read_is_an_invalid_filter(scim, value):
     response = scim.client.client.get("/scim/v2/Users", {"filter": f"userName eq {value}"},
                                       headers=scim.client.headers)
     assert scim_error(response, 400)["scimType"] == "invalidFilter"
+
+
+# Credentials ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("header", ["Token abc\x00def", "Token \x00", "Token abc\x01def"])
+def test_a_token_with_a_nul_or_control_character_is_a_401_not_500(org_a, header):
+    client = Client(raise_request_exception=False)
+    response = client.get(f"/api/v1/orgs/{org_a.slug}/employees", headers={"Authorization": header})
+    assert api_error(response, 401)["code"] == "authentication_failed"
