@@ -77,7 +77,7 @@ def _checked_background(upload) -> ContentFile:
     except BrandKitError:
         raise
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError, ValueError):
-        raise BrandKitError(f"The background must be {BACKGROUND_FORMATS_TEXT}.", "background_image") from None
+        raise BrandKitError("The background must be a JPEG, PNG or WebP image.", "background_image") from None
     return ContentFile(raw, name=getattr(upload, "name", "background.png"))
 
 

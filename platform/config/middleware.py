@@ -9,9 +9,10 @@ from .request_input import field_path, nul_refused
 API_PREFIX = "/api/"
 
 
-class ApiQueryStringMiddleware:
-    """Refuse a NUL character in an API query parameter (name or value) with a 400 naming it: PostgreSQL can't
-    compare text with NUL, and a filter that reached it used to answer 500. SCIM checks its own (scim/views.py)."""
+class ApiInputMiddleware:
+    """Refuse, under /api/, what PostgreSQL can't compare and used to answer 500 from deep inside a view or DRF's
+    token lookup: a NUL character in a query parameter (400 naming it; SCIM checks its own, in scim/views.py), and
+    an Authorization header with a NUL or another control character (401: no token or key holds one)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -21,4 +22,10 @@ class ApiQueryStringMiddleware:
             for key, values in request.GET.lists():
                 if "\x00" in key or any("\x00" in value for value in values):
                     return JsonResponse(refused_body(nul_refused(field_path(key))), status=400)
+            authorization = request.META.get("HTTP_AUTHORIZATION", "")
+            if not (authorization.isascii() and authorization.isprintable()):
+                response = JsonResponse({"detail": "Invalid token: the Authorization header holds characters no "
+                                                   "token has.", "code": "authentication_failed"}, status=401)
+                response["WWW-Authenticate"] = "Token"
+                return response
         return self.get_response(request)

@@ -118,8 +118,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    # A NUL character in an API query parameter: 400 before any view (config/request_input.py has the rules).
-    "config.middleware.ApiQueryStringMiddleware",
+    # A NUL in an API query parameter or a control character in its Authorization header: 4xx before any view.
+    "config.middleware.ApiInputMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -165,7 +165,7 @@ INVITE_TTL_HOURS = env_int("INVITE_TTL_HOURS", 72)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "config.authentication.TokenAuthentication",  # DRF's, refusing a malformed key with a 401
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
