@@ -3,20 +3,21 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from config.parsers import FormParser, JSONField, MultiPartParser
 from tenancy.api import DomainError, OrganizationAdminEndpoint
 
 from inference.presets import catalogue
 
 from .models import BrandKit, BrandKitVersion
 from .services import (
-    BrandKitError, brand_kit_archive, brand_kit_create, brand_kit_update, brand_spec_for, kit_backend,
+    BACKGROUND_MAX_BYTES, BACKGROUND_MAX_PIXELS, BrandKitError, brand_kit_archive, brand_kit_create, brand_kit_update,
+    brand_spec_for, kit_backend,
 )
 
 
-class BrandSpecField(serializers.JSONField):
+class BrandSpecField(JSONField):
     """The spec as JSON; ranges are checked by inference.BrandSpec in the service, one source of truth."""
 
 
@@ -122,7 +123,9 @@ class BrandKitDetailApi(OrganizationAdminEndpoint):
 
 
 class BackgroundIn(serializers.Serializer):
-    background_image = serializers.FileField()
+    background_image = serializers.FileField(help_text=(
+        f"A still JPEG, PNG or WebP image (not animated) of at most {BACKGROUND_MAX_BYTES // 2**20} MB and "
+        f"{BACKGROUND_MAX_PIXELS // 1_000_000} megapixels."))
 
 
 class BrandKitBackgroundApi(OrganizationAdminEndpoint):

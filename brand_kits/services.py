@@ -30,21 +30,32 @@ class BrandKitError(Exception):
 def _stored_spec(data: dict[str, Any]) -> dict[str, Any]:
     """Validate through BrandSpec (one source of truth for ranges) and keep the stored form."""
     data = {k: v for k, v in data.items() if k not in {"name", "version", "style_reference"}}
+    if not isinstance(data.get("background", {}), dict):  # BrandSpec names it; dict("white") would raise first
+        return _checked_spec(data)
     background = dict(data.get("background") or {})
     background.pop("image_path", None)
     if background.get("kind") == "image":
         # The path is filled in at compile time; a placeholder lets BrandSpec check the rest now.
         background["image_path"] = "pending"
-    try:
-        spec = BrandSpec.from_dict({**data, "background": background})
-    except BrandSpecError as exc:
-        raise BrandKitError(str(exc)) from None
-    stored = spec.to_dict()
+    stored = _checked_spec({**data, "background": background}).to_dict()
     stored.pop("name")
     stored.pop("version")
     stored.pop("style_reference")  # the file lives on the version row; its path is filled in at compile time
     stored["background"].pop("image_path")
     return stored
+
+
+def _checked_spec(data: dict[str, Any]) -> BrandSpec:
+    try:
+        return BrandSpec.from_dict(data)
+    except BrandSpecError as exc:
+        raise BrandKitError(str(exc)) from None
+
+
+# What the error text promises: still JPEG, PNG or WebP. MPO is how Pillow names a camera JPEG that carries extra
+# pictures (a depth map, a preview); its first picture is an ordinary JPEG, so it counts as one.
+BACKGROUND_FORMATS = {"JPEG", "MPO", "PNG", "WEBP"}
+BACKGROUND_FORMATS_TEXT = "a still JPEG, PNG or WebP image"
 
 
 def _checked_background(upload) -> ContentFile:
@@ -61,6 +72,13 @@ def _checked_image(upload, field: str, label: str, subject: str) -> ContentFile:
     raw = upload.read()
     try:
         with Image.open(io.BytesIO(raw)) as im:
+            # Format and animation first, from the header: a 10,000-frame GIF was accepted and decoded before.
+            animated = im.format != "MPO" and getattr(im, "is_animated", False)
+            if im.format not in BACKGROUND_FORMATS:
+                kind = f"an animated {im.format}" if animated else im.format
+                raise BrandKitError(f"The {subject} must be {BACKGROUND_FORMATS_TEXT}; this one is {kind}.", field)
+            if animated:
+                raise BrandKitError(f"The {subject} must be {BACKGROUND_FORMATS_TEXT}, not an animated one.", field)
             if im.width * im.height > BACKGROUND_MAX_PIXELS:
                 raise BrandKitError(f"The {label} has more than 40 megapixels.", field)
             im.load()

@@ -1,8 +1,9 @@
 """BrandSpec: the plain-data form of a company's brand kit that every inference stage reads."""
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 BackgroundKind = Literal["solid", "gradient", "image", "office"]
@@ -31,9 +32,9 @@ class BrandSpecError(ValueError):
     """A brand spec field is missing or out of range; the message names the field."""
 
 
-def hex_to_rgb(value: str) -> tuple[int, int, int]:
+def hex_to_rgb(value: str, name: str = "colour") -> tuple[int, int, int]:
     if not isinstance(value, str) or not _HEX.match(value):
-        raise BrandSpecError(f"colour {value!r} must be written as #RRGGBB")
+        raise BrandSpecError(f"{name} {value!r} must be written as #RRGGBB")
     return int(value[1:3], 16), int(value[3:5], 16), int(value[5:7], 16)
 
 
@@ -47,16 +48,16 @@ class Background:
     # without a plate, "office" renders a soft out-of-focus office in the brand colours).
     image_path: str | None = None
 
-    def check(self) -> None:
+    def check(self, name: str = "background") -> None:
         if self.kind not in BACKGROUND_KINDS:
-            raise BrandSpecError(f"background.kind must be one of {', '.join(BACKGROUND_KINDS)}")
-        hex_to_rgb(self.color)
+            raise BrandSpecError(f"{name}.kind must be one of {', '.join(BACKGROUND_KINDS)}")
+        hex_to_rgb(self.color, f"{name}.color")
         if self.kind == "gradient":
             if not self.color_to:
-                raise BrandSpecError("background.color_to is required for a gradient background")
-            hex_to_rgb(self.color_to)
+                raise BrandSpecError(f"{name}.color_to is required for a gradient background")
+            hex_to_rgb(self.color_to, f"{name}.color_to")
         if self.kind == "image" and not self.image_path:
-            raise BrandSpecError("background.image_path is required for an image background")
+            raise BrandSpecError(f"{name}.image_path is required for an image background")
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ class Attire:
 
     def check(self) -> None:
         if self.color is not None:
-            hex_to_rgb(self.color)
+            hex_to_rgb(self.color, "attire_color.color")
         if not 0.0 <= self.strength <= 1.0:
             raise BrandSpecError("attire.strength must be between 0 and 1")
 
@@ -190,14 +191,14 @@ class BrandSpec:
         if not self.output_sizes:
             raise BrandSpecError("output_sizes must name at least one width")
         for size in self.output_sizes:
-            if not isinstance(size, int) or not 64 <= size <= 4096:
-                raise BrandSpecError("each output size must be a whole number of pixels from 64 to 4096")
+            if isinstance(size, bool) or not isinstance(size, int) or not 64 <= size <= 4096:
+                raise BrandSpecError("output_sizes: each output size must be a whole number of pixels from 64 to 4096")
         if self.lighting not in LIGHTING_PRESETS:
             raise BrandSpecError(f"lighting must be one of {', '.join(LIGHTING_PRESETS)}")
         if not self.variants:
             raise BrandSpecError("variants must name at least one variant")
-        for extra in self.extra_backgrounds:
-            extra.check()
+        for i, extra in enumerate(self.extra_backgrounds):
+            extra.check(f"extra_backgrounds.{i}")
         if isinstance(self.variants_per_person, bool) or not isinstance(self.variants_per_person, int) \
                 or not 1 <= self.variants_per_person <= MAX_VARIANTS_PER_PERSON:
             raise BrandSpecError(f"variants_per_person must be a whole number from 1 to {MAX_VARIANTS_PER_PERSON}")
@@ -248,42 +249,94 @@ class BrandSpec:
         unknown = sorted(set(data) - known)
         if unknown:
             raise BrandSpecError(f"unknown brand spec field(s): {', '.join(unknown)}")
-        try:
-            spec = cls(
-                name=str(data.get("name", cls.name)),
-                version=int(data.get("version", 1)),
-                background=Background(**data.get("background", {})),
-                framing=Framing(**{k: float(v) for k, v in data.get("framing", {}).items()}),
-                output_sizes=tuple(data.get("output_sizes", cls.output_sizes)),
-                color_grade=ColorGrade(**{k: float(v) for k, v in data.get("color_grade", {}).items()}),
-                lighting=data.get("lighting", "soft"),
-                attire=str(data.get("attire", cls.attire)),
-                attire_color=Attire(**data.get("attire_color", {})),
-                retouch=Retouch(**{k: float(v) for k, v in data.get("retouch", {}).items()}),
-                variants=tuple(str(v) for v in data.get("variants", cls.variants)),
-                preset=data.get("preset"),
-                variants_per_person=_whole(data.get("variants_per_person", DEFAULT_VARIANTS_PER_PERSON),
-                                           "variants_per_person"),
-                variant_framings=tuple(str(v) for v in data.get("variant_framings", FRAMING_STYLES)),
-                variant_lightings=tuple(str(v) for v in data.get("variant_lightings", ())),
-                extra_backgrounds=tuple(Background(**b) for b in data.get("extra_backgrounds", ())),
-                variant_sources=_whole(data.get("variant_sources", DEFAULT_VARIANT_SOURCES), "variant_sources"),
-                regeneration_tries=_whole(data.get("regeneration_tries", DEFAULT_REGENERATION_TRIES),
-                                          "regeneration_tries"),
-                backend=str(data.get("backend", "studio")),
-                expression=str(data.get("expression", DEFAULT_EXPRESSION)),
-                variant_attires=tuple(str(v) for v in data.get("variant_attires", ())),
-                style_reference=None if data.get("style_reference") is None else str(data["style_reference"]),
-            )
-        except TypeError as exc:  # unexpected nested key
-            raise BrandSpecError(f"invalid brand spec: {exc}") from None
-        except ValueError as exc:
-            raise BrandSpecError(f"invalid brand spec: {exc}") from None
+        # Each field is read by type, so a wrong-typed value ("output_sizes": "abc", "framing": []) is refused with
+        # its name rather than coerced or crashing.
+        spec = cls(
+            name=str(data.get("name", cls.name)),
+            version=_whole(data.get("version", 1), "version"),
+            background=_background(data.get("background", {}), "background"),
+            framing=Framing(**_numbers(data.get("framing", {}), "framing", Framing)),
+            output_sizes=tuple(_whole(size, f"output_sizes.{i}") for i, size
+                               in enumerate(_list(data.get("output_sizes", cls.output_sizes), "output_sizes"))),
+            color_grade=ColorGrade(**_numbers(data.get("color_grade", {}), "color_grade", ColorGrade)),
+            lighting=_text(data.get("lighting", "soft"), "lighting"),
+            attire=_text(data.get("attire", cls.attire), "attire"),
+            attire_color=_attire(data.get("attire_color", {})),
+            retouch=Retouch(**_numbers(data.get("retouch", {}), "retouch", Retouch)),
+            variants=_texts(data.get("variants", cls.variants), "variants"),
+            preset=data.get("preset"),
+            variants_per_person=_whole(data.get("variants_per_person", DEFAULT_VARIANTS_PER_PERSON),
+                                       "variants_per_person"),
+            variant_framings=_texts(data.get("variant_framings", FRAMING_STYLES), "variant_framings"),
+            variant_lightings=_texts(data.get("variant_lightings", ()), "variant_lightings"),
+            extra_backgrounds=tuple(_background(extra, f"extra_backgrounds.{i}") for i, extra
+                                    in enumerate(_list(data.get("extra_backgrounds", ()), "extra_backgrounds"))),
+            variant_sources=_whole(data.get("variant_sources", DEFAULT_VARIANT_SOURCES), "variant_sources"),
+            regeneration_tries=_whole(data.get("regeneration_tries", DEFAULT_REGENERATION_TRIES),
+                                      "regeneration_tries"),
+            backend=_text(data.get("backend", "studio"), "backend"),
+            expression=_text(data.get("expression", DEFAULT_EXPRESSION), "expression"),
+            variant_attires=_texts(data.get("variant_attires", ()), "variant_attires"),
+            style_reference=_optional_text(data.get("style_reference"), "style_reference"),
+        )
         return spec.check()
 
 
 def _whole(value: Any, name: str) -> int:
     """A JSON whole number (7 or 7.0), not a bool or a string; the message names the field."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or int(value) != value:
         raise BrandSpecError(f"{name} must be a whole number")
     return int(value)
+
+
+def _number(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise BrandSpecError(f"{name} must be a number")
+    return float(value)
+
+
+def _text(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise BrandSpecError(f"{name} must be a string")
+    return value
+
+
+def _list(value: Any, name: str) -> list | tuple:
+    if not isinstance(value, (list, tuple)):
+        raise BrandSpecError(f"{name} must be a list")
+    return value
+
+
+def _texts(value: Any, name: str) -> tuple[str, ...]:
+    return tuple(_text(item, f"{name}.{i}") for i, item in enumerate(_list(value, name)))
+
+
+def _fields(value: Any, name: str, cls: type) -> dict[str, Any]:
+    """A JSON object holding only the dataclass's fields."""
+    if not isinstance(value, dict):
+        raise BrandSpecError(f"{name} must be a JSON object")
+    unknown = sorted(set(value) - {f.name for f in fields(cls)})
+    if unknown:
+        raise BrandSpecError(f"unknown field(s) in {name}: {', '.join(map(str, unknown))}")
+    return value
+
+
+def _numbers(value: Any, name: str, cls: type) -> dict[str, float]:
+    return {key: _number(item, f"{name}.{key}") for key, item in _fields(value, name, cls).items()}
+
+
+def _optional_text(value: Any, name: str) -> str | None:
+    return None if value is None else _text(value, name)
+
+
+def _background(value: Any, name: str) -> Background:
+    data = _fields(value, name, Background)
+    return Background(**{key: (_text(item, f"{name}.{key}") if key in ("kind", "color")
+                               else _optional_text(item, f"{name}.{key}")) for key, item in data.items()})
+
+
+def _attire(value: Any) -> Attire:
+    data = _fields(value, "attire_color", Attire)
+    return Attire(color=_optional_text(data.get("color"), "attire_color.color"),
+                  strength=_number(data.get("strength", 0.0), "attire_color.strength"))

@@ -4,12 +4,13 @@ from __future__ import annotations
 from django.http import FileResponse, Http404
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.models import Invite
 from audit.services import record as audit_record
 from brand_kits.models import BrandKit
+from config.parsers import FormParser, MultiPartParser
+from config.request_input import ascii_id
 from config.throttling import SelfieUploadThrottle, UserThrottle
 from tenancy.api import DomainError, OrganizationAdminEndpoint, OrganizationEndpoint
 
@@ -17,8 +18,10 @@ from .invites import employee_invite_send
 from .models import (DEPARTMENT_MAX_LENGTH, EMPLOYEE_NUMBER_MAX_LENGTH, MANAGER_NAME_MAX_LENGTH, TITLE_MAX_LENGTH,
                      Employee, GenerationRequest, Headshot, Selfie, Team)
 from .selfie_checks import reason_message
-from .services import (TeamsError, employee_create, employee_delete, employee_update, selfie_set_summary, employees_import_csv, generation_request_start,
-                       headshot_approve, headshot_set_selected, selfie_delete, selfies_upload, team_get_or_create)
+from .services import (CSV_MAX_BYTES, CSV_MAX_REPORTED, CsvImportRefused, TeamsError, employee_create,
+                       employee_delete, employee_update, employees_import_csv, generation_request_start,
+                       headshot_approve, headshot_set_selected, selfie_delete, selfie_set_summary,
+                       selfie_upload_limits, selfies_upload, team_get_or_create)
 
 
 def _domain(exc: TeamsError) -> DomainError:
@@ -148,7 +151,8 @@ class SelfieListOut(serializers.Serializer):
 
 
 class UploadIn(serializers.Serializer):
-    files = serializers.ListField(child=serializers.FileField(allow_empty_file=True), allow_empty=False)
+    files = serializers.ListField(child=serializers.FileField(allow_empty_file=True), allow_empty=False,
+                                  help_text=selfie_upload_limits())
 
 
 class GenerationRequestOut(serializers.ModelSerializer):
@@ -193,11 +197,31 @@ class ApproveIn(serializers.Serializer):
 class ImportOut(serializers.Serializer):
     created = serializers.IntegerField()
     updated = serializers.IntegerField()
-    errors = serializers.ListField(child=serializers.DictField())
+    errors = serializers.ListField(child=serializers.DictField(), help_text="always empty: a file with a bad row is "
+                                                                          "refused whole (400)")
+
+
+class ImportRowErrorOut(serializers.Serializer):
+    line = serializers.IntegerField(help_text="the line of the file (the header is line 1)")
+    column = serializers.CharField()
+    error = serializers.CharField()
+
+
+class ImportRowErrorsOut(serializers.Serializer):
+    rows = ImportRowErrorOut(many=True, required=False,
+                             help_text=f"every problem of every bad row, the first {CSV_MAX_REPORTED}")
+
+
+class ImportRefusedOut(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField(help_text="csv_rows_invalid when rows are listed in errors; csv_header, "
+                                           "csv_encoding, csv_malformed or csv_too_large for the whole file")
+    errors = ImportRowErrorsOut(required=False)
 
 
 class CsvIn(serializers.Serializer):
-    file = serializers.FileField()
+    file = serializers.FileField(help_text=f"A UTF-8 CSV of at most {CSV_MAX_BYTES // 2**20} MB with a header row: "
+                                           f"name,email[,external_id][,team].")
 
 
 # Admin: teams and employees ------------------------------------------------------------------------------------
@@ -283,17 +307,23 @@ class EmployeeImportApi(OrganizationAdminEndpoint):
     parser_classes = [MultiPartParser, FormParser]
     serializer_class = CsvIn
 
-    @extend_schema(request=CsvIn, responses=ImportOut)
+    @extend_schema(request=CsvIn, responses={200: ImportOut, 400: ImportRefusedOut})
     def post(self, request, org_slug: str):
-        """Import employees from a CSV (header: name,email[,external_id][,team]); rows upsert by email."""
+        """Import employees from a CSV of at most 5 MB, UTF-8 (header: name,email[,external_id][,team]); rows upsert
+        by email. All or nothing: if any row is bad (a column longer than the field's maximum length, an invalid or
+        repeated email, an external ID that is another person's, a NUL character), nothing is stored and the 400
+        lists every problem by line and column."""
         data = CsvIn(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
         try:
             result = employees_import_csv(organization=self.organization, data=upload.read(upload.size + 1))
+        except CsvImportRefused as exc:
+            return Response({"detail": exc.message, "code": exc.code, "errors": {"rows": exc.rows}},
+                            status=status.HTTP_400_BAD_REQUEST)
         except TeamsError as exc:
             raise _domain(exc) from None
-        return Response({"created": len(result.created), "updated": len(result.updated), "errors": result.errors})
+        return Response({"created": len(result.created), "updated": len(result.updated), "errors": []})
 
 
 class EmployeeInviteApi(OrganizationAdminEndpoint):
@@ -372,9 +402,9 @@ class HeadshotListApi(OrganizationAdminEndpoint):
     def get(self, request, org_slug: str):
         queryset = self.get_queryset().select_related("brand_kit_version")
         if employee := request.query_params.get("employee"):
-            if not employee.isdigit():
-                raise DomainError("employee must be an employee id.")
-            queryset = queryset.filter(employee_id=int(employee))
+            if (employee_id := ascii_id(employee)) is None:  # not "²".isdigit(): int() of it was a 500
+                raise DomainError("employee must be an employee id.", code="invalid_employee")
+            queryset = queryset.filter(employee_id=employee_id)
         for field in ("approved", "qc_passed"):
             if (value := request.query_params.get(field)) is not None:
                 queryset = queryset.filter(**{field: value.lower() in {"1", "true", "yes"}})

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterator
 from datetime import datetime
 
 from django.db.models import QuerySet
+
+from config.csv_cells import csv_cell
 
 from .models import AuditEvent
 
@@ -37,15 +38,9 @@ class _Echo:
         return value
 
 
-def _cell(value) -> str:
-    text = "" if value is None else (json.dumps(value, sort_keys=True) if isinstance(value, dict) else str(value))
-    # A spreadsheet would run a cell starting with one of these as a formula.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def audit_csv_lines(events: QuerySet[AuditEvent]) -> Iterator[str]:
     """The header and one CSV line per event, read a chunk at a time so any size streams."""
     writer = csv.writer(_Echo())
     yield writer.writerow(CSV_COLUMNS)
     for event in events.values_list(*CSV_COLUMNS).iterator(chunk_size=1000):
-        yield writer.writerow([_cell(v.isoformat() if hasattr(v, "isoformat") else v) for v in event])
+        yield writer.writerow([csv_cell(v.isoformat() if hasattr(v, "isoformat") else v) for v in event])

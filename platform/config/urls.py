@@ -81,6 +81,11 @@ api_v1 = [
     path("orgs/<slug:org_slug>/", include((tenant_patterns, "tenant"))),
 ]
 
+# Under /api/, a URL that matches no route answers the API's JSON 404, and Django's own 400s (a body too large)
+# are JSON too; the rest of the site keeps its HTML pages.
+handler400 = "config.api_errors.bad_request"
+handler404 = "config.api_errors.page_not_found"
+
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

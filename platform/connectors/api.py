@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from config.request_input import ascii_id
 from teams.models import Employee
 from tenancy.api import DomainError, OrganizationAdminEndpoint, OrganizationEndpoint
 
@@ -132,9 +133,9 @@ class PhotoSyncListApi(OrganizationAdminEndpoint):
                 queryset = queryset.filter(**{name: value})
         employee = request.query_params.get("employee")
         if employee:
-            if not employee.isdigit():
+            if (employee_id := ascii_id(employee)) is None:  # not "²".isdigit(): int() of it was a 500
                 raise DomainError("employee must be an employee id.", code="invalid_employee")
-            queryset = queryset.filter(employee_id=int(employee))
+            queryset = queryset.filter(employee_id=employee_id)
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(PhotoSyncOut(page, many=True).data)
 

@@ -1,4 +1,7 @@
-"""ZIP export of headshots with a CSV manifest, written file by file so memory stays flat however many people."""
+"""ZIP export of headshots with a CSV manifest, written file by file so memory stays flat however many people.
+
+Every manifest cell goes through config.csv_cells (names, external IDs and teams are typed by customers).
+"""
 from __future__ import annotations
 
 import csv
@@ -8,6 +11,7 @@ import tempfile
 import zipfile
 from typing import BinaryIO
 
+from config.csv_cells import csv_row
 from tenancy.models import Organization
 from teams.models import Headshot
 
@@ -79,7 +83,7 @@ def export_zip_write(*, organization: Organization, approved_only: bool, target:
             count += 1
         writer = csv.DictWriter(manifest, fieldnames=MANIFEST_COLUMNS + extra_qc, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(csv_row(row) for row in rows)
         archive.writestr("manifest.csv", manifest.getvalue())
     return count
 
@@ -152,14 +156,15 @@ def export_preset_zip_write(*, organization: Organization, preset: str, approved
             try:
                 delivered = render_headshot(headshot, **options)
             except ValueError as exc:  # the preset refuses this image; storage errors fail the whole export
-                writer.writerow({**row, "status": "skipped", "reason": str(exc)})
+                writer.writerow(csv_row({**row, "status": "skipped", "reason": str(exc)}))
                 skipped += 1
             else:
                 arcname = _unique_name(destination.file_name(employee, delivered.format), used, headshot.pk)
                 archive.writestr(arcname, delivered.data)
-                writer.writerow({**row, "file": arcname, "status": "exported", "format": delivered.format,
-                                 "width": delivered.width, "height": delivered.height, "bytes": len(delivered.data),
-                                 "etag": delivered.etag.removeprefix("W/").strip('"')})
+                writer.writerow(csv_row({**row, "file": arcname, "status": "exported", "format": delivered.format,
+                                         "width": delivered.width, "height": delivered.height,
+                                         "bytes": len(delivered.data),
+                                         "etag": delivered.etag.removeprefix("W/").strip('"')}))
                 written += 1
             seen += 1
             if progress is not None and seen % progress_every == 0:

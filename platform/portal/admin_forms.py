@@ -122,7 +122,7 @@ class BrandSpecForm(forms.Form):
 
     def clean_output_sizes(self) -> list[int]:
         parts = [p for p in re.split(r"[\s,]+", self.cleaned_data["output_sizes"]) if p]
-        if not parts or not all(p.isdigit() for p in parts):
+        if not parts or not all(p.isascii() and p.isdigit() for p in parts):  # "²".isdigit() too
             raise forms.ValidationError(_("List whole numbers of pixels separated by commas."))
         sizes = [int(p) for p in parts]
         if any(not 64 <= size <= 4096 for size in sizes):

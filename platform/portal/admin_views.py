@@ -26,13 +26,15 @@ from django.views import View
 from brand_kits.models import BrandKit
 from brand_kits.services import (BrandKitError, brand_kit_create, brand_kit_update, brand_spec_for,
                                  resolved_backend)
+from config.request_input import ascii_id
 from inference.brand import BrandSpec, BrandSpecError
 from inference.presets import PRESETS
 from rollouts.models import Rollout
 from rollouts.services import RolloutError, rollout_cancel, rollout_pause, rollout_resume
 from teams.models import Employee, Headshot, Selfie, Team
 from teams.review import headshot_regenerate, headshot_reject, headshot_review_approve
-from teams.services import TeamsError, employee_create, employee_update, employees_import_csv, team_get_or_create
+from teams.services import (CsvImportRefused, TeamsError, employee_create, employee_update, employees_import_csv,
+                            team_get_or_create)
 from tenancy.access import AccessError, membership_resolve
 
 from teams import invites as admin_invites
@@ -184,7 +186,7 @@ class EmployeeListView(AdminView):
     def get(self, request, org_slug: str):
         return self.page()
 
-    def page(self, *, import_form=None, invite_form=None, import_result=None, status: int = 200):
+    def page(self, *, import_form=None, invite_form=None, import_result=None, import_refused=None, status: int = 200):
         teams = Team.objects.for_organization(self.organization)
         filters = EmployeeFilterForm(self.request.GET or None, teams=teams)
         employees = employees_with_state(self.organization).select_related("team", "manager")
@@ -203,7 +205,8 @@ class EmployeeListView(AdminView):
         return self.render("employees.html", {
             "filters": filters, "page": page, "query": query.urlencode(), "state_labels": STATE_LABELS,
             "import_form": import_form or CsvImportForm(), "invite_form": invite_form or InviteForm(),
-            "import_result": import_result, "not_uploaded": employees_with_state(self.organization)
+            "import_result": import_result, "import_refused": import_refused,
+            "not_uploaded": employees_with_state(self.organization)
             .filter(state__in=("invited", "joined")).count(),
         }, status=status)
 
@@ -216,6 +219,8 @@ class EmployeeImportView(EmployeeListView):
         upload = form.cleaned_data["file"]
         try:
             result = employees_import_csv(organization=self.organization, data=upload.read(upload.size + 1))
+        except CsvImportRefused as exc:
+            return self.page(import_form=form, import_refused=exc, status=400)
         except TeamsError as exc:
             form.add_error("file", exc.message)
             return self.page(import_form=form, status=400)
@@ -255,7 +260,7 @@ class EmployeeRemindView(AdminView):
 
     def post(self, request, org_slug: str):
         people = employees_with_state(self.organization).filter(state__in=("invited", "joined"))
-        ids = [int(i) for i in request.POST.getlist("employee") if i.isdigit()]
+        ids = [pk for i in request.POST.getlist("employee") if (pk := ascii_id(i)) is not None]
         if ids:
             people = people.filter(pk__in=ids)
         with transaction.atomic():
@@ -430,7 +435,7 @@ class ReviewQueueView(AdminView):
     def get(self, request, org_slug: str):
         teams = Team.objects.for_organization(self.organization)
         team = request.GET.get("team")
-        team_id = int(team) if team and team.isdigit() else None
+        team_id = ascii_id(team) if team else None
         page = Paginator(review_queue(self.organization, team_id=team_id), PAGE_SIZE).get_page(request.GET.get("page"))
         api = f"/api/v1/orgs/{self.organization.slug}"
         rows = []

@@ -58,7 +58,8 @@ class MyConsentApi(MyEndpoint):
                                 user_agent=request.META.get("HTTP_USER_AGENT", ""), channel=ConsentChannel.API)
         return Response(consent_state(employee, consent), status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses=ConsentStateOut)
+    # 200 with the new state (drf-spectacular's default for a DELETE is 204, which this never answers).
+    @extend_schema(request=None, responses={200: ConsentStateOut})
     def delete(self, request, org_slug: str):
         """Withdraw consent: your selfies, face embeddings and identity profile are deleted; headshots stay."""
         employee = self.employee()

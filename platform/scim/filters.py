@@ -5,8 +5,9 @@ That is what directories send to look a user or group up before creating it; any
 """
 from __future__ import annotations
 
-import json
 import re
+
+from config import request_input
 
 from .errors import ScimError
 
@@ -31,7 +32,13 @@ def parse_filter(text: str, allowed: dict[str, str]) -> list[tuple[str, object]]
         if attribute not in allowed:
             raise ScimError(400, f"Filtering on '{match.group(1)}' is not supported; supported: "
                                  f"{', '.join(sorted(set(allowed)))} with 'eq' and 'and'.", "invalidFilter")
-        clauses.append((allowed[attribute], json.loads(match.group(3))))
+        try:
+            value = request_input.loads(match.group(3))
+        except request_input.InputRefused as refused:  # "\u0000" in the value: PostgreSQL can't compare it
+            raise ScimError(400, f"The filter value of {match.group(1)}: {refused.message}", "invalidValue") from None
+        except ValueError:  # a raw control character inside the quotes
+            raise _invalid(text) from None
+        clauses.append((allowed[attribute], value))
         position = match.end()
         if position == len(text):
             return clauses

@@ -222,7 +222,10 @@ def _parse_value_filter(text: str) -> tuple[str, object]:
     if match is None:
         raise ScimError(400, f"The filter [{text}] is not supported in a path: use [attribute eq \"value\"].",
                         "invalidFilter")
-    return match.group(1), json.loads(match.group(2))
+    try:
+        return match.group(1), json.loads(match.group(2))
+    except ValueError:  # a control character or a bad escape (\q) inside the quotes: was a 500
+        raise ScimError(400, f"The value in [{text}] is not a valid JSON value.", "invalidFilter") from None
 
 
 def _equal(actual, expected) -> bool:

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import IssuedInvite
+from config.request_input import ascii_id
 from teams.models import (DEPARTMENT_MAX_LENGTH, EMPLOYEE_NUMBER_MAX_LENGTH, MANAGER_NAME_MAX_LENGTH, TITLE_MAX_LENGTH,
                           Employee, Team)
 from teams.services import TeamsError, employee_create, employee_delete, employee_update
@@ -272,9 +273,9 @@ def _clean_group(organization: Organization, document: dict) -> dict:
         if str(member.get("type") or "User").lower() != "user":
             raise invalid_value("Only users can be members of a group (teams don't nest).")
         value = str(member.get("value") or "")
-        if not value.isdigit():
+        if (pk := ascii_id(value)) is None:  # "²".isdigit() is true too, and int() of it raised
             raise invalid_value(f"{value!r} is not the id of a user.")
-        ids.append(int(value))
+        ids.append(pk)
     found = set(Employee.objects.for_organization(organization).filter(pk__in=ids).values_list("pk", flat=True))
     missing = [str(pk) for pk in ids if pk not in found]
     if missing:

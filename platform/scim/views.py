@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
+from config import request_input
 from teams.models import Employee, Team
 
 from . import discovery
@@ -72,6 +73,7 @@ def scim_view(methods: tuple[str, ...], *, public: bool = False):
                 token, presented = _token_from(request)
                 if token is None and (presented or not public):
                     raise ScimError(401, _("A valid SCIM bearer token is required (Authorization: Bearer <token>)."))
+                _check_query(request)
                 request.scim_token = token
                 request.organization = token.organization if token else None
                 request.scim_body = _body(request) if request.method in ("POST", "PUT", "PATCH") else None
@@ -98,9 +100,23 @@ def _body(request: HttpRequest):
     if not request.body:
         return {}
     try:
-        return json.loads(request.body)
+        return request_input.loads(request.body)
+    except request_input.InputRefused as refused:
+        # Too deep is a syntax problem; a NUL character is a value no attribute can hold.
+        raise ScimError(400, refused.message,
+                        "invalidSyntax" if refused.code == "json_too_deep" else "invalidValue") from None
     except (ValueError, UnicodeDecodeError):
         raise ScimError(400, _("The request body is not valid JSON."), "invalidSyntax") from None
+
+
+def _check_query(request: HttpRequest) -> None:
+    """A NUL character in a query parameter is refused here, before a filter could carry it to PostgreSQL."""
+    for key, values in request.GET.lists():
+        for text in (key, *values):
+            try:
+                request_input.check_text(text, request_input.field_path(key))
+            except request_input.InputRefused as refused:
+                raise ScimError(400, refused.message, "invalidValue") from None
 
 
 # Discovery ------------------------------------------------------------------------------------------------------
@@ -190,7 +206,7 @@ def _int_param(params, name: str, default: int) -> int:
         return default
     try:
         return int(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: 1e400 in a JSON body is infinity
         raise ScimError(400, _("%(name)s must be a whole number.") % {"name": name}, "invalidValue") from None
 
 
@@ -281,7 +297,8 @@ def _listing(request, queryset, allowed_filters: dict, lookups: dict, render, sc
     queryset = _filtered(queryset, params, allowed_filters, lookups)
     start, count = _page(params)
     total = queryset.count()
-    page = list(queryset.order_by("id")[start - 1:start - 1 + count])
+    # Past the end nothing is fetched: an offset beyond PostgreSQL's bigint (startIndex=10**20) used to be a 500.
+    page = list(queryset.order_by("id")[start - 1:start - 1 + count]) if start <= total else []
     resources = [_project(render(obj), params["attributes"], params["excludedAttributes"], schema) for obj in page]
     return scim_response(_list_body(resources, total=total, start=start))
 
@@ -309,11 +326,17 @@ def _single(request, resource: dict, status: int = 200) -> HttpResponse:
 
 # Users --------------------------------------------------------------------------------------------------------
 
+def _id_lookup(value) -> Q:
+    # "²".isdigit() is true and 10**20 overflows bigint: an id that can't exist finds nobody.
+    pk = request_input.ascii_id(value)
+    return Q(pk=pk) if pk is not None else Q(pk__in=[])
+
+
 USER_LOOKUPS = {
     "userName": lambda v: Q(scim__user_name__iexact=v) | Q(scim__isnull=True, email__iexact=v),
     "externalId": lambda v: Q(external_id=v),
     "emails.value": lambda v: Q(email__iexact=v),
-    "id": lambda v: Q(pk=int(v)) if str(v).isdigit() else Q(pk__in=[]),
+    "id": _id_lookup,
 }
 
 
@@ -322,7 +345,8 @@ def _users(request):
 
 
 def _user(request, user_id: str) -> Employee:
-    employee = _users(request).filter(pk=int(user_id)).first() if user_id.isdigit() else None
+    pk = request_input.ascii_id(user_id)
+    employee = _users(request).filter(pk=pk).first() if pk is not None else None
     if employee is None:
         raise not_found(_("No user %(id)s.") % {"id": user_id})
     return employee
@@ -380,7 +404,7 @@ def _writable(body) -> dict:
 GROUP_LOOKUPS = {
     "displayName": lambda v: Q(name__iexact=v),
     "externalId": lambda v: Q(scim__external_id=v) & ~Q(scim__external_id=""),
-    "id": lambda v: Q(pk=int(v)) if str(v).isdigit() else Q(pk__in=[]),
+    "id": _id_lookup,
 }
 
 
@@ -389,7 +413,8 @@ def _groups(request):
 
 
 def _group(request, group_id: str) -> Team:
-    team = _groups(request).filter(pk=int(group_id)).first() if group_id.isdigit() else None
+    pk = request_input.ascii_id(group_id)
+    team = _groups(request).filter(pk=pk).first() if pk is not None else None
     if team is None:
         raise not_found(_("No group %(id)s.") % {"id": group_id})
     return team

@@ -1,14 +1,13 @@
 """Admin API for the organization's SAML identity provider: read, upload metadata and mapping, remove; presets."""
 from __future__ import annotations
 
-import json
-
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from config import request_input
+from config.parsers import FormParser, JSONField, JSONParser, MultiPartParser
 from tenancy.api import DomainError, OrganizationAdminEndpoint
 
 from .models import IdentityProviderConfig
@@ -51,11 +50,12 @@ class SsoConfigOut(serializers.Serializer):
 class SsoConfigIn(serializers.Serializer):
     metadata_xml = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,
                                          max_length=METADATA_MAX_BYTES)
-    metadata = serializers.FileField(required=False, help_text="The IdP's metadata XML file (multipart).")
+    metadata = serializers.FileField(required=False, help_text=f"The IdP's metadata XML file (multipart), at most "
+                                                               f"{METADATA_MAX_BYTES // 2**20} MB.")
     metadata_url = serializers.URLField(required=False, max_length=2000, help_text=(
         "The IdP's metadata URL, fetched now through the egress guard (https, public addresses only)."))
     preset = serializers.ChoiceField(choices=list(PRESETS), required=False)
-    attribute_mapping = serializers.JSONField(required=False, help_text=f"Keys: {', '.join(MAPPING_FIELDS)}.")
+    attribute_mapping = JSONField(required=False, help_text=f"Keys: {', '.join(MAPPING_FIELDS)}.")
     allowed_domains = serializers.ListField(child=serializers.CharField(max_length=253), required=False,
                                             max_length=100)
     # allow_null keeps a multipart PUT that leaves a flag out from turning it off.
@@ -70,7 +70,9 @@ class SsoConfigIn(serializers.Serializer):
     def validate_attribute_mapping(self, value):
         if isinstance(value, str):  # multipart sends it as JSON text
             try:
-                value = json.loads(value)
+                value = request_input.loads(value, "attribute_mapping")  # depth and NUL, as a JSON body's
+            except request_input.InputRefused:
+                raise
             except ValueError:
                 raise serializers.ValidationError("attribute_mapping must be a JSON object.") from None
         if not isinstance(value, dict):

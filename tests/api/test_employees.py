@@ -1,4 +1,4 @@
-"""Admins manage employees by hand or by CSV import; bad rows are reported without losing the good ones."""
+"""Admins manage employees by hand or by CSV import; a file with bad rows is refused whole, every bad row reported."""
 from __future__ import annotations
 
 import io
@@ -38,7 +38,7 @@ def test_admin_creates_updates_and_deletes_an_employee(org_a, admin):
     assert not Employee.objects.exists()
 
 
-def test_csv_import_upserts_by_email_and_reports_bad_rows_by_line(org_a, admin):
+def test_csv_import_upserts_by_email_and_refuses_a_file_with_bad_rows_whole(org_a, admin):
     client = client_for(admin)
     url = f"/api/v1/orgs/{org_a.slug}/employees/import"
     text = ("name,email,external_id,team\n"
@@ -46,10 +46,15 @@ def test_csv_import_upserts_by_email_and_reports_bad_rows_by_line(org_a, admin):
             "Bo Chan,not-an-email,E2,Sales\n"
             ",cy@acme.example,E3,Ops\n"
             "Di Ray,di@acme.example,E4,Ops\n")
-    response = client.post(url, {"file": csv_file(text)}, format="multipart")
+    refused = client.post(url, {"file": csv_file(text)}, format="multipart")
+    assert refused.status_code == 400, refused.content
+    assert [(e["line"], e["column"]) for e in refused.json()["errors"]["rows"]] == [(3, "email"), (4, "name")]
+    assert not Employee.objects.exists() and not Team.objects.exists()
+
+    fixed = text.replace("not-an-email", "bo@acme.example").replace(",cy@", "Cy Ng,cy@")
+    response = client.post(url, {"file": csv_file(fixed)}, format="multipart")
     assert response.status_code == 200, response.content
-    assert response.json()["created"] == 2
-    assert [e["line"] for e in response.json()["errors"]] == [3, 4]
+    assert response.json() == {"created": 4, "updated": 0, "errors": []}
     assert set(Team.objects.values_list("name", flat=True)) == {"Sales", "Ops"}
 
     again = client.post(url, {"file": csv_file("name,email,team\nAnn Lee-Smith,ann@acme.example,Ops\n")},

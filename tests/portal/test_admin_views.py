@@ -188,17 +188,23 @@ def test_people_table_shows_title_department_manager_and_employee_number(admin, 
         admin.get(url)
 
 
-def test_csv_import_reports_created_updated_and_each_bad_line(admin, tenant_a):
+def test_csv_import_reports_created_updated_or_stores_nothing_and_lists_each_bad_line(admin, tenant_a):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     csv = (f"name,email,team\nNew Person,new.person@example.com,Sales\n"
            f"Renamed,{tenant_a.employee.email},Ops\nNo Email,not-an-email,\n").encode()
     response = admin.post(base(tenant_a) + "employees/import",
                           {"file": SimpleUploadedFile("people.csv", csv, "text/csv")})
-    assert response.status_code == 200
+    assert response.status_code == 400
     html = response.content.decode()
-    assert "1 created, 1 updated, 1 with errors." in html
+    assert "Nothing was imported: 1 line has errors." in html
     assert "<th scope=\"row\">4</th>" in html and "is not a valid email address" in html
+    assert Employee.objects.get(pk=tenant_a.employee.pk).name != "Renamed"
+    assert not Employee.objects.filter(email="new.person@example.com").exists()
+    response = admin.post(base(tenant_a) + "employees/import",
+                          {"file": SimpleUploadedFile("people.csv", csv.rsplit(b"No Email", 1)[0], "text/csv")})
+    assert response.status_code == 200
+    assert "1 created, 1 updated." in response.content.decode()
     assert Employee.objects.get(pk=tenant_a.employee.pk).name == "Renamed"
     bad = admin.post(base(tenant_a) + "employees/import",
                      {"file": SimpleUploadedFile("people.csv", b"who,what\nx,y\n", "text/csv")})
