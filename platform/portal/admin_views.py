@@ -541,8 +541,8 @@ class ExportJobStartView(AdminView):
         except IntegrationsError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, _("Export #%(id)d for %(preset)s started.")
-                             % {"id": job.pk, "preset": PRESET_TITLES.get(job.preset, job.preset)})
+            messages.success(request, _("Export #%(number)d for %(preset)s started.")
+                             % {"number": job.number, "preset": PRESET_TITLES.get(job.preset, job.preset)})
         return HttpResponseRedirect(self.url("admin-exports"))
 
 
@@ -558,5 +558,5 @@ class ExportJobRetryView(AdminView):
         except IntegrationsError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, _("Export #%(id)d is running again.") % {"id": job.pk})
+            messages.success(request, _("Export #%(number)d is running again.") % {"number": job.number})
         return HttpResponseRedirect(self.url("admin-exports"))

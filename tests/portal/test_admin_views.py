@@ -460,6 +460,19 @@ def test_an_export_job_for_a_destination_starts_runs_and_offers_its_zip(admin, t
         assert "manifest.csv" in archive.namelist() and len(archive.namelist()) == 2
 
 
+def test_the_exports_page_numbers_exports_within_the_organization(admin, tenant_a, tenant_b):
+    from integrations.models import ExportJob
+
+    ours = ExportJob.objects.filter(organization=tenant_a.org).count()  # populate() may already have made some
+    for _ in range(3):  # another organization's exports must not move our numbers
+        ExportJob.objects.create(organization=tenant_b.org, preset="slack", status="done")
+    page = admin.post(base(tenant_a) + "exports/jobs", {"preset": "slack", "approved_only": "true"},
+                      follow=True).content.decode()
+    assert f"Export #{ours + 1} for Slack started." in page
+    assert f'<th scope="row">#{ours + 1}</th>' in page
+    assert f'<th scope="row">#{ours + 4}</th>' not in page
+
+
 def test_an_unknown_destination_is_refused_and_a_failed_export_can_be_retried(admin, tenant_a):
     from integrations.models import ExportJob
 
