@@ -7,8 +7,9 @@ An active employee is in exactly one state, the first of these that holds:
 - ready:      a request of theirs is done, and nothing is approved yet.
 - uploaded:   their selfie set is complete (at least the organization's `selfies_required` photos in the set) and
               no request is waiting, running or done (a failed one doesn't count).
-- invited:    they have a pending invite (not accepted, revoked or expired), or no account yet.
-- joined:     they have an account but their selfie set is not complete yet.
+- otherwise where they stand with access (employees_with_access_state, the People and roles page's definition):
+  never_invited (no account and no invite), invited (a pending invite), invite_lapsed (invites sent, none
+  pending), deactivated (their account is switched off), joined (an account; the selfie set not complete yet).
 
 Deactivated employees are counted apart, as `inactive`, and in none of the states above.
 """
@@ -16,7 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Case, CharField, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import (Case, CharField, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value,
+                              When)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -26,7 +28,10 @@ from rollouts.selectors import Eta, rollout_counts, rollout_eta
 from teams.models import Employee, GenerationRequest, Headshot, RequestStatus, ReviewStatus, Selfie
 from tenancy.models import Organization
 
-STATES: tuple[str, ...] = ("invited", "joined", "uploaded", "generating", "ready", "approved")
+STATES: tuple[str, ...] = ("never_invited", "invited", "invite_lapsed", "joined", "uploaded", "generating", "ready",
+                           "approved", "deactivated")
+# The people a reminder (or a first invite) is for: nobody has uploaded a complete selfie set yet.
+NOT_UPLOADED_STATES: tuple[str, ...] = ("never_invited", "invited", "invite_lapsed", "joined")
 ACTIVE_REQUEST = (RequestStatus.PENDING, RequestStatus.QUEUED, RequestStatus.RUNNING)
 
 
@@ -46,14 +51,14 @@ def employees_with_state(organization: Organization) -> QuerySet[Employee]:
             has_done_request=Exists(requests.filter(status=RequestStatus.DONE)),
             selfies_in_set=Coalesce(Subquery(selfies_in_set, output_field=IntegerField()), 0),
             has_pending_invite=Exists(pending_invite),
+            access_state=_access_state(organization),
         )
         .annotate(state=Case(
             When(has_approved=True, then=Value("approved")),
             When(has_active_request=True, then=Value("generating")),
             When(has_done_request=True, then=Value("ready")),
             When(selfies_in_set__gte=organization.selfies_required, then=Value("uploaded")),
-            When(Q(has_pending_invite=True) | Q(user__isnull=True), then=Value("invited")),
-            default=Value("joined"), output_field=CharField()))
+            default=F("access_state"), output_field=CharField()))
     )
 
 
@@ -141,13 +146,17 @@ def employees_with_access_state(organization: Organization) -> QuerySet[Employee
     """Every employee (deactivated ones too) annotated with `access_state`, the first of these that holds:
     deactivated (the employee or their account), joined (has an account), invited (a pending invite),
     invite_lapsed (invites were sent, none is pending), never_invited."""
+    return Employee.objects.for_organization(organization).annotate(access_state=_access_state(organization))
+
+
+def _access_state(organization: Organization) -> Case:
+    # One definition for the People and roles page and the rollout states (employees_with_state).
     invites = Invite.objects.filter(Q(employee=OuterRef("pk")) | Q(employee__isnull=True, email=OuterRef("email")),
                                     organization=organization)
     pending = invites.filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
-    return (Employee.objects.for_organization(organization)
-            .annotate(access_state=Case(
-                When(Q(active=False) | Q(user__is_active=False), then=Value("deactivated")),
-                When(user__isnull=False, then=Value("joined")),
-                When(Exists(pending), then=Value("invited")),
-                When(Exists(invites), then=Value("invite_lapsed")),
-                default=Value("never_invited"), output_field=CharField())))
+    return Case(
+        When(Q(active=False) | Q(user__is_active=False), then=Value("deactivated")),
+        When(user__isnull=False, then=Value("joined")),
+        When(Exists(pending), then=Value("invited")),
+        When(Exists(invites), then=Value("invite_lapsed")),
+        default=Value("never_invited"), output_field=CharField())

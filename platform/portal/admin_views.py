@@ -40,7 +40,8 @@ from .admin_forms import (BACKEND_LABELS, STATE_LABELS, BrandKitCreateForm, Bran
                           EmployeeFilterForm, InviteForm, NoteForm)
 from .admin_preview import PreviewError, brand_preview
 from .views import sign_in_again
-from .admin_selectors import STATES, active_rollouts, employees_with_state, review_queue, rollout_dashboard
+from .admin_selectors import (NOT_UPLOADED_STATES, STATES, active_rollouts, employees_with_state, review_queue,
+                              rollout_dashboard)
 
 PAGE_SIZE = 25
 # What the review queue shows of Headshot.qc (output_qc's scores), in this order, each with a human label and a hint.
@@ -202,9 +203,10 @@ class EmployeeListView(AdminView):
         query.pop("page", None)
         return self.render("employees.html", {
             "filters": filters, "page": page, "query": query.urlencode(), "state_labels": STATE_LABELS,
+            "not_uploaded_states": NOT_UPLOADED_STATES,
             "import_form": import_form or CsvImportForm(), "invite_form": invite_form or InviteForm(),
             "import_result": import_result, "not_uploaded": employees_with_state(self.organization)
-            .filter(state__in=("invited", "joined")).count(),
+            .filter(state__in=NOT_UPLOADED_STATES).count(),
         }, status=status)
 
 
@@ -254,7 +256,7 @@ class EmployeeRemindView(AdminView):
     """Everyone who hasn't uploaded yet (or the people ticked) gets a nudge: a new invite link or a reminder."""
 
     def post(self, request, org_slug: str):
-        people = employees_with_state(self.organization).filter(state__in=("invited", "joined"))
+        people = employees_with_state(self.organization).filter(state__in=NOT_UPLOADED_STATES)
         ids = [int(i) for i in request.POST.getlist("employee") if i.isdigit()]
         if ids:
             people = people.filter(pk__in=ids)

@@ -97,6 +97,39 @@ def test_dashboard_counts_link_to_the_filtered_employee_list(admin, tenant_a):
     assert tenant_a.employee.email not in admin.get(base(tenant_a) + "employees/", {"state": "invited"}).content.decode()
 
 
+def test_an_employee_added_through_the_api_shows_their_real_invite_state(admin, tenant_a):
+    from tests.factories import client_for
+
+    api = client_for(tenant_a.admin)
+    employees_api = f"/api/v1/orgs/{tenant_a.org.slug}/employees"
+    created = api.post(employees_api, {"name": "Nadia Never", "email": "nadia@acme.example"}, format="json")
+    assert created.status_code == 201, created.content
+
+    def state_cell() -> str:
+        page = admin.get(base(tenant_a) + "employees/", {"q": "nadia@acme.example"}).content.decode()
+        return page.split('class="state state-', 1)[1].split("</span>", 1)[0]
+
+    assert state_cell() == 'never_invited">Never invited'  # not "Invited": nobody has sent anything yet
+    dashboard = admin.get(base(tenant_a)).content.decode()
+    assert f'href="{base(tenant_a)}employees/?state=never_invited"' in dashboard
+    listed = admin.get(base(tenant_a) + "employees/", {"state": "never_invited"}).content.decode()
+    assert "nadia@acme.example" in listed
+    assert "nadia@acme.example" not in admin.get(base(tenant_a) + "employees/", {"state": "invited"}).content.decode()
+
+    invited = api.post(f"{employees_api}/{created.json()['id']}/invite", {}, format="json")
+    assert invited.status_code in (200, 201), invited.content
+    assert state_cell() == 'invited">Invited'
+    Invite.objects.filter(email="nadia@acme.example").update(revoked_at=timezone.now())
+    assert state_cell() == 'invite_lapsed">Invite expired or revoked'
+    employee = Employee.objects.get(organization=tenant_a.org, email="nadia@acme.example")
+    employee.user = make_user(tenant_a.org, email="nadia@acme.example")
+    employee.save()
+    assert state_cell() == 'joined">Joined'
+    employee.user.is_active = False
+    employee.user.save()
+    assert state_cell() == 'deactivated">Account deactivated'
+
+
 def test_rollouts_show_progress_and_can_be_resumed_and_cancelled(admin, tenant_a):
     html = admin.get(base(tenant_a)).content.decode()
     assert f"Rollout #{tenant_a.rollout.pk}" in html and "<progress" in html and "Resume" in html
