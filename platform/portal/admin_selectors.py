@@ -128,9 +128,42 @@ def active_rollouts(organization: Organization) -> list[RolloutRow]:
 
 
 def review_queue(organization: Organization, *, team_id: int | None = None) -> QuerySet[Headshot]:
-    """Headshots waiting for an admin: QC passed, not approved, not yet reviewed; newest first."""
+    """Headshots waiting for an admin (QC passed, not yet reviewed), each person's own choice first.
+
+    Someone who approved one of theirs has chosen: only that one waits, their other variants are closed (left
+    out, counted in `closed`). Someone who marked favourites shows those, the rest closed likewise. Everyone
+    else's variants all wait. `pick` is 0 for an approved choice, 1 for a favourite, 2 otherwise; then newest first.
+    """
+    theirs = Headshot.objects.filter(employee=OuterRef("employee"), review_status=ReviewStatus.PENDING,
+                                     qc_passed=True)
+
+    def how_many(headshots: QuerySet[Headshot]):
+        counted = headshots.exclude(pk=OuterRef("pk")).order_by().values("employee").annotate(n=Count("id"))
+        return Coalesce(Subquery(counted.values("n"), output_field=IntegerField()), 0)
+
     queryset = (Headshot.objects.for_organization(organization)
-                .filter(qc_passed=True, approved=False, review_status=ReviewStatus.PENDING, employee__active=True)
+                .filter(qc_passed=True, review_status=ReviewStatus.PENDING, employee__active=True)
+                .annotate(person_approved=Exists(Headshot.objects.filter(employee=OuterRef("employee"), approved=True)),
+                          person_favourite=Exists(theirs.filter(selected=True)))
+                .filter(Q(approved=True) | Q(person_approved=False, selected=True)
+                        | Q(person_approved=False, person_favourite=False))
+                .annotate(pick=Case(When(approved=True, then=Value(0)), When(selected=True, then=Value(1)),
+                                    default=Value(2), output_field=IntegerField()),
+                          closed=Case(When(approved=True, then=how_many(theirs)),
+                                      When(selected=True, then=how_many(theirs.filter(selected=False))),
+                                      default=Value(0), output_field=IntegerField()))
+                .select_related("employee__team", "source_selfie", "brand_kit_version__kit")
+                .order_by("pick", "-created_at", "-id"))
+    if team_id is not None:
+        queryset = queryset.filter(employee__team_id=team_id)
+    return queryset
+
+
+def review_failed_qc(organization: Organization, *, team_id: int | None = None) -> QuerySet[Headshot]:
+    """Headshots that failed quality control and no admin has looked at yet, newest first: HR may regenerate
+    them or approve one anyway (its reasons are in `qc["failures"]`)."""
+    queryset = (Headshot.objects.for_organization(organization)
+                .filter(qc_passed=False, approved=False, review_status=ReviewStatus.PENDING, employee__active=True)
                 .select_related("employee__team", "source_selfie", "brand_kit_version__kit")
                 .order_by("-created_at", "-id"))
     if team_id is not None:

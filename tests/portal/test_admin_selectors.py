@@ -133,10 +133,43 @@ def test_review_queue_holds_qc_passed_unreviewed_headshots_newest_first(org_a, p
     newer = add_headshot(request)
     add_headshot(request, qc_passed=False)
     add_headshot(request, review_status=ReviewStatus.REJECTED)
-    add_headshot(request, approved=True, review_status=ReviewStatus.APPROVED)
-    queue = list(review_queue(org_a))
-    assert queue[:2] == [newer, older]
-    assert all(h.qc_passed and not h.approved and h.review_status == "pending" for h in queue)
+    ready = [h for h in review_queue(org_a) if h.employee_id == people["ready"].pk]
+    assert ready[:2] == [newer, older]
+    assert all(h.qc_passed and h.review_status == "pending" for h in ready)
     ops = people["ready"].team
-    assert set(review_queue(org_a, team_id=ops.pk)) == set(queue)
+    assert {h for h in review_queue(org_a, team_id=ops.pk)} == set(ready)
     assert list(review_queue(org_a, team_id=people["joined"].team.pk)) == []
+
+
+def test_someone_who_approved_one_shows_only_that_one_first_and_the_rest_closed(org_a, people):
+    request = GenerationRequest.objects.get(employee=people["approved"], status=RequestStatus.DONE)
+    chosen = Headshot.objects.get(request=request, approved=True)
+    for _ in range(3):
+        add_headshot(request)
+    someone_else = add_headshot(add_request(people["ready"], make_brand_kit(org_a), RequestStatus.DONE))
+    queue = list(review_queue(org_a))
+    assert queue[0] == chosen and (queue[0].pick, queue[0].closed) == (0, 3)
+    assert [h for h in queue if h.employee_id == people["approved"].pk] == [chosen]
+    assert someone_else in queue
+
+
+def test_a_favourite_comes_first_and_closes_the_persons_other_variants(org_a, people):
+    request = add_request(people["ready"], make_brand_kit(org_a), RequestStatus.DONE)
+    others = [add_headshot(request) for _ in range(2)]
+    favourite = add_headshot(request, selected=True)
+    queue = [h for h in review_queue(org_a) if h.employee_id == people["ready"].pk]
+    assert queue == [favourite]
+    assert (queue[0].pick, queue[0].closed) == (1, 3)  # the two above and the one people() gave them
+    assert not set(others) & set(queue)
+
+
+def test_failed_qc_headshots_are_listed_apart_for_regeneration_or_override(org_a, org_b, people):
+    from portal.admin_selectors import review_failed_qc
+
+    request = add_request(people["ready"], make_brand_kit(org_a), RequestStatus.DONE)
+    failed = add_headshot(request, qc_passed=False, qc={"failures": ["identity"]})
+    add_headshot(request, qc_passed=False, review_status=ReviewStatus.REJECTED)  # already dealt with
+    elsewhere = make_employee(org_b, name="Elsewhere")
+    add_headshot(add_request(elsewhere, make_brand_kit(org_b), RequestStatus.DONE), qc_passed=False)
+    assert list(review_failed_qc(org_a)) == [failed]
+    assert failed not in review_queue(org_a)

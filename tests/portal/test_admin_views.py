@@ -432,6 +432,45 @@ def test_approving_from_the_queue_approves_and_leaves_the_queue(admin, tenant_a)
     assert "Nothing to review." in admin.get(base(tenant_a) + "review/").content.decode()
 
 
+def _more_headshots(tenant, n: int, **fields) -> list[Headshot]:
+    from tests.portal.test_admin_selectors import add_headshot
+
+    return [add_headshot(tenant.headshot.request, **fields) for _ in range(n)]
+
+
+def test_the_queue_shows_the_persons_own_approved_choice_first_and_closes_the_rest(admin, tenant_a):
+    from tests.factories import client_for
+
+    others = _more_headshots(tenant_a, 3)
+    chosen = others[1]
+    mine = client_for(tenant_a.employee_user).post(
+        f"/api/v1/orgs/{tenant_a.org.slug}/me/headshots/{chosen.pk}/approve", {}, format="json")
+    assert mine.status_code == 200, mine.content
+    html = admin.get(base(tenant_a) + "review/").content.decode()
+    assert html.count('class="review-item panel"') == 1 and f'id="review-{chosen.pk}"' in html
+    assert "Their choice: they approved this one." in html and "Their 3 other variants are closed." in html
+    assert admin.post(base(tenant_a) + f"review/{chosen.pk}", {"action": "approve", "note": ""}).status_code == 302
+    stored = Headshot.objects.get(pk=chosen.pk)
+    assert stored.review_status == "approved" and stored.reviewed_by == tenant_a.admin
+    assert "Nothing to review." in admin.get(base(tenant_a) + "review/").content.decode()
+
+
+def test_failed_qc_headshots_are_shown_with_their_reasons_and_can_be_approved_anyway(admin, tenant_a, tenant_b):
+    failed, = _more_headshots(tenant_a, 1, qc_passed=False, qc={"failures": ["identity", "sharpness"]})
+    _more_headshots(tenant_b, 1, qc_passed=False, qc={"failures": ["noise"]})  # another organization's
+    html = admin.get(base(tenant_a) + "review/").content.decode()
+    section = html.split('id="failed-heading"', 1)[1]
+    assert f'id="failed-{failed.pk}"' in section
+    assert "Doesn&#x27;t look enough like the person" in section
+    assert "Face not sharp enough" in section and "Too much noise" not in section
+    assert 'value="regenerate"' in section and "Approve anyway" in section
+    assert admin.post(base(tenant_a) + f"review/{failed.pk}", {"action": "approve", "note": "Looks right to me"}
+                      ).status_code == 302
+    stored = Headshot.objects.get(pk=failed.pk)
+    assert stored.approved and stored.review_status == "approved" and stored.review_note == "Looks right to me"
+    assert f'id="failed-{failed.pk}"' not in admin.get(base(tenant_a) + "review/").content.decode()
+
+
 def test_reject_needs_a_note(admin, tenant_a):
     url = base(tenant_a) + f"review/{tenant_a.headshot.pk}"
     page = admin.post(url, {"action": "reject", "note": ""}, follow=True).content.decode()
