@@ -10,6 +10,7 @@ import contextlib
 import email
 import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -52,6 +53,9 @@ NATIVE_NOISE = re.compile(
     r"|I\d{4} [\d:. ]+\d+ \S+\.(?:cc|h):\d+\] "
     r"|W\d{4} [\d:. ]+\d+ (?:inference_feedback_manager|landmark_projection_calculator|gl_context)\.cc:\d+\] "
     r")")
+
+
+RAY_TOKEN_NOTICE_LOGGER = "ray._private.authentication.authentication_token_setup"
 
 
 def is_native_noise(line: str) -> bool:
@@ -104,10 +108,10 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=int, default=600, help="seconds to wait for generation")
 
     def handle(self, *args, **options):
-        # Ray's local cluster turns token auth on by itself and says so; asking for it explicitly keeps it on
-        # without the notice. A cluster at RAY_ADDRESS decides its own mode (a mismatch can't connect).
-        if settings.RAY_ADDRESS == "local":
-            os.environ.setdefault("RAY_AUTH_MODE", "token")
+        # Ray's local cluster turns token auth on by itself and logs a notice saying how to opt out; the demo keeps
+        # it on, so only that notice is hushed. (Setting RAY_AUTH_MODE here instead comes too late: Ray, imported
+        # already, has read its config, and the driver then can't authenticate to its own cluster.)
+        logging.getLogger(RAY_TOKEN_NOTICE_LOGGER).setLevel(logging.ERROR)
         with native_noise_filtered():
             self.run_demo(**options)
 
