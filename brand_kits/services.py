@@ -20,6 +20,16 @@ BACKGROUND_MAX_BYTES = 20 * 1024 * 1024
 BACKGROUND_MAX_PIXELS = 40_000_000
 
 
+# The README and the portal speak of "technology"; the preset's id is `tech`. Accept the documented word too.
+PRESET_ALIASES = {"technology": "tech"}
+
+
+def preset_canonical(name: str) -> str:
+    """The preset id for a name as people write it ("Technology", "real estate"); unknown names pass through."""
+    key = name.strip().lower().replace("-", "_").replace(" ", "_")
+    return PRESET_ALIASES.get(key, key)
+
+
 class BrandKitError(Exception):
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
@@ -100,6 +110,7 @@ def brand_kit_create(*, organization: Organization, name: str, spec: dict[str, A
                      background_image=None, style_reference=None, preset: str = "") -> BrandKit:
     """A new kit from a spec, optionally on top of an industry preset (the spec's fields win)."""
     if preset:
+        preset = preset_canonical(preset)
         try:
             spec = _merged(preset_brand_dict(preset), spec)
         except KeyError as exc:

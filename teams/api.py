@@ -17,6 +17,7 @@ from tenancy.api import DomainError, OrganizationAdminEndpoint, OrganizationEndp
 from .invites import employee_invite_send
 from .models import (DEPARTMENT_MAX_LENGTH, EMPLOYEE_NUMBER_MAX_LENGTH, MANAGER_NAME_MAX_LENGTH, TITLE_MAX_LENGTH,
                      Employee, GenerationRequest, Headshot, Selfie, Team)
+from .review import NOTE_MAX_CHARS, headshot_review_approve, headshot_review_withdraw
 from .selfie_checks import reason_message
 from .services import (CSV_MAX_BYTES, CSV_MAX_REPORTED, CsvImportRefused, TeamsError, employee_create,
                        employee_delete, employee_update, employees_import_csv, generation_request_start,
@@ -192,6 +193,8 @@ class SelectIn(serializers.Serializer):
 
 class ApproveIn(serializers.Serializer):
     approved = serializers.BooleanField(default=True)
+    note = serializers.CharField(max_length=NOTE_MAX_CHARS, required=False, allow_blank=True, default="",
+                                 help_text="optional; shown with the headshot in the review queue")
 
 
 class ImportOut(serializers.Serializer):
@@ -421,8 +424,12 @@ class HeadshotApproveApi(OrganizationAdminEndpoint):
     def post(self, request, org_slug: str, headshot_id: int):
         data = ApproveIn(data=request.data)
         data.is_valid(raise_exception=True)
-        headshot = headshot_approve(headshot=self.get_object(), approved=data.validated_data["approved"],
-                                    actor=request.user)
+        # The same review service as the portal's queue, so both paths record the reviewer and the status.
+        review = headshot_review_approve if data.validated_data["approved"] else headshot_review_withdraw
+        try:
+            headshot = review(headshot=self.get_object(), actor=request.user, note=data.validated_data["note"])
+        except TeamsError as exc:
+            raise DomainError(exc.message, code=exc.code, status_code=exc.status) from None
         return Response(HeadshotOut(headshot).data)
 
 

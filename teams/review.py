@@ -39,6 +39,15 @@ def headshot_review_approve(*, headshot: Headshot, actor: User | None, note: str
     return headshot
 
 
+def headshot_review_withdraw(*, headshot: Headshot, actor: User | None, note: str = "") -> Headshot:
+    """Take an approval back: the headshot leaves the directory and waits for review again (not a rejection)."""
+    note = _clean_note(note, required=False)
+    with transaction.atomic():
+        headshot = headshot_approve(headshot=headshot, approved=False, actor=actor)
+        _mark(headshot, ReviewStatus.PENDING, note, actor)
+    return headshot
+
+
 def headshot_reject(*, headshot: Headshot, actor: User | None, note: str) -> Headshot:
     """Turn a headshot down; an approved one is withdrawn first, so it is never pushed anywhere again."""
     note = _clean_note(note, required=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 import hashlib
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
-from tenancy.models import TenantModel
+from tenancy.models import Organization, TenantModel
 
 # Every key starts with this, so a leaked one is easy to recognise (and for secret scanners to match).
 API_KEY_PREFIX = "hs_live_"
@@ -76,6 +76,8 @@ def export_upload_to(instance: "ExportJob", filename: str) -> str:
 class ExportJob(TenantModel):
     """A ZIP of headshots rendered for one destination preset, with a CSV manifest, built by a job into storage."""
 
+    # "Export #3" counts this organization's exports only (ids are global and would leak others' volume).
+    number = models.PositiveIntegerField(editable=False)
     preset = models.CharField(max_length=32)
     approved_only = models.BooleanField(default=True)
     status = models.CharField(max_length=16, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
@@ -95,3 +97,16 @@ class ExportJob(TenantModel):
 
     class Meta:
         ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["organization", "number"], name="exportjob_number_per_org")]
+
+    def save(self, *args, **kwargs):
+        if self.number is None:
+            # Numbered here, not in one service, so no way of creating a job can skip it. Locking the
+            # organization's row serializes concurrent starts in one organization; the constraint backs it up.
+            with transaction.atomic():
+                Organization.objects.select_for_update().only("pk").get(pk=self.organization_id)
+                last = (ExportJob.objects.filter(organization_id=self.organization_id)
+                        .aggregate(last=models.Max("number"))["last"])
+                self.number = (last or 0) + 1
+                return super().save(*args, **kwargs)
+        return super().save(*args, **kwargs)

@@ -15,7 +15,8 @@ from teams.review import NOTE_MAX_CHARS
 from .admin_selectors import STATES
 
 STATE_LABELS = {
-    "invited": _("Invited"), "joined": _("Joined"), "uploaded": _("Uploaded"), "generating": _("Generating"),
+    "never_invited": _("Never invited"), "invited": _("Invited"), "invite_lapsed": _("Invite expired or revoked"),
+    "deactivated": _("Account deactivated"), "joined": _("Joined"), "uploaded": _("Uploaded"), "generating": _("Generating"),
     "ready": _("Ready for review"), "approved": _("Approved"),
 }
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Write the colour as #RRGGBB."))

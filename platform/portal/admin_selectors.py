@@ -7,8 +7,9 @@ An active employee is in exactly one state, the first of these that holds:
 - ready:      a request of theirs is done, and nothing is approved yet.
 - uploaded:   their selfie set is complete (at least the organization's `selfies_required` photos in the set) and
               no request is waiting, running or done (a failed one doesn't count).
-- invited:    they have a pending invite (not accepted, revoked or expired), or no account yet.
-- joined:     they have an account but their selfie set is not complete yet.
+- otherwise where they stand with access (employees_with_access_state, the People and roles page's definition):
+  never_invited (no account and no invite), invited (a pending invite), invite_lapsed (invites sent, none
+  pending), deactivated (their account is switched off), joined (an account; the selfie set not complete yet).
 
 Deactivated employees are counted apart, as `inactive`, and in none of the states above.
 """
@@ -16,7 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Case, CharField, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import (Case, CharField, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value,
+                              When)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -26,7 +28,10 @@ from rollouts.selectors import Eta, rollout_counts, rollout_eta
 from teams.models import Employee, GenerationRequest, Headshot, RequestStatus, ReviewStatus, Selfie
 from tenancy.models import Organization
 
-STATES: tuple[str, ...] = ("invited", "joined", "uploaded", "generating", "ready", "approved")
+STATES: tuple[str, ...] = ("never_invited", "invited", "invite_lapsed", "joined", "uploaded", "generating", "ready",
+                           "approved", "deactivated")
+# The people a reminder (or a first invite) is for: nobody has uploaded a complete selfie set yet.
+NOT_UPLOADED_STATES: tuple[str, ...] = ("never_invited", "invited", "invite_lapsed", "joined")
 ACTIVE_REQUEST = (RequestStatus.PENDING, RequestStatus.QUEUED, RequestStatus.RUNNING)
 
 
@@ -46,14 +51,14 @@ def employees_with_state(organization: Organization) -> QuerySet[Employee]:
             has_done_request=Exists(requests.filter(status=RequestStatus.DONE)),
             selfies_in_set=Coalesce(Subquery(selfies_in_set, output_field=IntegerField()), 0),
             has_pending_invite=Exists(pending_invite),
+            access_state=_access_state(organization),
         )
         .annotate(state=Case(
             When(has_approved=True, then=Value("approved")),
             When(has_active_request=True, then=Value("generating")),
             When(has_done_request=True, then=Value("ready")),
             When(selfies_in_set__gte=organization.selfies_required, then=Value("uploaded")),
-            When(Q(has_pending_invite=True) | Q(user__isnull=True), then=Value("invited")),
-            default=Value("joined"), output_field=CharField()))
+            default=F("access_state"), output_field=CharField()))
     )
 
 
@@ -123,9 +128,42 @@ def active_rollouts(organization: Organization) -> list[RolloutRow]:
 
 
 def review_queue(organization: Organization, *, team_id: int | None = None) -> QuerySet[Headshot]:
-    """Headshots waiting for an admin: QC passed, not approved, not yet reviewed; newest first."""
+    """Headshots waiting for an admin (QC passed, not yet reviewed), each person's own choice first.
+
+    Someone who approved one of theirs has chosen: only that one waits, their other variants are closed (left
+    out, counted in `closed`). Someone who marked favourites shows those, the rest closed likewise. Everyone
+    else's variants all wait. `pick` is 0 for an approved choice, 1 for a favourite, 2 otherwise; then newest first.
+    """
+    theirs = Headshot.objects.filter(employee=OuterRef("employee"), review_status=ReviewStatus.PENDING,
+                                     qc_passed=True)
+
+    def how_many(headshots: QuerySet[Headshot]):
+        counted = headshots.exclude(pk=OuterRef("pk")).order_by().values("employee").annotate(n=Count("id"))
+        return Coalesce(Subquery(counted.values("n"), output_field=IntegerField()), 0)
+
     queryset = (Headshot.objects.for_organization(organization)
-                .filter(qc_passed=True, approved=False, review_status=ReviewStatus.PENDING, employee__active=True)
+                .filter(qc_passed=True, review_status=ReviewStatus.PENDING, employee__active=True)
+                .annotate(person_approved=Exists(Headshot.objects.filter(employee=OuterRef("employee"), approved=True)),
+                          person_favourite=Exists(theirs.filter(selected=True)))
+                .filter(Q(approved=True) | Q(person_approved=False, selected=True)
+                        | Q(person_approved=False, person_favourite=False))
+                .annotate(pick=Case(When(approved=True, then=Value(0)), When(selected=True, then=Value(1)),
+                                    default=Value(2), output_field=IntegerField()),
+                          closed=Case(When(approved=True, then=how_many(theirs)),
+                                      When(selected=True, then=how_many(theirs.filter(selected=False))),
+                                      default=Value(0), output_field=IntegerField()))
+                .select_related("employee__team", "source_selfie", "brand_kit_version__kit")
+                .order_by("pick", "-created_at", "-id"))
+    if team_id is not None:
+        queryset = queryset.filter(employee__team_id=team_id)
+    return queryset
+
+
+def review_failed_qc(organization: Organization, *, team_id: int | None = None) -> QuerySet[Headshot]:
+    """Headshots that failed quality control and no admin has looked at yet, newest first: HR may regenerate
+    them or approve one anyway (its reasons are in `qc["failures"]`)."""
+    queryset = (Headshot.objects.for_organization(organization)
+                .filter(qc_passed=False, approved=False, review_status=ReviewStatus.PENDING, employee__active=True)
                 .select_related("employee__team", "source_selfie", "brand_kit_version__kit")
                 .order_by("-created_at", "-id"))
     if team_id is not None:
@@ -141,13 +179,17 @@ def employees_with_access_state(organization: Organization) -> QuerySet[Employee
     """Every employee (deactivated ones too) annotated with `access_state`, the first of these that holds:
     deactivated (the employee or their account), joined (has an account), invited (a pending invite),
     invite_lapsed (invites were sent, none is pending), never_invited."""
+    return Employee.objects.for_organization(organization).annotate(access_state=_access_state(organization))
+
+
+def _access_state(organization: Organization) -> Case:
+    # One definition for the People and roles page and the rollout states (employees_with_state).
     invites = Invite.objects.filter(Q(employee=OuterRef("pk")) | Q(employee__isnull=True, email=OuterRef("email")),
                                     organization=organization)
     pending = invites.filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
-    return (Employee.objects.for_organization(organization)
-            .annotate(access_state=Case(
-                When(Q(active=False) | Q(user__is_active=False), then=Value("deactivated")),
-                When(user__isnull=False, then=Value("joined")),
-                When(Exists(pending), then=Value("invited")),
-                When(Exists(invites), then=Value("invite_lapsed")),
-                default=Value("never_invited"), output_field=CharField())))
+    return Case(
+        When(Q(active=False) | Q(user__is_active=False), then=Value("deactivated")),
+        When(user__isnull=False, then=Value("joined")),
+        When(Exists(pending), then=Value("invited")),
+        When(Exists(invites), then=Value("invite_lapsed")),
+        default=Value("never_invited"), output_field=CharField())

@@ -42,7 +42,8 @@ from .admin_forms import (BACKEND_LABELS, STATE_LABELS, BrandKitCreateForm, Bran
                           EmployeeFilterForm, InviteForm, NoteForm)
 from .admin_preview import PreviewError, brand_preview
 from .views import sign_in_again
-from .admin_selectors import STATES, active_rollouts, employees_with_state, review_queue, rollout_dashboard
+from .admin_selectors import (NOT_UPLOADED_STATES, STATES, active_rollouts, employees_with_state, review_failed_qc,
+                              review_queue, rollout_dashboard)
 
 PAGE_SIZE = 25
 # What the review queue shows of Headshot.qc (output_qc's scores), in this order, each with a human label and a hint.
@@ -204,10 +205,11 @@ class EmployeeListView(AdminView):
         query.pop("page", None)
         return self.render("employees.html", {
             "filters": filters, "page": page, "query": query.urlencode(), "state_labels": STATE_LABELS,
+            "not_uploaded_states": NOT_UPLOADED_STATES,
             "import_form": import_form or CsvImportForm(), "invite_form": invite_form or InviteForm(),
             "import_result": import_result, "import_refused": import_refused,
             "not_uploaded": employees_with_state(self.organization)
-            .filter(state__in=("invited", "joined")).count(),
+            .filter(state__in=NOT_UPLOADED_STATES).count(),
         }, status=status)
 
 
@@ -259,7 +261,7 @@ class EmployeeRemindView(AdminView):
     """Everyone who hasn't uploaded yet (or the people ticked) gets a nudge: a new invite link or a reminder."""
 
     def post(self, request, org_slug: str):
-        people = employees_with_state(self.organization).filter(state__in=("invited", "joined"))
+        people = employees_with_state(self.organization).filter(state__in=NOT_UPLOADED_STATES)
         ids = [pk for i in request.POST.getlist("employee") if (pk := ascii_id(i)) is not None]
         if ids:
             people = people.filter(pk__in=ids)
@@ -420,6 +422,28 @@ class BrandKitPreviewView(BrandKitEditView):
 # Review ------------------------------------------------------------------------------------------------------
 
 
+# Output QC failure codes (inference/output_qc.py) in words an HR admin can act on.
+QC_FAILURE_REASONS = {
+    "face_count": gettext_lazy("No single clear face in the result"),
+    "identity": gettext_lazy("Doesn't look enough like the person"),
+    "nearer_to_other": gettext_lazy("Looks more like someone else in the organization"),
+    "sharpness": gettext_lazy("Face not sharp enough"),
+    "exposure": gettext_lazy("Face too dark or too bright"),
+    "clipping": gettext_lazy("Blown highlights on the face"),
+    "noise": gettext_lazy("Too much noise on the face"),
+    "edge_halo": gettext_lazy("A halo around the person's outline"),
+    "stray_matte": gettext_lazy("Stray bits of the old background"),
+    "skin_tone": gettext_lazy("Skin tone changed too much"),
+    "eye_line": gettext_lazy("Framed off the brand kit's eye line"),
+}
+
+
+def qc_failure_reasons(qc: dict) -> list[str]:
+    failures = qc.get("failures") or []
+    reasons = [str(QC_FAILURE_REASONS.get(code, code)) for code in failures if isinstance(code, str)]
+    return reasons or [_("Failed quality control (no reason recorded)")]
+
+
 def qc_rows(qc: dict) -> list[tuple[str, str, str]]:
     rows = []
     for key, label, hint in QC_LABELS:
@@ -427,6 +451,10 @@ def qc_rows(qc: dict) -> list[tuple[str, str, str]]:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             rows.append((label, f"{value:.3g}" if isinstance(value, float) else str(value), hint))
     return rows
+
+
+# Failed headshots listed under the queue; more are counted (they wait for a regeneration, not a decision each).
+FAILED_QC_SHOWN = 50
 
 
 class ReviewQueueView(AdminView):
@@ -437,20 +465,23 @@ class ReviewQueueView(AdminView):
         team = request.GET.get("team")
         team_id = ascii_id(team) if team else None
         page = Paginator(review_queue(self.organization, team_id=team_id), PAGE_SIZE).get_page(request.GET.get("page"))
+        failed = review_failed_qc(self.organization, team_id=team_id)
+        return self.render("review.html", {
+            "rows": [self.row(headshot) for headshot in page], "page": page, "teams": teams, "team_id": team_id,
+            "failed_rows": [{**self.row(headshot), "reasons": qc_failure_reasons(headshot.qc)}
+                            for headshot in failed[:FAILED_QC_SHOWN]],
+            "failed_count": failed.count(), "note_form": NoteForm()})
+
+    def row(self, headshot: Headshot) -> dict:
         api = f"/api/v1/orgs/{self.organization.slug}"
-        rows = []
-        for headshot in page:
-            sizes = sorted(int(s) for s in headshot.renditions)
-            size = next((s for s in sizes if s >= 256), sizes[-1] if sizes else None)
-            rows.append({
-                "headshot": headshot, "qc": qc_rows(headshot.qc),
-                "image": f"{api}/headshots/{headshot.pk}/file" + (f"?size={size}" if size else ""),
-                "selfie": self.url("admin-selfie-image", headshot.source_selfie_id)
-                if headshot.source_selfie_id else None,
-                "action": self.url("admin-review-action", headshot.pk),
-            })
-        return self.render("review.html", {"rows": rows, "page": page, "teams": teams, "team_id": team_id,
-                                           "note_form": NoteForm()})
+        sizes = sorted(int(s) for s in headshot.renditions)
+        size = next((s for s in sizes if s >= 256), sizes[-1] if sizes else None)
+        return {
+            "headshot": headshot, "qc": qc_rows(headshot.qc),
+            "image": f"{api}/headshots/{headshot.pk}/file" + (f"?size={size}" if size else ""),
+            "selfie": self.url("admin-selfie-image", headshot.source_selfie_id) if headshot.source_selfie_id else None,
+            "action": self.url("admin-review-action", headshot.pk),
+        }
 
 
 class ReviewActionView(AdminView):
@@ -546,8 +577,8 @@ class ExportJobStartView(AdminView):
         except IntegrationsError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, _("Export #%(id)d for %(preset)s started.")
-                             % {"id": job.pk, "preset": PRESET_TITLES.get(job.preset, job.preset)})
+            messages.success(request, _("Export #%(number)d for %(preset)s started.")
+                             % {"number": job.number, "preset": PRESET_TITLES.get(job.preset, job.preset)})
         return HttpResponseRedirect(self.url("admin-exports"))
 
 
@@ -563,5 +594,5 @@ class ExportJobRetryView(AdminView):
         except IntegrationsError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, _("Export #%(id)d is running again.") % {"id": job.pk})
+            messages.success(request, _("Export #%(number)d is running again.") % {"number": job.number})
         return HttpResponseRedirect(self.url("admin-exports"))

@@ -129,3 +129,15 @@ def test_an_unknown_preset_is_a_clear_400(org_a, admin):
     response = client_for(admin).post(kits_url(org_a), {"name": "X", "preset": "circus"}, format="json")
     assert response.status_code == 400
     assert "circus" in response.json()["detail"] and "healthcare" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("documented", ["technology", "Technology", "tech"])
+def test_the_readme_preset_name_technology_starts_a_tech_kit(org_a, admin, documented):
+    client = client_for(admin)
+    tech = next(p for p in client.get(f"/api/v1/orgs/{org_a.slug}/brand-kit-presets").json() if p["name"] == "tech")
+    response = client.post(kits_url(org_a), {"name": "Engineering", "preset": documented}, format="json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["preset"] == "tech"
+    assert body["spec"]["lighting"] == tech["brand"]["lighting"]
+    assert body["spec"]["retouch"] == tech["brand"]["retouch"]

@@ -109,3 +109,34 @@ def test_the_headshot_list_shows_review_fields(tenant_a):
     headshot_review_approve(headshot=tenant_a.headshot, actor=tenant_a.admin, note="Great")
     rows = client_for(tenant_a.admin).get(f"/api/v1/orgs/{tenant_a.org.slug}/headshots").json()["results"]
     assert [(r["review_status"], r["review_note"], r["approved"]) for r in rows] == [("approved", "Great", True)]
+
+
+def test_approving_through_the_api_records_the_review_like_the_portal(tenant_a):
+    response = client_for(tenant_a.admin).post(url(tenant_a, tenant_a.headshot.pk, "approve"),
+                                               {"note": "Sharp and on brand"}, format="json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["approved"] is True and body["approved_at"]
+    assert body["review_status"] == "approved" and body["review_note"] == "Sharp and on brand"
+    assert body["reviewed_by"] == tenant_a.admin.pk and body["reviewed_at"]
+    stored = Headshot.objects.get(pk=tenant_a.headshot.pk)
+    assert stored.approved and stored.review_status == ReviewStatus.APPROVED
+    assert stored.reviewed_by_id == tenant_a.admin.pk
+
+
+def test_withdrawing_an_approval_through_the_api_sends_it_back_to_review(tenant_a):
+    client = client_for(tenant_a.admin)
+    assert client.post(url(tenant_a, tenant_a.headshot.pk, "approve"), {}, format="json").status_code == 200
+    response = client.post(url(tenant_a, tenant_a.headshot.pk, "approve"), {"approved": False}, format="json")
+    assert response.status_code == 200, response.content
+    stored = Headshot.objects.get(pk=tenant_a.headshot.pk)
+    assert not stored.approved and stored.approved_at is None
+    assert stored.review_status == ReviewStatus.PENDING and stored.reviewed_by_id == tenant_a.admin.pk
+
+
+def test_an_approval_note_over_the_limit_is_refused_and_changes_nothing(tenant_a):
+    response = client_for(tenant_a.admin).post(url(tenant_a, tenant_a.headshot.pk, "approve"),
+                                               {"note": "x" * 2001}, format="json")
+    assert response.status_code == 400 and response.json()["detail"]
+    stored = Headshot.objects.get(pk=tenant_a.headshot.pk)
+    assert not stored.approved and stored.review_status == ReviewStatus.PENDING

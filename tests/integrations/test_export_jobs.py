@@ -241,3 +241,46 @@ def test_an_export_jobs_manifest_carries_the_directory_fields(org_a):
     assert (row["external_id"], row["employee_number"], row["title"], row["department"]) == (
         "E-1", "0042", "Analyst", "Engines")
     assert (row["manager"], row["manager_email"]) == ("Grace Hopper", "grace@acme.example")
+
+
+@pytest.mark.django_db
+def test_export_numbers_count_only_the_organizations_own_exports(org_a, org_b):
+    other = client_for(make_user(org_b, Role.ADMIN))
+    for _ in range(2):  # another organization's exports must not show in our numbers
+        assert other.post(exports_url(org_b), {"preset": "slack"}, format="json").status_code == 202
+    ours = client_for(make_user(org_a, Role.ADMIN))
+    first = ours.post(exports_url(org_a), {"preset": "slack"}, format="json").json()
+    second = ours.post(exports_url(org_a), {"preset": "google"}, format="json").json()
+    assert (first["number"], second["number"]) == (1, 2)
+    assert first["id"] != 1  # ids stay global (they name the job in URLs); only the number is ours
+    assert ours.get(f"{exports_url(org_a)}/{first['id']}").json()["number"] == 1
+    assert [row["number"] for row in ours.get(exports_url(org_a)).json()["results"]] == [2, 1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_exports_started_at_the_same_time_get_distinct_numbers(org_a):
+    import threading
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need PostgreSQL (SQLite serializes every write)")
+    barrier, errors = threading.Barrier(6), []
+
+    def start() -> None:
+        from django.db import connection as thread_connection
+        try:
+            barrier.wait()
+            ExportJob.objects.create(organization=org_a, preset="slack")
+        except Exception as exc:  # collected so the assertion below names it
+            errors.append(exc)
+        finally:
+            thread_connection.close()
+
+    threads = [threading.Thread(target=start) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(ExportJob.objects.filter(organization=org_a).values_list("number", flat=True)) == [1, 2, 3, 4, 5, 6]

@@ -89,7 +89,7 @@ def people(org_a):
     return p
 
 
-EXPECTED = {"no_account": "invited", "invited_with_link": "invited", "joined": "joined", "uploaded": "uploaded",
+EXPECTED = {"no_account": "never_invited", "invited_with_link": "invited", "joined": "joined", "uploaded": "uploaded",
             "uploaded_after_failure": "uploaded", "generating": "generating", "waiting": "generating",
             "ready": "ready", "approved": "approved"}
 
@@ -100,12 +100,12 @@ def test_each_active_employee_has_exactly_the_state_the_definition_gives(org_a, 
     assert people["gone"].pk not in states
 
 
-def test_an_expired_or_revoked_invite_is_not_pending_but_no_account_still_counts_as_invited(org_a, people):
+def test_an_expired_or_revoked_invite_is_not_pending_and_shows_as_lapsed(org_a, people):
     from accounts.models import Invite
 
     Invite.objects.update(expires_at=timezone.now() - timedelta(hours=1))
     employee = people["invited_with_link"]
-    assert employees_with_state(org_a).get(pk=employee.pk).state == "invited"  # no account yet
+    assert employees_with_state(org_a).get(pk=employee.pk).state == "invite_lapsed"  # no account, no live invite
     employee.user = make_user(org_a)
     employee.save()
     assert employees_with_state(org_a).get(pk=employee.pk).state == "joined"
@@ -115,14 +115,15 @@ def test_dashboard_counts_overall_and_per_team(org_a, org_b, people):
     make_employee(org_b, name="Elsewhere")  # another organization's people never count
     dashboard = rollout_dashboard(org_a)
     assert dashboard.overall.total == len(EXPECTED)
-    assert dashboard.overall.by_state == {"invited": 2, "joined": 1, "uploaded": 2, "generating": 2, "ready": 1,
-                                          "approved": 1}
+    assert dashboard.overall.by_state == {"never_invited": 1, "invited": 1, "invite_lapsed": 0, "joined": 1,
+                                          "uploaded": 2, "generating": 2, "ready": 1, "approved": 1, "deactivated": 0}
     assert dashboard.inactive == 1
     teams = {team.name: team.counts.by_state for team in dashboard.teams}
+    none = dict.fromkeys(dashboard.overall.by_state, 0)
     assert list(teams) == ["Ops", "Sales", ""]  # by name, the people without a team last
-    assert teams["Sales"] == {"invited": 2, "joined": 1, "uploaded": 0, "generating": 0, "ready": 0, "approved": 0}
-    assert teams["Ops"] == {"invited": 0, "joined": 0, "uploaded": 2, "generating": 1, "ready": 1, "approved": 0}
-    assert teams[""] == {"invited": 0, "joined": 0, "uploaded": 0, "generating": 1, "ready": 0, "approved": 1}
+    assert teams["Sales"] == {**none, "never_invited": 1, "invited": 1, "joined": 1}
+    assert teams["Ops"] == {**none, "uploaded": 2, "generating": 1, "ready": 1}
+    assert teams[""] == {**none, "generating": 1, "approved": 1}
 
 
 def test_review_queue_holds_qc_passed_unreviewed_headshots_newest_first(org_a, people):
@@ -132,10 +133,43 @@ def test_review_queue_holds_qc_passed_unreviewed_headshots_newest_first(org_a, p
     newer = add_headshot(request)
     add_headshot(request, qc_passed=False)
     add_headshot(request, review_status=ReviewStatus.REJECTED)
-    add_headshot(request, approved=True, review_status=ReviewStatus.APPROVED)
-    queue = list(review_queue(org_a))
-    assert queue[:2] == [newer, older]
-    assert all(h.qc_passed and not h.approved and h.review_status == "pending" for h in queue)
+    ready = [h for h in review_queue(org_a) if h.employee_id == people["ready"].pk]
+    assert ready[:2] == [newer, older]
+    assert all(h.qc_passed and h.review_status == "pending" for h in ready)
     ops = people["ready"].team
-    assert set(review_queue(org_a, team_id=ops.pk)) == set(queue)
+    assert {h for h in review_queue(org_a, team_id=ops.pk)} == set(ready)
     assert list(review_queue(org_a, team_id=people["joined"].team.pk)) == []
+
+
+def test_someone_who_approved_one_shows_only_that_one_first_and_the_rest_closed(org_a, people):
+    request = GenerationRequest.objects.get(employee=people["approved"], status=RequestStatus.DONE)
+    chosen = Headshot.objects.get(request=request, approved=True)
+    for _ in range(3):
+        add_headshot(request)
+    someone_else = add_headshot(add_request(people["ready"], make_brand_kit(org_a), RequestStatus.DONE))
+    queue = list(review_queue(org_a))
+    assert queue[0] == chosen and (queue[0].pick, queue[0].closed) == (0, 3)
+    assert [h for h in queue if h.employee_id == people["approved"].pk] == [chosen]
+    assert someone_else in queue
+
+
+def test_a_favourite_comes_first_and_closes_the_persons_other_variants(org_a, people):
+    request = add_request(people["ready"], make_brand_kit(org_a), RequestStatus.DONE)
+    others = [add_headshot(request) for _ in range(2)]
+    favourite = add_headshot(request, selected=True)
+    queue = [h for h in review_queue(org_a) if h.employee_id == people["ready"].pk]
+    assert queue == [favourite]
+    assert (queue[0].pick, queue[0].closed) == (1, 3)  # the two above and the one people() gave them
+    assert not set(others) & set(queue)
+
+
+def test_failed_qc_headshots_are_listed_apart_for_regeneration_or_override(org_a, org_b, people):
+    from portal.admin_selectors import review_failed_qc
+
+    request = add_request(people["ready"], make_brand_kit(org_a), RequestStatus.DONE)
+    failed = add_headshot(request, qc_passed=False, qc={"failures": ["identity"]})
+    add_headshot(request, qc_passed=False, review_status=ReviewStatus.REJECTED)  # already dealt with
+    elsewhere = make_employee(org_b, name="Elsewhere")
+    add_headshot(add_request(elsewhere, make_brand_kit(org_b), RequestStatus.DONE), qc_passed=False)
+    assert list(review_failed_qc(org_a)) == [failed]
+    assert failed not in review_queue(org_a)

@@ -97,6 +97,39 @@ def test_dashboard_counts_link_to_the_filtered_employee_list(admin, tenant_a):
     assert tenant_a.employee.email not in admin.get(base(tenant_a) + "employees/", {"state": "invited"}).content.decode()
 
 
+def test_an_employee_added_through_the_api_shows_their_real_invite_state(admin, tenant_a):
+    from tests.factories import client_for
+
+    api = client_for(tenant_a.admin)
+    employees_api = f"/api/v1/orgs/{tenant_a.org.slug}/employees"
+    created = api.post(employees_api, {"name": "Nadia Never", "email": "nadia@acme.example"}, format="json")
+    assert created.status_code == 201, created.content
+
+    def state_cell() -> str:
+        page = admin.get(base(tenant_a) + "employees/", {"q": "nadia@acme.example"}).content.decode()
+        return page.split('class="state state-', 1)[1].split("</span>", 1)[0]
+
+    assert state_cell() == 'never_invited">Never invited'  # not "Invited": nobody has sent anything yet
+    dashboard = admin.get(base(tenant_a)).content.decode()
+    assert f'href="{base(tenant_a)}employees/?state=never_invited"' in dashboard
+    listed = admin.get(base(tenant_a) + "employees/", {"state": "never_invited"}).content.decode()
+    assert "nadia@acme.example" in listed
+    assert "nadia@acme.example" not in admin.get(base(tenant_a) + "employees/", {"state": "invited"}).content.decode()
+
+    invited = api.post(f"{employees_api}/{created.json()['id']}/invite", {}, format="json")
+    assert invited.status_code in (200, 201), invited.content
+    assert state_cell() == 'invited">Invited'
+    Invite.objects.filter(email="nadia@acme.example").update(revoked_at=timezone.now())
+    assert state_cell() == 'invite_lapsed">Invite expired or revoked'
+    employee = Employee.objects.get(organization=tenant_a.org, email="nadia@acme.example")
+    employee.user = make_user(tenant_a.org, email="nadia@acme.example")
+    employee.save()
+    assert state_cell() == 'joined">Joined'
+    employee.user.is_active = False
+    employee.user.save()
+    assert state_cell() == 'deactivated">Account deactivated'
+
+
 def test_rollouts_show_progress_and_can_be_resumed_and_cancelled(admin, tenant_a):
     html = admin.get(base(tenant_a)).content.decode()
     assert f"Rollout #{tenant_a.rollout.pk}" in html and "<progress" in html and "Resume" in html
@@ -405,6 +438,45 @@ def test_approving_from_the_queue_approves_and_leaves_the_queue(admin, tenant_a)
     assert "Nothing to review." in admin.get(base(tenant_a) + "review/").content.decode()
 
 
+def _more_headshots(tenant, n: int, **fields) -> list[Headshot]:
+    from tests.portal.test_admin_selectors import add_headshot
+
+    return [add_headshot(tenant.headshot.request, **fields) for _ in range(n)]
+
+
+def test_the_queue_shows_the_persons_own_approved_choice_first_and_closes_the_rest(admin, tenant_a):
+    from tests.factories import client_for
+
+    others = _more_headshots(tenant_a, 3)
+    chosen = others[1]
+    mine = client_for(tenant_a.employee_user).post(
+        f"/api/v1/orgs/{tenant_a.org.slug}/me/headshots/{chosen.pk}/approve", {}, format="json")
+    assert mine.status_code == 200, mine.content
+    html = admin.get(base(tenant_a) + "review/").content.decode()
+    assert html.count('class="review-item panel"') == 1 and f'id="review-{chosen.pk}"' in html
+    assert "Their choice: they approved this one." in html and "Their 3 other variants are closed." in html
+    assert admin.post(base(tenant_a) + f"review/{chosen.pk}", {"action": "approve", "note": ""}).status_code == 302
+    stored = Headshot.objects.get(pk=chosen.pk)
+    assert stored.review_status == "approved" and stored.reviewed_by == tenant_a.admin
+    assert "Nothing to review." in admin.get(base(tenant_a) + "review/").content.decode()
+
+
+def test_failed_qc_headshots_are_shown_with_their_reasons_and_can_be_approved_anyway(admin, tenant_a, tenant_b):
+    failed, = _more_headshots(tenant_a, 1, qc_passed=False, qc={"failures": ["identity", "sharpness"]})
+    _more_headshots(tenant_b, 1, qc_passed=False, qc={"failures": ["noise"]})  # another organization's
+    html = admin.get(base(tenant_a) + "review/").content.decode()
+    section = html.split('id="failed-heading"', 1)[1]
+    assert f'id="failed-{failed.pk}"' in section
+    assert "Doesn&#x27;t look enough like the person" in section
+    assert "Face not sharp enough" in section and "Too much noise" not in section
+    assert 'value="regenerate"' in section and "Approve anyway" in section
+    assert admin.post(base(tenant_a) + f"review/{failed.pk}", {"action": "approve", "note": "Looks right to me"}
+                      ).status_code == 302
+    stored = Headshot.objects.get(pk=failed.pk)
+    assert stored.approved and stored.review_status == "approved" and stored.review_note == "Looks right to me"
+    assert f'id="failed-{failed.pk}"' not in admin.get(base(tenant_a) + "review/").content.decode()
+
+
 def test_reject_needs_a_note(admin, tenant_a):
     url = base(tenant_a) + f"review/{tenant_a.headshot.pk}"
     page = admin.post(url, {"action": "reject", "note": ""}, follow=True).content.decode()
@@ -464,6 +536,19 @@ def test_an_export_job_for_a_destination_starts_runs_and_offers_its_zip(admin, t
     assert f'href="{download}"' in page
     with zipfile.ZipFile(io.BytesIO(b"".join(admin.get(download).streaming_content))) as archive:
         assert "manifest.csv" in archive.namelist() and len(archive.namelist()) == 2
+
+
+def test_the_exports_page_numbers_exports_within_the_organization(admin, tenant_a, tenant_b):
+    from integrations.models import ExportJob
+
+    ours = ExportJob.objects.filter(organization=tenant_a.org).count()  # populate() may already have made some
+    for _ in range(3):  # another organization's exports must not move our numbers
+        ExportJob.objects.create(organization=tenant_b.org, preset="slack", status="done")
+    page = admin.post(base(tenant_a) + "exports/jobs", {"preset": "slack", "approved_only": "true"},
+                      follow=True).content.decode()
+    assert f"Export #{ours + 1} for Slack started." in page
+    assert f'<th scope="row">#{ours + 1}</th>' in page
+    assert f'<th scope="row">#{ours + 4}</th>' not in page
 
 
 def test_an_unknown_destination_is_refused_and_a_failed_export_can_be_retried(admin, tenant_a):

@@ -6,12 +6,16 @@ favourites, the admin approves them and downloads the ZIP export. Everything lan
 """
 from __future__ import annotations
 
+import contextlib
 import email
 import io
 import json
+import logging
+import os
 import re
 import shutil
 import sys
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -38,6 +42,64 @@ BRAND_KIT = {
 PASSWORD = "demo-Passw0rd-not-for-production"
 
 
+# Native log lines a newcomer can do nothing about: TensorFlow Lite's delegate notice, absl's "before
+# InitializeLog" banner, and mediapipe's INFO lines and known-harmless warnings (their C++ writes to fd 2
+# directly, so Python's logging can't filter them). Ray prefixes a worker's lines with "(Actor pid=N) ".
+# Every other line, warnings included, still reaches the terminal.
+NATIVE_NOISE = re.compile(
+    r"^(\(\S+ pid=\d+(?:, ip=\S+)?\) )?(?:"
+    r"INFO: Created TensorFlow Lite XNNPACK delegate for CPU\."
+    r"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|I\d{4} [\d:. ]+\d+ \S+\.(?:cc|h):\d+\] "
+    r"|W\d{4} [\d:. ]+\d+ (?:inference_feedback_manager|landmark_projection_calculator|gl_context)\.cc:\d+\] "
+    r")")
+
+
+RAY_TOKEN_NOTICE_LOGGER = "ray._private.authentication.authentication_token_setup"
+
+
+def is_native_noise(line: str) -> bool:
+    return bool(NATIVE_NOISE.match(line))
+
+
+@contextlib.contextmanager
+def native_noise_filtered():
+    """Route file descriptor 2 through a filter that drops NATIVE_NOISE lines and passes the rest on."""
+    sys.stderr.flush()
+    original = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def pump() -> None:
+        with os.fdopen(read_end, "rb") as source:
+            for raw in source:
+                if not is_native_noise(raw.decode("utf-8", "replace")):
+                    os.write(original, raw)
+
+    thread = threading.Thread(target=pump, name="demo-stderr-filter", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(original, 2)  # closes the pipe's last write end, so the pump drains and stops
+        thread.join(timeout=5)
+        os.close(original)
+
+
+def demo_summary(people: list[dict]) -> dict[str, dict]:
+    """summary.json: per person, how many headshots they have and how many of them are approved (with their ids),
+    counted from the API's rows, and how their generation request ended."""
+    summary = {}
+    for person in people:
+        headshots = person.get("headshots", [])
+        approved = [h["id"] for h in headshots if h.get("approved")]
+        summary[person["name"]] = {"headshots": len(headshots), "approved": len(approved),
+                                   "approved_ids": approved, "status": person["request"]["status"]}
+    return summary
+
+
 class Command(BaseCommand):
     help = "Run the whole headshot flow on the embedded default and write demo-output/."
 
@@ -45,7 +107,15 @@ class Command(BaseCommand):
         parser.add_argument("--out", default="demo-output")
         parser.add_argument("--timeout", type=int, default=600, help="seconds to wait for generation")
 
-    def handle(self, *args, out: str, timeout: int, **options):
+    def handle(self, *args, **options):
+        # Ray's local cluster turns token auth on by itself and logs a notice saying how to opt out; the demo keeps
+        # it on, so only that notice is hushed. (Setting RAY_AUTH_MODE here instead comes too late: Ray, imported
+        # already, has read its config, and the driver then can't authenticate to its own cluster.)
+        logging.getLogger(RAY_TOKEN_NOTICE_LOGGER).setLevel(logging.ERROR)
+        with native_noise_filtered():
+            self.run_demo(**options)
+
+    def run_demo(self, *, out: str, timeout: int, **options):
         if settings.DRAMATIQ_BROKER_KIND != "stub":
             raise CommandError("The demo runs its own in-process worker: run it with DRAMATIQ_BROKER=stub.")
         missing = [folder for folder, *_ in EMPLOYEES if not any((SAMPLES / folder).glob("*"))]
@@ -126,8 +196,9 @@ class Command(BaseCommand):
             # The gallery lists only headshots that passed QC, best-ranked first; the employee takes the top one.
             best = headshots[0]
             self.api(person["client"].post, f"{org}/me/headshots/{best['id']}/select", {"selected": True}, 200)
-            self.api(admin.post, f"{org}/headshots/{best['id']}/approve", {"approved": True}, 200)
-            person["approved"] = best
+            person["approved"] = self.api(admin.post, f"{org}/headshots/{best['id']}/approve", {"approved": True}, 200)
+            # Read the set again, so the summary counts what the API now says is approved.
+            person["headshots"] = self.api(person["client"].get, f"{org}/me/headshots", None, 200)["results"]
             self.write_headshots(admin, org, person, out_dir)
 
         export = admin.get(f"{org}/exports/headshots.zip", {"approved_only": "false"})
@@ -145,10 +216,7 @@ class Command(BaseCommand):
         presets_sheet = out_dir / "presets.png"
         self.render_presets(presets, people[1]["photos"], presets_sheet)
         self.say(f"  Industry presets on one employee: {presets_sheet}")
-        summary = {p["name"]: {"headshots": len(p.get("headshots", [])),
-                               "approved": p.get("approved", {}).get("id"),
-                               "status": p["request"]["status"]} for p in people}
-        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+        (out_dir / "summary.json").write_text(json.dumps(demo_summary(people), indent=2))
 
         from ray_cluster.pool import shutdown_shared_pool
 
