@@ -123,6 +123,12 @@ def prepare(employees: int, label: str):
 
     call_command("migrate", verbosity=0)
     org_id = seed(employees, label)
+    from django.db import connection
+
+    # Fresh rows have no planner statistics until autovacuum gets to them (production tables have them): without
+    # this, PostgreSQL plans the headshot lookup as a nested loop over every employee, 141 ms instead of 0.25 ms.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
 
     from integrations.services import api_key_create
     from tenancy.models import Organization
