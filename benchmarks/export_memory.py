@@ -51,7 +51,7 @@ def seed(employees: int, slug: str) -> int:
     from PIL import Image
 
     from brand_kits.services import brand_kit_create
-    from teams.models import Employee, GenerationRequest, Headshot, RequestStatus
+    from teams.models import Employee, GenerationRequest, Headshot, RequestStatus, headshot_content_tag
     from tenancy.models import Organization
 
     org = Organization.objects.filter(slug=slug).first()
@@ -81,11 +81,13 @@ def seed(employees: int, slug: str) -> int:
         [GenerationRequest(organization=org, employee=e, brand_kit_version=version, status=RequestStatus.DONE)
          for e in people], batch_size=1000)
     now = timezone.now()
-    Headshot.objects.bulk_create(
-        [Headshot(organization=org, request=r, employee=r.employee, brand_kit_version=version, variant="standard",
-                  idempotency_key=f"{r.pk}:standard", file=master, width=width, height=height,
-                  renditions=renditions, qc={"identity_distance": 0.3}, qc_passed=True, approved=True,
-                  approved_at=now) for r in requests], batch_size=1000)
+    headshots = [Headshot(organization=org, request=r, employee=r.employee, brand_kit_version=version,
+                          variant="standard", idempotency_key=f"{r.pk}:standard", file=master, width=width,
+                          height=height, renditions=renditions, qc={"identity_distance": 0.3}, qc_passed=True,
+                          approved=True, approved_at=now) for r in requests]
+    for headshot in headshots:  # bulk_create skips save(), which keeps the tag
+        headshot.content_tag = headshot_content_tag(headshot)
+    Headshot.objects.bulk_create(headshots, batch_size=1000)
     return org.pk
 
 

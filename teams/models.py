@@ -1,6 +1,9 @@
 """Teams, employees, their selfies, generation requests (a status machine with progress) and headshots."""
 from __future__ import annotations
 
+import hashlib
+import json
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -173,6 +176,24 @@ def headshot_upload_to(instance: "Headshot", filename: str) -> str:
     return f"orgs/{instance.organization_id}/employees/{instance.employee_id}/headshots/{instance.request_id}/{filename}"
 
 
+# The stored fields a delivered rendition depends on (its files, their size, the face placement, the backend).
+HEADSHOT_CONTENT_FIELDS = frozenset({"file", "width", "height", "renditions", "qc", "variant_params"})
+
+
+def headshot_content_tag(headshot: "Headshot") -> str:
+    """A digest of what a delivered rendition of this headshot depends on: the pull API's ETags derive from it.
+
+    Kept on the row (Headshot.content_tag) so that a page of 100 people needs no JSON decoding and no hashing of
+    nested data per person. Computed from the fields, not the face position derived from them: any change that
+    could move the crop changes the tag, which is all an ETag needs.
+    """
+    params = headshot.variant_params or {}
+    identity = [headshot.file.name, headshot.width, headshot.height, sorted((headshot.renditions or {}).items()),
+                (headshot.qc or {}).get("face_box"), params.get("face_box"), params.get("framing"),
+                params.get("backend")]
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
+
+
 class Headshot(TenantModel):
     request = models.ForeignKey(GenerationRequest, on_delete=models.CASCADE, related_name="headshots")
     employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="headshots")
@@ -203,9 +224,19 @@ class Headshot(TenantModel):
                                     related_name="+")
     reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # headshot_content_tag() of the fields above, kept in step by save(). Rows are not rewritten in place (a new
+    # result is a new row with new file names); bulk_create callers set it themselves.
+    content_tag = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         ordering = ["rank", "id"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "idempotency_key"], name="one_headshot_per_idempotency_key")
         ]
+
+    def save(self, *args, **kwargs):
+        self.content_tag = headshot_content_tag(self)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and HEADSHOT_CONTENT_FIELDS.intersection(update_fields):
+            kwargs["update_fields"] = {*update_fields, "content_tag"}
+        super().save(*args, **kwargs)

@@ -5,6 +5,7 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from datetime import timezone as dt_timezone
 
 from django.db import connection
 from django.db.models import Max, Q
@@ -49,9 +50,18 @@ def latest_approved_headshots(organization: Organization):
     return Headshot.objects.for_organization(organization).filter(approved=True).order_by("-approved_at", "-id")
 
 
+def api_time(moment: datetime | None) -> str | None:
+    """A time as the API writes it (DRF's JSON encoder: ISO 8601 in UTC, "Z", microseconds unless zero)."""
+    if moment is None:
+        return None
+    text = moment.astimezone(dt_timezone.utc).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 @dataclass(frozen=True, slots=True)
 class DirectoryEmployee:
-    """One row of the directory listing: only the columns it shows (no model instance per person)."""
+    """One row of the directory listing: only the columns it shows (no model instance per person), its times as
+    the API writes them (`api_time`: on PostgreSQL the database formats them, 100 rows x 2 times a page)."""
 
     id: int
     external_id: str
@@ -59,8 +69,12 @@ class DirectoryEmployee:
     name: str
     team: str | None
     active: bool
-    updated: datetime
-    headshot_approved_at: datetime | None
+    updated: str
+    headshot_approved_at: str | None
+
+    @property
+    def cursor(self) -> "Cursor":
+        return Cursor(datetime.fromisoformat(self.updated), self.id)
 
 
 def directory_employees(*, organization: Organization, updated_since: datetime | None = None,
@@ -83,17 +97,17 @@ def directory_employees(*, organization: Organization, updated_since: datetime |
         queryset = queryset.filter(Q(updated__gt=after.updated) | Q(updated=after.updated, pk__gt=after.id))
     # Plain tuples of the shown columns: building 100 model instances (and their team) cost more than the query.
     columns = ("id", "external_id", "email", "name", "team__name", "active", "updated", "headshot_approved_at")
-    rows = [DirectoryEmployee(*row)
+    rows = [DirectoryEmployee(*row[:6], api_time(row[6]), api_time(row[7]))
             for row in queryset.order_by("updated", "id").values_list(*columns)[:limit + 1]]
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]
-    return rows, Cursor(rows[-1].updated, rows[-1].id)
+    return rows, rows[-1].cursor
 
 
 @dataclass(frozen=True, slots=True)
 class DirectoryHeadshot:
-    approved_at: datetime
+    approved_at: str  # api_time
     etag_source: EtagSource
 
 
@@ -106,7 +120,7 @@ def directory_headshots(organization: Organization, employees: list[DirectoryEmp
             .values_list("employee_id", "approved_at", *ETAG_SOURCE_COLUMNS))
     for employee_id, approved_at, *source in rows:
         if employee_id not in newest:  # newest first: keep the first of each person
-            newest[employee_id] = DirectoryHeadshot(approved_at, EtagSource(*source))
+            newest[employee_id] = DirectoryHeadshot(api_time(approved_at), EtagSource(*source))
     return newest
 
 
@@ -136,42 +150,39 @@ def directory_page(*, organization: Organization, updated_since: datetime | None
         cursor.execute(_PAGE_SQL.format(where=" AND ".join(conditions)), params)
         rows = cursor.fetchall()
     employees, headshots = [], {}
-    for (pk, external_id, email, name, team, active, updated, approved_at, headshot_id, file_name, width, height,
-         renditions, qc_box, params_box, framing, backend) in rows[:limit]:
+    for (pk, external_id, email, name, team, active, updated, approved_at, headshot_id, content_tag) in rows[:limit]:
         employees.append(DirectoryEmployee(pk, external_id, email, name, team, active, updated, approved_at))
         if active and headshot_id is not None:
-            headshots[pk] = DirectoryHeadshot(approved_at, EtagSource(
-                headshot_id, file_name, width, height, _json(renditions) or {}, _json(qc_box), _json(params_box),
-                _json(framing), _json(backend)))
-    following = Cursor(employees[-1].updated, employees[-1].id) if len(rows) > limit else None
+            headshots[pk] = DirectoryHeadshot(approved_at, EtagSource(headshot_id, content_tag))
+    following = employees[-1].cursor if len(rows) > limit else None
     return employees, headshots, following
-
-
-def _json(raw):
-    # Django reads JSON columns as text and decodes them itself (JSONField.from_db_value); so does this query.
-    return json.loads(raw) if isinstance(raw, str) else raw
 
 
 # `updated` as directory_employees defines it: the later of the employee's change and their newest approval.
 _UPDATED = "GREATEST(e.updated_at, COALESCE(n.approved_at, e.updated_at))"
+
+
+def _api_time_sql(column: str) -> str:
+    """api_time() in SQL: ISO 8601 in UTC with "Z", the microseconds left out when they are zero."""
+    return (f"regexp_replace(to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+            f"'\\.000000Z$', 'Z')")
+
 # The newest approved headshot per person (DISTINCT ON keeps the first of each employee in approval order), joined
-# to the page's people; only the columns the listing shows and its ETags need (JSON keys picked out here).
+# to the page's people; only the columns the listing shows and its ETags need.
 _PAGE_SQL = f"""
 WITH n AS (
-    SELECT DISTINCT ON (h.employee_id) h.employee_id, h.id, h.approved_at, h.file, h.width, h.height, h.renditions,
-           h.qc -> 'face_box' AS qc_box, h.variant_params -> 'face_box' AS params_box,
-           h.variant_params -> 'framing' AS framing, h.variant_params -> 'backend' AS backend
+    SELECT DISTINCT ON (h.employee_id) h.employee_id, h.id, h.approved_at, h.content_tag
     FROM teams_headshot h
     WHERE h.organization_id = %s AND h.approved
     ORDER BY h.employee_id, h.approved_at DESC, h.id DESC
 )
-SELECT e.id, e.external_id, e.email, e.name, t.name, e.active, {_UPDATED} AS updated, n.approved_at,
-       n.id, n.file, n.width, n.height, n.renditions, n.qc_box, n.params_box, n.framing, n.backend
+SELECT e.id, e.external_id, e.email, e.name, t.name, e.active, {_api_time_sql(_UPDATED)},
+       {_api_time_sql("n.approved_at")}, n.id, n.content_tag
 FROM teams_employee e
 LEFT JOIN teams_team t ON t.id = e.team_id
 LEFT JOIN n ON n.employee_id = e.id
 WHERE e.organization_id = %s AND {{where}}
-ORDER BY updated, e.id
+ORDER BY {_UPDATED}, e.id
 LIMIT %s
 """
 

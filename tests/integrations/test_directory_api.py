@@ -406,3 +406,21 @@ def test_each_key_has_its_own_rate_limit_and_gets_429_with_retry_after(tenant, s
     assert 1 <= int(limited["Retry-After"]) <= 60
     assert limited.json()["code"] == "throttled"
     assert quiet.get(DIRECTORY).status_code == 200
+
+
+def test_listed_times_read_as_the_rest_of_the_api_writes_them(tenant):
+    """UTC with "Z", microseconds only when there are any (the page's times come formatted from PostgreSQL)."""
+    from rest_framework.utils.encoders import JSONEncoder
+
+    exact = timezone.now().replace(microsecond=0) - timedelta(days=1)
+    Headshot.objects.filter(pk=tenant.headshot.pk).update(approved=True, approved_at=exact)
+    Employee.objects.filter(pk=tenant.employee.pk).update(updated_at=exact - timedelta(hours=1))
+    precise = make_employee(tenant.org, name="Precise Time", external_id="E-US")
+    Employee.objects.filter(pk=precise.pk).update(updated_at=exact.replace(microsecond=1234))
+
+    rows = {r["id"]: r for r in all_rows(key_for(tenant.org))}
+    encode = JSONEncoder().default
+    assert rows[tenant.employee.pk]["headshot"]["approved_at"] == encode(exact) == exact.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert rows[tenant.employee.pk]["updated_at"] == encode(exact)  # the approval is the later of the two
+    assert rows[precise.pk]["updated_at"] == encode(exact.replace(microsecond=1234))
+    assert rows[precise.pk]["updated_at"].endswith(".001234Z")
