@@ -8,7 +8,9 @@ a headshot rendered at 256 px and a conditional headshot request answered 304 (2
 - open loop: requests sent at a fixed rate whatever the answers (latency counted from when each was due), rising
   until p99 passes --p99-ms: the highest rate that held, which closed-loop users can't show once the cores are busy.
 Also the app's own CPU per request, in-process. The load generators run on the same machine as the server.
-Run by hand: `python benchmarks/pull_api_load.py [--server runserver,gunicorn --users 8,32,64 --seconds 20]`.
+Run by hand: `python benchmarks/pull_api_load.py [--server runserver,gunicorn --users 8,32,64 --seconds 20]`;
+`--server gunicorn:4x2` runs gunicorn with 4 processes of 2 threads (WEB_CONCURRENCY x WEB_THREADS) instead of
+the settings' default.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import argparse
 import contextlib
 import csv
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -255,8 +258,8 @@ def main() -> None:
     parser.add_argument("--p99-ms", type=float, default=100.0)
     args = parser.parse_args()
     servers = [s.strip() for s in args.server.split(",") if s.strip()]
-    if not set(servers) <= {"runserver", "gunicorn"}:
-        raise SystemExit("--server takes runserver and/or gunicorn")
+    if not all(s == "runserver" or re.fullmatch(r"gunicorn(:\d+x\d+)?", s) for s in servers):
+        raise SystemExit("--server takes runserver, gunicorn and gunicorn:<processes>x<threads>, comma-separated")
     users = [int(u) for u in args.users.split(",")]
 
     # The servers keep their database connections (as compose and Kubernetes configure them): measure the same here.
@@ -280,16 +283,22 @@ def main() -> None:
            # Measure the app, not the limiter's refusals (the limiter's own cost is still paid on every call).
            "DIRECTORY_API_RATE": "1000000/min", "LOG_LEVEL": "ERROR",
            "BENCH_API_KEY": key, "BENCH_EXTERNAL_IDS": ",".join(ids), "BENCH_ETAG_256": etag}
-    described = {"runserver": "runserver (threaded, one process)",
-                 "gunicorn": f"gunicorn ({settings.WEB_CONCURRENCY} processes x {settings.WEB_THREADS} threads, "
-                             "gthread)"}
     report = []
     for kind in servers:
         port = free_port()
-        server = start_server(kind, port, env)
+        server_env = dict(env)
+        if kind == "runserver":
+            described = "runserver (threaded, one process)"
+        else:
+            processes, threads = (kind.split(":")[1].split("x") if ":" in kind
+                                  else (settings.WEB_CONCURRENCY, settings.WEB_THREADS))
+            server_env.update(WEB_CONCURRENCY=str(processes), WEB_THREADS=str(threads))
+            described = f"gunicorn ({processes} processes x {threads} threads, gthread)"
+            kind = f"gunicorn {processes}x{threads}"
+        server = start_server(kind, port, server_env)
         try:
             wait_until_up(f"http://127.0.0.1:{port}/healthz")
-            print(f"{described[kind]}: load {os.getloadavg()[0]:.2f}", flush=True)
+            print(f"{described}: load {os.getloadavg()[0]:.2f}", flush=True)
             for count in users:
                 rows = closed_loop(port, env, count, args.seconds)
                 report.append((kind, f"{count} users", rows))
@@ -305,19 +314,19 @@ def main() -> None:
     print(f"\npull API load: {args.employees} employees, {os.cpu_count()} cores shared with the load generators "
           f"(locust, the open-loop sender), load {os.getloadavg()[0]:.2f} at the end")
     print("  app CPU per request, in-process: " + ", ".join(f"{name} {ms:.1f} ms" for name, ms in cpu.items()))
-    print(f"  {'server':<10} {'load':<10} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>7}   per kind (p99 ms)")
+    print(f"  {'server':<14} {'load':<10} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>7}   per kind (p99 ms)")
     for kind, load, rows in report:
         if load == "open":
             if rows is None:
-                print(f"  {kind:<10} {'open loop':<10} no rate held p99 < {args.p99_ms:.0f} ms")
+                print(f"  {kind:<14} {'open loop':<10} no rate held p99 < {args.p99_ms:.0f} ms")
             else:
-                print(f"  {kind:<10} {'open loop':<10} {rows['achieved']:7.1f} {rows['p50']:7.1f} {rows['p99']:7.1f} "
+                print(f"  {kind:<14} {'open loop':<10} {rows['achieved']:7.1f} {rows['p50']:7.1f} {rows['p99']:7.1f} "
                       f"{rows['errors']:7.2%}   highest rate with p99 < {args.p99_ms:.0f} ms")
             continue
         total = next(r for r in rows if r["Name"] == "Aggregated")
         count, failures = int(total["Request Count"]), int(total["Failure Count"])
         kinds = ", ".join(f"{SHORT[r['Name']]} {r['99%']}" for r in rows if r["Name"] in SHORT)
-        print(f"  {kind:<10} {load:<10} {float(total['Requests/s']):7.1f} {total['50%']:>7} {total['99%']:>7} "
+        print(f"  {kind:<14} {load:<10} {float(total['Requests/s']):7.1f} {total['50%']:>7} {total['99%']:>7} "
               f"{failures / max(count, 1):7.2%}   {kinds}")
 
 
