@@ -29,8 +29,8 @@ PREVIEW_LOADED = """() => { const i = document.getElementById('kit-preview');
 
 @pytest.fixture
 def gallery(live_server):
-    """An employee of a corporate-finance kit (asks for a dark suit; made by the studio) with 24 headshots: the
-    default grid, 4 lightings x 3 framings x 2 backdrops, like a real set."""
+    """An employee of a corporate-finance kit (asks for a dark suit; made by the studio) with 26 headshots: the
+    default grid, 4 lightings x 3 framings x 2 backdrops, like a real set, and two looks of one headshot."""
     org = make_org("Initech")
     kit = brand_kit_create(organization=org, name="Corporate", spec={"backend": "studio"}, preset="corporate_finance")
     employee = make_employee(org, make_user(org, Role.EMPLOYEE), name="Ada Employee")
@@ -45,6 +45,9 @@ def gallery(live_server):
                                 params={"backend": "studio", "lighting": lighting, "framing_style": framing,
                                         "background_index": backdrop},
                                 selected=rank == 2, approved=rank == 1)
+    # Two looks of one headshot each (recorded by newer jobs as params["look"]).
+    for rank, look in ((25, "Window light, close-up"), (26, "Window light, square avatar")):
+        stored_headshot(request, photo=(PEOPLE[rank % len(PEOPLE)], 1), rank=rank, params={"look": look})
     return org, employee
 
 
@@ -68,14 +71,18 @@ def test_gallery_is_a_grid_of_sharp_photos_grouped_by_look_with_each_state_once(
     page.evaluate("() => document.querySelectorAll('img[loading=lazy]').forEach(img => { img.loading = 'eager'; })")
     page.wait_for_function("() => Array.from(document.images).every(img => img.complete && img.naturalWidth > 0)")
 
-    # Grouped by look: 12 looks (lighting x framing), each with its two backdrops, the approved pick's look first.
+    # Grouped by look: 12 looks (lighting x framing), each with its two backdrops, the approved pick's look first,
+    # then the two single ones.
     headings = page.locator("section.look h2").all_inner_texts()
-    assert len(headings) == 12 and headings[0].startswith("Studio light, head and shoulders")
-    assert all(h.endswith("(2 headshots)") for h in headings)
+    assert len(headings) == 14 and headings[0].startswith("Studio light, head and shoulders")
+    assert all(h.endswith("(2 headshots)") for h in headings[:12])
+    assert headings[12:] == ["Window light, close-up", "Window light, square avatar"]
 
     cards = card_facts(page)
-    assert len(cards) == 24
-    columns = sorted({round(c["x"]) for c in cards})
+    assert len(cards) == 26
+    # Looks of one headshot don't leave half a row empty: they sit side by side, photos level.
+    assert cards[24]["y"] == cards[25]["y"] and cards[24]["x"] < cards[25]["x"]
+    columns = sorted({round(c["x"]) for c in cards[:24]})
     assert len(columns) == (2 if size == "phone" else 4), columns
     for card in cards:
         # Sharp: the rendition the browser chose (a srcset image's naturalWidth is in CSS pixels, so read the width
@@ -86,7 +93,7 @@ def test_gallery_is_a_grid_of_sharp_photos_grouped_by_look_with_each_state_once(
     if size == "phone":
         assert all("size=512" in c["src"] for c in cards), {c["src"] for c in cards}
         screens = page.evaluate("() => document.documentElement.scrollHeight") / page.viewport_size["height"]
-        print(f"gallery of 24 on a 390x844 phone: {screens:.1f} screens tall")
+        print(f"gallery of 26 on a 390x844 phone: {screens:.1f} screens tall")
         assert screens < 8
 
     # Each state once: the favourite is the pressed star button (no separate tag); the approved one says
@@ -103,7 +110,7 @@ def test_gallery_is_a_grid_of_sharp_photos_grouped_by_look_with_each_state_once(
     notice = page.locator("#attire-notice")
     expect(notice).to_contain_text("“dark business suit, white shirt”")
     expect(notice).to_contain_text("the studio backend can't change clothing")
-    audit(page, "gallery")
+    audit(page, "gallery-grid")
 
     # With the script: favourite and approve another one in place, each state still shown once.
     third = page.locator("li.headshot").nth(2)
