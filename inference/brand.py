@@ -23,6 +23,10 @@ MAX_REGENERATION_TRIES = 6
 DEFAULT_VARIANT_SOURCES = 3
 # Inference backends a brand kit can choose (INFERENCE_BACKEND is the deployment's default).
 BACKENDS: tuple[str, ...] = ("default", "studio", "diffusion", "klein")
+# Backends that dress the person in the kit's `attire`: klein re-photographs them with it in the instruction, SDXL
+# repaints the clothes with it in the prompt. The studio backend finishes the selfie itself, so the clothes stay
+# as photographed; it can only move their colour toward `attire_color` (inference/attire.py).
+CLOTHING_CHANGING_BACKENDS: frozenset[str] = frozenset({"klein", "diffusion"})
 # What the generative backends ask the model for unless the kit says otherwise.
 DEFAULT_EXPRESSION = "natural closed-mouth smile"
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")

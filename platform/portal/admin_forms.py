@@ -61,8 +61,8 @@ class BrandKitCreateForm(forms.Form):
     preset = forms.ChoiceField(label=_("Start from"), choices=[(p.name, p.title) for p in PRESETS.values()])
 
 
-def _range(label, low, high, step):
-    return forms.FloatField(label=label, min_value=low, max_value=high,
+def _range(label, low, high, step, help_text):
+    return forms.FloatField(label=label, min_value=low, max_value=high, help_text=help_text,
                             widget=forms.NumberInput(attrs={"step": step}))
 
 
@@ -78,19 +78,37 @@ class BrandSpecForm(forms.Form):
                                           widget=forms.TextInput(attrs={"type": "color"}))
     background_image = forms.ImageField(label=_("Background image"), required=False,
                                         help_text=_("JPEG, PNG or WebP, for an image background."))
-    framing_aspect = _range(_("Aspect (width / height)"), 0.5, 2.0, "0.05")
-    framing_eye_line = _range(_("Eye line (from the top)"), 0.2, 0.6, "0.01")
-    framing_head_height = _range(_("Head height"), 0.2, 0.8, "0.01")
+    # Each number says its range and what its values look like: an admin shouldn't need to know what
+    # "temperature -0.1" or "eye line 0.4" means.
+    framing_aspect = _range(_("Aspect (width ÷ height)"), 0.5, 2.0, "0.05",
+                            _("0.5 to 2. 0.8 is a 4:5 portrait, 1 a square, above 1 landscape."))
+    framing_eye_line = _range(_("Eye line (from the top)"), 0.2, 0.6, "0.01",
+                              _("0.2 to 0.6: where the eyes sit, as a share of the height from the top edge. "
+                                "0.4 puts them two-fifths of the way down, a little above the middle."))
+    framing_head_height = _range(_("Head height"), 0.2, 0.8, "0.01",
+                                 _("0.2 to 0.8: the share of the height the head fills, chin to crown. About 0.4 "
+                                   "shows head and shoulders; higher is a closer crop."))
     lighting = forms.ChoiceField(label=_("Lighting"), choices=[(p, p.capitalize()) for p in LIGHTING_PRESETS])
+    attire = forms.CharField(label=_("Clothing the kit asks for"), max_length=200, required=False,
+                             help_text=_("In words, e.g. “dark business suit, white shirt”."))
     attire_recolour = forms.BooleanField(label=_("Nudge clothing towards a brand colour"), required=False)
     attire_color = forms.CharField(label=_("Clothing colour"), validators=[hex_colour], required=False,
                                    widget=forms.TextInput(attrs={"type": "color"}))
-    attire_strength = _range(_("Clothing colour strength"), 0.0, 1.0, "0.05")
-    grade_temperature = _range(_("Colour temperature (cool to warm)"), -1.0, 1.0, "0.05")
-    grade_saturation = _range(_("Saturation"), 0.0, 2.0, "0.05")
-    grade_contrast = _range(_("Contrast"), 0.5, 1.5, "0.05")
-    retouch_strength = _range(_("Retouch strength"), 0.0, 1.0, "0.05")
-    retouch_min_texture_share = _range(_("Skin texture kept (at least)"), 0.3, 1.0, "0.05")
+    attire_strength = _range(_("Clothing colour strength"), 0.0, 1.0, "0.05",
+                             _("0 leaves the colour as photographed, 1 moves it as far toward the brand colour as "
+                               "the studio allows (fabric shading stays)."))
+    grade_temperature = _range(_("Colour temperature"), -1.0, 1.0, "0.05",
+                               _("−1 (cool, bluer) to +1 (warm, more golden); 0 leaves colour as photographed. "
+                                 "−0.1 is a slight cool tint."))
+    grade_saturation = _range(_("Saturation"), 0.0, 2.0, "0.05",
+                              _("0 (black and white) to 2 (twice as vivid); 1 leaves colour as photographed."))
+    grade_contrast = _range(_("Contrast"), 0.5, 1.5, "0.05",
+                            _("0.5 (flat) to 1.5 (punchy); 1 leaves contrast as photographed."))
+    retouch_strength = _range(_("Retouch strength"), 0.0, 1.0, "0.05",
+                              _("0 (untouched) to 1 (the strongest skin smoothing the studio allows)."))
+    retouch_min_texture_share = _range(_("Skin texture kept (at least)"), 0.3, 1.0, "0.05",
+                                       _("0.3 to 1: the share of natural skin texture that must survive retouching. "
+                                         "0.65 keeps about two-thirds; 1 keeps all of it."))
     output_sizes = forms.CharField(label=_("Output widths in pixels"), max_length=100,
                                    help_text=_("Comma-separated, e.g. 1024, 512, 256."))
     variants_per_person = forms.IntegerField(label=_("Variants per person"), min_value=1,
@@ -112,6 +130,7 @@ class BrandSpecForm(forms.Form):
             "background_color_to": background.get("color_to") or background.get("color"),
             "framing_aspect": framing.get("aspect"), "framing_eye_line": framing.get("eye_line"),
             "framing_head_height": framing.get("head_height"), "lighting": spec.get("lighting"),
+            "attire": spec.get("attire", "business attire"),
             "attire_recolour": bool(attire.get("color")), "attire_color": attire.get("color") or "#1f2a44",
             "attire_strength": attire.get("strength", 0.0), "grade_temperature": grade.get("temperature"),
             "grade_saturation": grade.get("saturation"), "grade_contrast": grade.get("contrast"),
@@ -158,6 +177,8 @@ class BrandSpecForm(forms.Form):
             "framing": {"aspect": c["framing_aspect"], "eye_line": c["framing_eye_line"],
                         "head_height": c["framing_head_height"]},
             "lighting": c["lighting"],
+            # Left out when blank or not sent, like the backend: the kit keeps what it asked for.
+            **({"attire": c["attire"].strip()} if (c.get("attire") or "").strip() else {}),
             "attire_color": {"color": c["attire_color"].lower() if c["attire_recolour"] else None,
                              "strength": c["attire_strength"] if c["attire_recolour"] else 0.0},
             "color_grade": {"temperature": c["grade_temperature"], "saturation": c["grade_saturation"],

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.utils.translation import ngettext
 from django.views import View
 
+from brand_kits.attire import attire_notice
 from brand_kits.models import BrandKit
 from brand_kits.services import (BrandKitError, brand_kit_create, brand_kit_update, brand_spec_for,
                                  resolved_backend)
@@ -353,10 +354,12 @@ class BrandKitEditView(AdminView):
     def page(self, kit, form, status: int = 200):
         version = kit.current_version
         initial = BrandSpecForm.initial_from(version.spec)
+        spec = brand_spec_for(version)
+        backend = backend_display(spec.backend)
         return self.render("brand_kit_edit.html", {
             "kit": kit, "version": version, "form": form,
             "preview_url": self.url("admin-brand-kit-preview", kit.pk),
-            "backend": backend_display(brand_spec_for(version).backend),
+            "backend": backend, "attire": attire_notice(spec, backend["name"]),
             "initial_preview": f"{self.url('admin-brand-kit-preview', kit.pk)}?{urlencode(_query(initial))}",
             "versions": kit.versions.order_by("-version")[:10]}, status=status)
 
@@ -414,6 +417,9 @@ class BrandKitPreviewView(BrandKitEditView):
         shown = backend_display(brand.backend)
         response["X-Kit-Backend"] = shown["name"]
         response["X-Kit-Backend-Label"] = str(shown["label"])
+        # What that backend does with the clothing the kit asks for (percent-encoded: headers are latin-1).
+        attire = attire_notice(brand, shown["name"])
+        response["X-Kit-Attire-Notice"] = attire.as_header() if attire else ""
         response["Cache-Control"] = "private, max-age=3600"
         response["X-Preview-Cache"] = "hit" if cached else "miss"
         return response

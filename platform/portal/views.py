@@ -19,11 +19,14 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views import View
 
+from brand_kits.attire import attire_notice
+from brand_kits.services import brand_spec_for, resolved_backend
 from privacy.models import ConsentChannel
 from privacy.services import consent_current, consent_grant, consent_withdraw
 from privacy.texts import consent_text
 from rollouts.api import progress_data
 from sso.models import IdentityProviderConfig
+from teams.looks import group_by_look
 from teams.models import Employee, GenerationRequest, Headshot, RequestStatus, Selfie
 from teams.selfie_checks import reason_message
 from teams.services import (TeamsError, generation_request_start, headshot_approve, headshot_set_selected,
@@ -35,8 +38,12 @@ from inference.errors import IngestError
 from inference.ingest import IngestLimits, decode_image
 
 THUMBNAIL_SIDE = 320
-# The headshot rendition shown in the gallery: the smallest at least this wide (the PNG master if none is).
-GALLERY_MIN_WIDTH = 256
+# The gallery's grid (portal.css): two columns on a phone (a card is about half the screen), 14rem cards wider.
+# With every rendition in srcset the browser picks by its own pixel density: on a 390-px phone at 2x a card is
+# ~170 CSS px = ~340 device px, so the 512-px rendition, not the soft 256 the gallery used to show.
+GALLERY_SIZES = "(max-width: 40rem) 50vw, 14rem"
+# The src of browsers without srcset (and the rendition the tests call sharp): the smallest at least this wide.
+GALLERY_FALLBACK_WIDTH = 512
 ACTIVE = (RequestStatus.PENDING, RequestStatus.QUEUED, RequestStatus.RUNNING)
 
 
@@ -253,12 +260,36 @@ class GalleryView(EmployeeView):
 
     def get(self, request, org_slug: str):
         headshots = list(Headshot.objects.for_organization(self.organization)
-                         .filter(employee=self.employee, qc_passed=True).order_by("-request_id", "rank", "id"))
+                         .filter(employee=self.employee, qc_passed=True)
+                         .select_related("brand_kit_version__kit").order_by("-request_id", "rank", "id"))
+        files = f"/api/v1/orgs/{self.organization.slug}/headshots"
         for headshot in headshots:
-            sizes = sorted(int(size) for size in headshot.renditions)
-            headshot.sizes = sizes
-            headshot.thumb_size = next((s for s in sizes if s >= GALLERY_MIN_WIDTH), sizes[-1] if sizes else None)
-        return render(request, "portal/gallery.html", self.context(headshots=headshots))
+            headshot.image = gallery_image(headshot, f"{files}/{headshot.pk}/file")
+        return render(request, "portal/gallery.html", self.context(
+            headshots=headshots, looks=group_by_look(headshots),
+            attire=gallery_attire_notice(headshots[0]) if headshots else None))
+
+
+def gallery_image(headshot: Headshot, file_url: str) -> dict:
+    """src, srcset and sizes of one headshot through the authorised file API (never a public media URL)."""
+    widths = sorted(int(size) for size in headshot.renditions)
+    fallback = next((w for w in widths if w >= GALLERY_FALLBACK_WIDTH), widths[-1] if widths else None)
+    return {
+        "widths": widths,
+        "src": f"{file_url}?size={fallback}" if fallback else file_url,
+        "srcset": ", ".join(f"{file_url}?size={w} {w}w" for w in widths),
+        "sizes": GALLERY_SIZES,
+        # The real shape, so the grid reserves the right height and no gap is left under a photo.
+        "width": headshot.width or 512, "height": headshot.height or 512,
+    }
+
+
+def gallery_attire_notice(newest: Headshot):
+    """The newest headshots' kit and backend: the attire statement when that backend couldn't dress them in it."""
+    spec = brand_spec_for(newest.brand_kit_version)
+    backend = (newest.variant_params or {}).get("backend") or resolved_backend(spec.backend)
+    notice = attire_notice(spec, backend)
+    return None if notice is None or notice.changes_clothing else notice
 
 
 class HeadshotActionView(EmployeeView):

@@ -12,20 +12,20 @@
     status.className = "message success";
   }
 
-  function renderTags(card, headshot) {
-    var tags = card.querySelector(".tags");
-    tags.textContent = "";
-    function tag(className, label) {
-      var span = document.createElement("span");
-      span.className = className;
-      span.textContent = label;
-      tags.appendChild(span);
-      tags.appendChild(document.createTextNode(" "));
-    }
-    if (headshot.approved) { tag("tag approved", t.labelApproved); }
-    if (headshot.selected) { tag("tag", t.labelSelected); }
+  // Each state is shown once: the pressed star button says "favourite", the label that replaces the approve
+  // button says "in the directory".
+  function renderState(card, headshot) {
     card.classList.toggle("is-selected", headshot.selected);
     card.classList.toggle("is-approved", headshot.approved);
+    var approveForm = card.querySelector(".approve-form");
+    if (headshot.approved && approveForm) {
+      var label = document.createElement("p");
+      label.className = "approved-state";
+      label.textContent = t.labelApproved;
+      label.tabIndex = -1;
+      approveForm.replaceWith(label);
+      label.focus();  // the button that had focus is gone
+    }
   }
 
   gallery.addEventListener("submit", function (event) {
@@ -43,9 +43,8 @@
       .then(function (pair) {
         if (!pair[0]) { announce(pair[1].detail || t.textFailed); return; }
         var headshot = pair[1];
-        renderTags(card, headshot);
+        renderState(card, headshot);
         if (approve) {
-          form.remove();
           announce(t.textApproved);
         } else {
           var button = form.querySelector("button");

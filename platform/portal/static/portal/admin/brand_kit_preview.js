@@ -5,7 +5,27 @@
   var image = document.getElementById("kit-preview");
   var status = document.getElementById("preview-status");
   var backendLabel = document.getElementById("preview-backend-label");
-  if (!form || !image || !status || !window.fetch) { return; }
+  var attireNotice = document.getElementById("attire-notice");
+  if (!form) { return; }
+
+  // Fields that apply to one choice only (a gradient's bottom colour, the image upload, the clothing colour) are
+  // hidden for the others: data-show-when="<field name>=<value>". Without this script they all show.
+  function fieldValue(name) {
+    var inputs = form.elements[name];
+    if (!inputs) { return ""; }
+    if (inputs.type === "checkbox") { return inputs.checked ? inputs.value || "on" : ""; }
+    return inputs.value;
+  }
+  function applyConditions() {
+    form.querySelectorAll("[data-show-when]").forEach(function (element) {
+      var rule = element.getAttribute("data-show-when").split("=");
+      element.hidden = fieldValue(rule[0]) !== rule[1];
+    });
+  }
+  applyConditions();
+  form.addEventListener("change", applyConditions);
+
+  if (!image || !status || !window.fetch) { return; }
   var url = form.getAttribute("data-preview-url");
   var timer = null;
   var latest = 0;
@@ -27,6 +47,11 @@
       if (ticket !== latest) { return null; }
       if (!response.ok) {
         return response.text().then(function (message) { throw new Error(message); });
+      }
+      var notice = response.headers.get("X-Kit-Attire-Notice");
+      if (notice !== null && attireNotice) {
+        attireNotice.textContent = decodeURIComponent(notice);
+        attireNotice.hidden = !notice;
       }
       var label = response.headers.get("X-Kit-Backend-Label");
       if (label && backendLabel) {
