@@ -98,8 +98,9 @@ def running_eta(request: GenerationRequest) -> Eta | None:
     made = list(made)
     if not made:
         return None
-    # From the attempt's start, so the selfie checks before the first headshot are spread over the variants.
-    per_variant = (made[0] - request.started_at).total_seconds() / len(made)
+    # Between headshots once there are two: the selfie checks before the first are not paid again.
+    first = made[-1] if len(made) > 1 else request.started_at
+    per_variant = (made[0] - first).total_seconds() / max(1, len(made) - 1)
     remaining = max(0, request.progress_total - request.progress_done)
     since_last = (timezone.now() - made[0]).total_seconds()
     # The one being made now is partly done already; never promise less than a second while any is left.
