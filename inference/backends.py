@@ -6,11 +6,13 @@ pipeline's models for selfie QC, finishing and output QC.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import InputError
 from .pipeline import HeadshotPipeline
-from .request import GenerationInput, GenerationOutput
+from .request import GenerationEvent, GenerationInput, GenerationOutput
+from .streaming import generation_events
 
 BACKENDS = ("studio", "klein", "diffusion")
 FETCH_HINT = "fill MODEL_STORE with deploy/fetch_models.py"
@@ -62,11 +64,18 @@ class BackendRouter:
         return self.default_backend if chosen == "default" else chosen
 
     def run(self, request: GenerationInput) -> GenerationOutput:
+        return self._backend(request).run(request)
+
+    def stream(self, request: GenerationInput) -> Iterator[GenerationEvent]:
+        """Each headshot as it is made (the studio streams; the generative backends tell the set at the end)."""
+        return generation_events(self._backend(request), request)
+
+    def _backend(self, request: GenerationInput):
         name = self.backend_for(request)
         if name == "studio":
-            return self.studio.run(request)
+            return self.studio
         backend = self.klein if name == "klein" else self.diffusion
         if backend is None:
             reason = self.missing.get(name, "this deployment has no model store (set MODEL_STORE)")
             raise InputError(f"this brand kit asks for the {name} backend, but {reason}; {FETCH_HINT}")
-        return backend.run(request)
+        return backend

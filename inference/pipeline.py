@@ -6,6 +6,7 @@ import logging
 import math
 import time
 from collections import OrderedDict, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,11 @@ from .output_qc import (
 )
 from .ranking import RankingModel, rank_entries
 from .renditions import encode_master_png, make_renditions
-from .request import GenerationInput, GenerationOutput, HeadshotOutput, SelfieInput, SelfieVerdict
+from .request import (
+    DoneHeadshot, GenerationEvent, GenerationInput, GenerationOutput, GenerationPlan, GenerationRanking, HeadshotOutput,
+    HeadshotRank, SelfieInput, SelfieVerdict,
+)
+from .streaming import collect_output
 from .segmentation import PersonSegmenter
 from .face_mesh import FaceMesh, FaceMesher
 from .selfie_qc import SelfieMetrics, SetItem, SetJudgement, face_mesh_on_face, judge_set, measure_selfie, photo_reasons
@@ -140,6 +145,9 @@ def check_inputs(request: GenerationInput) -> None:
             _profile_vector(other)
         except (ValueError, TypeError, KeyError):
             raise InputError(f"other_profiles[{name!r}] must be a 128-d embedding or an IdentityProfile dict") from None
+    for position, done in enumerate(request.done):
+        if not isinstance(done, DoneHeadshot):
+            raise InputError(f"done[{position}] must be a DoneHeadshot, got {type(done).__name__}")
     for position, params in enumerate(request.reproduce):
         try:
             spec = VariantSpec.from_params(dict(params), request.brand)
@@ -274,21 +282,27 @@ class HeadshotPipeline:
         and the caller decides what that means. A variant that fails output QC is regenerated with adjusted
         parameters up to brand.regeneration_tries times; every rejected attempt is recorded in qc["attempts"].
         """
+        return collect_output(self.stream(request))
+
+    def stream(self, request: GenerationInput) -> Iterator[GenerationEvent]:
+        """run() as it happens: the selfie verdicts and the plan, each headshot as soon as it is made (unranked),
+        then the ranks of the whole set. Variants named in request.done are not made again, only ranked."""
         check_inputs(request)
         inspections = list(self.inspect_set(request.selfies).inspections)
         usable = [item for item in inspections if item.verdict.accepted and item.embedding is not None]
-        if not usable:
-            return GenerationOutput(selfies=tuple(item.verdict for item in inspections), headshots=())
         verdicts = {item.verdict.name: item.verdict for item in inspections}
+        if not usable:
+            yield GenerationPlan(selfies=tuple(verdicts.values()), planned=())
+            yield GenerationRanking(selfies=tuple(verdicts.values()), ranks=())
+            return
         person = _PersonRun(self, request, inspections, usable)
-        headshots = person.generate()
+        yield GenerationPlan(selfies=tuple(verdicts.values()), planned=tuple(spec.name for spec in person.specs))
+        yield from person.generate()
         self.last_timings = dict(person.timings)
         for name in person.failed_sources:
             verdict = verdicts[name]
             verdicts[name] = _rejected(name, "processing_failed", width=verdict.width, height=verdict.height)
-        return GenerationOutput(
-            selfies=tuple(verdicts[item.verdict.name] for item in inspections), headshots=headshots
-        )
+        yield GenerationRanking(selfies=tuple(verdicts.values()), ranks=person.ranks())
 
     def person_matte(self, rgb: np.ndarray, face: Face, plan: FramingPlan) -> np.ndarray:
         """Matte of the whole photo, computed only on the part that lands in the frame.
@@ -396,24 +410,33 @@ class _PersonRun:
         self.timings: dict[str, list[float]] = defaultdict(list)
         self._prepared: OrderedDict[tuple, Any] = OrderedDict()
         self._skin: dict[str, SkinReference | None] = {}
+        if request.reproduce:
+            self.specs = tuple(VariantSpec.from_params(dict(p), self.brand) for p in request.reproduce)
+            self.tries = 0  # a reproduction is exactly what was asked for, pass or fail
+        else:
+            self.specs = plan_variants(self.brand, self.sources, base_seed=request.seed)
+            self.tries = self.brand.regeneration_tries
+        self.made: list[HeadshotOutput] = []
 
     # -- the loop --------------------------------------------------------------------------------------------
 
-    def generate(self) -> tuple[HeadshotOutput, ...]:
-        if self.request.reproduce:
-            specs = tuple(VariantSpec.from_params(dict(p), self.brand) for p in self.request.reproduce)
-            tries = 0  # a reproduction is exactly what was asked for, pass or fail
-        else:
-            specs = plan_variants(self.brand, self.sources, base_seed=self.request.seed)
-            tries = self.brand.regeneration_tries
-        taken = {spec.name for spec in specs}
-        headshots: list[HeadshotOutput] = []
-        for spec in specs:
-            headshot = self._make_variant(spec, tries, taken)
+    def generate(self) -> Iterator[HeadshotOutput]:
+        """Each planned variant as soon as it is made, unranked (ranks() orders the set at the end); variants an
+        earlier attempt delivered (request.done) are skipped, and their names stay taken."""
+        done = {headshot.requested_variant for headshot in self.request.done}
+        taken = {spec.name for spec in self.specs} | {headshot.variant for headshot in self.request.done}
+        for spec in self.specs:
+            if spec.name in done:
+                continue
+            headshot = self._make_variant(spec, self.tries, taken)
             if headshot is not None:
-                headshots.append(headshot)
+                self.made.append(headshot)
                 taken.add(headshot.variant)
-        return self._ranked(headshots)
+                yield headshot
+
+    def ranks(self) -> tuple[HeadshotRank, ...]:
+        """The whole set ranked at once, this attempt's headshots and the earlier attempts' alike."""
+        return self._ranked([*self.request.done, *self.made])
 
     def _make_variant(self, spec: VariantSpec, tries: int, taken: set[str]) -> HeadshotOutput | None:
         """Make one variant, regenerating it with adjusted parameters while it fails QC and tries are left."""
@@ -478,11 +501,11 @@ class _PersonRun:
             embedding=None if qc.embedding is None else tuple(float(v) for v in qc.embedding),
         )
 
-    def _ranked(self, headshots: list[HeadshotOutput]) -> tuple[HeadshotOutput, ...]:
+    def _ranked(self, headshots: list[HeadshotOutput | DoneHeadshot]) -> tuple[HeadshotRank, ...]:
         model = RankingModel.from_dict(self.request.ranking)
         entries = [{"variant": h.variant, "params": h.params, "qc": h.qc, "passed": h.passed} for h in headshots]
         return tuple(
-            dataclasses.replace(headshots[r.index], rank=r.rank, ranking_score=r.score)
+            HeadshotRank(variant=headshots[r.index].variant, rank=r.rank, score=r.score)
             for r in rank_entries(entries, model)
         )
 

@@ -28,6 +28,8 @@ class GenerationInput:
     other_profiles: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
     # Make exactly these variants again (each a headshot's params["variant_spec"]) instead of the variant grid.
     reproduce: tuple[Mapping[str, Any], ...] = ()
+    # Headshots of this set an earlier, interrupted attempt already delivered: not made again, but ranked with the rest.
+    done: tuple["DoneHeadshot", ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,3 +82,48 @@ class HeadshotOutput:
 class GenerationOutput:
     selfies: tuple[SelfieVerdict, ...]
     headshots: tuple[HeadshotOutput, ...]
+
+
+@dataclass(frozen=True)
+class DoneHeadshot:
+    """What ranking needs of a headshot made by an earlier attempt (the caller stored it; the image stays there)."""
+
+    requested_variant: str  # the planned name it was made for (qc["requested_variant"])
+    variant: str
+    params: Mapping[str, Any]
+    qc: Mapping[str, Any]
+    passed: bool
+
+    @classmethod
+    def of(cls, headshot: HeadshotOutput) -> "DoneHeadshot":
+        return cls(requested_variant=headshot.qc.get("requested_variant", headshot.variant), variant=headshot.variant,
+                   params=headshot.params, qc=headshot.qc, passed=headshot.passed)
+
+
+# A generation as a stream (HeadshotPipeline.stream): one GenerationPlan, then each HeadshotOutput as it is made
+# (unranked), then one GenerationRanking. The caller can store and count each headshot as it arrives.
+
+
+@dataclass(frozen=True)
+class GenerationPlan:
+    selfies: tuple[SelfieVerdict, ...]
+    # Requested variant names of the whole set, those in GenerationInput.done included; empty with no usable selfie.
+    planned: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HeadshotRank:
+    variant: str
+    rank: int
+    score: float | None = None
+
+
+@dataclass(frozen=True)
+class GenerationRanking:
+    # The final verdicts: a selfie whose preparation crashed mid-set is rejected ("processing_failed") here.
+    selfies: tuple[SelfieVerdict, ...]
+    # Every headshot of the set, GenerationInput.done included, by delivered variant name.
+    ranks: tuple[HeadshotRank, ...]
+
+
+GenerationEvent = GenerationPlan | HeadshotOutput | GenerationRanking

@@ -1,10 +1,12 @@
-"""A pool of Ray actors, each holding one loaded pipeline; one task = a batch of employees' selfie sets.
+"""A pool of Ray actors, each holding one loaded pipeline; one task = a batch of employees' selfie sets, or one
+set streamed headshot by headshot (a Ray generator) so the caller can store and count each as it is made.
 
 Knows nothing of Django: the web side passes a PoolConfig built from its settings. Work in flight is bounded
 (back-pressure), inputs travel to actors by object reference, actors restart and their tasks are retried.
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import os
@@ -20,7 +22,10 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 import ray  # noqa: E402
 
-from inference.request import GenerationInput, GenerationOutput  # noqa: E402
+from inference.request import (  # noqa: E402
+    DoneHeadshot, GenerationEvent, GenerationInput, GenerationOutput, HeadshotOutput,
+)
+from inference.streaming import generation_events  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +117,16 @@ class HeadshotActor:
         self.model_cpu_seconds += time.process_time() - cpu_started
         self.calls += 1
         return outputs
+
+    def stream(self, request: GenerationInput) -> Iterator[GenerationEvent]:
+        """One set as a Ray generator: the plan, each headshot as soon as it is made, then the ranks."""
+        started, cpu_started = time.perf_counter(), time.process_time()
+        try:
+            yield from generation_events(self.pipeline, request)
+        finally:
+            self.model_seconds += time.perf_counter() - started
+            self.model_cpu_seconds += time.process_time() - cpu_started
+            self.calls += 1
 
     def stats(self) -> dict[str, float]:
         """Wall and CPU seconds inside the pipeline and calls served since this actor (re)started: for benchmarks."""
@@ -257,17 +272,22 @@ class HeadshotPool:
             done, _ = ray.wait(list(mine), num_returns=1, timeout=HEALTH_CHECK_SECONDS)
             if done:
                 return done[0]
-            try:
-                if self.config.address != "local":
-                    _probe(self.config.address)
-                waited = time.monotonic() - min(self._sent_at[ref] for ref in mine)
-                if waited > self.config.batch_timeout_s:
-                    raise RayUnavailableError(
-                        f"Ray returned nothing for {waited:.0f} s (limit RAY_BATCH_TIMEOUT_SECONDS="
-                        f"{self.config.batch_timeout_s:.0f}); the cluster may have lost its head node.")
-            except RayUnavailableError:
-                self.broken = True
-                raise
+            self._check_cluster(min(self._sent_at[ref] for ref in mine))
+
+    def _check_cluster(self, waiting_since: float) -> None:
+        """RayUnavailableError (and the pool marked broken) when the cluster stopped answering, or nothing came back
+        for longer than batch_timeout_s."""
+        try:
+            if self.config.address != "local":
+                _probe(self.config.address)
+            waited = time.monotonic() - waiting_since
+            if waited > self.config.batch_timeout_s:
+                raise RayUnavailableError(
+                    f"Ray returned nothing for {waited:.0f} s (limit RAY_BATCH_TIMEOUT_SECONDS="
+                    f"{self.config.batch_timeout_s:.0f}); the cluster may have lost its head node.")
+        except RayUnavailableError:
+            self.broken = True
+            raise
 
     def _collect_one(self, mine: dict) -> Iterator[tuple[int, GenerationOutput]]:
         ref = self._wait_one(mine)
@@ -308,6 +328,63 @@ class HeadshotPool:
 
     def generate_one(self, request: GenerationInput) -> GenerationOutput:
         return dict(self.generate([request]))[0]
+
+    def stream(self, request: GenerationInput) -> Iterator[GenerationEvent]:
+        """One set's events as its actor makes them (inference.request.GenerationEvent): the plan, each headshot as
+        soon as it is made, then the ranks of the whole set. The set holds one in-flight slot throughout.
+
+        An actor that crashes mid-set costs only the headshot it was making: the set is sent again (to the restarted
+        actor, or to a replacement for one gone for good) with every headshot already yielded in `done`, so none is
+        made again or yielded twice, and the final ranks still cover all of them. Ray's own task retry is off for
+        this call because it would replay the set from its first variant.
+        """
+        self._slots.acquire()
+        with self._lock:
+            self._in_flight += 1
+        try:
+            actor, resent = self._next_actor(), 0
+            while True:
+                try:
+                    for event in self._events(actor, request):
+                        if isinstance(event, HeadshotOutput):
+                            request = dataclasses.replace(request, done=(*request.done, DoneHeadshot.of(event)))
+                        yield event
+                    return
+                except ray.exceptions.RayActorError as exc:
+                    if resent >= max(1, self.config.max_task_retries):
+                        self.broken = True  # actors keep dying: the next caller gets a new pool on a new connection
+                        raise
+                    resent += 1
+                    log.warning("actor died mid-set (%s); resuming with %d headshots done", type(exc).__name__,
+                                len(request.done))
+                    if not isinstance(exc, ray.exceptions.ActorUnavailableError):
+                        self._replace(actor)  # gone for good (an unavailable one is being restarted by Ray)
+                        actor = self._next_actor()
+        finally:
+            self._release()
+
+    def _events(self, actor, request: GenerationInput) -> Iterator[GenerationEvent]:
+        events = actor.stream.options(num_returns="streaming", max_task_retries=0).remote(ray.put(request))
+        waiting_since, finished = time.monotonic(), False
+        try:
+            while True:
+                ready, _ = ray.wait([events], num_returns=1, timeout=HEALTH_CHECK_SECONDS)
+                if not ready:
+                    self._check_cluster(waiting_since)
+                    continue
+                try:
+                    ref = next(events)
+                except StopIteration:
+                    finished = True
+                    return
+                yield ray.get(ref)
+                waiting_since = time.monotonic()
+        finally:
+            if not finished and not self.broken:
+                try:
+                    ray.cancel(events)  # the caller stopped early or the set failed: stop making the rest
+                except Exception:  # already finished, or the actor is gone: nothing to stop
+                    pass
 
     def _next_actor(self):
         with self._lock:

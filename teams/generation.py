@@ -15,7 +15,10 @@ from django.dispatch import Signal
 
 from audit.services import generation_inputs_read
 from brand_kits.services import brand_spec_for
-from inference.request import GenerationInput, GenerationOutput, HeadshotOutput, SelfieInput
+from inference.request import (
+    DoneHeadshot, GenerationInput, GenerationPlan, GenerationRanking, HeadshotOutput, HeadshotRank, SelfieInput,
+    SelfieVerdict,
+)
 from ray_cluster.pool import PoolConfig, shared_pool
 
 from .models import GenerationRequest, Headshot, IdentityProfile, RequestStatus, Selfie
@@ -89,8 +92,9 @@ def generation_run(request_id: int) -> GenerationRequest:
     request = GenerationRequest.objects.select_related("brand_kit_version__kit", "employee").get(pk=request_id)
     selfies = list(request.selfies.order_by("id"))
     spec = brand_spec_for(request.brand_kit_version)
-    if Headshot.objects.filter(request=request).count() >= spec.variants_per_person:
-        # A previous attempt stored everything and died before marking the request done.
+    stored = list(Headshot.objects.filter(request=request).order_by("id"))
+    if len(stored) >= spec.variants_per_person and all(h.rank is not None for h in stored):
+        # A previous attempt stored and ranked everything and died before marking the request done.
         return _finished(_finish(request))
 
     inputs = GenerationInput(
@@ -99,13 +103,25 @@ def generation_run(request_id: int) -> GenerationRequest:
         seed=request.seed,
         ranking=request.brand_kit_version.kit.ranking_state or None,
         other_profiles=_colleague_profiles(request),
+        # What an earlier attempt stored is ranked with the rest, not made again.
+        done=tuple(_done(headshot) for headshot in stored),
     )
     generation_inputs_read(generation=request, selfies=selfies, colleague_profiles=inputs.other_profiles)
-    output = shared_pool(pool_config()).generate_one(inputs)
-    _store_verdicts(request, output)
-    for headshot in output.headshots:
-        _store_headshot(request, headshot)
+    # Each headshot is stored (and counted in progress_done) as soon as its actor made it; ranks come last.
+    for event in shared_pool(pool_config()).stream(inputs):
+        if isinstance(event, HeadshotOutput):
+            _store_headshot(request, event)
+        elif isinstance(event, GenerationPlan):
+            _store_verdicts(request, event.selfies, planned=len(event.planned))
+        elif isinstance(event, GenerationRanking):
+            _store_verdicts(request, event.selfies)
+            _store_ranks(request, event.ranks)
     return _finished(_finish(request))
+
+
+def _done(headshot: Headshot) -> DoneHeadshot:
+    return DoneHeadshot(requested_variant=headshot.idempotency_key.split(":", 1)[1], variant=headshot.variant,
+                        params=headshot.variant_params, qc=headshot.qc, passed=headshot.qc_passed)
 
 
 def _finished(request: GenerationRequest) -> GenerationRequest:
@@ -124,16 +140,30 @@ def _read(selfie: Selfie) -> bytes:
         return handle.read()
 
 
-def _store_verdicts(request: GenerationRequest, output: GenerationOutput) -> None:
-    accepted = [v for v in output.selfies if v.accepted]
+def _store_verdicts(request: GenerationRequest, verdicts: tuple[SelfieVerdict, ...], *,
+                    planned: int | None = None) -> None:
+    accepted = [v for v in verdicts if v.accepted]
     request.selfie_verdicts = [
         {"selfie_id": int(v.name), "accepted": v.accepted, "reasons": list(v.reasons), "messages": list(v.messages)}
-        for v in output.selfies
+        for v in verdicts
     ]
     request.selfies_accepted = len(accepted)
-    request.selfies_rejected = len(output.selfies) - len(accepted)
-    request.progress_total = len(output.headshots)
-    request.save(update_fields=["selfie_verdicts", "selfies_accepted", "selfies_rejected", "progress_total"])
+    request.selfies_rejected = len(verdicts) - len(accepted)
+    fields = ["selfie_verdicts", "selfies_accepted", "selfies_rejected"]
+    if planned is not None:
+        # The whole set as planned (an earlier attempt's stored headshots included): the bar's end.
+        request.progress_total = planned
+        fields.append("progress_total")
+    request.save(update_fields=fields)
+
+
+def _store_ranks(request: GenerationRequest, ranks: tuple[HeadshotRank, ...]) -> None:
+    by_variant = {rank.variant: rank for rank in ranks}
+    headshots = list(Headshot.objects.filter(request=request))
+    for headshot in headshots:
+        rank = by_variant.get(headshot.variant)
+        headshot.rank, headshot.rank_score = (rank.rank, rank.score) if rank else (None, None)
+    Headshot.objects.bulk_update(headshots, ["rank", "rank_score"])
 
 
 def _store_headshot(request: GenerationRequest, result: HeadshotOutput) -> Headshot | None:

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from brand_kits.models import BrandKit
 from teams.api import MyEndpoint
+from teams.delivery import request_delivery
 from teams.models import GenerationRequest, Team
 from tenancy.api import DomainError, OrganizationAdminEndpoint
 
@@ -182,14 +183,23 @@ class RequestProgressOut(serializers.Serializer):
     eta_at = serializers.DateTimeField(allow_null=True)
     eta_basis = serializers.CharField()
     rollout = serializers.IntegerField(allow_null=True)
+    delivered = serializers.IntegerField(help_text="headshots that passed quality checks: what the gallery shows")
+    failed_qc = serializers.IntegerField(help_text="headshots made but held back by quality checks (HR can review them)")
+    not_made = serializers.IntegerField(help_text="planned headshots that could not be made (once finished)")
+    not_delivered_reasons = serializers.ListField(child=serializers.CharField(),
+                                                  help_text="why the held-back ones failed, most frequent first")
+    summary = serializers.CharField(help_text="once done: how many are ready and why any others are not, for people")
 
 
 def progress_data(request: GenerationRequest) -> dict:
     progress = request_progress(request)
+    delivery = request_delivery(request)
     return {"id": request.pk, "status": request.status, "state": progress.state, "reason": progress.reason,
             "progress_done": request.progress_done, "progress_total": request.progress_total,
             "attempts": request.attempts, "eta_seconds": progress.eta.seconds, "eta_at": progress.eta.at,
-            "eta_basis": progress.eta.basis, "rollout": progress.rollout_id}
+            "eta_basis": progress.eta.basis, "rollout": progress.rollout_id, "delivered": delivery.delivered,
+            "failed_qc": delivery.failed_qc, "not_made": delivery.not_made,
+            "not_delivered_reasons": list(delivery.reasons), "summary": delivery.message}
 
 
 class GenerationRequestProgressApi(OrganizationAdminEndpoint):

@@ -88,6 +88,26 @@ def rollout_eta(rollout: Rollout, counts: dict[str, int]) -> Eta:
     return Eta.after(remaining * per / parallelism(), basis)
 
 
+def running_eta(request: GenerationRequest) -> Eta | None:
+    """The rest of a running request at the pace its own headshots have come in during this attempt, or None
+    before the first one. Headshots an earlier attempt stored count as done, not towards the pace."""
+    if request.started_at is None or not request.progress_total:
+        return None
+    made = (Headshot.objects.filter(request_id=request.pk, created_at__gte=request.started_at)
+            .order_by("-created_at").values_list("created_at", flat=True))
+    made = list(made)
+    if not made:
+        return None
+    # Between headshots once there are two: the selfie checks before the first are not paid again.
+    first = made[-1] if len(made) > 1 else request.started_at
+    per_variant = (made[0] - first).total_seconds() / max(1, len(made) - 1)
+    remaining = max(0, request.progress_total - request.progress_done)
+    since_last = (timezone.now() - made[0]).total_seconds()
+    # The one being made now is partly done already; never promise less than a second while any is left.
+    seconds = per_variant * remaining - min(since_last, per_variant) if remaining else 0.0
+    return Eta.after(max(seconds, 1.0) if remaining else 0.0, "measured")
+
+
 @dataclass(frozen=True)
 class RequestProgress:
     state: str  # pending, queued, retrying, held, running, done, failed, cancelled
@@ -106,6 +126,9 @@ def request_progress(request: GenerationRequest) -> RequestProgress:
         cancelled = bool(item and item.cancelled)
         return RequestProgress("cancelled" if cancelled else status, request.error, Eta.after(0, basis), rollout_id)
     if status == RequestStatus.RUNNING:
+        measured = running_eta(request)
+        if measured is not None:
+            return RequestProgress("running", "", measured, rollout_id)
         elapsed = (timezone.now() - request.started_at).total_seconds() if request.started_at else 0.0
         return RequestProgress("running", "", Eta.after(per - elapsed, basis), rollout_id)
     if item and (item.held or item.rollout.status == RolloutStatus.PAUSED):

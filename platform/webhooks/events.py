@@ -83,7 +83,9 @@ def on_generation_finished(sender, request, **kwargs) -> None:
     employee = request.employee
     event_emit(organization_id=request.organization_id, event_type=EventType.REQUEST_COMPLETED,
                dedupe_key=f"request.completed:{request.pk}", data={
+                   # "headshots": all it made; "headshots_delivered": those that passed QC (the person's gallery).
                    "request": {"id": request.pk, "status": request.status, "headshots": request.progress_done,
+                               "headshots_delivered": request.headshots.filter(qc_passed=True).count(),
                                "finished_at": _iso(request.finished_at)},
                    "employee": employee_data(employee)})
 

@@ -20,3 +20,95 @@ class EchoPipeline:
             SelfieVerdict(name=s.name, accepted=True, reasons=(f"{self.tag}:{os.getpid()}:{self.load_count}",))
             for s in request.selfies)
         return GenerationOutput(selfies=verdicts, headshots=())
+
+
+# -- a set held half-way --------------------------------------------------------------------------------------
+
+import asyncio  # noqa: E402
+
+import ray  # noqa: E402
+
+from inference.request import (  # noqa: E402
+    GenerationPlan, GenerationRanking, HeadshotOutput, HeadshotRank,
+)
+from inference.streaming import collect_output  # noqa: E402
+from ray_cluster.standin import _tiny_png  # noqa: E402
+
+
+@ray.remote(num_cpus=0)
+class Gate:
+    """A named actor the gated pipeline asks before making each headshot: a test hands out one permit at a time,
+    looks at what was stored meanwhile, and reads back which variants were made and by which process."""
+
+    def __init__(self):
+        self.permits = 0
+        self.fail_next = False
+        self.made: list[tuple[str, int]] = []
+        self.waiting = 0
+        self.changed = asyncio.Condition()
+
+    async def release(self, n: int = 1, *, fail: bool = False) -> None:
+        async with self.changed:
+            self.permits += n
+            self.fail_next = self.fail_next or fail
+            self.changed.notify_all()
+
+    async def acquire(self) -> bool:
+        """Wait for a permit; False when the test asked this attempt to fail instead."""
+        async with self.changed:
+            self.waiting += 1
+            self.changed.notify_all()
+            await self.changed.wait_for(lambda: self.permits > 0 or self.fail_next)
+            self.waiting -= 1
+            if self.fail_next:
+                self.fail_next = False
+                return False
+            self.permits -= 1
+            return True
+
+    async def record(self, variant: str, pid: int) -> None:
+        self.made.append((variant, pid))
+
+    async def wait_until_waiting(self) -> None:
+        """Returns once the pipeline is blocked on its next permit (the previous headshot is on its way)."""
+        async with self.changed:
+            await self.changed.wait_for(lambda: self.waiting > 0)
+
+    async def made_so_far(self) -> list[tuple[str, int]]:
+        return list(self.made)
+
+
+class GatedPipeline:
+    """Streams `variants` tiny headshots ("gated-0", ...), each only when the named Gate gives a permit. Those listed
+    in `failing` fail QC with `failures`. Ranks put the highest-numbered variant first, done ones included."""
+
+    def __init__(self, gate: str, variants: int = 4, failing: tuple[int, ...] = (),
+                 failures: tuple[str, ...] = ("identity",)):
+        self.gate = ray.get_actor(gate)
+        self.variants = variants
+        self.failing = set(failing)
+        self.failures = list(failures)
+        self.image = _tiny_png()
+
+    def stream(self, request: GenerationInput):
+        verdicts = tuple(SelfieVerdict(name=s.name, accepted=True) for s in request.selfies)
+        names = [f"gated-{n}" for n in range(self.variants)]
+        yield GenerationPlan(selfies=verdicts, planned=tuple(names))
+        done = {h.requested_variant for h in request.done}
+        for n, name in enumerate(names):
+            if name in done:
+                continue
+            if not ray.get(self.gate.acquire.remote()):
+                raise RuntimeError("the worker died mid-set")
+            ray.get(self.gate.record.remote(name, os.getpid()))
+            passed = n not in self.failing
+            yield HeadshotOutput(
+                source=request.selfies[0].name, variant=name, params={"n": n}, image=self.image, renditions=(),
+                qc={"requested_variant": name, "failures": [] if passed else self.failures, "passed": passed},
+                passed=passed)
+        yield GenerationRanking(selfies=verdicts, ranks=tuple(
+            HeadshotRank(variant=name, rank=position + 1, score=float(-position))
+            for position, name in enumerate(reversed(names))))
+
+    def run(self, request: GenerationInput) -> GenerationOutput:
+        return collect_output(self.stream(request))

@@ -180,7 +180,8 @@ def test_a_completed_request_is_sent_once_and_a_failed_one_not_at_all(acme, rece
     [got] = receiver.requests
     event = json.loads(got.body)
     assert event["type"] == "request.completed"
-    assert event["data"]["request"] == {"id": acme.request.pk, "status": "done", "headshots": 1, "finished_at": None}
+    assert event["data"]["request"] == {"id": acme.request.pk, "status": "done", "headshots": 1,
+                                        "headshots_delivered": 1, "finished_at": None}
     assert event["data"]["employee"]["id"] == acme.employee.pk
 
 

@@ -20,7 +20,8 @@
     bar.max = Math.max(p.progress_total, 1);
     bar.value = p.progress_done;
     bar.textContent = p.progress_done + " / " + p.progress_total;
-    var values = {done: p.progress_done, total: p.progress_total};
+    // Done counts what the gallery shows (passed quality checks); the summary says why any others are not there.
+    var values = {done: p.progress_done, total: p.progress_total, summary: p.summary};
     var message;
     if (p.state === "done") { message = fill(t.textDone, values); }
     else if (p.state === "failed" || p.state === "cancelled") { message = t.textFailed; }
