@@ -1,4 +1,5 @@
-"""Person matte: mediapipe's shipped selfie-segmentation model, cleaned up and edge-refined with a guided filter."""
+"""Person matte: MODNet's portrait alpha (matting.py) when its file is there, else mediapipe's selfie-segmentation
+mask cleaned up and edge-refined with a guided filter; either way only the employee's blob is kept."""
 from __future__ import annotations
 
 import os
@@ -16,6 +17,7 @@ warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype\(\) is 
 import mediapipe as mp  # noqa: E402  (after the logging set-up above)
 
 from .face_detect import Face  # noqa: E402
+from .matting import PortraitMatter  # noqa: E402
 
 # The guided filter runs on a copy this size: edge detail beyond it is invisible after the mask's 256 px origin.
 REFINE_LONG_SIDE = 800
@@ -25,9 +27,15 @@ _MATTE_CEIL = 0.85
 
 
 class PersonSegmenter:
-    """Loads the mediapipe graph once; matte() gives a float32 0..1 person matte at the image's resolution."""
+    """Loads the models once; matte() gives a float32 0..1 person matte at the image's resolution.
 
-    def __init__(self) -> None:
+    With a PortraitMatter (MODNet) the matte is its alpha: real hair detail at 512 px, no guided filter needed here.
+    Without one it is mediapipe's 256 px mask, guided-filtered onto the photo's edges. mediapipe loads either way:
+    coarse_matte() (the baseline benchmarks compare against) and the fallback use it.
+    """
+
+    def __init__(self, portrait: PortraitMatter | None = None) -> None:
+        self.portrait = portrait
         # model_selection=0 is the general 256x256 model; the landscape one is coarser on portraits.
         self._model = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
         # The graph finishes starting up on a background thread; one tiny frame waits for it, so the first real
@@ -37,9 +45,23 @@ class PersonSegmenter:
     def close(self) -> None:
         self._model.close()
 
+    @property
+    def source(self) -> str:
+        """Which model the mattes come from, recorded with each headshot's parameters."""
+        return "modnet" if self.portrait is not None else "mediapipe"
+
     def matte(self, rgb: np.ndarray, face: Face | None = None) -> np.ndarray:
+        if self.portrait is not None:
+            return self.portrait_matte(rgb, face)
         raw = self._person_mask(rgb, face)
         return _stretch(_guided_refine(rgb, raw))
+
+    def portrait_matte(self, rgb: np.ndarray, face: Face | None = None) -> np.ndarray:
+        """MODNet's alpha, limited to the employee's blob (a colleague MODNet also mattes goes)."""
+        if self.portrait is None:
+            raise RuntimeError("this PersonSegmenter has no portrait matting model")
+        alpha = self.portrait.alpha(np.ascontiguousarray(rgb))
+        return (alpha * _person_region(alpha, face)).astype(np.float32, copy=False)
 
     def coarse_matte(self, rgb: np.ndarray, face: Face | None = None) -> np.ndarray:
         """The model's mask without any edge refinement (bilinear from 256 px): the baseline halo is measured on."""
