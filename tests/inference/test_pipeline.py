@@ -229,22 +229,34 @@ def test_one_bad_photo_does_not_stop_the_others(pipeline):
 
 
 def test_a_crash_on_one_photo_rejects_only_that_photo(pipeline, monkeypatch):
-    real_matte = pipeline.segmenter.matte
     obama_1 = FACES / "barack_obama" / "1.jpg"
     poisoned = pipeline.inspect(selfie(obama_1)).face
 
-    def matte_that_breaks_on_one_photo(rgb, face=None):
-        if face is not None and abs(face.width - poisoned.width) < 1:
-            raise RuntimeError("simulated model failure")
-        return real_matte(rgb, face)
+    def breaks_on_one_photo(real):
+        def matte(rgb, face=None):
+            if face is not None and abs(face.width - poisoned.width) < 1:
+                raise RuntimeError("simulated model failure")
+            return real(rgb, face)
+        return matte
 
-    monkeypatch.setattr(pipeline.segmenter, "matte", matte_that_breaks_on_one_photo)
+    # Whichever model makes the matte (MODNet per selfie, or mediapipe per framing as the fallback).
+    for name in ("portrait_matte", "mediapipe_matte"):
+        monkeypatch.setattr(pipeline.segmenter, name, breaks_on_one_photo(getattr(pipeline.segmenter, name)))
     brand = BrandSpec(variants_per_person=3, output_sizes=(512,))
     run = pipeline.run(GenerationInput(selfies=(selfie(obama_1, "a.jpg"), selfie(FACES / "barack_obama" / "2.jpg", "b.jpg")), brand=brand))
     assert [(v.name, v.accepted, v.reasons) for v in run.selfies] == [
         ("a.jpg", False, ("processing_failed",)), ("b.jpg", True, ()),
     ]
     assert run.headshots and {h.source for h in run.headshots} == {"b.jpg"}
+
+
+def test_modnet_mattes_each_selfie_once_for_all_its_framings(pipeline):
+    brand = BrandSpec(variants_per_person=4, output_sizes=(512,))
+    run = pipeline.run(GenerationInput(selfies=person_selfies("angelina"), brand=brand))
+    sources = {h.source for h in run.headshots}
+    assert {h.params["finishing"]["matte_model"] for h in run.headshots} == {"modnet"}
+    assert len({h.params["framing_style"] for h in run.headshots}) > 1
+    assert len(pipeline.last_timings["selfie_matte"]) == len(sources) < len(pipeline.last_timings["prepare"])
 
 
 def test_rejections_come_with_a_human_sentence_and_a_tip(pipeline):
