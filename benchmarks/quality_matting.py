@@ -8,6 +8,8 @@ both methods' mattes on the original photo, so neither method's idea of the edge
  - bleed: share of the old background still in the composite, in a band around the head (background.background_bleed:
    the two composites should be identical; lower is better).
  - halo: background.halo_score of the composite (the old background around the hair on the new backdrop).
+"modnet" is the product's path: where MODNet fails its check against mediapipe (segmentation.portrait_loss) that
+input gets mediapipe's matte, so a pair can mix models (printed as the check's loss per input).
 Real set: dev photos that already have busy backgrounds (crowds, signs, curtains): halo only, no swap possible.
 Writes a contact sheet: input, mediapipe, MODNet, then the hair of each enlarged.
 """
@@ -66,7 +68,7 @@ class Methods:
         self.analyzer = FaceAnalyzer()
         self.segmenter = PersonSegmenter(PortraitMatter(DEFAULT_MODEL_PATH))
         self.seconds: dict[str, list[float]] = {"mediapipe": [], "modnet": []}
-        self.loss = 0.0  # segmentation.portrait_loss of the last MODNet matte
+        self.losses: list[float] = []  # segmentation.portrait_loss of each MODNet matte since the last reset
 
     def source_matte(self, method: str, rgb: np.ndarray, face, plan) -> np.ndarray:
         from inference.segmentation import PORTRAIT_MAX_LOSS
@@ -74,8 +76,9 @@ class Methods:
         started = time.perf_counter()
         matte = None
         if method == "modnet":
-            matte, self.loss = self.segmenter.portrait_alpha(rgb, face)
-            if self.loss > PORTRAIT_MAX_LOSS:  # the product falls back to mediapipe (segmentation.portrait_matte)
+            matte, loss = self.segmenter.portrait_alpha(rgb, face)
+            self.losses.append(loss)
+            if loss > PORTRAIT_MAX_LOSS:  # the product falls back to mediapipe (segmentation.portrait_matte)
                 matte = None
         if matte is None:
             height, width = rgb.shape[:2]
@@ -120,8 +123,6 @@ def run(faces: Path, out: Path) -> dict:
     from inference.face_detect import prominent_faces
     from inference.framing import frame_subject, plan_framing
     from inference.ingest import decode_image
-    from inference.segmentation import PORTRAIT_MAX_LOSS
-
     methods = Methods()
     backdrop = render_background(Background(color=NAVY), *SIZE)
     rows, figures = [], {"composited": {}, "real": {}}
@@ -135,6 +136,7 @@ def run(faces: Path, out: Path) -> dict:
         second = 255 - first
         inputs = [np.rint(reference * rgb + (1.0 - reference) * t).astype(np.uint8) for t in (first, second)]
         old = [frame_subject(t, reference[..., 0], plan).rgb for t in (first, second)]
+        methods.losses = []  # the check on the two busy inputs only, not on the original
         certain = frame_subject(rgb, reference[..., 0], plan).matte
         band = head_band(certain, plan)
         row, scores = [frame_subject(inputs[0], reference[..., 0], plan).rgb], {}
@@ -145,14 +147,13 @@ def run(faces: Path, out: Path) -> dict:
                               # Person both methods agreed on in the original photo, lost on the busy one.
                               "cut": float(((certain >= 0.95) & (matte < 0.5)).sum() / max(1, (certain >= 0.95).sum()))}
             row.append(one)
-        scores["modnet_loss"] = methods.loss
+        scores["modnet_loss"] = methods.losses
         figures["composited"][name] = scores
         rows.append((name, row, band))
         print(f"  {name:22s} bleed {scores['mediapipe']['bleed']:.3f} -> {scores['modnet']['bleed']:.3f}   "
               f"halo {scores['mediapipe']['halo']:.4f} -> {scores['modnet']['halo']:.4f}   "
               f"cut {scores['mediapipe']['cut']:.3f} -> {scores['modnet']['cut']:.3f}   MODNet check loss "
-              f"{methods.loss:.3f}{' (fell back to mediapipe)' if methods.loss > PORTRAIT_MAX_LOSS else ''}",
-              flush=True)
+              f"{_losses(methods.losses)}", flush=True)
     for name in REAL_BUSY:
         rgb = decode_image((faces / name).read_bytes()).rgb
         found = prominent_faces(methods.analyzer.detect(rgb))
@@ -162,16 +163,16 @@ def run(faces: Path, out: Path) -> dict:
         face = found[0]
         plan = plan_framing(face, Framing(), SIZE)
         row, scores = [frame_subject(rgb, np.ones(rgb.shape[:2], np.float32), plan).rgb], {}
+        methods.losses = []
         for method in ("mediapipe", "modnet"):
             one, matte, _ = methods.finish(method, rgb, face, plan, backdrop)
             scores[method] = {"halo": halo_score(one, matte, backdrop)}
             row.append(one)
-        scores["modnet_loss"] = methods.loss
+        scores["modnet_loss"] = methods.losses
         figures["real"][name] = scores
         rows.append((name + " (real background)", row, head_band(matte, plan)))
         print(f"  {name:22s} (real)   halo {scores['mediapipe']['halo']:.4f} -> {scores['modnet']['halo']:.4f}   "
-              f"MODNet check loss {methods.loss:.3f}"
-              f"{' (fell back to mediapipe)' if methods.loss > PORTRAIT_MAX_LOSS else ''}", flush=True)
+              f"MODNet check loss {_losses(methods.losses)}", flush=True)
 
     def mean(group: str, method: str, key: str) -> float:
         return statistics.fmean(s[method][key] for s in figures[group].values())
@@ -191,6 +192,12 @@ def run(faces: Path, out: Path) -> dict:
     cv2.imwrite(str(sheet), cv2.cvtColor(contact_sheet(rows), cv2.COLOR_RGB2BGR))
     print(f"contact sheet: {sheet}  (input | mediapipe | MODNet | mediapipe hair | MODNet hair)")
     return figures
+
+
+def _losses(losses: list[float]) -> str:
+    from inference.segmentation import PORTRAIT_MAX_LOSS
+
+    return " / ".join(f"{v:.3f}{' (mediapipe used)' if v > PORTRAIT_MAX_LOSS else ''}" for v in losses)
 
 
 def contact_sheet(rows) -> np.ndarray:
