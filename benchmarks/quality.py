@@ -1,6 +1,7 @@
 """Quality figures on the shared dev faces, run by hand (`python benchmarks/quality.py`), not a test: selfie QC's
 calibration distributions, its precision/recall on synthetic bad selfies, and its time per photo; then (section
-"outputs", from benchmarks/quality_outputs.py) the outputs' identity distances, skin-tone dE and a contact sheet.
+"outputs", from benchmarks/quality_outputs.py) the outputs' identity distances, skin-tone dE and a contact sheet;
+section "matting" (benchmarks/quality_matting.py, only when asked for) compares hair edges, mediapipe vs MODNet.
 
 Each section is a function taking the loaded pipeline and the photos; main() prints them in turn. Bad = positive:
 precision is the share of rejected photos that were bad, recall the share of bad photos rejected.
@@ -417,10 +418,12 @@ def calibration_section(pipeline, photos: list[Photo]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--faces", type=Path, default=SHARED / "faces" / "dev", help="folder of <person>/<n>.jpg")
-    parser.add_argument("--section", choices=("all", "selfie_qc", "calibration", "outputs"), default="all")
+    parser.add_argument("--section", choices=("all", "selfie_qc", "calibration", "outputs", "matting"), default="all")
     args, rest = parser.parse_known_args()
     if args.section == "outputs":
         return run_outputs_section(args.faces, rest)
+    if args.section == "matting":
+        return run_matting_section(args.faces, rest)
 
     from inference.pipeline import HeadshotPipeline
 
@@ -448,6 +451,14 @@ def run_outputs_section(faces: Path, extra_args: list[str]) -> int:
 
     sys.argv = [str(Path(quality_outputs.__file__)), "--faces", str(faces), *extra_args]
     return quality_outputs.main()
+
+
+def run_matting_section(faces: Path, extra_args: list[str]) -> int:
+    """Hair-edge bleed and halo, mediapipe before vs MODNet after, and their contact sheet (quality_matting.py)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import quality_matting
+
+    return quality_matting.main(["--faces", str(faces), *extra_args])
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import InputError
+from .matting import DEFAULT_MODEL_PATH
 from .pipeline import HeadshotPipeline
 from .request import GenerationEvent, GenerationInput, GenerationOutput
 from .streaming import generation_events
@@ -21,14 +22,15 @@ FETCH_HINT = "fill MODEL_STORE with deploy/fetch_models.py"
 class BackendRouter:
     def __init__(self, *, default_backend: str = "studio", model_store: str | None = None, device: str = "cpu",
                  dtype: str = "float32", diffusion_variant: str = "lightning", face_mode: str = "keep",
-                 diffusion_options: dict | None = None, klein_options: dict | None = None) -> None:
+                 diffusion_options: dict | None = None, klein_options: dict | None = None,
+                 portrait_matte_model: str | None = str(DEFAULT_MODEL_PATH)) -> None:
         if default_backend not in BACKENDS:
             raise InputError(f"default_backend must be one of {', '.join(BACKENDS)}")
         if default_backend != "studio" and not model_store:
             raise InputError(f"the {default_backend} backend needs a model store (MODEL_STORE); see "
                              f"deploy/fetch_models.py")
         self.default_backend = default_backend
-        self.studio = HeadshotPipeline()
+        self.studio = HeadshotPipeline(portrait_matte_model=portrait_matte_model or None)
         self.klein = None
         self.diffusion = None
         self.missing: dict[str, str] = {}

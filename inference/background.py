@@ -137,6 +137,22 @@ def halo_score(composite_rgb: np.ndarray, matte: np.ndarray, backdrop: np.ndarra
     return float(remainder.mean() / 255.0)
 
 
+def background_bleed(first: np.ndarray, second: np.ndarray, old_first: np.ndarray, old_second: np.ndarray,
+                     region: np.ndarray) -> float:
+    """Share of a selfie's old background that survives into its composite, within `region` (0 none .. 1 all).
+
+    The same person in front of two different old backgrounds must give the same headshot: whatever differs
+    between the two composites came from the old background (a matte calling background "person" between curls,
+    or colour spill the foreground estimate missed). The score is that difference over the two old backgrounds'
+    own difference, summed over the region (a band around the hair, say), so it needs no ground-truth alpha.
+    """
+    if not first.shape == second.shape == old_first.shape == old_second.shape or region.shape != first.shape[:2]:
+        raise ValueError("composites, old backgrounds and region must share the frame size")
+    changed = np.abs(first[region].astype(np.float32) - second[region].astype(np.float32)).sum()
+    contrast = np.abs(old_first[region].astype(np.float32) - old_second[region].astype(np.float32)).sum()
+    return float(changed / contrast) if contrast > 0 else 0.0
+
+
 # The procedural office is drawn at this long side and enlarged: it is out of focus, so nothing is lost, and it
 # costs ~10 ms instead of ~200 ms at 2048 px.
 OFFICE_DRAW_LONG_SIDE = 256

@@ -49,6 +49,9 @@ class SubjectInput:
     retouch: Retouch
     long_side: int = 2048      # long side of the finished master
     team_face_luma: float | None = None   # shared face exposure target for the whole team; None = default
+    # The whole selfie's MODNet matte from Finisher.selfie_matte (float32 0..1, rgb's height and width), computed
+    # once per selfie and reused by every framing; None = computed here, on the part this framing shows.
+    source_matte: np.ndarray | None = None
 
     def check(self) -> None:
         if not isinstance(self.rgb, np.ndarray) or self.rgb.dtype != np.uint8 or self.rgb.ndim != 3 \
@@ -62,6 +65,10 @@ class SubjectInput:
             raise ValueError("SubjectInput.long_side must be a whole number of pixels from 64 to 4096")
         if self.team_face_luma is not None and not 0.0 < self.team_face_luma < 100.0:
             raise ValueError("SubjectInput.team_face_luma must be an L* value between 0 and 100")
+        if self.source_matte is not None and (
+                not isinstance(self.source_matte, np.ndarray) or self.source_matte.dtype != np.float32
+                or self.source_matte.shape != self.rgb.shape[:2]):
+            raise ValueError("SubjectInput.source_matte must be a float32 array of rgb's height and width")
 
 
 @dataclass(frozen=True)
@@ -129,7 +136,10 @@ class Finisher:
         timings = lap.ms
 
         size = output_size(inp.framing, inp.long_side)
-        source_matte = self._source_matte(inp.rgb, inp.face, plan_framing(inp.face, inp.framing, size))
+        if inp.source_matte is not None:
+            source_matte, matte_model = inp.source_matte, "modnet"
+        else:
+            source_matte, matte_model = self._source_matte(inp.rgb, inp.face, plan_framing(inp.face, inp.framing, size))
         lap("segmentation")
         choice = choose_framing(inp.face, inp.framing, size, source_matte)
         plan = choice.plan
@@ -166,6 +176,7 @@ class Finisher:
             "framing": {**plan.as_params(), "requested_head_height": inp.framing.head_height,
                         "tighten_factor": round(choice.tighten, 4)},
             "working_size": list(work_size),
+            "matte_model": matte_model,
             "retouch": _json_safe(touched.params),
             "white_balance": _json_safe(balance_params),
             "face_exposure": _json_safe(exposure_params),
@@ -224,16 +235,27 @@ class Finisher:
         return FinishedHeadshot(rgb=out, matte=subject.matte, mesh=subject.mesh, plan=subject.plan, params=params,
                                 measurements=measurements)
 
-    def _source_matte(self, rgb: np.ndarray, face: Face, plan: FramingPlan) -> np.ndarray:
+    def selfie_matte(self, rgb: np.ndarray, face: Face) -> np.ndarray | None:
+        """The whole selfie's MODNet matte, for SubjectInput.source_matte: one ~0.3 s inference per selfie serves
+        every framing. None with mediapipe, whose 256 px mask needs each framing's own crop to resolve hair, and
+        when MODNet failed its check against mediapipe (segmentation.portrait_loss)."""
+        if self.segmenter.portrait is None:
+            return None
+        return self.segmenter.portrait_matte(rgb, face)
+
+    def _source_matte(self, rgb: np.ndarray, face: Face, plan: FramingPlan) -> tuple[np.ndarray, str]:
         """Person matte of the whole selfie, computed on the part the brand framing can show (tighter plans show
-        less of it). The 256 px model sees a head-and-shoulders crop, which is what it was trained on."""
+        less of it), and which model made it. mediapipe's 256 px model sees a head-and-shoulders crop, which is
+        what it was trained on."""
         height, width = rgb.shape[:2]
         left, top, right, bottom = plan.source_region(width, height)
         matte = np.zeros((height, width), dtype=np.float32)
         if right - left < 2 or bottom - top < 2:
-            return matte
-        matte[top:bottom, left:right] = self.segmenter.matte(rgb[top:bottom, left:right], face.translated(-left, -top))
-        return matte
+            return matte, self.segmenter.source
+        crop, local = rgb[top:bottom, left:right], face.translated(-left, -top)
+        found = self.segmenter.portrait_matte(crop, local) if self.segmenter.portrait is not None else None
+        matte[top:bottom, left:right] = found if found is not None else self.segmenter.mediapipe_matte(crop, local)
+        return matte, "modnet" if found is not None else "mediapipe"
 
 
 def face_box_from_plan(plan: FramingPlan) -> tuple[float, float, float, float]:

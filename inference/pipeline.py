@@ -8,6 +8,7 @@ import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -29,6 +30,7 @@ from .request import (
     HeadshotRank, SelfieInput, SelfieVerdict,
 )
 from .streaming import collect_output
+from .matting import DEFAULT_MODEL_PATH, load_portrait_matter
 from .segmentation import PersonSegmenter
 from .face_mesh import FaceMesh, FaceMesher
 from .selfie_qc import SelfieMetrics, SetItem, SetJudgement, face_mesh_on_face, judge_set, measure_selfie, photo_reasons
@@ -168,6 +170,7 @@ class HeadshotPipeline:
         identity_threshold: float = SAME_PERSON_DISTANCE,
         opencv_threads: int | None = 1,
         qc_limits: QCLimits | None = None,
+        portrait_matte_model: str | Path | None = DEFAULT_MODEL_PATH,
     ) -> None:
         if opencv_threads is not None:
             # OpenCV's own pool fights the actor's other work (and the hidden load) for the same cores.
@@ -176,7 +179,8 @@ class HeadshotPipeline:
         self.min_eye_distance_px = min_eye_distance_px
         self.identity_threshold = identity_threshold
         self.faces = FaceAnalyzer()
-        self.segmenter = PersonSegmenter()
+        # MODNet's portrait matte when its file is there (a wrong file is an error here, at start); else mediapipe.
+        self.segmenter = PersonSegmenter(load_portrait_matter(portrait_matte_model))
         # Output QC bounds; the identity bound follows identity_threshold unless limits are given.
         self.qc_limits = qc_limits or QCLimits(identity=identity_threshold)
         # One face-mesh model serves selfie QC and finishing.
@@ -410,6 +414,7 @@ class _PersonRun:
         self.timings: dict[str, list[float]] = defaultdict(list)
         self._prepared: OrderedDict[tuple, Any] = OrderedDict()
         self._skin: dict[str, SkinReference | None] = {}
+        self._mattes: dict[str, np.ndarray | None] = {}
         if request.reproduce:
             self.specs = tuple(VariantSpec.from_params(dict(p), self.brand) for p in request.reproduce)
             self.tries = 0  # a reproduction is exactly what was asked for, pass or fail
@@ -585,7 +590,8 @@ class _PersonRun:
         try:
             retouch = Retouch(strength=spec.retouch_strength, min_texture_share=self.brand.retouch.min_texture_share)
             prepared = self.pipeline.finisher.prepare(SubjectInput(
-                rgb=item.image.rgb, face=item.face, framing=framing, retouch=retouch, long_side=max(size)))
+                rgb=item.image.rgb, face=item.face, framing=framing, retouch=retouch, long_side=max(size),
+                source_matte=self._selfie_matte(spec.source)))
         except Exception:  # one photo must never sink the others; the failure is logged with its traceback
             logger.exception("preparing selfie %r for variant %s failed", spec.source, spec.name)
             raise _SourceFailed(spec.source) from None
@@ -594,6 +600,15 @@ class _PersonRun:
         while len(self._prepared) > _PREPARED_CACHE:
             self._prepared.popitem(last=False)
         return prepared
+
+    def _selfie_matte(self, name: str) -> np.ndarray | None:
+        """The selfie's MODNet matte, computed once for all its framings (None with mediapipe: per framing)."""
+        if name not in self._mattes:
+            started = time.perf_counter()
+            item = self.items[name]
+            self._mattes[name] = self.pipeline.finisher.selfie_matte(item.image.rgb, item.face)
+            self._time("selfie_matte", started)
+        return self._mattes[name]
 
     def _time(self, stage: str, started: float) -> None:
         self.timings[stage].append((time.perf_counter() - started) * 1000.0)

@@ -1,6 +1,8 @@
-"""Person matte: mediapipe's shipped selfie-segmentation model, cleaned up and edge-refined with a guided filter."""
+"""Person matte: MODNet's portrait alpha (matting.py) when its file is there, else mediapipe's selfie-segmentation
+mask cleaned up and edge-refined with a guided filter; either way only the employee's blob is kept."""
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 
@@ -16,6 +18,9 @@ warnings.filterwarnings("ignore", message=r"SymbolDatabase\.GetPrototype\(\) is 
 import mediapipe as mp  # noqa: E402  (after the logging set-up above)
 
 from .face_detect import Face  # noqa: E402
+from .matting import PortraitMatter  # noqa: E402
+
+logger = logging.getLogger(__name__)
 
 # The guided filter runs on a copy this size: edge detail beyond it is invisible after the mask's 256 px origin.
 REFINE_LONG_SIDE = 800
@@ -25,9 +30,15 @@ _MATTE_CEIL = 0.85
 
 
 class PersonSegmenter:
-    """Loads the mediapipe graph once; matte() gives a float32 0..1 person matte at the image's resolution."""
+    """Loads the models once; matte() gives a float32 0..1 person matte at the image's resolution.
 
-    def __init__(self) -> None:
+    With a PortraitMatter (MODNet) the matte is its alpha: real hair detail at 512 px, no guided filter needed here.
+    Without one it is mediapipe's 256 px mask, guided-filtered onto the photo's edges. mediapipe loads either way:
+    coarse_matte() (the baseline benchmarks compare against) and the fallback use it.
+    """
+
+    def __init__(self, portrait: PortraitMatter | None = None) -> None:
+        self.portrait = portrait
         # model_selection=0 is the general 256x256 model; the landscape one is coarser on portraits.
         self._model = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
         # The graph finishes starting up on a background thread; one tiny frame waits for it, so the first real
@@ -37,9 +48,45 @@ class PersonSegmenter:
     def close(self) -> None:
         self._model.close()
 
+    @property
+    def source(self) -> str:
+        """Which model the mattes come from, recorded with each headshot's parameters."""
+        return "modnet" if self.portrait is not None else "mediapipe"
+
     def matte(self, rgb: np.ndarray, face: Face | None = None) -> np.ndarray:
-        raw = self._person_mask(rgb, face)
-        return _stretch(_guided_refine(rgb, raw))
+        if self.portrait is not None:
+            matte = self.portrait_matte(rgb, face)
+            if matte is not None:
+                return matte
+        return self.mediapipe_matte(rgb, face)
+
+    def mediapipe_matte(self, rgb: np.ndarray, face: Face | None = None) -> np.ndarray:
+        """The fallback: mediapipe's mask, guided-filtered onto the photo's edges and stretched (benchmarks' before)."""
+        return _stretch(_guided_refine(rgb, self._person_mask(rgb, face)))
+
+    def portrait_matte(self, rgb: np.ndarray, face: Face | None = None) -> np.ndarray | None:
+        """MODNet's alpha limited to the employee's blob (a colleague MODNet also mattes goes), or None when MODNet
+        lost part of the person that mediapipe is sure of: then the caller uses mediapipe_matte().
+
+        Trimap-free matting can drop a shadowed cheek and the hair above it on a busy backdrop of similar colour
+        (alex_lacamoire/1.jpg on benchmarks/quality_matting.py's clutter lost half his head); mediapipe's coarse
+        mask in the middle of the face (portrait_loss) is a cheap (~70 ms) witness of where the person certainly is.
+        """
+        alpha, lost = self.portrait_alpha(rgb, face)
+        if lost > PORTRAIT_MAX_LOSS:
+            logger.warning("MODNet's matte misses %.0f%% of the person mediapipe is sure of: using mediapipe's matte "
+                           "for this photo", 100.0 * lost)
+            return None
+        return alpha
+
+    def portrait_alpha(self, rgb: np.ndarray, face: Face | None = None) -> tuple[np.ndarray, float]:
+        """MODNet's alpha limited to the employee's blob, and its portrait_loss against mediapipe's mask."""
+        if self.portrait is None:
+            raise RuntimeError("this PersonSegmenter has no portrait matting model")
+        rgb = np.ascontiguousarray(rgb)
+        alpha = self.portrait.alpha(rgb)
+        alpha = (alpha * _person_region(alpha, face)).astype(np.float32, copy=False)
+        return alpha, portrait_loss(alpha, self._person_mask(rgb, face), face)
 
     def coarse_matte(self, rgb: np.ndarray, face: Face | None = None) -> np.ndarray:
         """The model's mask without any edge refinement (bilinear from 256 px): the baseline halo is measured on."""
@@ -52,6 +99,37 @@ class PersonSegmenter:
         if raw.shape != (height, width):
             raw = cv2.resize(raw, (width, height), interpolation=cv2.INTER_LINEAR)
         return raw * _person_region(raw, face)
+
+
+# The MODNet check (portrait_loss): inside the face box, mediapipe's confident mask (> 0.5) shrunk by
+# PORTRAIT_CHECK_MARGIN of the long side is where the person certainly is; MODNet may leave at most PORTRAIT_MAX_LOSS
+# of it below 0.5. Only the middle of the face (the box less PORTRAIT_CHECK_INSET each side): around it mediapipe's
+# own errors dominate (a podium, a colleague's shoulder, the dark backdrop beside scarlett/7.jpg's close-up: 11-28%
+# of a whole-photo check), while a MODNet confused by its backdrop drops a cheek too (alex_lacamoire/1.jpg on the
+# benchmark's clutter lost half his head). Loss over the 41 dev selfies as they are (john_* chips aside): 0.0013 at
+# most; that composite: 0.035, and 0.06 on one of five other clutter seeds (the other four: 0).
+PORTRAIT_CHECK_MARGIN = 0.03
+PORTRAIT_CHECK_INSET = 0.15
+PORTRAIT_MAX_LOSS = 0.02
+
+
+def portrait_loss(alpha: np.ndarray, mediapipe_mask: np.ndarray, face: Face | None = None) -> float:
+    """Share of mediapipe's certain person (its > 0.5 mask shrunk by PORTRAIT_CHECK_MARGIN, inside the face box
+    less PORTRAIT_CHECK_INSET of its size on each side when the face is known) that alpha leaves below 0.5."""
+    height, width = alpha.shape
+    margin = max(1, round(PORTRAIT_CHECK_MARGIN * max(height, width)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))
+    certain = cv2.erode((mediapipe_mask > 0.5).astype(np.uint8), kernel) > 0
+    if face is not None:
+        left, top, right, bottom = face.box
+        inset_x, inset_y = PORTRAIT_CHECK_INSET * (right - left), PORTRAIT_CHECK_INSET * (bottom - top)
+        left, top, right, bottom = (max(0, int(round(v))) for v in (left + inset_x, top + inset_y, right - inset_x,
+                                                                       bottom - inset_y))
+        window = np.zeros_like(certain)
+        window[top:bottom, left:right] = True
+        certain &= window
+    total = int(certain.sum())
+    return float((certain & (alpha < 0.5)).sum() / total) if total else 0.0
 
 
 def _stretch(mask: np.ndarray) -> np.ndarray:

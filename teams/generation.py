@@ -33,7 +33,8 @@ def pipeline_options() -> dict:
     if settings.RAY_PIPELINE == "inference.backends:BackendRouter":
         options = {"default_backend": settings.INFERENCE_BACKEND, "model_store": settings.MODEL_STORE,
                    "device": settings.DIFFUSION_DEVICE, "dtype": settings.DIFFUSION_DTYPE,
-                   "diffusion_variant": settings.DIFFUSION_VARIANT, "face_mode": settings.DIFFUSION_FACE_MODE}
+                   "diffusion_variant": settings.DIFFUSION_VARIANT, "face_mode": settings.DIFFUSION_FACE_MODE,
+                   "portrait_matte_model": settings.PORTRAIT_MATTE_MODEL}
     options.update(json.loads(settings.RAY_PIPELINE_OPTIONS))
     return options
 

@@ -17,9 +17,11 @@ _lock = threading.Lock()
 
 @lru_cache(maxsize=1)
 def _pipeline():
+    from django.conf import settings
+
     from inference.pipeline import HeadshotPipeline
 
-    return HeadshotPipeline()
+    return HeadshotPipeline(portrait_matte_model=settings.PORTRAIT_MATTE_MODEL or None)
 
 
 def inspect_selfie(name: str, data: bytes) -> SelfieVerdict:

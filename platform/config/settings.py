@@ -249,6 +249,10 @@ if DIFFUSION_DTYPE not in ("bfloat16", "float16", "float32"):
 DIFFUSION_VARIANT = env_str("DIFFUSION_VARIANT", "lightning")
 # "keep" (the selfie's face pixels stay; commercially safe) or "generate" (identity adapter; non-commercial weights).
 DIFFUSION_FACE_MODE = env_str("DIFFUSION_FACE_MODE", "keep")
+# MODNet's portrait-matting weights (inference/matting.py): `make` and both images fetch them to models/modnet.onnx
+# under the code (/app/models in the images). The Ray actors open this path, so it must exist on every Ray node. A
+# missing file falls back to mediapipe's coarser matte (logged); a file with the wrong sha256 stops the workers.
+PORTRAIT_MATTE_MODEL = env_str("PORTRAIT_MATTE_MODEL", str(BASE_DIR / "models" / "modnet.onnx"))
 
 # Ray: a local Ray started in-process by default; RAY_ADDRESS connects to a cluster (e.g. KubeRay).
 RAY_ADDRESS = env_str("RAY_ADDRESS", "local")

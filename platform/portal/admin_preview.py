@@ -11,6 +11,7 @@ import json
 import threading
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
@@ -35,7 +36,7 @@ def _get_pipeline():
     if _pipeline is None:
         from inference.pipeline import HeadshotPipeline
 
-        _pipeline = HeadshotPipeline()
+        _pipeline = HeadshotPipeline(portrait_matte_model=settings.PORTRAIT_MATTE_MODEL or None)
     return _pipeline
 
 

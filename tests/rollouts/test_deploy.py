@@ -162,6 +162,21 @@ def test_the_build_context_leaves_out_local_state():
         assert local not in allowed
 
 
+@pytest.mark.parametrize("name", ["Dockerfile", "Dockerfile.gpu"])
+def test_images_fetch_the_checked_modnet_file_where_the_code_looks_and_never_install_its_wheel(name):
+    from inference.matting import DEFAULT_MODEL_PATH
+
+    steps = _instructions((DEPLOY / name).read_text())
+    fetch = [s for s in steps if "fetch_matting_model.py" in s and s.startswith("RUN ")]
+    assert len(fetch) == 1 and "--dest /app/models/modnet.onnx" in fetch[0]
+    # /app is the repository root in the image: the runtime default (and settings' default) is that same file.
+    assert DEFAULT_MODEL_PATH.relative_to(DEPLOY.parent).as_posix() == "models/modnet.onnx"
+    assert "COPY models/PROVENANCE.md ./models/" in steps  # the Apache-2.0 attribution ships beside the weights
+    assert not any("photobooth" in s for s in steps if s.startswith("RUN ") and "pip install" in s)
+    allowed = [line for line in (DEPLOY.parent / ".dockerignore").read_text().splitlines() if line.startswith("!")]
+    assert not any(line.startswith("!models/") and not line.endswith("PROVENANCE.md") for line in allowed)
+
+
 def _compose() -> dict:
     return yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
 

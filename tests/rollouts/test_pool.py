@@ -92,8 +92,14 @@ def test_pool_settings_come_from_the_environment(settings):
     # The default pipeline is the backend router, given the deployment's backend settings.
     settings.RAY_PIPELINE, settings.RAY_PIPELINE_OPTIONS = "inference.backends:BackendRouter", "{}"
     settings.INFERENCE_BACKEND, settings.MODEL_STORE = "diffusion", "/srv/models"
+    from inference.matting import DEFAULT_MODEL_PATH
+
+    # By default the file `make` fetches; the environment (PORTRAIT_MATTE_MODEL) may point elsewhere.
+    assert settings.PORTRAIT_MATTE_MODEL == str(DEFAULT_MODEL_PATH)
+    settings.PORTRAIT_MATTE_MODEL = "/srv/matting/modnet.onnx"
     options = dict(pool_config().pipeline_options)
     assert (options["default_backend"], options["model_store"]) == ("diffusion", "/srv/models")
+    assert options["portrait_matte_model"] == "/srv/matting/modnet.onnx"
     with pytest.raises(ValueError, match="batch_size"):
         PoolConfig(batch_size=0).check()
 
