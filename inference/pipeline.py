@@ -19,7 +19,8 @@ from .framing import FramingPlan
 from .identity import IdentityProfile, distance_to_profile, profile_from_embeddings
 from .ingest import DecodedImage, IngestLimits, decode_image
 from .output_qc import (
-    OutputQCInput, QCLimits, SkinReference, assess_output, clipped_fractions, face_sharpness, skin_reference,
+    FaceTone, OutputQCInput, QCLimits, SkinReference, assess_output, clipped_fractions, face_sharpness, face_tone,
+    skin_reference,
 )
 from .ranking import RankingModel, rank_entries
 from .renditions import encode_master_png, make_renditions
@@ -396,6 +397,7 @@ class _PersonRun:
         self.timings: dict[str, list[float]] = defaultdict(list)
         self._prepared: OrderedDict[tuple, Any] = OrderedDict()
         self._skin: dict[str, SkinReference | None] = {}
+        self._tone: dict[str, FaceTone | None] = {}
 
     # -- the loop --------------------------------------------------------------------------------------------
 
@@ -432,6 +434,7 @@ class _PersonRun:
                 profile_distance=lambda embedding: distance_to_profile(embedding, self.identity),
                 source_embedding=self.items[current.source].embedding, source_skin=self._source_skin(current.source),
                 source_clipped=self._source_clipped(current.source), exposure_gain_ev=rendered.exposure_gain_ev,
+                source_tone=self._source_tone(current.source),
                 other_profiles=self.others, matte=rendered.matte, eye_line_target=rendered.plan.framing.eye_line,
                 halo_score=rendered.halo_score,
             ), self.pipeline.qc_limits)
@@ -511,6 +514,12 @@ class _PersonRun:
     def _source_clipped(self, name: str) -> tuple[float, float]:
         item = self.items[name]
         return clipped_fractions(item.image.rgb, item.face.box)
+
+    def _source_tone(self, name: str) -> FaceTone | None:
+        if name not in self._tone:
+            item = self.items[name]
+            self._tone[name] = face_tone(item.image.rgb, item.face)
+        return self._tone[name]
 
     def _source_skin(self, name: str) -> SkinReference | None:
         if name not in self._skin:

@@ -164,14 +164,57 @@ class Ranked:
     rank: int  # 1 = best
 
 
-def rank_entries(entries: Sequence[Mapping[str, Any]], model: RankingModel | None = None) -> list[Ranked]:
+# How many of the best a person is shown first (the demo's and the gallery's top row): these must be distinct.
+DISTINCT_TOP = 8
+
+
+def variant_axes(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """source, framing_style, lighting, background_index of an entry (its params, or params["variant_spec"])."""
+    params = entry.get("params") or {}
+    spec = params.get("variant_spec") or params
+    return {key: spec.get(key, params.get(key)) for key in ("source", "framing_style", "lighting", "background_index")}
+
+
+def rank_entries(entries: Sequence[Mapping[str, Any]], model: RankingModel | None = None, *,
+                 distinct_top: int = DISTINCT_TOP) -> list[Ranked]:
     """Rank headshot entries (params + qc + passed) of one person: every passed one before every failed one,
-    then by model score, then by name so equal scores keep a stable order."""
+    then by model score, then by name so equal scores keep a stable order; then the first `distinct_top` places
+    are made distinct (distinct_first): a person sees their distinct best, not one photo on three backdrops.
+    Entries carry source, framing_style, lighting and background_index in params (or params["variant_spec"])."""
     model = model or RankingModel()
     scored = [(i, model.score(headshot_features(entry))) for i, entry in enumerate(entries)]
     order = sorted(scored, key=lambda item: (not entries[item[0]].get("passed", True), -item[1],
                                              str(entries[item[0]].get("variant", ""))))
-    return [Ranked(index=i, score=round(score, 6), rank=position + 1) for position, (i, score) in enumerate(order)]
+    positions = distinct_first([i for i, _ in order], entries, distinct_top)
+    score = dict(scored)
+    return [Ranked(index=i, score=round(score[i], 6), rank=position + 1) for position, i in enumerate(positions)]
+
+
+def distinct_first(order: Sequence[int], entries: Sequence[Mapping[str, Any]], top: int = DISTINCT_TOP) -> list[int]:
+    """`order` (indices into entries, best first) with its first `top` places re-picked for variety.
+
+    Each place takes the best remaining entry whose selfie, framing and lighting no better-placed one has: two
+    headshots from the same selfie and framing that differ only by backdrop colour (or a retouch step nobody sees)
+    are one choice, not two. Only when no such entry is left does a repeat come in, best first. A passed entry
+    always goes before a failed one, and below the top `order` stands. Entries without variant params (an old
+    manifest) are all different as far as this knows.
+    """
+    remaining = list(order)
+    picked: list[int] = []
+    shown: set[tuple] = set()
+    while remaining and len(picked) < top:
+        passed = [i for i in remaining if entries[i].get("passed", True)]
+        pool = passed or remaining
+        keys = {}
+        for i in pool:
+            axes = variant_axes(entries[i])
+            known = axes["source"] is not None and axes["framing_style"] is not None
+            keys[i] = (axes["source"], axes["framing_style"], axes["lighting"]) if known else ("entry", i)
+        choice = next((i for i in pool if keys[i] not in shown), pool[0])
+        shown.add(keys[choice])
+        picked.append(choice)
+        remaining.remove(choice)
+    return picked + remaining
 
 
 def learn_from_selection(state: Mapping[str, Any] | None, shown: Sequence[Mapping[str, Any]],
