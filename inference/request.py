@@ -80,3 +80,6 @@ class HeadshotOutput:
 class GenerationOutput:
     selfies: tuple[SelfieVerdict, ...]
     headshots: tuple[HeadshotOutput, ...]
+    # Variants not delivered, each with why ({"requested_variant", "variant", "reason", "duplicate_of"}): a
+    # render that is the same picture as one already delivered is dropped when no try left makes it different.
+    dropped: tuple[dict[str, Any], ...] = ()

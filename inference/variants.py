@@ -210,6 +210,15 @@ REMEDIES: dict[str, tuple[str, ...]] = {
     # look at the same one, leaves it out.
     "stray_matte": ("another_source", "looser_framing", "plainer_lighting", "less_retouch"),
     "eye_line": ("looser_framing", "another_source", "plainer_lighting", "less_retouch"),
+    # A face paler or darker than the selfie: the plainer preset moves the face's light least; another selfie
+    # needs a smaller exposure step; retouch lifts shadows under the eyes.
+    "face_lightness": ("plainer_lighting", "another_source", "less_retouch", "looser_framing"),
+    # A face flatter than the selfie (its light and shade taken out) or much harsher: another selfie brings its
+    # own modelling, less retouch keeps more of it; the plain preset undoes the harsh end.
+    "face_contrast": ("another_source", "less_retouch", "plainer_lighting", "looser_framing"),
+    # The same pixels as a headshot already made (a retouch step on a face the mesh missed changes nothing): only a
+    # change that moves pixels for sure helps, so retouch comes last.
+    "duplicate": ("another_source", "looser_framing", "plainer_lighting", "less_retouch"),
 }
 _DEFAULT_REMEDIES = ("another_source", "less_retouch", "plainer_lighting", "looser_framing")
 _LOOSER = {"close_up": "head_and_shoulders", "square_avatar": "head_and_shoulders", "head_and_shoulders": "loose"}
