@@ -473,7 +473,8 @@ def looks_section(faces: Path, argv: list[str]) -> int:
     parser.add_argument("--selfies", type=int, default=4)
     parser.add_argument("--size", type=int, default=512, help="master width in px (smaller = faster)")
     parser.add_argument("--variants", type=int, default=None, help="variants per person (default: the kit's)")
-    parser.add_argument("--preset", default="corporate_finance", help="industry preset the brand kit starts from")
+    parser.add_argument("--preset", default="corporate_finance",
+                        help="industry preset the brand kit starts from; 'default' for BrandSpec()'s defaults")
     args = parser.parse_args(argv)
 
     from inference.brand import BrandSpec
@@ -486,7 +487,7 @@ def looks_section(faces: Path, argv: list[str]) -> int:
     people = {"calibration": CALIBRATION_PEOPLE, "held_out": HELD_OUT_PEOPLE}.get(
         args.split, tuple(p for pair in itertools.zip_longest(CALIBRATION_PEOPLE, HELD_OUT_PEOPLE) for p in pair if p))
     people = [p for p in people if (faces / p).is_dir()][: args.people]
-    data = preset_brand_dict(args.preset)
+    data = BrandSpec().to_dict() if args.preset == "default" else preset_brand_dict(args.preset)
     data["output_sizes"] = [args.size]
     if args.variants:
         data["variants_per_person"] = args.variants
@@ -495,6 +496,15 @@ def looks_section(faces: Path, argv: list[str]) -> int:
                          max_face_contrast_ratio=math.inf)
     print(f"looks: {', '.join(people)}; kit {args.preset} ({brand.variants_per_person} variants, "
           f"{len(brand.backgrounds)} backdrops), {args.size} px")
+    print("  plans (3 selfies): distinct (selfie, framing) pairs and photos repeated on another backdrop, per kit:")
+    from inference.presets import PRESETS
+    from inference.variants import SourceSelfie, plan_variants
+    for kit in ("default", *PRESETS):
+        kit_brand = BrandSpec() if kit == "default" else BrandSpec.from_dict(preset_brand_dict(kit))
+        plan = plan_variants(kit_brand, [SourceSelfie(f"s{i}", i) for i in range(3)], base_seed=0)
+        shots = [(v.source, v.framing_style, v.lighting) for v in plan]
+        print(f"    {kit:18s} {len(plan)} variants, {len({t[:2] for t in shots})} (selfie, framing), "
+              f"{len(shots) - len(set(shots))} backdrop-only copies")
 
     def summary(values: list[float]) -> str:
         if not values:
