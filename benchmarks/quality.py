@@ -544,6 +544,8 @@ def looks_section(faces: Path, argv: list[str]) -> int:
                 row = {"person": person, "delivered": len(result.headshots),
                        "duplicates": len(digests) - len(set(digests)),
                        "dropped": len(getattr(result, "dropped", ()))}
+                scores = [r.score for r in rank_entries(entries, distinct_top=0) if entries[r.index]["passed"]]
+                row["score_spread"] = (max(scores) - min(scores)) if scores else float("nan")
                 for name, distinct in (("score_order", 0), ("distinct", DISTINCT_TOP)):
                     top = [variant_axes(entries[r.index]) for r in rank_entries(entries, distinct_top=distinct)][:8]
                     pairs = [(p["source"], p["framing_style"]) for p in top]
@@ -567,7 +569,7 @@ def looks_section(faces: Path, argv: list[str]) -> int:
             print(f"    {row['person']:15s} delivered {row['delivered']:2d}, duplicate images {row['duplicates']}, "
                   f"dropped {row['dropped']}; top 8 distinct (selfie, framing): score order "
                   f"{row['score_order'][0]}, distinct ranking {row['distinct'][0]}; backdrop-only pairs: "
-                  f"{row['score_order'][1]} -> {row['distinct'][1]}")
+                  f"{row['score_order'][1]} -> {row['distinct'][1]}; ranking scores span {row['score_spread']:.2f}")
     return 0
 
 
