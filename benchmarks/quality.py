@@ -463,7 +463,9 @@ HELD_OUT_PEOPLE = ("angelina", "jack_dorsey", "katy_perry")
 def looks_section(faces: Path, argv: list[str]) -> int:
     """Per lighting preset: the face's L* change and contrast ratio against the selfie, on every render (delivered
     or regenerated away) with and without output QC's face-tone bounds; and variety: distinct (selfie, framing)
-    pairs and backdrop-only pairs among the top 8, duplicate images delivered. `--people 3` keeps it to minutes."""
+    pairs and backdrop-only pairs among the top 8, duplicate images delivered. Quick look (about 2 min per pass on
+    two busy cores): `--section looks --people 3 --variants 12 --size 384`; the figures in output_qc's comment come
+    from `--split calibration --size 512` with `--preset corporate_finance` and `--preset default`."""
     import hashlib
     import math
 
