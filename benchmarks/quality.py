@@ -537,7 +537,7 @@ def looks_section(faces: Path, argv: list[str]) -> int:
                             ratio.setdefault((split, lighting), []).append(scores["face_contrast_ratio"])
                     if h.passed and isinstance(h.qc.get("face_l_change"), (int, float)):
                         delivered_change.setdefault(h.params["lighting"], []).append(h.qc["face_l_change"])
-                    for code in ("face_lightness", "face_contrast"):
+                    for code in ("face_lightness", "face_contrast", "face_harsh"):
                         failed_tone[code] = failed_tone.get(code, 0) + (code in h.qc["failures"])
                 entries = [{"variant": h.variant, "params": h.params, "qc": h.qc, "passed": h.passed}
                            for h in result.headshots]
@@ -565,8 +565,9 @@ def looks_section(faces: Path, argv: list[str]) -> int:
                   f"contrast x{min(ratios):.2f}..x{statistics.median(ratios):.2f}..x{max(ratios):.2f}")
         print("  delivered (passed) dL* per preset: " + "; ".join(
             f"{k} {summary(v)}" for k, v in sorted(delivered_change.items())))
-        print(f"  delivered still failing face_lightness / face_contrast: {failed_tone.get('face_lightness', 0)} / "
-              f"{failed_tone.get('face_contrast', 0)}")
+        print(f"  delivered still failing face_lightness / face_contrast / face_harsh: "
+              f"{failed_tone.get('face_lightness', 0)} / {failed_tone.get('face_contrast', 0)} / "
+              f"{failed_tone.get('face_harsh', 0)}")
         for row in variety:
             print(f"    {row['person']:15s} delivered {row['delivered']:2d}, duplicate images {row['duplicates']}, "
                   f"dropped {row['dropped']}; top 8 distinct (selfie, framing): score order "

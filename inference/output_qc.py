@@ -226,7 +226,7 @@ def assess_output(analyzer: FaceAnalyzer, inp: OutputQCInput, limits: QCLimits |
     """Every score of one finished headshot, with the failure codes of the bounds it breaks.
 
     Failure codes: face_count, identity, nearer_to_other, sharpness, exposure, clipping, noise, edge_halo,
-    stray_matte, skin_tone, face_lightness, face_contrast, eye_line.
+    stray_matte, skin_tone, face_lightness, face_contrast (flatter), face_harsh (more contrast), eye_line.
     """
     check_qc_input(inp)
     limits = limits or QCLimits()
@@ -337,8 +337,10 @@ def assess_output(analyzer: FaceAnalyzer, inp: OutputQCInput, limits: QCLimits |
         scores["face_contrast_ratio"] = round(ratio, 3)
         if not -limits.max_face_darkening <= change <= limits.max_face_lightening:
             failures.append("face_lightness")
-        if not limits.min_face_contrast_ratio <= ratio <= limits.max_face_contrast_ratio:
-            failures.append("face_contrast")
+        if ratio < limits.min_face_contrast_ratio:
+            failures.append("face_contrast")  # flatter than the selfie: its light and shade taken out
+        elif ratio > limits.max_face_contrast_ratio:
+            failures.append("face_harsh")
 
     eye_line = face.eye_midpoint[1] / rgb.shape[0]
     scores["eye_line"] = round(eye_line, 4)

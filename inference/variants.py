@@ -213,9 +213,11 @@ REMEDIES: dict[str, tuple[str, ...]] = {
     # A face paler or darker than the selfie: the plainer preset moves the face's light least; another selfie
     # needs a smaller exposure step; retouch lifts shadows under the eyes.
     "face_lightness": ("plainer_lighting", "another_source", "less_retouch", "looser_framing"),
-    # A face flatter than the selfie (its light and shade taken out) or much harsher: another selfie brings its
-    # own modelling, less retouch keeps more of it; the plain preset undoes the harsh end.
-    "face_contrast": ("another_source", "less_retouch", "plainer_lighting", "looser_framing"),
+    # A face flatter than the selfie (its light and shade taken out): another selfie brings its own modelling, less
+    # retouch keeps more of it; the plainest preset is the flattest, so it comes last.
+    "face_contrast": ("another_source", "less_retouch", "looser_framing", "plainer_lighting"),
+    # A face much harsher than the selfie: the plainer preset is what undoes it.
+    "face_harsh": ("plainer_lighting", "another_source", "less_retouch", "looser_framing"),
     # The same pixels as a headshot already made (a retouch step on a face the mesh missed changes nothing): only a
     # change that moves pixels for sure helps, so retouch comes last.
     "duplicate": ("another_source", "looser_framing", "plainer_lighting", "less_retouch"),

@@ -2,6 +2,7 @@
 delivered twice."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections import Counter
 
@@ -67,6 +68,8 @@ def test_a_pale_or_flat_face_is_regenerated_with_plainer_light_or_another_selfie
     assert change == "plainer_lighting" and pale.lighting == "natural"
     flat, change = adjust_variant(studio, ["face_contrast"], brand, sources, tried={studio.name})
     assert change == "another_source" and flat.source == "b"
+    harsh, change = adjust_variant(studio, ["face_harsh"], brand, sources, tried={studio.name})
+    assert change == "plainer_lighting" and harsh.lighting == "natural"
 
 
 def realistic_entries() -> list[dict]:
@@ -175,3 +178,25 @@ def test_same_image_tells_a_retouch_step_from_a_copy(angelina_headshot):
     changed = rgb.copy()
     changed[100:140, 100:140] = np.clip(changed[100:140, 100:140].astype(np.int16) + 12, 0, 255)
     assert not same_image(image_print(rgb), image_print(changed))
+
+
+@pytest.fixture
+def strict_contrast(pipeline):
+    """Output QC that allows a fifth more contrast than the selfie's: angelina/1 in dramatic light has a third more."""
+    real = pipeline.qc_limits
+    pipeline.qc_limits = dataclasses.replace(real, max_face_contrast_ratio=1.2)
+    yield pipeline
+    pipeline.qc_limits = real
+
+
+def test_a_harsh_face_is_regenerated_in_plainer_light_and_then_passes(strict_contrast):
+    brand = solid_brand(output_sizes=(384,), variants_per_person=1, variant_framings=("close_up",),
+                        variant_lightings=("dramatic",), regeneration_tries=3)
+    run = strict_contrast.run(GenerationInput(selfies=(selfie(FACES / "angelina" / "1.jpg"),), brand=brand))
+    headshot, = run.headshots
+    attempts = headshot.qc["attempts"]
+    assert attempts[0]["variant"] == "cu-dramatic-bg0-s0" and "face_harsh" in attempts[0]["failures"]
+    assert attempts[0]["scores"]["face_contrast_ratio"] > 1.2
+    assert [a["change"] for a in attempts] == ["plainer_lighting"]
+    assert headshot.passed and headshot.params["lighting"] == "natural", headshot.qc["failures"]
+    assert headshot.qc["face_contrast_ratio"] <= 1.2
