@@ -418,8 +418,11 @@ def calibration_section(pipeline, photos: list[Photo]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--faces", type=Path, default=SHARED / "faces" / "dev", help="folder of <person>/<n>.jpg")
-    parser.add_argument("--section", choices=("all", "selfie_qc", "calibration", "outputs", "matting"), default="all")
+    parser.add_argument("--section", choices=("all", "selfie_qc", "calibration", "outputs", "matting", "looks"),
+                        default="all")
     args, rest = parser.parse_known_args()
+    if args.section == "looks":
+        return looks_section(args.faces, rest)
     if args.section == "outputs":
         return run_outputs_section(args.faces, rest)
     if args.section == "matting":
@@ -459,6 +462,130 @@ def run_matting_section(faces: Path, extra_args: list[str]) -> int:
     import quality_matting
 
     return quality_matting.main(["--faces", str(faces), *extra_args])
+
+
+# -- looks: face lightness and contrast per lighting preset, and variety of what a person is shown ----------------
+
+# The dev people split by person for the face-tone bounds of output_qc (MAX_FACE_LIGHTENING and the rest): every
+# other person in name order calibrates, the rest are held out. The john_* folders are 150 px chips, not selfies.
+CALIBRATION_PEOPLE = ("alex_lacamoire", "barack_obama", "jennifer", "scarlett")
+HELD_OUT_PEOPLE = ("angelina", "jack_dorsey", "katy_perry")
+
+
+def looks_section(faces: Path, argv: list[str]) -> int:
+    """Per lighting preset: the face's L* change and contrast ratio against the selfie, on every render (delivered
+    or regenerated away) with and without output QC's face-tone bounds; and variety: distinct (selfie, framing)
+    pairs and backdrop-only pairs among the top 8, duplicate images delivered. Quick look (about 2 min per pass on
+    two busy cores): `--section looks --people 3 --variants 12 --size 384`; the figures in output_qc's comment come
+    from `--split calibration --size 512` with `--preset corporate_finance` and `--preset default`."""
+    import hashlib
+    import math
+
+    parser = argparse.ArgumentParser(prog="quality.py --section looks")
+    parser.add_argument("--people", type=int, default=len(CALIBRATION_PEOPLE) + len(HELD_OUT_PEOPLE))
+    parser.add_argument("--split", choices=("all", "calibration", "held_out"), default="all")
+    parser.add_argument("--selfies", type=int, default=4)
+    parser.add_argument("--size", type=int, default=512, help="master width in px (smaller = faster)")
+    parser.add_argument("--variants", type=int, default=None, help="variants per person (default: the kit's)")
+    parser.add_argument("--preset", default="corporate_finance",
+                        help="industry preset the brand kit starts from; 'default' for BrandSpec()'s defaults")
+    args = parser.parse_args(argv)
+
+    from inference.brand import BrandSpec
+    from inference.output_qc import QCLimits
+    from inference.pipeline import HeadshotPipeline
+    from inference.presets import preset_brand_dict
+    from inference.ranking import DISTINCT_TOP, rank_entries, variant_axes
+    from inference.request import GenerationInput, SelfieInput
+
+    people = {"calibration": CALIBRATION_PEOPLE, "held_out": HELD_OUT_PEOPLE}.get(
+        args.split, tuple(p for pair in itertools.zip_longest(CALIBRATION_PEOPLE, HELD_OUT_PEOPLE) for p in pair if p))
+    people = [p for p in people if (faces / p).is_dir()][: args.people]
+    data = BrandSpec().to_dict() if args.preset == "default" else preset_brand_dict(args.preset)
+    data["output_sizes"] = [args.size]
+    if args.variants:
+        data["variants_per_person"] = args.variants
+    brand = BrandSpec.from_dict(data)
+    unbounded = QCLimits(max_face_lightening=math.inf, max_face_darkening=math.inf, min_face_contrast_ratio=0.0,
+                         max_face_contrast_ratio=math.inf)
+    print(f"looks: {', '.join(people)}; kit {args.preset} ({brand.variants_per_person} variants, "
+          f"{len(brand.backgrounds)} backdrops), {args.size} px")
+    print("  plans (3 selfies): distinct (selfie, framing) pairs and photos repeated on another backdrop, per kit:")
+    from inference.presets import PRESETS
+    from inference.variants import SourceSelfie, plan_variants
+    for kit in ("default", *PRESETS):
+        kit_brand = BrandSpec() if kit == "default" else BrandSpec.from_dict(preset_brand_dict(kit))
+        plan = plan_variants(kit_brand, [SourceSelfie(f"s{i}", i) for i in range(3)], base_seed=0)
+        shots = [(v.source, v.framing_style, v.lighting) for v in plan]
+        print(f"    {kit:18s} {len(plan)} variants, {len({t[:2] for t in shots})} (selfie, framing), "
+              f"{len(shots) - len(set(shots))} backdrop-only copies")
+
+    def summary(values: list[float]) -> str:
+        if not values:
+            return "n/a"
+        q = np.percentile(values, [0, 50, 100])
+        return f"min {q[0]:+.1f} median {q[1]:+.1f} max {q[2]:+.1f}"
+
+    for label, limits in (("without face-tone bounds (before)", unbounded), ("with face-tone bounds", None)):
+        pipeline = HeadshotPipeline(qc_limits=limits)
+        change: dict[tuple[str, str], list[float]] = {}
+        ratio: dict[tuple[str, str], list[float]] = {}
+        delivered_change: dict[str, list[float]] = {}
+        failed_tone = {}
+        variety = []
+        started = time.perf_counter()
+        try:
+            for person in people:
+                split = "calibration" if person in CALIBRATION_PEOPLE else "held_out"
+                files = sorted((faces / person).glob("*.jpg"))[: args.selfies]
+                selfies = tuple(SelfieInput(f"{person}/{f.name}", f.read_bytes()) for f in files)
+                result = pipeline.run(GenerationInput(selfies=selfies, brand=brand))
+                for h in result.headshots:
+                    renders = [(a["params"]["lighting"], a["scores"]) for a in h.qc["attempts"]]
+                    renders.append((h.params["lighting"], h.qc))
+                    for lighting, scores in renders:
+                        if isinstance(scores.get("face_l_change"), (int, float)):
+                            change.setdefault((split, lighting), []).append(scores["face_l_change"])
+                            ratio.setdefault((split, lighting), []).append(scores["face_contrast_ratio"])
+                    if h.passed and isinstance(h.qc.get("face_l_change"), (int, float)):
+                        delivered_change.setdefault(h.params["lighting"], []).append(h.qc["face_l_change"])
+                    for code in ("face_lightness", "face_contrast", "face_harsh"):
+                        failed_tone[code] = failed_tone.get(code, 0) + (code in h.qc["failures"])
+                entries = [{"variant": h.variant, "params": h.params, "qc": h.qc, "passed": h.passed}
+                           for h in result.headshots]
+                digests = [hashlib.sha256(np.asarray(Image.open(io.BytesIO(h.image)).convert("RGB")).tobytes())
+                           .hexdigest() for h in result.headshots]
+                row = {"person": person, "delivered": len(result.headshots),
+                       "duplicates": len(digests) - len(set(digests)),
+                       "dropped": len(getattr(result, "dropped", ()))}
+                scores = [r.score for r in rank_entries(entries, distinct_top=0) if entries[r.index]["passed"]]
+                row["score_spread"] = (max(scores) - min(scores)) if scores else float("nan")
+                for name, distinct in (("score_order", 0), ("distinct", DISTINCT_TOP)):
+                    top = [variant_axes(entries[r.index]) for r in rank_entries(entries, distinct_top=distinct)][:8]
+                    pairs = [(p["source"], p["framing_style"]) for p in top]
+                    triples = [(p["source"], p["framing_style"], p["lighting"]) for p in top]
+                    row[name] = (len(set(pairs)), len(triples) - len(set(triples)))
+                variety.append(row)
+        finally:
+            pipeline.close()
+        print(f"\n  {label}: {time.perf_counter() - started:.0f} s")
+        print("  face L* change vs selfie (output - selfie, inner face) and contrast ratio (L* std output/selfie),"
+              " every render:")
+        for (split, lighting) in sorted(change):
+            values, ratios = change[(split, lighting)], ratio[(split, lighting)]
+            print(f"    {split:11s} {lighting:8s} n={len(values):3d}  dL* {summary(values)}  "
+                  f"contrast x{min(ratios):.2f}..x{statistics.median(ratios):.2f}..x{max(ratios):.2f}")
+        print("  delivered (passed) dL* per preset: " + "; ".join(
+            f"{k} {summary(v)}" for k, v in sorted(delivered_change.items())))
+        print(f"  delivered still failing face_lightness / face_contrast / face_harsh: "
+              f"{failed_tone.get('face_lightness', 0)} / {failed_tone.get('face_contrast', 0)} / "
+              f"{failed_tone.get('face_harsh', 0)}")
+        for row in variety:
+            print(f"    {row['person']:15s} delivered {row['delivered']:2d}, duplicate images {row['duplicates']}, "
+                  f"dropped {row['dropped']}; top 8 distinct (selfie, framing): score order "
+                  f"{row['score_order'][0]}, distinct ranking {row['distinct'][0]}; backdrop-only pairs: "
+                  f"{row['score_order'][1]} -> {row['distinct'][1]}; ranking scores span {row['score_spread']:.2f}")
+    return 0
 
 
 if __name__ == "__main__":

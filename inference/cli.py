@@ -210,6 +210,8 @@ def write_outputs(result: GenerationOutput, out: Path, brand: BrandSpec) -> dict
             for v in result.selfies
         ],
         "headshots": headshots,
+        # Variants made but not delivered (the same image as a delivered one), each with its reason.
+        "dropped": [{k: v for k, v in d.items() if k != "attempts"} for d in result.dropped],
         "brand": {"name": brand.name, "version": brand.version, "preset": brand.preset,
                   "variants_per_person": brand.variants_per_person},
     }

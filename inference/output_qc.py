@@ -125,6 +125,17 @@ MAX_EYE_LINE_ERROR = 0.03
 MAX_STRAY_MATTE = 0.0005
 STRAY_MATTE_ALPHA = 0.02
 STRAY_MATTE_GAP = 0.01
+# Face lightness and contrast against the selfie (face_tone: inner-face L* mean and std, as photographed, so the
+# team exposure step of up to color.MAX_FACE_SHIFT_L = 3 counts too). Set on the calibration half of the dev people
+# (benchmarks/quality.py --section looks, CALIBRATION_PEOPLE; split by person, the other half held out): over all
+# 224 renders of the default and corporate kits at 512 px the face moved by L* -3.4..+4.9 and its contrast by
+# x0.84..x1.87 (dramatic light adds contrast by design, natural light is the flattest). A face 6.5 L* paler or
+# darker than the selfie, or with a fifth of its light and shade gone, is what people see as washed out (or muddy)
+# beside their selfie; above x2.2 it is harsher than any preset means to be.
+MAX_FACE_LIGHTENING = 6.5
+MAX_FACE_DARKENING = 6.5
+MIN_FACE_CONTRAST_RATIO = 0.8
+MAX_FACE_CONTRAST_RATIO = 2.2
 # Checks no shipped model can do here: reported as such in every QC record, never guessed.
 UNAVAILABLE: dict[str, str] = {
     "age_drift": "unavailable: no age-estimation model ships in a PyPI package this backend can use (MODELS.md)",
@@ -149,6 +160,10 @@ class QCLimits:
     # Finisher's halo_score bound, when the finisher reports one (its own units; see finishing.py).
     max_halo_score: float | None = MAX_HALO_SCORE
     max_stray_matte: float = MAX_STRAY_MATTE
+    max_face_lightening: float = MAX_FACE_LIGHTENING
+    max_face_darkening: float = MAX_FACE_DARKENING
+    min_face_contrast_ratio: float = MIN_FACE_CONTRAST_RATIO
+    max_face_contrast_ratio: float = MAX_FACE_CONTRAST_RATIO
 
 
 @dataclass(frozen=True)
@@ -172,6 +187,8 @@ class OutputQCInput:
     exposure_gain_ev: float | None = None
     # Clipped (highlight, shadow) shares of the source selfie's face box (clipped_fractions), when known.
     source_clipped: tuple[float, float] | None = None
+    # The source selfie's face lightness and contrast (face_tone), when measured: the output must stay near both.
+    source_tone: FaceTone | None = None
     # Other people's profiles (name -> 128-d mean embedding): the output must be nearer to its own.
     other_profiles: Mapping[str, np.ndarray] = field(default_factory=dict)
     matte: np.ndarray | None = None
@@ -209,7 +226,7 @@ def assess_output(analyzer: FaceAnalyzer, inp: OutputQCInput, limits: QCLimits |
     """Every score of one finished headshot, with the failure codes of the bounds it breaks.
 
     Failure codes: face_count, identity, nearer_to_other, sharpness, exposure, clipping, noise, edge_halo,
-    stray_matte, skin_tone, eye_line.
+    stray_matte, skin_tone, face_lightness, face_contrast (flatter), face_harsh (more contrast), eye_line.
     """
     check_qc_input(inp)
     limits = limits or QCLimits()
@@ -304,6 +321,27 @@ def assess_output(analyzer: FaceAnalyzer, inp: OutputQCInput, limits: QCLimits |
         scores["skin_delta_e"] = "unavailable: no skin pixels measurable on " + (
             "the selfie" if inp.source_skin is None else "the headshot")
 
+    # Lightness and contrast of the whole inner face against the selfie's, as photographed: the skin patches above
+    # can keep their colour while the face as a whole turns paler (a lift) or flatter (its light and shade taken
+    # out), which is what people see first when they hold the headshot beside their selfie.
+    tone = face_tone(rgb, face)
+    if tone is not None:
+        scores["face_l_mean"] = round(tone.l_mean, 2)
+        scores["face_l_std"] = round(tone.l_std, 2)
+    if tone is not None and inp.source_tone is not None:
+        change = tone.l_mean - inp.source_tone.l_mean
+        ratio = tone.l_std / max(inp.source_tone.l_std, 1e-6)
+        scores["face_l_mean_source"] = round(inp.source_tone.l_mean, 2)
+        scores["face_l_std_source"] = round(inp.source_tone.l_std, 2)
+        scores["face_l_change"] = round(change, 2)
+        scores["face_contrast_ratio"] = round(ratio, 3)
+        if not -limits.max_face_darkening <= change <= limits.max_face_lightening:
+            failures.append("face_lightness")
+        if ratio < limits.min_face_contrast_ratio:
+            failures.append("face_contrast")  # flatter than the selfie: its light and shade taken out
+        elif ratio > limits.max_face_contrast_ratio:
+            failures.append("face_harsh")
+
     eye_line = face.eye_midpoint[1] / rgb.shape[0]
     scores["eye_line"] = round(eye_line, 4)
     if inp.eye_line_target is not None:
@@ -357,6 +395,58 @@ def skin_reference(rgb: np.ndarray, face: Face) -> SkinReference | None:
         kept = lab
     mean = kept.mean(axis=0)
     return SkinReference(lab=(float(mean[0]), float(mean[1]), float(mean[2])), pixels=int(len(kept)))
+
+
+@dataclass(frozen=True)
+class FaceTone:
+    """How light the face is and how much light and shade it has: L* mean and L* standard deviation over the inner
+    face (brows, eyes, nose, mouth, cheeks), measured at a fixed scale so a selfie and a 2048 px master compare."""
+
+    l_mean: float
+    l_std: float
+
+
+# The inner-face ellipse, in eye distances from the eye midpoint (x along the eyes, y down the face): from the brows
+# to below the mouth, cheek to cheek, no hair or background on a frontal face.
+_TONE_CENTRE_DOWN = 0.45
+_TONE_HALF_WIDTH = 0.95
+_TONE_HALF_HEIGHT = 1.05
+# Measured where the eye distance is this many pixels, and blurred by this share of it: the face's shading and its
+# features count, pores, noise and retouch grain don't.
+_TONE_EYE_PX = 48.0
+_TONE_BLUR = 0.04
+
+
+def face_tone(rgb: np.ndarray, face: Face) -> FaceTone | None:
+    """L* mean and std of the inner face ellipse (see FaceTone); None when the face is too small or off-frame."""
+    (lx, ly), (rx, ry) = face.left_eye, face.right_eye
+    distance = math.hypot(rx - lx, ry - ly)
+    if distance < 8:
+        return None
+    scale = _TONE_EYE_PX / distance
+    ux, uy = (rx - lx) / distance, (ry - ly) / distance
+    mx, my = face.eye_midpoint
+    cx, cy = mx - uy * _TONE_CENTRE_DOWN * distance, my + ux * _TONE_CENTRE_DOWN * distance
+    reach = int(math.ceil(1.3 * distance))
+    height, width = rgb.shape[:2]
+    left, right = max(int(cx) - reach, 0), min(int(cx) + reach + 1, width)
+    top, bottom = max(int(cy) - reach, 0), min(int(cy) + reach + 1, height)
+    if right - left < 4 or bottom - top < 4:
+        return None
+    crop = np.ascontiguousarray(rgb[top:bottom, left:right])
+    size = (max(4, round((right - left) * scale)), max(4, round((bottom - top) * scale)))
+    small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    lightness = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[..., 0]
+    lightness = cv2.GaussianBlur(lightness, (0, 0), max(0.5, _TONE_BLUR * _TONE_EYE_PX))
+    ys, xs = np.mgrid[0:size[1], 0:size[0]].astype(np.float32)
+    xs = xs / scale + left - cx
+    ys = ys / scale + top - cy
+    along, down = xs * ux + ys * uy, -xs * uy + ys * ux
+    inside = (along / (_TONE_HALF_WIDTH * distance)) ** 2 + (down / (_TONE_HALF_HEIGHT * distance)) ** 2 <= 1.0
+    if inside.sum() < 200:  # an ellipse mostly off the frame says nothing about the face
+        return None
+    values = lightness[inside]
+    return FaceTone(l_mean=float(values.mean()), l_std=float(values.std()))
 
 
 # D65 reference white of sRGB in CIE XYZ (Y = 1), the white OpenCV's RGB->Lab conversion uses.
@@ -517,6 +607,39 @@ def stray_matte(matte: np.ndarray) -> float:
     gap = max(1.0, STRAY_MATTE_GAP * matte.shape[0])
     away = cv2.distanceTransform(1 - person, cv2.DIST_L2, 3) > gap
     return float((alive.astype(bool) & away).mean())
+
+
+# -- the same image twice -------------------------------------------------------------------------------------------
+
+# Two headshots are the same picture when their pixels are identical (digest), or when a 96 px grey copy differs
+# nowhere by this many levels or more: resampling and rounding noise only. The smallest real change between two
+# variants, a retouch step (0.5 -> 0.25 on angelina/1 and barack_obama/1), moves that copy by 2-3 levels.
+NEAR_DUPLICATE_SIZE = 96
+NEAR_DUPLICATE_LEVELS = 1.5
+
+
+@dataclass(frozen=True)
+class ImagePrint:
+    digest: str
+    shape: tuple[int, ...]
+    thumb: np.ndarray = field(repr=False, compare=False)
+
+
+def image_print(rgb: np.ndarray) -> ImagePrint:
+    """What same_image() compares: a SHA-256 of the pixels and a small grey copy."""
+    import hashlib
+
+    grey = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+    thumb = cv2.resize(grey, (NEAR_DUPLICATE_SIZE, NEAR_DUPLICATE_SIZE), interpolation=cv2.INTER_AREA)
+    return ImagePrint(hashlib.sha256(np.ascontiguousarray(rgb).tobytes()).hexdigest(), tuple(rgb.shape),
+                      thumb.astype(np.float32))
+
+
+def same_image(a: ImagePrint, b: ImagePrint) -> bool:
+    """True for pixel-identical images and for ones nobody could tell apart (see NEAR_DUPLICATE_LEVELS)."""
+    if a.digest == b.digest:
+        return True
+    return a.shape == b.shape and float(np.abs(a.thumb - b.thumb).max()) < NEAR_DUPLICATE_LEVELS
 
 
 def _crop(rgb: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:

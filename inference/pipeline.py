@@ -21,7 +21,8 @@ from .framing import FramingPlan
 from .identity import IdentityProfile, distance_to_profile, profile_from_embeddings
 from .ingest import DecodedImage, IngestLimits, decode_image
 from .output_qc import (
-    OutputQCInput, QCLimits, SkinReference, assess_output, clipped_fractions, face_sharpness, skin_reference,
+    FaceTone, ImagePrint, OutputQCInput, QCLimits, SkinReference, assess_output, clipped_fractions, face_sharpness,
+    face_tone, image_print, same_image, skin_reference,
 )
 from .ranking import RankingModel, rank_entries
 from .renditions import encode_master_png, make_renditions
@@ -306,7 +307,7 @@ class HeadshotPipeline:
         for name in person.failed_sources:
             verdict = verdicts[name]
             verdicts[name] = _rejected(name, "processing_failed", width=verdict.width, height=verdict.height)
-        yield GenerationRanking(selfies=tuple(verdicts.values()), ranks=person.ranks())
+        yield GenerationRanking(selfies=tuple(verdicts.values()), ranks=person.ranks(), dropped=tuple(person.dropped))
 
     def person_matte(self, rgb: np.ndarray, face: Face, plan: FramingPlan) -> np.ndarray:
         """Matte of the whole photo, computed only on the part that lands in the frame.
@@ -414,6 +415,10 @@ class _PersonRun:
         self.timings: dict[str, list[float]] = defaultdict(list)
         self._prepared: OrderedDict[tuple, Any] = OrderedDict()
         self._skin: dict[str, SkinReference | None] = {}
+        self._tone: dict[str, FaceTone | None] = {}
+        # Every delivered image of this person (variant name, print), and what was not delivered and why.
+        self._delivered: list[tuple[str, ImagePrint]] = []
+        self.dropped: list[dict[str, Any]] = []
         self._mattes: dict[str, np.ndarray | None] = {}
         if request.reproduce:
             self.specs = tuple(VariantSpec.from_params(dict(p), self.brand) for p in request.reproduce)
@@ -447,6 +452,8 @@ class _PersonRun:
         """Make one variant, regenerating it with adjusted parameters while it fails QC and tries are left."""
         attempts: list[dict[str, Any]] = []
         current: VariantSpec | None = spec
+        seen: list[tuple[str, ImagePrint]] = []  # this variant's earlier tries
+        fallback = None  # the last try that was a picture of its own, for when every later one is a copy
         while current is not None:
             try:
                 rendered = self._render(current)
@@ -454,12 +461,29 @@ class _PersonRun:
                 self._drop_source(failure.source)
                 current = self._retarget(current, taken)
                 continue
+            printed = image_print(rendered.rgb)
+            copy_of = next((name for name, other in self._delivered + seen if same_image(printed, other)), None)
+            if copy_of is not None:
+                # The same picture as one delivered or tried already (QC would only repeat itself): never deliver
+                # it twice; make it differently while tries are left.
+                adjusted = None if len(attempts) >= tries else adjust_variant(
+                    current, ["duplicate"], self.brand, self._live_sources(), tried=taken | {current.name})
+                attempts.append({"variant": current.name, "params": current.as_params(), "failures": ["duplicate"],
+                                 "duplicate_of": copy_of, "scores": {},
+                                 "change": None if adjusted is None else adjusted[1]})
+                taken.add(current.name)
+                if adjusted is None:
+                    return self._deliver_fallback(spec, current, copy_of, fallback, attempts)
+                current = adjusted[0]
+                continue
+            seen.append((current.name, printed))
             started = time.perf_counter()
             qc = assess_output(self.pipeline.faces, OutputQCInput(
                 rgb=rendered.rgb, profile_embedding=self.profile,
                 profile_distance=lambda embedding: distance_to_profile(embedding, self.identity),
                 source_embedding=self.items[current.source].embedding, source_skin=self._source_skin(current.source),
                 source_clipped=self._source_clipped(current.source), exposure_gain_ev=rendered.exposure_gain_ev,
+                source_tone=self._source_tone(current.source),
                 other_profiles=self.others, matte=rendered.matte, eye_line_target=rendered.plan.framing.eye_line,
                 halo_score=rendered.halo_score,
             ), self.pipeline.qc_limits)
@@ -476,13 +500,28 @@ class _PersonRun:
             if adjusted is None:  # nothing left to change: deliver the last attempt, failed and explained
                 attempts.pop()
                 return self._output(spec, current, rendered, qc, attempts, exhausted=True)
+            fallback = (current, rendered, qc, len(attempts) - 1)
             taken.add(current.name)
             current = adjusted[0]
+        return None
+
+    def _deliver_fallback(self, requested: VariantSpec, copy: VariantSpec, copy_of: str, fallback,
+                          attempts: list[dict]) -> HeadshotOutput | None:
+        """Tries ran out on a copy: deliver the last try that was a picture of its own (failed QC, explained), or
+        drop the variant with the reason recorded."""
+        if fallback is not None:
+            spec, rendered, qc, position = fallback
+            return self._output(requested, spec, rendered, qc, attempts[:position] + attempts[position + 1:],
+                                exhausted=True)
+        self.dropped.append({"requested_variant": requested.name, "variant": copy.name, "reason": "duplicate",
+                             "duplicate_of": copy_of, "attempts": attempts})
+        logger.info("variant %s dropped: the same image as %s", requested.name, copy_of)
         return None
 
     def _output(self, requested: VariantSpec, spec: VariantSpec, rendered: _Rendered, qc, attempts: list[dict],
                 *, exhausted: bool = False) -> HeadshotOutput:
         started = time.perf_counter()
+        self._delivered.append((spec.name, image_print(rendered.rgb)))
         master = encode_master_png(rendered.rgb)
         renditions = make_renditions(rendered.rgb, self.brand.output_sizes)
         self._time("encode", started)
@@ -540,6 +579,12 @@ class _PersonRun:
         item = self.items[name]
         return clipped_fractions(item.image.rgb, item.face.box)
 
+    def _source_tone(self, name: str) -> FaceTone | None:
+        if name not in self._tone:
+            item = self.items[name]
+            self._tone[name] = face_tone(item.image.rgb, item.face)
+        return self._tone[name]
+
     def _source_skin(self, name: str) -> SkinReference | None:
         if name not in self._skin:
             item = self.items[name]
@@ -566,6 +611,8 @@ class _PersonRun:
         params = self.pipeline._params(brand, plan, variant=spec.name, seed=spec.seed)
         params.update({
             "variant_spec": spec.as_params(),
+            # The gallery groups by this: framing style + lighting, e.g. "Close-up, studio light".
+            "look": spec.look,
             "framing_style": spec.framing_style,
             "lighting": spec.lighting,
             "background": background.kind,

@@ -164,14 +164,72 @@ class Ranked:
     rank: int  # 1 = best
 
 
-def rank_entries(entries: Sequence[Mapping[str, Any]], model: RankingModel | None = None) -> list[Ranked]:
+# How many of the best a person is shown first (the demo's and the gallery's top row): these must be distinct.
+DISTINCT_TOP = 8
+# Score gap up to which a selfie and framing not shown yet goes before the best-scoring repeat of one
+# (distinct_first): under the prior weights QC scores separate a person's variants by little (benchmarks/quality.py
+# --section looks prints the span), while one employee's pick already moves a framing's weight by ~0.75 against the
+# others (LEARNING_RATE), so a preference the kit's employees show stays in charge.
+PAIR_MARGIN = 0.25
+
+
+def variant_axes(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """source, framing_style, lighting, background_index of an entry (its params, or params["variant_spec"])."""
+    params = entry.get("params") or {}
+    spec = params.get("variant_spec") or params
+    return {key: spec.get(key, params.get(key)) for key in ("source", "framing_style", "lighting", "background_index")}
+
+
+def rank_entries(entries: Sequence[Mapping[str, Any]], model: RankingModel | None = None, *,
+                 distinct_top: int = DISTINCT_TOP) -> list[Ranked]:
     """Rank headshot entries (params + qc + passed) of one person: every passed one before every failed one,
-    then by model score, then by name so equal scores keep a stable order."""
+    then by model score, then by name so equal scores keep a stable order; then the first `distinct_top` places
+    are made distinct (distinct_first): a person sees their distinct best, not one photo on three backdrops.
+    Entries carry source, framing_style, lighting and background_index in params (or params["variant_spec"])."""
     model = model or RankingModel()
     scored = [(i, model.score(headshot_features(entry))) for i, entry in enumerate(entries)]
     order = sorted(scored, key=lambda item: (not entries[item[0]].get("passed", True), -item[1],
                                              str(entries[item[0]].get("variant", ""))))
-    return [Ranked(index=i, score=round(score, 6), rank=position + 1) for position, (i, score) in enumerate(order)]
+    score = dict(scored)
+    positions = distinct_first([i for i, _ in order], entries, distinct_top, score)
+    return [Ranked(index=i, score=round(score[i], 6), rank=position + 1) for position, i in enumerate(positions)]
+
+
+def distinct_first(order: Sequence[int], entries: Sequence[Mapping[str, Any]], top: int = DISTINCT_TOP,
+                   scores: Mapping[int, float] | None = None) -> list[int]:
+    """`order` (indices into entries, best first) with its first `top` places re-picked for variety.
+
+    A rule and a preference. The rule: each place takes the best remaining entry whose selfie, framing and
+    lighting no better-placed one has; two headshots from the same selfie and framing that differ only by backdrop
+    colour (or a retouch step nobody sees) are one choice, not two. Only when no such entry is left does a repeat
+    come in, best first. The preference: lighting alone changes a photo little, so among those the rule allows, a
+    selfie and framing not shown yet goes first unless it scores more than PAIR_MARGIN below the best (a clear
+    preference the model learnt from employees still wins). A passed entry always goes before a failed one, and
+    below the top `order` stands. Entries without variant params (an old manifest) all count as different.
+    """
+    scores = scores or {}
+    remaining = list(order)
+    picked: list[int] = []
+    shown: set[tuple] = set()
+    pairs: set[tuple] = set()
+    while remaining and len(picked) < top:
+        passed = [i for i in remaining if entries[i].get("passed", True)]
+        pool = passed or remaining
+        keys = {}
+        for i in pool:
+            axes = variant_axes(entries[i])
+            known = axes["source"] is not None and axes["framing_style"] is not None
+            keys[i] = (axes["source"], axes["framing_style"], axes["lighting"]) if known else ("entry", i)
+        allowed = [i for i in pool if keys[i] not in shown] or pool
+        choice = allowed[0]
+        fresh = next((i for i in allowed if keys[i][:2] not in pairs), None)
+        if fresh is not None and scores.get(fresh, 0.0) >= scores.get(choice, 0.0) - PAIR_MARGIN:
+            choice = fresh
+        shown.add(keys[choice])
+        pairs.add(keys[choice][:2])
+        picked.append(choice)
+        remaining.remove(choice)
+    return picked + remaining
 
 
 def learn_from_selection(state: Mapping[str, Any] | None, shown: Sequence[Mapping[str, Any]],

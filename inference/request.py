@@ -82,6 +82,9 @@ class HeadshotOutput:
 class GenerationOutput:
     selfies: tuple[SelfieVerdict, ...]
     headshots: tuple[HeadshotOutput, ...]
+    # Variants not delivered, each with why ({"requested_variant", "variant", "reason", "duplicate_of"}): a
+    # render that is the same picture as one already delivered is dropped when no try left makes it different.
+    dropped: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,8 @@ class GenerationRanking:
     selfies: tuple[SelfieVerdict, ...]
     # Every headshot of the set, GenerationInput.done included, by delivered variant name.
     ranks: tuple[HeadshotRank, ...]
+    # Variants not delivered and why (GenerationOutput.dropped).
+    dropped: tuple[dict[str, Any], ...] = ()
 
 
 GenerationEvent = GenerationPlan | HeadshotOutput | GenerationRanking

@@ -26,7 +26,7 @@ def generation_events(pipeline: Any, request: GenerationInput) -> Iterator[Gener
         yield dataclasses.replace(headshot, rank=None, ranking_score=None)
     yield GenerationRanking(selfies=output.selfies, ranks=tuple(
         HeadshotRank(variant=h.variant, rank=h.rank, score=h.ranking_score) for h in output.headshots
-        if h.rank is not None))
+        if h.rank is not None), dropped=output.dropped)
 
 
 def collect_output(events: Iterable[GenerationEvent]) -> GenerationOutput:
@@ -34,6 +34,7 @@ def collect_output(events: Iterable[GenerationEvent]) -> GenerationOutput:
     selfies: tuple = ()
     headshots: list[HeadshotOutput] = []
     ranks: dict[str, HeadshotRank] = {}
+    dropped: tuple = ()
     for event in events:
         if isinstance(event, HeadshotOutput):
             headshots.append(event)
@@ -41,7 +42,8 @@ def collect_output(events: Iterable[GenerationEvent]) -> GenerationOutput:
             selfies = event.selfies
             if isinstance(event, GenerationRanking):
                 ranks = {rank.variant: rank for rank in event.ranks}
+                dropped = event.dropped
     ranked = [dataclasses.replace(h, rank=ranks[h.variant].rank, ranking_score=ranks[h.variant].score)
               if h.variant in ranks else h for h in headshots]
     ranked.sort(key=lambda h: (h.rank is None, h.rank or 0))
-    return GenerationOutput(selfies=selfies, headshots=tuple(ranked))
+    return GenerationOutput(selfies=selfies, headshots=tuple(ranked), dropped=dropped)

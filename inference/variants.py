@@ -20,6 +20,17 @@ LOOSE_HEAD_FACTOR = 0.8
 LIGHT_RETOUCH_SHARE = 0.5
 # Lighting from plainest to most stylised; regeneration moves towards the plain end.
 PLAINNESS = ("natural", "soft", "studio", "dramatic")
+# A "look" is framing style + lighting: what a person sees change from one group of headshots to the next (the
+# backdrop and the selfie are the same look on another wall or another day). The gallery groups by its label.
+FRAMING_LABELS: dict[str, str] = {"head_and_shoulders": "Head and shoulders", "close_up": "Close-up",
+                                  "square_avatar": "Square avatar", "loose": "Wide"}
+LIGHTING_LABELS: dict[str, str] = {"natural": "natural light", "soft": "soft light", "studio": "studio light",
+                                   "dramatic": "dramatic light"}
+
+
+def look_label(framing_style: str, lighting: str) -> str:
+    """The short human name of a look, e.g. "Close-up, studio light" (headshot params["look"])."""
+    return f"{FRAMING_LABELS.get(framing_style, framing_style)}, {LIGHTING_LABELS.get(lighting, lighting)}"
 
 
 def framing_for(style: str, brand: Framing) -> Framing:
@@ -76,6 +87,10 @@ class VariantSpec:
     def framing(self, brand: BrandSpec) -> Framing:
         return framing_for(self.framing_style, brand.framing)
 
+    @property
+    def look(self) -> str:
+        return look_label(self.framing_style, self.lighting)
+
     def as_params(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -129,8 +144,11 @@ def plan_variants(brand: BrandSpec, sources: Sequence[SourceSelfie], *, base_see
     `sources` are the person's accepted selfies, best first; the best brand.variant_sources of them are used.
     Picking is greedy and deterministic: each next variant is the combination whose axis values have been used
     least so far (ties go to the better selfie and the kit's preferred framing, lighting, background), so the
-    first few variants already show every framing, lighting and background. The lighter retouch level is only
-    used when every combination at the brand's strength is taken.
+    first few variants already show every framing, lighting and background. A selfie, framing and lighting
+    already picked is only picked again on another backdrop once every such combination is taken (the same photo
+    on another colour is a near-copy, not a new choice), and every selfie is shown in every framing before any
+    pair of them repeats (balancing the axes alone tied each selfie to one framing). The lighter retouch level is only used when every
+    combination at the brand's strength is taken.
     """
     count = brand.variants_per_person if count is None else count
     if count < 1:
@@ -153,17 +171,22 @@ def plan_variants(brand: BrandSpec, sources: Sequence[SourceSelfie], *, base_see
                                                         background_index=b_rank, retouch_strength=strength,
                                                         base_seed=base_seed)))
     used: list[Counter] = [Counter() for _ in range(4)]  # source, framing, lighting, background
+    shown: Counter = Counter()  # (source, framing, lighting) picked so far, on any backdrop
+    pairs: Counter = Counter()  # (source, framing) picked so far
     picked: list[VariantSpec] = []
     remaining = candidates
     while remaining and len(picked) < count:
         def cost(item):
             (tier, s, f, l, b), _ = item
-            return (tier, used[0][s] + used[1][f] + used[2][l] + used[3][b], item[0])
+            return (tier, shown[(s, f, l)], pairs[(s, f)], used[0][s] + used[1][f] + used[2][l] + used[3][b],
+                    item[0])
 
         best = min(remaining, key=cost)
         (tier, s, f, l, b), spec = best
         for counter, value in zip(used, (s, f, l, b)):
             counter[value] += 1
+        shown[(s, f, l)] += 1
+        pairs[(s, f)] += 1
         picked.append(spec)
         remaining = [item for item in remaining if item is not best]
     # Render order: grouped by what Finisher.prepare needs, so each prepared subject is made once and dropped.
@@ -187,6 +210,17 @@ REMEDIES: dict[str, tuple[str, ...]] = {
     # look at the same one, leaves it out.
     "stray_matte": ("another_source", "looser_framing", "plainer_lighting", "less_retouch"),
     "eye_line": ("looser_framing", "another_source", "plainer_lighting", "less_retouch"),
+    # A face paler or darker than the selfie: the plainer preset moves the face's light least; another selfie
+    # needs a smaller exposure step; retouch lifts shadows under the eyes.
+    "face_lightness": ("plainer_lighting", "another_source", "less_retouch", "looser_framing"),
+    # A face flatter than the selfie (its light and shade taken out): another selfie brings its own modelling, less
+    # retouch keeps more of it; the plainest preset is the flattest, so it comes last.
+    "face_contrast": ("another_source", "less_retouch", "looser_framing", "plainer_lighting"),
+    # A face much harsher than the selfie: the plainer preset is what undoes it.
+    "face_harsh": ("plainer_lighting", "another_source", "less_retouch", "looser_framing"),
+    # The same pixels as a headshot already made (a retouch step on a face the mesh missed changes nothing): only a
+    # change that moves pixels for sure helps, so retouch comes last.
+    "duplicate": ("another_source", "looser_framing", "plainer_lighting", "less_retouch"),
 }
 _DEFAULT_REMEDIES = ("another_source", "less_retouch", "plainer_lighting", "looser_framing")
 _LOOSER = {"close_up": "head_and_shoulders", "square_avatar": "head_and_shoulders", "head_and_shoulders": "loose"}

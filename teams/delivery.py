@@ -21,6 +21,10 @@ QC_REASONS_FOR_PERSON = {
     "stray_matte": gettext_lazy("bits of your photo's old background showed through"),
     "skin_tone": gettext_lazy("your skin tone changed too much"),
     "eye_line": gettext_lazy("the framing missed your company's layout"),
+    "face_lightness": gettext_lazy("your face came out paler or darker than in your selfies"),
+    "face_contrast": gettext_lazy("your face came out flatter than in your selfies"),
+    "face_harsh": gettext_lazy("the light on your face came out too harsh"),
+    "duplicate": gettext_lazy("it came out the same as another of your headshots"),
 }
 OTHER_QC_REASON = gettext_lazy("it fell short of our quality bar")
 # Reasons named in one sentence, most frequent first.
