@@ -9,17 +9,16 @@ from typing import Any, Iterable, TypeVar
 
 from django.utils.translation import gettext_lazy as _
 
-LIGHTING_WORDS = {"soft": _("Soft light"), "studio": _("Studio light"), "dramatic": _("Dramatic light"),
-                  "natural": _("Natural light")}
-FRAMING_WORDS = {"head_and_shoulders": _("head and shoulders"), "close_up": _("close-up"),
-                 "square_avatar": _("square avatar")}
+from inference.variants import FRAMING_LABELS, LIGHTING_LABELS, look_label
+
 OTHER_LOOK = _("Other looks")
 
 T = TypeVar("T")
 
 
 def headshot_look(params: dict[str, Any]) -> str:
-    """The look's label: the recorded one, else "<lighting>, <framing>" from the variant's own parameters."""
+    """The look's label: the recorded one, else the same label (inference.variants.look_label) from the variant's
+    own parameters."""
     look = params.get("look")
     if isinstance(look, str) and look.strip():
         return look.strip()
@@ -28,10 +27,13 @@ def headshot_look(params: dict[str, Any]) -> str:
     # The studio records "framing_style"; klein's variant spec names the style "framing" ("framing" at the top
     # level is the studio's framing plan, a dict of numbers).
     framing = params.get("framing_style") or spec.get("framing_style") or spec.get("framing")
-    words = [str(LIGHTING_WORDS[lighting]) if lighting in LIGHTING_WORDS else None,
-             str(FRAMING_WORDS[framing]) if isinstance(framing, str) and framing in FRAMING_WORDS else None]
-    words = [w for w in words if w]
-    return ", ".join(words) if words else str(OTHER_LOOK)
+    if framing in FRAMING_LABELS and lighting in LIGHTING_LABELS:
+        return look_label(framing, lighting)
+    if lighting in LIGHTING_LABELS:
+        return LIGHTING_LABELS[lighting].capitalize()
+    if framing in FRAMING_LABELS:
+        return FRAMING_LABELS[framing]
+    return str(OTHER_LOOK)
 
 
 def group_by_look(headshots: Iterable[T], *, params=lambda h: h.variant_params) -> list[tuple[str, list[T]]]:

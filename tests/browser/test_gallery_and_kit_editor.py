@@ -74,7 +74,7 @@ def test_gallery_is_a_grid_of_sharp_photos_grouped_by_look_with_each_state_once(
     # Grouped by look: 12 looks (lighting x framing), each with its two backdrops, the approved pick's look first,
     # then the two single ones.
     headings = page.locator("section.look h2").all_inner_texts()
-    assert len(headings) == 14 and headings[0].startswith("Studio light, head and shoulders")
+    assert len(headings) == 14 and headings[0].startswith("Head and shoulders, studio light")
     assert all(h.endswith("(2 headshots)") for h in headings[:12])
     assert headings[12:] == ["Window light, close-up", "Window light, square avatar"]
 

@@ -128,9 +128,9 @@ def test_gallery_groups_by_the_recorded_look_else_by_lighting_and_framing(org_a,
     unknown = stored_headshot(request, photo=("barack_obama", 2), rank=5, params={})
     _page, parsed = gallery(signed_in(person.user), org_a)
     assert [(s["heading"].split(" (")[0], s["ids"]) for s in parsed.sections] == [
-        ("Soft light, close-up", [close_up.pk, close_up_again.pk]),
+        ("Close-up, soft light", [close_up.pk, close_up_again.pk]),
         ("Window light, close-up", [recorded.pk]),
-        ("Dramatic light, head and shoulders", [klein.pk]),
+        ("Head and shoulders, dramatic light", [klein.pk]),
         ("Other looks", [unknown.pk]),
     ]
     assert parsed.sections[0]["heading"].endswith("(2 headshots)")
@@ -140,7 +140,7 @@ def test_the_studio_framing_plan_is_not_mistaken_for_a_framing_style():
     # The studio's params["framing"] is its plan (numbers); only the style name describes a look.
     assert headshot_look({"lighting": "natural", "framing": {"scale": 1.2}}) == "Natural light"
     assert headshot_look({"look": "  ", "lighting": "studio", "framing_style": "square_avatar"}) == \
-        "Studio light, square avatar"
+        "Square avatar, studio light"
 
 
 def test_favourite_and_approved_are_each_shown_once(org_a, corporate, person):
