@@ -351,7 +351,7 @@ def _sessions_delete(Session, user_id: int) -> int:
 # In the transaction: the audit entry; after commit: the domain event, the files ---------------------------------
 
 
-def _after_commit(organization, subject: Subject, receipt: ErasureReceipt) -> None:
+def _audit_and_after_commit(organization, subject: Subject, receipt: ErasureReceipt) -> None:
     from audit.services import record_in_transaction
     from teams.signals import employee_deleted, send_on_commit
 
