@@ -20,13 +20,17 @@ from tests.factories import client_for, make_employee, make_user
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def log_refuses_inserts(db):
-    """The log's database refuses every insert (a real PostgreSQL error, as when a disk fills or a grant is
-    revoked), for this test's transaction only."""
+def refuse_inserts() -> None:
+    """From now on the log's database refuses every insert (a real PostgreSQL error, as when a disk fills or a
+    grant is revoked), for this test's transaction only."""
     with connection.cursor() as cursor:
         cursor.execute("CREATE TRIGGER audit_auditevent_test_refuse_insert BEFORE INSERT ON audit_auditevent "
                        "FOR EACH STATEMENT EXECUTE FUNCTION audit_auditevent_refuse_change()")
+
+
+@pytest.fixture
+def log_refuses_inserts(db):
+    refuse_inserts()
 
 
 @pytest.fixture
@@ -114,3 +118,18 @@ def test_a_domain_event_outside_a_transaction_is_a_programming_error(org_a):
     deleted = employee.pk
     employee_delete(employee=employee)  # committed for real: its event with it
     assert AuditEvent.objects.filter(action="employee.deleted", object_id=str(deleted)).count() == 1
+
+
+def test_a_scim_create_whose_event_cannot_be_written_is_a_scim_503_and_no_user(org_a):
+    from rest_framework.test import APIClient
+
+    from scim.services import scim_token_create
+
+    _token, secret = scim_token_create(organization=org_a, created_by=None)  # issued (and logged) first
+    refuse_inserts()
+    response = APIClient().post("/scim/v2/Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                                                   "userName": "new.person@example.com", "active": True},
+                                format="json", HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert response.status_code == 503
+    assert response.json()["detail"].startswith("Could not record the audit event, so nothing was changed.")
+    assert not Employee.objects.filter(organization=org_a, email="new.person@example.com").exists()
