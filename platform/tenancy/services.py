@@ -96,7 +96,8 @@ def membership_set_role(*, membership: Membership, role: str, actor: Membership)
     previous, membership.role = membership.role, role
     membership.save(update_fields=["role"])
     record_in_transaction(action="membership.role_changed", organization=membership.organization,
-                          actor=actor.user, object=membership, detail={"user_id": membership.user_id, "from": previous, "to": role})
+                          actor=actor.user, object=membership,
+                          detail={"user_id": membership.user_id, "from": previous, "to": role})
     return membership
 
 

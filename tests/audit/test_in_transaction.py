@@ -15,7 +15,7 @@ from teams.models import Employee
 from teams.services import employee_delete
 from tenancy.models import Membership, Role
 from tenancy.services import membership_set_role
-from tests.factories import client_for, make_employee, make_user
+from tests.factories import client_for, grant_consent, make_employee, make_user, verify_domain
 
 pytestmark = pytest.mark.django_db
 
@@ -101,6 +101,28 @@ def test_erasure_keeps_the_person_when_the_log_refuses(org_a, log_refuses_insert
     with pytest.raises(AuditWriteError):
         erase_person(employee=employee, requested_by=admin)
     assert Employee.objects.filter(pk=kept, name="Still Here").exists()
+
+
+def test_a_verified_domain_whose_removal_cannot_be_logged_stays(org_a, log_refuses_inserts):
+    from tenancy.domains import domain_delete
+    from tenancy.models import OrganizationDomain
+
+    claim = verify_domain(org_a, "acme.example")
+    with pytest.raises(AuditWriteError):
+        domain_delete(claim=claim)
+    assert OrganizationDomain.objects.filter(pk=claim.pk, verified_at__isnull=False).exists()
+
+
+def test_a_consent_withdrawal_that_cannot_be_logged_keeps_the_consent(org_a, log_refuses_inserts):
+    from privacy.models import Consent
+    from privacy.services import consent_withdraw
+
+    user = make_user(org_a)
+    employee = make_employee(org_a, user)
+    grant_consent(employee)
+    with pytest.raises(AuditWriteError):
+        consent_withdraw(employee=employee, user=user)
+    assert Consent.objects.filter(employee=employee, withdrawn_at__isnull=True).exists()
 
 
 def test_a_lost_read_event_is_logged_with_action_organization_and_object(org_a, log_refuses_inserts, caplog):
