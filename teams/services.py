@@ -57,6 +57,7 @@ def _check_manager(*, organization: Organization, employee: Employee | None, man
         raise TeamsError("invalid_manager", "An employee can't be their own manager.")
 
 
+@transaction.atomic  # the employee and its audit event (teams.signals.in_transaction) commit together
 def employee_create(*, organization: Organization, name: str, email: str, external_id: str = "",
                     team: Team | None = None, external_ids: dict | None = None, **directory) -> Employee:
     unknown = set(directory) - set(DIRECTORY_FIELDS)

@@ -1,7 +1,9 @@
-"""Domain events other apps listen to (webhooks, directory pushes, audit), sent after the change is committed.
+"""Domain events other apps listen to (webhooks, directory pushes, audit).
 
-Receivers get keyword arguments only and must not raise into the sender: a failing receiver must never undo an
-employee's approval or an admin's edit.
+Each event is sent twice by `send_on_commit`: first as `in_transaction` (sender = the event's signal), inside the
+change's transaction, for the one listener that must commit or fail with the change (the audit log: its exception
+rolls the change back); then the event's own signal after the commit, whose receivers get keyword arguments only
+and must not raise into the sender (a failing webhook must never undo an employee's approval or an admin's edit).
 """
 from django.dispatch import Signal
 
@@ -11,9 +13,12 @@ headshot_approved = Signal()
 employee_changed = Signal()
 # organization_id, employee_id, email, external_id, external_ids: an employee and their data were deleted.
 employee_deleted = Signal()
+# sender=<one of the signals above>, and its keyword arguments: the change is about to commit.
+in_transaction = Signal()
 
 
 def send_on_commit(signal: Signal, **kwargs) -> None:
     from django.db import transaction
 
+    in_transaction.send(sender=signal, **kwargs)  # not robust: a failed audit write undoes the change
     transaction.on_commit(lambda: signal.send_robust(sender=signal, **kwargs))

@@ -18,6 +18,12 @@ def dev_face(identity: str, n: int) -> Path:
     return DEV_FACES / identity / f"{n}.jpg"
 
 
+def pytest_configure(config):
+    from tests.audit_flush import connect
+
+    connect()  # transactional tests' flush may TRUNCATE the audit log; the app itself never allows it
+
+
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     # Each test writes its files into its own folder, so "nothing left half stored" can be checked on disk.

@@ -1,7 +1,12 @@
-"""Writing audit events: `record()` for one event, helpers for the biometric reads of a generation job.
+"""Writing audit events.
 
-Recording never raises into the caller: a failed audit write is logged and the change or read goes on, so an
-outage of the log can't take the product down (the database triggers still keep what was written unchangeable).
+Two paths, by what the event is:
+- `record_in_transaction()`: a domain change (a role granted, an employee deleted, a key revoked, a person erased).
+  The event is written inside the change's own transaction and a failed write raises `AuditWriteError`, so the
+  change and its event commit together or not at all: no change goes unlogged.
+- `record()` / `record_many()`: reads (`headshot.viewed`, `biometric.read`) and the HTTP access log. Best effort: a
+  failed write is logged with its action, organization and object, and the read goes on, so an outage of the log
+  can't take downloads down.
 """
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ import re
 from django.conf import settings
 from django.db import transaction
 
+from config.errors import ServiceError
+
 from .models import ActorType, AuditEvent
 
 log = logging.getLogger(__name__)
@@ -23,9 +30,40 @@ current_request: contextvars.ContextVar = contextvars.ContextVar("audit_current_
 DETAIL_MAX_CHARS = 4000
 
 
+class AuditWriteError(ServiceError):
+    """A domain change's audit event could not be written; raised inside the change's transaction, so the change is
+    rolled back with it. APIs answer 503 (config.api_errors maps every ServiceError)."""
+
+    def __init__(self, action: str):
+        super().__init__("audit_unavailable", "Could not record the audit event, so nothing was changed. "
+                                              "Try again in a moment.", 503)
+        self.action = action
+
+
+def record_in_transaction(*, action: str, organization=None, actor=None, object=None, request=None,
+                          detail: dict | None = None, status_code: int | None = None, using: str = "default"
+                          ) -> AuditEvent:
+    """Append one domain event in the caller's transaction; raises AuditWriteError when it can't be written.
+
+    Must run inside `transaction.atomic()` (the one that makes the change): outside one, the change would already
+    be committed and there would be nothing left to roll back, so that is a programming error (RuntimeError).
+    Arguments as for `record`.
+    """
+    if not transaction.get_connection(using).in_atomic_block:
+        raise RuntimeError(f"audit: {action} must be recorded inside the transaction that makes the change")
+    try:
+        return _write([_build(action=action, organization=organization, actor=actor, object=object,
+                              request=request, detail=detail, status_code=status_code)])[0]
+    except Exception as exc:
+        log.exception("audit: could not record %s (%s); the change is rolled back", action,
+                      _context(organization, object))
+        raise AuditWriteError(action) from exc
+
+
 def record(*, action: str, organization=None, actor=None, object=None, request=None, detail: dict | None = None,
            status_code: int | None = None) -> AuditEvent | None:
-    """Append one event; returns it, or None when writing failed (logged, never raised).
+    """Append one read or HTTP event, best effort: returns it, or None when writing failed (logged with the action,
+    organization and object, not raised). Domain changes use `record_in_transaction` instead.
 
     organization: an Organization or its id; else taken from the request (its organization, API key or SCIM token).
     actor: a User, an integrations ApiKey, a ScimToken, or "system"; else the request's authenticated caller.
@@ -36,17 +74,30 @@ def record(*, action: str, organization=None, actor=None, object=None, request=N
         return _write([_build(action=action, organization=organization, actor=actor, object=object, request=request,
                               detail=detail, status_code=status_code)])[0]
     except Exception:
-        log.exception("audit: could not record %s", action)
+        log.exception("audit: could not record %s (%s)", action, _context(organization, object))
         return None
 
 
 def record_many(events: list[dict]) -> list[AuditEvent]:
-    """Append several events (each the keyword arguments of `record`) in one insert; never raises."""
+    """Append several read events (each the keyword arguments of `record`) in one insert; best effort, as `record`
+    (a failure is logged with each event's action, organization and object)."""
     try:
         return _write([_build(**event) for event in events])
     except Exception:
-        log.exception("audit: could not record %s events", len(events))
+        log.exception("audit: could not record %s events: %s", len(events), "; ".join(
+            f"{event.get('action')} ({_context(event.get('organization'), event.get('object'))})"
+            for event in events[:20]))
         return []
+
+
+def _context(organization, object) -> str:
+    """Where a failed event was going, for the log line: organization id and object type/id (never raises)."""
+    try:
+        organization_id = organization if organization is None or isinstance(organization, int) else organization.pk
+        object_type, object_id = _object(object)
+    except Exception:
+        return f"organization {organization!r}, object {object!r}"
+    return f"organization {organization_id}, object {object_type or '-'}:{object_id or '-'}"
 
 
 def generation_inputs_read(*, generation, selfies, colleague_profiles) -> None:
@@ -64,7 +115,7 @@ def generation_inputs_read(*, generation, selfies, colleague_profiles) -> None:
 
 
 def _write(events: list[AuditEvent]) -> list[AuditEvent]:
-    # A savepoint: a failed insert must not break the caller's transaction.
+    # A savepoint: a failed best-effort insert must not break the caller's transaction (a strict one raises anyway).
     with transaction.atomic():
         if len(events) == 1:
             events[0].save()

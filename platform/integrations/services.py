@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from config.errors import ServiceError
 from accounts.models import User
+from audit.services import record_in_transaction
 from tenancy.models import Organization
 
 from .models import API_KEY_PREFIX, ApiKey, ApiKeyScope, api_key_digest
@@ -69,8 +70,11 @@ def api_key_create(*, organization: Organization, name: str, scopes: list[str], 
         raise IntegrationsError("invalid_name", "Give the key a name (e.g. the system that will use it).")
     if expires_at is not None and expires_at <= timezone.now():
         raise IntegrationsError("invalid_expiry", "expires_at must be in the future.")
-    issued = _issue(organization=organization, name=name, scopes=_clean_scopes(scopes), created_by=created_by,
-                    expires_at=expires_at)
+    with transaction.atomic():
+        issued = _issue(organization=organization, name=name, scopes=_clean_scopes(scopes), created_by=created_by,
+                        expires_at=expires_at)
+        record_in_transaction(action="api_key.created", organization=organization, actor=created_by,
+                              object=issued.api_key, detail={"scopes": issued.api_key.scopes})
     log.info("api key %s created in org %s by %s", issued.api_key.prefix, organization.pk, created_by)
     return issued
 
@@ -98,6 +102,9 @@ def api_key_rotate(*, api_key: ApiKey, created_by: User | None, grace_seconds: i
                         created_by=created_by, expires_at=old.expires_at, rotated_from=old)
         old.revoked_at = now + timedelta(seconds=grace_seconds)
         old.save(update_fields=["revoked_at"])
+        record_in_transaction(action="api_key.rotated", organization=old.organization_id, actor=created_by,
+                              object=old, detail={"new_api_key_id": issued.api_key.pk,
+                                                  "grace_seconds": grace_seconds})
     log.info("api key %s rotated to %s (grace %s s)", old.prefix, issued.api_key.prefix, grace_seconds)
     api_key.revoked_at = old.revoked_at
     return issued
@@ -107,8 +114,10 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     """Stop the key now (idempotent: an already revoked key keeps its original time)."""
     now = timezone.now()
     if not api_key.is_revoked(now):
-        api_key.revoked_at = now
-        api_key.save(update_fields=["revoked_at"])
+        with transaction.atomic():
+            api_key.revoked_at = now
+            api_key.save(update_fields=["revoked_at"])
+            record_in_transaction(action="api_key.revoked", organization=api_key.organization_id, object=api_key)
         log.info("api key %s revoked", api_key.prefix)
     return api_key
 

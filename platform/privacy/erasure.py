@@ -137,7 +137,7 @@ def erase_person(*, employee, requested_by, ip: str | None = None) -> ErasureRec
             files={"deleted": 0, "pending": len(files)}, pending_files=files)
         receipt_sign(receipt)
         receipt.save()
-        _after_commit(organization, subject, receipt)
+        _audit_and_after_commit(organization, subject, receipt)
     log.info("erasure: employee %s of organization %s erased (receipt %s)", subject.employee_id, organization.pk,
              receipt.receipt_id)
     receipt.refresh_from_db()
@@ -333,38 +333,36 @@ def _rows_delete(organization, employee, subject: Subject, export_ids: list[int]
 
 def _sessions_delete(Session, user_id: int) -> int:
     # Session data is signed and encoded: each one is decoded to find whose it is (expired ones too: they hold data).
-    doomed = []
+    doomed, undecodable = [], 0
     for session in Session.objects.iterator():
         try:
             owner = session.get_decoded().get("_auth_user_id")
-        except Exception:  # a session that can't be decoded belongs to nobody we can name
+        except Exception:  # signed with an old SECRET_KEY, or corrupt: it belongs to nobody we can name
+            undecodable += 1
             continue
         if owner == str(user_id):
             doomed.append(session.session_key)
+    if undecodable:
+        log.warning("erasure of user %s: %s sessions could not be decoded and were left (they sign nobody in)",
+                    user_id, undecodable)
     return Session.objects.filter(session_key__in=doomed).delete()[0]
 
 
-# After commit: the domain event, the audit entry, the files ------------------------------------------------------
+# In the transaction: the audit entry; after commit: the domain event, the files ---------------------------------
 
 
-def _after_commit(organization, subject: Subject, receipt: ErasureReceipt) -> None:
+def _audit_and_after_commit(organization, subject: Subject, receipt: ErasureReceipt) -> None:
+    from audit.services import record_in_transaction
     from teams.signals import employee_deleted, send_on_commit
 
+    # Written with the deletion: if the log can't take it, nothing is erased (AuditWriteError rolls it all back).
+    record_in_transaction(action="person.erased", organization=organization, object=("employee", subject.employee_id),
+                          detail={"receipt_id": str(receipt.receipt_id), "self": receipt.requested_by_subject})
     # Only the id leaves the building: webhooks send employee.deleted with it, and nothing that names the person.
     send_on_commit(employee_deleted, organization_id=subject.organization_id, employee_id=subject.employee_id,
                    email="", external_id="", external_ids={}, erased=True)
     receipt_pk = receipt.pk
-    transaction.on_commit(lambda: _audit(organization, subject, receipt))
     transaction.on_commit(lambda: erasure_files_delete(receipt_id=receipt_pk))
-
-
-def _audit(organization, subject: Subject, receipt: ErasureReceipt) -> None:
-    try:
-        from audit.services import record
-    except ImportError:
-        return
-    record(action="person.erased", organization=organization, object=("employee", subject.employee_id),
-           detail={"receipt_id": str(receipt.receipt_id), "self": receipt.requested_by_subject})
 
 
 def _delete_with_retries(storage, name: str, attempts: int) -> str | None:

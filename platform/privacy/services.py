@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit.services import record as audit_record
+from audit.services import record_in_transaction
 
 from .models import Consent, ConsentChannel
 from .texts import CONSENT_VERSION, consent_text
@@ -83,9 +83,10 @@ def consent_withdraw(*, employee, user) -> int:
                 sender=GenerationRequest, request=request))
         # Files go once the rows are gone for good (a rolled-back withdrawal keeps its photos).
         transaction.on_commit(lambda: [storage.delete(name) for name in files])
+        record_in_transaction(action="biometric.deleted", organization=organization, actor=user,
+                              object=("employee", employee.pk),
+                              detail={"reason": "consent_withdrawn", "selfies_deleted": deleted})
     log.info("consent withdrawn for employee %s: %s selfies deleted", employee.pk, deleted)
-    audit_record(action="biometric.deleted", organization=organization, actor=user, object=("employee", employee.pk),
-                 detail={"reason": "consent_withdrawn", "selfies_deleted": deleted})
     return deleted
 
 
@@ -132,8 +133,9 @@ def biometric_purge_expired(*, now=None) -> int:
                     IdentityProfile.objects.for_organization(organization).filter(
                         employee_id=row["employee"]).delete()
                 transaction.on_commit(lambda files=files: [storage.delete(name) for name in files])
+                record_in_transaction(action="biometric.deleted", organization=organization, actor="system",
+                                      object=("employee", row["employee"]),
+                                      detail={"reason": "retention", "selfies_deleted": count})
             deleted += count
             log.info("retention: %s selfies of employee %s deleted", count, row["employee"])
-            audit_record(action="biometric.deleted", organization=organization, actor="system",
-                         object=("employee", row["employee"]), detail={"reason": "retention", "selfies_deleted": count})
     return deleted

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import IssuedInvite
+from audit.services import record_in_transaction
 from config.request_input import ascii_id
 from teams.models import (DEPARTMENT_MAX_LENGTH, EMPLOYEE_NUMBER_MAX_LENGTH, MANAGER_NAME_MAX_LENGTH, TITLE_MAX_LENGTH,
                           Employee, Team)
@@ -38,15 +39,20 @@ TOKEN_PREFIX = "scim_"
 def scim_token_create(*, organization: Organization, created_by: User | None, name: str = "") -> tuple[ScimToken, str]:
     """Issue a token; the secret is returned here once and only its hash is stored."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ScimToken.objects.create(organization=organization, name=name.strip(), prefix=secret[:12],
-                                     secret_hash=hash_secret(secret), created_by=created_by)
+    with transaction.atomic():
+        token = ScimToken.objects.create(organization=organization, name=name.strip(), prefix=secret[:12],
+                                         secret_hash=hash_secret(secret), created_by=created_by)
+        record_in_transaction(action="scim_token.created", organization=organization, actor=created_by,
+                              object=token)
     return token, secret
 
 
 def scim_token_revoke(*, token: ScimToken) -> ScimToken:
     if token.revoked_at is None:
-        token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
+        with transaction.atomic():
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            record_in_transaction(action="scim_token.revoked", organization=token.organization_id, object=token)
     return token
 
 
@@ -256,7 +262,8 @@ def invite_send(*, employee: Employee, invited_by: User | None) -> IssuedInvite 
     try:
         return employee_invite_send(employee=employee, invited_by=invited_by)
     except Exception:
-        log.exception("SCIM: the invite for employee %s could not be sent", employee.pk)
+        log.exception("SCIM: the invite for employee %s of organization %s could not be sent (the user is created)",
+                      employee.pk, employee.organization_id)
         return None
 
 

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
+from audit.services import AuditWriteError
 from config import request_input
 from teams.models import Employee, Team
 
@@ -83,6 +84,8 @@ def scim_view(methods: tuple[str, ...], *, public: bool = False):
                 if error.status == 405:
                     response["Allow"] = ", ".join(methods)
                 return response
+            except AuditWriteError as error:  # the change was rolled back with its event: the client may retry
+                return error_response(ScimError(error.status, error.message))
 
         return wrapper
 

@@ -25,7 +25,7 @@ from onelogin.saml2.errors import OneLogin_Saml2_Error, OneLogin_Saml2_Validatio
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 from onelogin.saml2.response import OneLogin_Saml2_Response
 
-from audit.services import record
+from audit.services import record_in_transaction
 from config.codes import code_hash, code_matches, code_new
 from config.errors import ServiceError
 from accounts.models import Invite, User
@@ -211,18 +211,25 @@ def idp_config_save(*, organization: Organization, metadata_xml: str | bytes | N
                         ("want_messages_signed", want_messages_signed)):
         if value is not None:
             setattr(config, name, bool(value))
+    created = config.pk is None
     config.save()
     if not config.enabled and organization.require_sso:
         Organization.objects.filter(pk=organization.pk).update(require_sso=False)
         organization.require_sso = False
+    record_in_transaction(action="sso.config_created" if created else "sso.config_changed", organization=organization,
+                          object=config, detail={"enabled": config.enabled, "metadata_changed": bool(metadata_xml),
+                                                 "allow_idp_initiated": config.allow_idp_initiated})
     return config
 
 
+@transaction.atomic
 def idp_config_delete(*, organization: Organization) -> bool:
     deleted, _ = IdentityProviderConfig.objects.for_organization(organization).delete()
     PendingAuthnRequest.objects.for_organization(organization).delete()
     # Without an IdP, requiring it would lock everyone out.
     Organization.objects.filter(pk=organization.pk).update(require_sso=False)
+    if deleted:
+        record_in_transaction(action="sso.config_deleted", organization=organization)
     return deleted > 0
 
 
@@ -237,10 +244,11 @@ def sso_require(*, organization: Organization, required: bool, actor=None) -> Or
             raise SsoError("sso_untested", _("Sign in once through your identity provider (a test sign-in) before "
                                              "requiring single sign-on."), 409)
     if organization.require_sso != required:
-        organization.require_sso = required
-        organization.save(update_fields=["require_sso"])
-        record(action="sso.required" if required else "sso.not_required", organization=organization, actor=actor,
-               object=organization)
+        with transaction.atomic():
+            organization.require_sso = required
+            organization.save(update_fields=["require_sso"])
+            record_in_transaction(action="sso.required" if required else "sso.not_required",
+                                  organization=organization, actor=actor, object=organization)
     return organization
 
 

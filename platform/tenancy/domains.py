@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from audit.services import record
+from audit.services import record_in_transaction
 from config.codes import code_hash, code_matches, code_new
 from config.errors import ServiceError
 
@@ -139,8 +139,8 @@ def domain_claim(*, organization: Organization, domain: str, method: str = Organ
         created_by=actor)
     if method == OrganizationDomain.Method.EMAIL:
         _send_code(claim)
-    record(action="domain.claimed", organization=organization, actor=actor, object=claim,
-           detail={"domain": domain, "method": method})
+    record_in_transaction(action="domain.claimed", organization=organization, actor=actor, object=claim,
+                          detail={"domain": domain, "method": method})
     return claim
 
 
@@ -185,18 +185,22 @@ def domain_verify(*, claim: OrganizationDomain, code: str = "", actor=None) -> O
         with transaction.atomic():
             claim.verified_at, claim.code_hash = now, ""
             claim.save(update_fields=["verified_at", "code_hash"])
+            record_in_transaction(action="domain.verified", organization=claim.organization_id, actor=actor,
+                                  object=claim, detail={"domain": claim.domain, "method": claim.method})
     except IntegrityError:
         claim.verified_at = None
         raise DomainClaimError("domain_taken", _("%(domain)s is already verified by another organization.")
                                % {"domain": claim.domain}, 409) from None
-    record(action="domain.verified", organization=claim.organization_id, actor=actor, object=claim,
-           detail={"domain": claim.domain, "method": claim.method})
+    except Exception:  # e.g. the audit write failed: nothing was verified
+        claim.verified_at = None
+        raise
     return claim
 
 
+@transaction.atomic
 def domain_delete(*, claim: OrganizationDomain, actor=None) -> None:
-    record(action="domain.removed", organization=claim.organization_id, actor=actor, object=claim,
-           detail={"domain": claim.domain})
+    record_in_transaction(action="domain.removed", organization=claim.organization_id, actor=actor, object=claim,
+                          detail={"domain": claim.domain})
     claim.delete()
 
 

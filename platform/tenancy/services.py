@@ -5,7 +5,7 @@ from django.db import transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from audit.services import record
+from audit.services import record_in_transaction
 from config.errors import ServiceError
 
 from .models import ROLE_RANK, Membership, Organization, Role
@@ -95,8 +95,9 @@ def membership_set_role(*, membership: Membership, role: str, actor: Membership)
         ensure_not_last_owner(organization=membership.organization, user_id=membership.user_id)
     previous, membership.role = membership.role, role
     membership.save(update_fields=["role"])
-    record(action="membership.role_changed", organization=membership.organization, actor=actor.user,
-           object=membership, detail={"user_id": membership.user_id, "from": previous, "to": role})
+    record_in_transaction(action="membership.role_changed", organization=membership.organization,
+                          actor=actor.user, object=membership,
+                          detail={"user_id": membership.user_id, "from": previous, "to": role})
     return membership
 
 
@@ -110,8 +111,8 @@ def ownership_transfer(*, to: Membership, actor: Membership) -> Membership:
     list(Membership.objects.select_for_update().filter(pk__in=[to.pk, actor.pk]))
     Membership.objects.filter(pk=to.pk).update(role=Role.OWNER)
     Membership.objects.filter(pk=actor.pk).update(role=Role.ADMIN)
-    record(action="membership.ownership_transferred", organization=actor.organization, actor=actor.user,
-           object=to, detail={"from_user_id": actor.user_id, "to_user_id": to.user_id})
+    record_in_transaction(action="membership.ownership_transferred", organization=actor.organization,
+                          actor=actor.user, object=to, detail={"from_user_id": actor.user_id, "to_user_id": to.user_id})
     to.refresh_from_db()
     return to
 
@@ -125,8 +126,8 @@ def membership_end(*, organization: Organization, user_id: int | None, actor=Non
     ensure_not_last_owner(organization=organization, user_id=user_id)
     deleted, _rows = Membership.objects.filter(organization=organization, user_id=user_id).delete()
     if deleted:
-        record(action="membership.ended", organization=organization, actor=actor,
-               object=("user", user_id), detail={"reason": reason})
+        record_in_transaction(action="membership.ended", organization=organization, actor=actor,
+                              object=("user", user_id), detail={"reason": reason})
     return deleted
 
 

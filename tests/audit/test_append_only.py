@@ -5,7 +5,6 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from audit.models import AppendOnlyError, AuditEvent
-from audit.receivers import allow_truncate_in_test_database
 from audit.services import record
 
 pytestmark = pytest.mark.django_db
@@ -60,32 +59,21 @@ def test_database_refuses_truncate_unless_the_session_is_a_test_flush(event):
     assert AuditEvent.objects.filter(pk=event.pk).exists()
 
 
-class _FakeConnection:
-    vendor = "postgresql"
+def test_no_app_code_lets_a_connection_truncate_the_log_whatever_its_database_is_called():
+    """Only the test session (tests/audit_flush.py) allows TRUNCATE; a connection the app opens to this very test_*
+    database, without that test hook, gets no such allowance."""
+    from django.db import connections
+    from django.db.backends.signals import connection_created
 
-    def __init__(self, name):
-        self.settings_dict = {"NAME": name}
-        self.executed = []
+    from tests import audit_flush
 
-    def cursor(self):
-        connection = self
-
-        class Cursor:
-            def __enter__(self):
-                return self
-
-            def __exit__(self, *exc):
-                return False
-
-            def execute(self, sql):
-                connection.executed.append(sql)
-
-        return Cursor()
-
-
-def test_only_django_test_databases_may_truncate_the_log():
-    production, test_db = _FakeConnection("headshots"), _FakeConnection("test_headshots")
-    allow_truncate_in_test_database(None, production)
-    allow_truncate_in_test_database(None, test_db)
-    assert production.executed == []
-    assert test_db.executed == ["SET audit.allow_truncate = 'on'"]
+    assert connection.settings_dict["NAME"].startswith("test_")
+    fresh = connections.create_connection("default")
+    connection_created.disconnect(dispatch_uid="tests.audit_flush")
+    try:
+        with fresh.cursor() as cursor:
+            cursor.execute("SELECT current_setting('audit.allow_truncate', true)")
+            assert cursor.fetchone()[0] in (None, "")
+    finally:
+        audit_flush.connect()
+        fresh.close()

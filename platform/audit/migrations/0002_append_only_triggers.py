@@ -1,8 +1,8 @@
 """The database refuses to change or remove audit events, whatever code (or person with SQL access) asks.
 
 PostgreSQL: UPDATE, DELETE and TRUNCATE raise. TRUNCATE is let through only in a session that set
-`audit.allow_truncate = on`, which the app does for Django's throwaway test databases alone (their flush between
-tests truncates every table; see audit.apps). SQLite (the embedded demo) has no TRUNCATE; UPDATE and DELETE abort.
+`audit.allow_truncate = on`: the app never does; the test session does on its own connections (tests/audit_flush.py),
+for Django's flush between transactional tests. SQLite (the embedded demo) has no TRUNCATE; UPDATE and DELETE abort.
 """
 from django.db import migrations
 
