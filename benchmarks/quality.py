@@ -436,6 +436,7 @@ def occlusion_section(pipeline, photos: list[Photo], *, every: int = 3) -> dict[
         recall_by_kind: dict[str, list[bool]] = {}
         recall_by_place: dict[str, list[bool]] = {}
         other_reasons: dict[str, int] = {}
+        covered_refused_any = 0
         clean_values: list[float] = []
         half_photos = [p for p in photos if p.person in people]
         for index, photo in enumerate(half_photos):
@@ -459,6 +460,7 @@ def occlusion_section(pipeline, photos: list[Photo], *, every: int = 3) -> dict[
                         other_reasons[reason] = other_reasons.get(reason, 0) + 1
                 if occluder.covers_face:
                     counts["tp" if refused else "fn"] += 1
+                    covered_refused_any += not verdict.accepted
                     recall_by_kind.setdefault(occluder.kind, []).append(refused)
                     recall_by_place.setdefault(occluder.place, []).append(refused)
                 else:
@@ -473,6 +475,8 @@ def occlusion_section(pipeline, photos: list[Photo], *, every: int = 3) -> dict[
               f"{counts['tp'] + counts['fn']} covered, {below_total} with an object on the chest only")
         print(f"  face_covered: precision {precision:.3f}, recall {recall:.3f} "
               f"(tp {counts['tp']}, fp {counts['fp']}, fn {counts['fn']}, tn {counts['tn']})")
+        print(f"  covered photos refused for any reason (no_face too): "
+              f"{covered_refused_any}/{counts['tp'] + counts['fn']}")
         print(f"  clean photos refused as face_covered: {len(clean_covered)}/{clean_total} {clean_covered}; "
               f"refused for any reason: {clean_refused}/{clean_total}; occlusion max {max(clean_values):.3f}")
         print(f"  chest-only objects refused as face_covered: {below_refused}/{below_total}")

@@ -5,6 +5,8 @@ Every threshold below was calibrated on ../shared/faces/dev: its 41 full-size ph
 are 150 px chips that ingest rejects as too small before any of this runs) and synthetic degradations of them made at
 the photo's own resolution (benchmarks/quality.py makes them and prints the distributions, per-check confusion and
 precision/recall; rerun it after a change). The figures are in-sample: there is no held-out set of this size.
+The occlusion check is the exception: its limits were set on half of the dev people and it is checked on the
+other half (benchmarks/occluders.py holds the split).
 """
 from __future__ import annotations
 
