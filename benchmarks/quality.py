@@ -415,11 +415,87 @@ def calibration_section(pipeline, photos: list[Photo]) -> None:
           f"embedding distance min {min((e for _, e in close), default=float('nan')):.3f} ({len(close)} pairs)")
 
 
+def occlusion_section(pipeline, photos: list[Photo], *, every: int = 3) -> dict[str, float]:
+    """Selfie QC's "face_covered" check on synthetic hands, microphones, phones and cups (benchmarks/occluders.py)
+    drawn on the dev photos. Positive = an object over the mouth, chin, neck or a cheek; an object on the chest
+    only and the clean photo are negatives. Thresholds were set on the calibration half; the check half's figures
+    are the ones to quote. `every`: each photo gets every n-th occluder, offset per photo, so all kinds, places
+    and sizes are covered without drawing all 60 on every photo."""
+    from inference.face_detect import prominent_faces
+    from inference.ingest import decode_image
+    from inference.request import SelfieInput
+    from inference.selfie_qc import face_mesh_on_face
+
+    from benchmarks.occluders import CALIBRATION_PEOPLE, CHECK_PEOPLE, all_occluders, draw
+
+    print("== Occlusion (something in front of the face) ==")
+    occluders = all_occluders(seed=SEED)
+    figures: dict[str, float] = {}
+    for half, people in (("calibration", CALIBRATION_PEOPLE), ("check", CHECK_PEOPLE)):
+        counts = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
+        clean_refused, clean_covered, clean_total, below_refused, below_total = 0, [], 0, 0, 0
+        recall_by_kind: dict[str, list[bool]] = {}
+        recall_by_place: dict[str, list[bool]] = {}
+        other_reasons: dict[str, int] = {}
+        covered_refused_any = 0
+        clean_values: list[float] = []
+        half_photos = [p for p in photos if p.person in people]
+        for index, photo in enumerate(half_photos):
+            inspection = pipeline.inspect(SelfieInput(photo.name, photo.data))
+            clean_total += 1
+            clean_values.append((inspection.metrics.occlusion or 0.0) if inspection.metrics else 0.0)
+            if "face_covered" in inspection.verdict.reasons:
+                clean_covered.append(photo.name)
+            if not inspection.verdict.accepted:
+                clean_refused += 1
+                continue  # a photo refused for something else can't tell us about occlusion
+            rgb = decode_image(photo.data, pipeline.limits).rgb
+            face = prominent_faces(pipeline.faces.detect(rgb))[0]
+            mesh = face_mesh_on_face(pipeline.mesher, rgb, face)
+            for occluder in occluders[index % every::every]:
+                verdict = pipeline.inspect_selfie(SelfieInput(occluder.label, to_upload(draw(rgb, mesh.xy(range(478)),
+                                                                                             occluder))))
+                refused = "face_covered" in verdict.reasons
+                for reason in verdict.reasons:
+                    if reason != "face_covered":
+                        other_reasons[reason] = other_reasons.get(reason, 0) + 1
+                if occluder.covers_face:
+                    counts["tp" if refused else "fn"] += 1
+                    covered_refused_any += not verdict.accepted
+                    recall_by_kind.setdefault(occluder.kind, []).append(refused)
+                    recall_by_place.setdefault(occluder.place, []).append(refused)
+                else:
+                    counts["fp" if refused else "tn"] += 1
+                    below_total += 1
+                    below_refused += refused
+        counts["fp"] += len(clean_covered)
+        counts["tn"] += clean_total - len(clean_covered)
+        precision = counts["tp"] / max(counts["tp"] + counts["fp"], 1)
+        recall = counts["tp"] / max(counts["tp"] + counts["fn"], 1)
+        print(f"{half} half ({', '.join(people)}): {len(half_photos)} clean photos, "
+              f"{counts['tp'] + counts['fn']} covered, {below_total} with an object on the chest only")
+        print(f"  face_covered: precision {precision:.3f}, recall {recall:.3f} "
+              f"(tp {counts['tp']}, fp {counts['fp']}, fn {counts['fn']}, tn {counts['tn']})")
+        print(f"  covered photos refused for any reason (no_face too): "
+              f"{covered_refused_any}/{counts['tp'] + counts['fn']}")
+        print(f"  clean photos refused as face_covered: {len(clean_covered)}/{clean_total} {clean_covered}; "
+              f"refused for any reason: {clean_refused}/{clean_total}; occlusion max {max(clean_values):.3f}")
+        print(f"  chest-only objects refused as face_covered: {below_refused}/{below_total}")
+        print("  recall by kind: " + ", ".join(f"{k} {sum(v)}/{len(v)}" for k, v in sorted(recall_by_kind.items())))
+        print("  recall by place: " + ", ".join(f"{k} {sum(v)}/{len(v)}" for k, v in sorted(recall_by_place.items())))
+        if other_reasons:
+            print("  other reasons on the occluded copies: "
+                  + ", ".join(f"{k} x{v}" for k, v in sorted(other_reasons.items())))
+        figures.update({f"{half}_precision": precision, f"{half}_recall": recall,
+                        f"{half}_clean_false_refusals": len(clean_covered) / max(clean_total, 1)})
+    return figures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--faces", type=Path, default=SHARED / "faces" / "dev", help="folder of <person>/<n>.jpg")
-    parser.add_argument("--section", choices=("all", "selfie_qc", "calibration", "outputs", "matting", "looks"),
-                        default="all")
+    parser.add_argument("--section", default="all",
+                        choices=("all", "selfie_qc", "calibration", "occlusion", "outputs", "matting", "looks"))
     args, rest = parser.parse_known_args()
     if args.section == "looks":
         return looks_section(args.faces, rest)
@@ -440,6 +516,8 @@ def main() -> int:
             selfie_qc_section(pipeline, photos)
         if args.section in ("all", "calibration"):
             calibration_section(pipeline, photos)
+        if args.section in ("all", "occlusion"):
+            occlusion_section(pipeline, [p for p in photos if not p.person.startswith("john_")])
     finally:
         pipeline.close()
     if args.section == "all":

@@ -67,6 +67,7 @@ REASON_MESSAGES: dict[str, str] = {
     "blown_highlights": "Part of your face is washed out to pure white. Move out of direct sun or turn off the flash, and take it again.",
     "deep_shadows": "Part of your face is lost in deep shadow. Face the light so it falls evenly on your face, and take it again.",
     "face_obscured": "We couldn't see your whole face clearly. Face the camera with nothing covering your face (no mask, hand or hair), and take it again.",
+    "face_covered": "Something covers part of your face — a microphone, hand or phone. Upload one where nothing is in front of you.",
     "head_turned": "Your head is turned to the side. Look straight into the camera and take it again.",
     "chin_up": "Your chin is raised (or the camera is below you). Hold the camera at eye level, keep your chin level, and take it again.",
     "chin_down": "Your chin is lowered (or the camera is above you). Hold the camera at eye level, keep your chin level, and take it again.",

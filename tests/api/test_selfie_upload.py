@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from PIL import Image
 
 from teams.models import Selfie
 from tenancy.models import Role
@@ -75,6 +76,28 @@ def test_a_bad_photo_is_rejected_with_its_reason_and_nothing_is_stored(org_a, em
     assert body["rejected"][0]["messages"] and all(m.strip() for m in body["rejected"][0]["messages"])
     assert not Selfie.objects.exists()
     assert stored_files() == []
+
+
+def test_a_photo_with_a_microphone_over_the_chin_is_refused_with_the_tip(org_a, employee_user):
+    from benchmarks.occluders import Occluder, draw
+    from inference.face_detect import prominent_faces
+    from inference.ingest import decode_image
+    from inference.pipeline import REASON_MESSAGES
+    from inference.selfie_qc import face_mesh_on_face
+    from teams.selfie_checks import _pipeline
+
+    pipeline = _pipeline()
+    rgb = decode_image(GOOD.read_bytes()).rgb
+    mesh = face_mesh_on_face(pipeline.mesher, rgb, prominent_faces(pipeline.faces.detect(rgb))[0])
+    buffer = io.BytesIO()
+    Image.fromarray(draw(rgb, mesh.xy(range(478)), Occluder("microphone", "chin", 0.5, 1))).save(buffer, "JPEG")
+    response = upload(org_a, employee_user, named(buffer.getvalue(), "podium.jpg"))
+    assert response.status_code == 400
+    rejected = response.json()["rejected"][0]
+    assert rejected["file"] == "podium.jpg" and "face_covered" in rejected["reasons"]
+    assert REASON_MESSAGES["face_covered"] in rejected["messages"]
+    assert "a microphone, hand or phone" in REASON_MESSAGES["face_covered"]
+    assert not Selfie.objects.exists()
 
 
 def test_good_photos_are_stored_untouched_beside_rejected_ones(org_a, employee_user):
