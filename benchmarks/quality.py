@@ -25,6 +25,8 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 SHARED = Path(os.environ.get("HEADSHOTS_SHARED_DIR", REPO.parent / "shared"))
+
+from benchmarks.dev_split import HALF_A, HALF_B  # noqa: E402  (after the path set-up above)
 SAMPLES = REPO / "samples" / "selfies"
 
 # The synthetic bad selfies of the brief, each with the reason selfie QC should give it.
@@ -544,10 +546,10 @@ def run_matting_section(faces: Path, extra_args: list[str]) -> int:
 
 # -- looks: face lightness and contrast per lighting preset, and variety of what a person is shown ----------------
 
-# The dev people split by person for the face-tone bounds of output_qc (MAX_FACE_LIGHTENING and the rest): every
-# other person in name order calibrates, the rest are held out. The john_* folders are 150 px chips, not selfies.
-CALIBRATION_PEOPLE = ("alex_lacamoire", "barack_obama", "jennifer", "scarlett")
-HELD_OUT_PEOPLE = ("angelina", "jack_dorsey", "katy_perry")
+# The face-tone bounds of output_qc (MAX_FACE_LIGHTENING and the rest) are set on half A of the dev people
+# (dev_split.py); half B is held out.
+CALIBRATION_PEOPLE = HALF_A
+HELD_OUT_PEOPLE = HALF_B
 
 
 def looks_section(faces: Path, argv: list[str]) -> int:

@@ -126,8 +126,8 @@ MAX_STRAY_MATTE = 0.0005
 STRAY_MATTE_ALPHA = 0.02
 STRAY_MATTE_GAP = 0.01
 # Face lightness and contrast against the selfie (face_tone: inner-face L* mean and std, as photographed, so the
-# team exposure step of up to color.MAX_FACE_SHIFT_L = 3 counts too). Set on the calibration half of the dev people
-# (benchmarks/quality.py --section looks, CALIBRATION_PEOPLE; split by person, the other half held out): over all
+# team exposure step of up to color.MAX_FACE_SHIFT_L = 3 counts too). Set on half A of the dev people
+# (benchmarks/dev_split.py; benchmarks/quality.py --section looks --split calibration, half B held out): over all
 # 224 renders of the default and corporate kits at 512 px the face moved by L* -3.4..+4.9 and its contrast by
 # x0.84..x1.87 (dramatic light adds contrast by design, natural light is the flattest). A face 6.5 L* paler or
 # darker than the selfie, or with a fifth of its light and shade gone, is what people see as washed out (or muddy)

@@ -87,8 +87,8 @@ MESH_CROP_FACES = 2.2
 MESH_CROP_MAX_SIDE = 320
 
 # -- something in front of the face (occlusion_measure) ----------------------------------------------------------
-# Every limit here was set on the CALIBRATION half of the dev people only (benchmarks/occluders.py: angelina,
-# jack_dorsey, katy_perry; 21 photos with synthetic hands, microphones, phones and cups drawn on them); the check
+# Every limit here was set on half B of the dev people only (benchmarks/dev_split.py: angelina, jack_dorsey,
+# katy_perry; 21 photos with synthetic hands, microphones, phones and cups drawn on them); the check
 # half's precision/recall is what `python benchmarks/quality.py --section occlusion` reports.
 # Measured at this face height (forehead to chin, px).
 OCCLUSION_FACE_HEIGHT = 160.0
