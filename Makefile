@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv clean benchmark browser-deps deploy-check
+.PHONY: demo test test-fast venv clean benchmark browser-deps deploy-check
 
 venv: $(STAMP)
 
@@ -29,8 +29,15 @@ demo: $(STAMP)
 	  EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend EMAIL_FILE_PATH=demo-output/outbox \
 	  $(PY) manage.py demo --out demo-output
 
+# Everything: pytest over tests/, every marker included (.ci/run calls this). pytest's exit code 5 (no
+# test collected) is non-zero, so make, and CI, fail on an empty selection like on a failing test.
 test: $(STAMP) browser-deps
 	$(PY) -m pytest
+
+# The inner loop: no Ray, no model loading, no browser, no containers, no fault or benchmark runs (tests/conftest.py
+# marks them by folder and fixture; a fast run that loads the models anyway fails). Not a substitute for `test`.
+test-fast: $(STAMP)
+	$(PY) -m pytest --fast
 
 # Browser tests drive Debian's Chromium and inject axe-core from npm; both are installed only when missing.
 browser-deps:
