@@ -23,11 +23,13 @@ HEAVY_FOLDERS = {
     "tests/ray_cluster/": ("ray",),
     "tests/benchmarks/": ("slow", "ray", "models"),
 }
-# Modules outside those folders whose tests load the real models (selfie checks run the pipeline on upload). The
-# guard below fails a fast run that loads them anyway, so this list cannot silently fall behind.
+# Modules (or single tests) outside those folders that load the real models (selfie checks run the pipeline on
+# upload). The guard below fails a fast run that loads them anyway, so this list cannot silently fall behind.
 MODEL_MODULES = {
     "tests/api/test_selfie_upload.py", "tests/api/test_selfie_set.py", "tests/api/test_generation_flow.py",
-    "tests/integrations/test_delivery.py", "tests/privacy/test_erasure_proof.py",
+    "tests/integrations/test_delivery.py", "tests/integrations/test_labels.py", "tests/privacy/test_erasure_proof.py",
+    "tests/security/test_schemathesis.py",
+    "tests/api/test_brand_kit_backends.py::test_a_klein_kit_on_a_deployment_without_a_model_store_is_refused_up_front",
 }
 # Tests that run docker (when it is installed).
 CONTAINER_TESTS = {"tests/rollouts/test_deploy.py::test_compose_file_validates_and_has_every_service"}
@@ -40,7 +42,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         path = Path(str(item.fspath)).resolve().relative_to(REPO).as_posix()
         markers = {marker for folder, names in HEAVY_FOLDERS.items() if path.startswith(folder) for marker in names}
-        if path in MODEL_MODULES:
+        if path in MODEL_MODULES or item.nodeid in MODEL_MODULES:
             markers.add("models")
         if RAY_FIXTURES & set(getattr(item, "fixturenames", ())):
             markers.add("ray")
