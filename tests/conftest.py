@@ -33,6 +33,8 @@ MODEL_MODULES = {
 }
 # Tests that run docker (when it is installed).
 CONTAINER_TESTS = {"tests/rollouts/test_deploy.py::test_compose_file_validates_and_has_every_service"}
+# Slow without a model: an external conformance tool that sends hundreds of requests (about 30 s).
+SLOW_MODULES = {"tests/scim/test_scim2_tester.py"}
 RAY_FIXTURES = {"ray_pool", "local_ray", "standin"}
 HEAVY = ("slow", "models", "ray", "browser", "faults", "containers")
 
@@ -42,6 +44,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         path = Path(str(item.fspath)).resolve().relative_to(REPO).as_posix()
         markers = {marker for folder, names in HEAVY_FOLDERS.items() if path.startswith(folder) for marker in names}
+        if path in SLOW_MODULES:
+            markers.add("slow")
         if path in MODEL_MODULES or item.nodeid in MODEL_MODULES:
             markers.add("models")
         if RAY_FIXTURES & set(getattr(item, "fixturenames", ())):
