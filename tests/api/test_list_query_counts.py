@@ -1,4 +1,4 @@
-"""Every API list endpoint costs a fixed number of queries, however many rows it lists (no N+1).
+"""Every API list endpoint (SCIM's included) costs a fixed number of queries, however many rows it lists (no N+1).
 
 For each list: one row of its kind (and what hangs off it: a team, a user, a version, a delivery's message), one
 request to warm caches, then the queries of a request listing one row; then five more rows, and the same request
@@ -38,9 +38,9 @@ def add_teams(org, admin, count):
     from teams.services import team_get_or_create
 
     for _ in range(count):
-        team = team_get_or_create(organization=org, name=f"Team {next(_n)}")
-        make_employee(org, name="Member", email=f"member{next(_n)}@example.com").__class__.objects.filter(
-            email__startswith="member", team__isnull=True, organization=org).update(team=team)
+        member = make_employee(org, name="Member", email=f"member{next(_n)}@example.com")
+        member.team = team_get_or_create(organization=org, name=f"Team {next(_n)}")
+        member.save(update_fields=["team"])
 
 
 def add_members(org, admin, count):
@@ -119,6 +119,51 @@ def add_rollouts(org, admin, count):
                                finished_at=timezone.now() - timedelta(minutes=next(_n)), status="done")
 
 
+def add_domains(org, admin, count):
+    from tests.factories import verify_domain
+
+    for _ in range(count):
+        verify_domain(org, f"d{next(_n)}.example.com")
+
+
+def add_exports(org, admin, count):
+    from integrations.export_jobs import export_job_start
+
+    for _ in range(count):
+        export_job_start(organization=org, preset="hibob", created_by=admin)
+
+
+def add_deliveries(org, admin, count):
+    from webhooks.services import endpoint_create, event_emit
+
+    from webhooks.models import WebhookEndpoint
+
+    if not WebhookEndpoint.objects.filter(organization=org).exists():
+        endpoint_create(organization=org, url="https://deliveries.example.com/in")
+    for _ in range(count):
+        event_emit(organization_id=org.pk, event_type="headshot.approved", data={"n": next(_n)})
+
+
+def add_kit_versions(org, admin, count):
+    from brand_kits.models import BrandKit
+    from brand_kits.services import brand_kit_update
+
+    kit = BrandKit.objects.filter(organization=org).order_by("id").first()
+    for _ in range(count):
+        brand_kit_update(kit=kit, spec={"background": {"kind": "solid", "color": f"#{next(_n) % 255:02x}4e79"}})
+
+
+def add_own_headshots(org, admin, count):
+    from tests.connectors.conftest import make_headshot
+    from teams.models import Employee
+
+    employee = Employee.objects.get(organization=org, user=admin)
+    for _ in range(count):
+        made = make_headshot(employee, approved=True, size=(64, 80))
+        made.idempotency_key = f"own-{next(_n)}"
+        made.save(update_fields=["idempotency_key"])
+
+
 # name: (path under /api/v1/orgs/<slug>/, how to add rows)
 LISTS = {
     "employees": ("employees", add_employees),
@@ -133,12 +178,19 @@ LISTS = {
     "headshots": ("headshots", add_headshots),
     "audit-events": ("audit-events", add_audit_events),
     "rollouts": ("rollouts", add_rollouts),
+    "domains": ("domains", add_domains),
+    "exports": ("exports", add_exports),
+    "webhook-deliveries": ("webhooks/{webhook}/deliveries", add_deliveries),
+    "brand-kit-versions": ("brand-kits/{kit}/versions", add_kit_versions),
+    "me-headshots": ("me/headshots", add_own_headshots),
+    "scim-users": ("/scim/v2/Users", add_employees),
+    "scim-groups": ("/scim/v2/Groups", add_teams),
 }
 
 
 def listed(body) -> list:
     if isinstance(body, dict):
-        for key in ("results", "items", "data"):
+        for key in ("results", "items", "data", "Resources"):
             if isinstance(body.get(key), list):
                 return body[key]
         raise AssertionError(f"no list in {sorted(body)}")
@@ -149,10 +201,22 @@ def listed(body) -> list:
 def test_a_list_costs_the_same_queries_for_one_row_and_for_six(name, org_a, django_assert_max_num_queries):
     path, add = LISTS[name]
     admin = make_user(org_a, Role.ADMIN)
-    make_brand_kit(org_a)
+    make_employee(org_a, admin, name="The Admin")
+    kit = make_brand_kit(org_a)
     api = client_for(admin)
-    url = f"/api/v1/orgs/{org_a.slug}/{path}"
     add(org_a, admin, 1)
+    if path.startswith("/scim/"):
+        from scim.services import scim_token_create
+
+        _, secret = scim_token_create(organization=org_a, created_by=admin, name="IdP")
+        api = client_for(None)
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+        url = path
+    else:
+        from webhooks.models import WebhookEndpoint
+
+        webhook = WebhookEndpoint.objects.filter(organization=org_a).order_by("id").first()
+        url = f"/api/v1/orgs/{org_a.slug}/" + path.format(kit=kit.pk, webhook=webhook.pk if webhook else 0)
     assert api.get(url).status_code == 200  # warm: caches, sessions, the token
     with CaptureQueriesContext(connection) as one:
         response = api.get(url)
