@@ -159,9 +159,7 @@ def add_own_headshots(org, admin, count):
 
     employee = Employee.objects.get(organization=org, user=admin)
     for _ in range(count):
-        made = make_headshot(employee, approved=True, size=(64, 80))
-        made.idempotency_key = f"own-{next(_n)}"
-        made.save(update_fields=["idempotency_key"])
+        make_headshot(employee, approved=True, size=(64, 80))  # and the request that made it
 
 
 # name: (path under /api/v1/orgs/<slug>/, how to add rows)
@@ -183,6 +181,7 @@ LISTS = {
     "webhook-deliveries": ("webhooks/{webhook}/deliveries", add_deliveries),
     "brand-kit-versions": ("brand-kits/{kit}/versions", add_kit_versions),
     "me-headshots": ("me/headshots", add_own_headshots),
+    "me-generation-requests": ("me/generation-requests", add_own_headshots),
     "scim-users": ("/scim/v2/Users", add_employees),
     "scim-groups": ("/scim/v2/Groups", add_teams),
 }
