@@ -86,7 +86,8 @@ def seed_accounts(org, count: int) -> list[str]:
         user = get_user_model().objects.filter(email=email).first()
         if user is None:
             user = get_user_model().objects.create_user(email, PASSWORD)
-            Membership.objects.create(organization=org, user=user, role=Role.EMPLOYEE)
+        # (An earlier run's account may belong to an organization seed() has since replaced.)
+        Membership.objects.get_or_create(organization=org, user=user, defaults={"role": Role.EMPLOYEE})
         employee, created = Employee.objects.get_or_create(
             organization=org, user=user, defaults={"name": f"Load {n}", "email": email, "external_id": f"L{n:04d}"})
         if created:
