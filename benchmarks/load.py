@@ -20,6 +20,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "benchmarks"), str(REPO / "platform"), str(REPO)]
 
+import child_processes  # noqa: E402
+
 from pull_api_load import free_port, prepare, wait_until_up  # noqa: E402
 
 SELFIE = REPO / "samples" / "selfies" / "barack_obama" / "2.jpg"
@@ -84,7 +86,8 @@ def seed_accounts(org, count: int) -> list[str]:
         user = get_user_model().objects.filter(email=email).first()
         if user is None:
             user = get_user_model().objects.create_user(email, PASSWORD)
-            Membership.objects.create(organization=org, user=user, role=Role.EMPLOYEE)
+        # (An earlier run's account may belong to an organization seed() has since replaced.)
+        Membership.objects.get_or_create(organization=org, user=user, defaults={"role": Role.EMPLOYEE})
         employee, created = Employee.objects.get_or_create(
             organization=org, user=user, defaults={"name": f"Load {n}", "email": email, "external_id": f"L{n:04d}"})
         if created:
@@ -134,9 +137,9 @@ def main() -> None:
            "API_LOGIN_RATE_PER_EMAIL": UNLIMITED, "API_SELFIE_UPLOAD_RATE": UNLIMITED, "API_USER_RATE": UNLIMITED,
            "BENCH_ORG": org.slug, "BENCH_API_KEY": key, "BENCH_ACCOUNTS": ",".join(accounts),
            "BENCH_SELFIE": str(SELFIE), "BENCH_PASSWORD": PASSWORD}
-    server = subprocess.Popen([sys.executable, str(REPO / "manage.py"), "runserver", "--noreload",
-                               f"127.0.0.1:{port}"], env=env, cwd=REPO, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = child_processes.start([sys.executable, str(REPO / "manage.py"), "runserver", "--noreload",
+                                    f"127.0.0.1:{port}"], env=env, cwd=REPO, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
     load_before = os.getloadavg()[0]
     try:
         wait_until_up(f"http://127.0.0.1:{port}/healthz")
@@ -152,8 +155,7 @@ def main() -> None:
                 rows = list(csv.DictReader(handle))
             failures = Path(f"{prefix}_failures.csv").read_text() if Path(f"{prefix}_failures.csv").exists() else ""
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        child_processes.stop(server, grace_s=10)
 
     print(f"load: {args.users} locust users, {args.seconds} s, runserver (threaded, one process), "
           f"{os.cpu_count()} cores, load average {load_before:.2f} before / {os.getloadavg()[0]:.2f} after")

@@ -15,7 +15,6 @@ the settings' default.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import os
 import re
@@ -29,6 +28,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "benchmarks"), str(REPO / "platform"), str(REPO)]
+
+import child_processes  # noqa: E402
 
 LOCUSTFILE = '''
 import os, random
@@ -218,20 +219,11 @@ def start_server(kind: str, port: int, env: dict) -> subprocess.Popen:
         command = [sys.executable, "-m", "gunicorn", "-c", "python:config.gunicorn", "config.wsgi:application"]
     env = {**env, "WEB_HOST": "127.0.0.1", "WEB_PORT": str(port),
            "PYTHONPATH": os.pathsep.join([str(REPO / "platform"), str(REPO), env.get("PYTHONPATH", "")])}
-    return subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    return child_processes.start(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def stop_server(server: subprocess.Popen) -> None:
-    import signal
-
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
+    child_processes.stop(server, grace_s=20)
 
 
 def closed_loop(port: int, env: dict, users: int, seconds: int) -> list[dict]:

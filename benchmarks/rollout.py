@@ -21,11 +21,13 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO / "platform"), str(REPO)]
+sys.path[:0] = [str(REPO / "benchmarks"), str(REPO / "platform"), str(REPO)]
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 # Ray starts its workers at nice 15 so they never starve the raylet on a dedicated node. On a shared machine that
 # lets any other process take the actors' cores, which is not what is measured here: same priority as everyone else.
 os.environ.setdefault("RAY_worker_niceness", "0")
+
+import child_processes  # noqa: E402
 
 STANDIN = "ray_cluster.standin:CalibratedStandIn"
 # A selfie set as it travels: a few photos of a realistic phone-upload size, put in the object store by reference.
@@ -230,15 +232,6 @@ def tree(pid: int) -> list:
         return []
 
 
-def stop_group(process: subprocess.Popen) -> None:
-    """SIGKILL a process we started and everything it started (its own session)."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait()
-
-
 def fault_injection(args) -> None:
     import atexit
     import json
@@ -318,29 +311,24 @@ def fault_injection(args) -> None:
     def worker() -> subprocess.Popen:
         # Each worker's output in a file of its own: a worker that exits by itself leaves its reason there.
         log_file = open(logs / f"worker-{len(started_processes)}.log", "wb")
-        return subprocess.Popen([sys.executable, "-m", "tests.rollouts.worker_process"], cwd=REPO,
-                                env={**os.environ, **worker_env}, stdout=log_file, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        return child_processes.start([sys.executable, "-m", "tests.rollouts.worker_process"], cwd=REPO,
+                                     env={**os.environ, **worker_env}, stdout=log_file, stderr=subprocess.STDOUT)
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     started_processes: list[subprocess.Popen] = []
 
-    def stop(signum, frame):
-        raise SystemExit(f"stopped by signal {signum}")  # runs the clean-up below
-
-    signal.signal(signal.SIGTERM, stop)
     peak = PeakMemory()
     try:
         # The web role as the image runs it (one process, two threads here): starts the rollout and answers the
         # progress polls an HR dashboard would send.
-        web = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:config.gunicorn",
-                                "config.wsgi:application"], cwd=REPO, start_new_session=True,
-                               env={**os.environ, **worker_env, "WEB_HOST": "127.0.0.1", "WEB_PORT": str(port),
-                                    "WEB_CONCURRENCY": "1", "WEB_THREADS": "2",
-                                    "PYTHONPATH": os.pathsep.join([str(REPO / "platform"), str(REPO)])},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        web = child_processes.start([sys.executable, "-m", "gunicorn", "-c", "python:config.gunicorn",
+                                     "config.wsgi:application"], cwd=REPO,
+                                    env={**os.environ, **worker_env, "WEB_HOST": "127.0.0.1", "WEB_PORT": str(port),
+                                         "WEB_CONCURRENCY": "1", "WEB_THREADS": "2",
+                                         "PYTHONPATH": os.pathsep.join([str(REPO / "platform"), str(REPO)])},
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         started_processes.append(web)
         workers = []
         for _ in range(2):
@@ -392,7 +380,7 @@ def fault_injection(args) -> None:
             if not worker_killed and stored >= planned * 0.3:
                 victim = workers.pop(0)
                 peak.sample({"worker": tree(victim.pid)})
-                stop_group(victim)
+                child_processes.stop(victim)
                 workers.append(worker())  # its replacement, as Kubernetes would start one
                 started_processes.append(workers[-1])
                 worker_killed = True
@@ -408,12 +396,13 @@ def fault_injection(args) -> None:
         wall = time.perf_counter() - started
         peak.sample(groups())
     finally:
-        # Whatever happened (a failed start, Ctrl-C, SIGTERM included), no worker or web process outlives the run:
+        # Whatever happened (a failed start, Ctrl-C, SIGTERM included), no worker or web process outlives the run
+        # (and should this process be SIGKILLed, the kernel kills them: child_processes):
         # a second signal must not cut this clean-up short.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for process in started_processes:
-            stop_group(process)
+            child_processes.stop(process)
     requests = GenerationRequest.objects.filter(rollout_item__rollout_id=rollout["id"])
     expected = {f"{r}:standin-{n}" for r in requests.values_list("id", flat=True) for n in range(variants)}
     keys = list(Headshot.objects.filter(organization=org).values_list("idempotency_key", flat=True))

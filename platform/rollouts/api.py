@@ -13,7 +13,7 @@ from teams.models import GenerationRequest, Team
 from tenancy.api import DomainError, OrganizationAdminEndpoint
 
 from .models import Rollout, RolloutPriority, RolloutScope
-from .selectors import request_progress, rollout_counts, rollout_eta
+from .selectors import request_progress, rollout_counts, rollout_eta, rollouts_counts
 from .services import RolloutError, rollout_cancel, rollout_pause, rollout_resume, rollout_start
 
 
@@ -57,7 +57,8 @@ class RolloutOut(serializers.ModelSerializer):
     def _progress(self, rollout: Rollout):
         # Counted once per object, shared by the four fields below.
         if getattr(rollout, "_progress", None) is None:
-            counts = rollout_counts(rollout)
+            # A list counts its whole page at once (context "counts"); a single rollout counts itself.
+            counts = self.context.get("counts", {}).get(rollout.pk) or rollout_counts(rollout)
             rollout._progress = (counts, rollout_eta(rollout, counts))
         return rollout._progress
 
@@ -94,7 +95,7 @@ class RolloutListApi(OrganizationAdminEndpoint):
     @extend_schema(responses=RolloutOut(many=True))
     def get(self, request, org_slug: str):
         page = self.paginate_queryset(self.get_queryset().order_by("-id"))
-        return self.get_paginated_response(RolloutOut(page, many=True).data)
+        return self.get_paginated_response(RolloutOut(page, many=True, context={"counts": rollouts_counts(page)}).data)
 
     @extend_schema(request=RolloutIn, responses={201: RolloutOut})
     def post(self, request, org_slug: str):

@@ -53,9 +53,8 @@ class Eta:
         return Eta(round(seconds, 1), timezone.now() + timedelta(seconds=seconds), basis)
 
 
-def rollout_counts(rollout: Rollout) -> dict[str, int]:
-    items = RolloutRequest.objects.filter(rollout=rollout)
-    c = items.aggregate(
+def _count_columns() -> dict:
+    return dict(
         total=Count("id"),
         pending=Count("id", filter=Q(request__status=RequestStatus.PENDING)),
         queued=Count("id", filter=Q(request__status=RequestStatus.QUEUED, held=False)),
@@ -67,10 +66,28 @@ def rollout_counts(rollout: Rollout) -> dict[str, int]:
         cancelled=Count("id", filter=Q(cancelled=True)),
         headshots_planned=Sum("request__progress_total"),
     )
-    c["headshots_planned"] = c["headshots_planned"] or 0
-    c["headshots_stored"] = Headshot.objects.filter(request__rollout_item__rollout=rollout).count()
-    c["skipped"] = len(rollout.skipped)
-    return c
+
+
+def rollout_counts(rollout: Rollout) -> dict[str, int]:
+    return rollouts_counts([rollout])[rollout.pk]
+
+
+def rollouts_counts(rollouts) -> dict[int, dict[str, int]]:
+    """Each rollout's counts, for a whole page of rollouts in two queries (not two per rollout)."""
+    ids = [rollout.pk for rollout in rollouts]
+    grouped = {row.pop("rollout"): row for row in RolloutRequest.objects.filter(rollout_id__in=ids)
+               .values("rollout").annotate(**_count_columns()).order_by()}
+    stored = dict(Headshot.objects.filter(request__rollout_item__rollout_id__in=ids)
+                  .values("request__rollout_item__rollout").annotate(n=Count("id")).order_by()
+                  .values_list("request__rollout_item__rollout", "n"))
+    counts = {}
+    for rollout in rollouts:
+        c = grouped.get(rollout.pk) or {name: 0 for name in _count_columns()}
+        c["headshots_planned"] = c["headshots_planned"] or 0
+        c["headshots_stored"] = stored.get(rollout.pk, 0)
+        c["skipped"] = len(rollout.skipped)
+        counts[rollout.pk] = c
+    return counts
 
 
 def rollout_eta(rollout: Rollout, counts: dict[str, int]) -> Eta:

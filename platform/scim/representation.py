@@ -72,9 +72,12 @@ def user_resource(employee: Employee, base_url: str) -> dict:
 
 def group_document(team: Team, base_url: str) -> dict:
     scim = _scim_group(team)
-    members = [{"value": str(pk), "$ref": f"{base_url}/Users/{pk}", "type": "User"}
-               for pk in Employee.objects.for_organization(team.organization).filter(team=team)
-               .order_by("id").values_list("pk", flat=True)]
+    if hasattr(team, "member_list"):  # prefetched by a list of groups
+        pks = [employee.pk for employee in team.member_list]
+    else:
+        pks = (Employee.objects.for_organization(team.organization).filter(team=team)
+               .order_by("id").values_list("pk", flat=True))
+    members = [{"value": str(pk), "$ref": f"{base_url}/Users/{pk}", "type": "User"} for pk in pks]
     document = {"displayName": team.name, "members": members, "externalId": scim.external_id if scim else None}
     return {key: value for key, value in document.items() if value not in (None, "", [])}
 

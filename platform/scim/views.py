@@ -10,7 +10,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -438,7 +438,12 @@ def groups_search(request):
 
 def _group_list(request):
     url = base_url(request)
-    return _listing(request, _groups(request), GROUP_FILTERS, GROUP_LOOKUPS, lambda t: group_resource(t, url),
+    # Each group lists its members: fetched for the whole page at once, not once per group.
+    members = Prefetch("employees", queryset=Employee.objects.for_organization(request.organization)
+                       .order_by("id").only("id", "team_id"),
+                       to_attr="member_list")
+    groups = _groups(request).select_related("organization").prefetch_related(members)
+    return _listing(request, groups, GROUP_FILTERS, GROUP_LOOKUPS, lambda t: group_resource(t, url),
                     discovery.GROUP_SCHEMA)
 
 

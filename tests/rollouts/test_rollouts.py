@@ -1,11 +1,10 @@
 """Rollouts through the API, Redis, dramatiq and Ray: a bounded window, counts and ETA, pause, resume and cancel."""
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from rollouts.models import Rollout, RolloutRequest
+from rollouts.services import rollouts_feed
 from teams.models import GenerationRequest, Headshot, RequestStatus
 from teams.services import team_get_or_create
 from tests.jobs_support import dramatiq_worker, wait_for
@@ -18,6 +17,14 @@ def rollout_json(api, base, rollout_id):
     response = api.get(f"{base}/rollouts/{rollout_id}")
     assert response.status_code == 200, response.content
     return response.json()
+
+
+def assert_nothing_moves(broker):
+    """Every message already sent has been handled, and the feeder (what a finishing job or the watchdog tick calls)
+    sends nothing more: the states read afterwards are final, without sleeping and hoping."""
+    broker.join("generation", timeout=30_000)
+    assert rollouts_feed() == 0
+    broker.join("generation", timeout=30_000)
 
 
 def test_a_team_rollout_makes_one_request_per_ready_employee_and_queues_only_a_window(
@@ -119,7 +126,7 @@ def test_cancelling_a_rollout_stops_it_and_keeps_finished_work(company, standin,
         # Whatever was running finishes; nothing new starts.
         wait_for(lambda: rollout_json(api, base, rollout_id)["counts"]["running"] == 0, 30)
         settled = rollout_json(api, base, rollout_id)["counts"]
-        time.sleep(1.5)
+        assert_nothing_moves(redis_broker)
         later = rollout_json(api, base, rollout_id)["counts"]
     assert later == settled
     assert later["done"] >= 2 and later["cancelled"] >= 1
@@ -143,18 +150,23 @@ def test_a_paused_rollout_holds_its_queue_and_resumes_to_the_end(company, standi
     rollout_id = api.post(f"{base}/rollouts", {"scope": "all"}, format="json").json()["id"]
     with dramatiq_worker(threads=1):
         wait_for(lambda: rollout_json(api, base, rollout_id)["counts"]["done"] >= 1, 60, interval=0.05)
-        assert api.post(f"{base}/rollouts/{rollout_id}/pause", {}, format="json").json()["status"] == "paused"
-        wait_for(lambda: rollout_json(api, base, rollout_id)["counts"]["running"] == 0, 30)
-        wait_for(lambda: rollout_json(api, base, rollout_id)["counts"]["queued"] == 0, 30)
+    # The worker is stopped after its running job: every finished request refilled the window, so requests wait in
+    # the queue (a known state to pause in, rather than a race with the worker).
+    before = rollout_json(api, base, rollout_id)["counts"]
+    assert before["running"] == 0 and before["queued"] >= 1 and before["pending"] >= 1, before
+    assert api.post(f"{base}/rollouts/{rollout_id}/pause", {}, format="json").json()["status"] == "paused"
+    with dramatiq_worker(threads=1):
+        # The queued requests reach the worker and are held, not run.
+        wait_for(lambda: RolloutRequest.objects.filter(rollout_id=rollout_id, held=True).count() == before["queued"],
+                 30, interval=0.05)
         paused = rollout_json(api, base, rollout_id)
-        time.sleep(1.2)
+        assert_nothing_moves(redis_broker)
         assert rollout_json(api, base, rollout_id)["counts"] == paused["counts"]  # nothing moves while paused
+        assert paused["counts"]["done"] == before["done"] and paused["counts"]["running"] == 0
         assert paused["eta_seconds"] is None and paused["eta_basis"] == "paused"
-        assert paused["counts"]["done"] < 5 and paused["counts"]["pending"] >= 1
         held = RolloutRequest.objects.filter(rollout_id=rollout_id, held=True).first()
-        if held is not None:  # a queued request that reached the worker while paused says so
-            progress = api.get(f"{base}/generation-requests/{held.request_id}/progress").json()
-            assert progress["state"] == "held" and "paused" in progress["reason"]
+        progress = api.get(f"{base}/generation-requests/{held.request_id}/progress").json()
+        assert progress["state"] == "held" and "paused" in progress["reason"]
 
         assert api.post(f"{base}/rollouts/{rollout_id}/resume", {}, format="json").json()["status"] == "running"
         done = wait_for(lambda: (d := rollout_json(api, base, rollout_id))["status"] == "done" and d, 60)
