@@ -14,7 +14,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .brand import BrandSpec, BrandSpecError, Retouch
+from .brand import BrandSpec, BrandSpecError, Framing, Retouch
 from .errors import IngestError, InputError
 from .face_detect import SAME_PERSON_DISTANCE, Face, FaceAnalyzer, identity_distance, prominent_faces
 from .framing import FramingPlan
@@ -35,7 +35,7 @@ from .matting import DEFAULT_MODEL_PATH, load_portrait_matter
 from .segmentation import PersonSegmenter
 from .face_mesh import FaceMesh, FaceMesher
 from .selfie_qc import SelfieMetrics, SetItem, SetJudgement, face_mesh_on_face, judge_set, measure_selfie, photo_reasons
-from .variants import SourceSelfie, VariantSpec, adjust_variant, make_variant, plan_variants
+from .variants import SourceSelfie, VariantSpec, adjust_variant, framing_fit, make_variant, plan_variants
 
 from .finishing import Finisher, LookInput, SubjectInput
 
@@ -68,6 +68,7 @@ REASON_MESSAGES: dict[str, str] = {
     "deep_shadows": "Part of your face is lost in deep shadow. Face the light so it falls evenly on your face, and take it again.",
     "face_obscured": "We couldn't see your whole face clearly. Face the camera with nothing covering your face (no mask, hand or hair), and take it again.",
     "face_covered": "Something covers part of your face — a microphone, hand or phone. Upload one where nothing is in front of you.",
+    "cut_off_below_chin": "This photo is cut off just below your chin, so we would have to invent your shoulders. Upload one that shows your neck and shoulders, with some space below them.",
     "head_turned": "Your head is turned to the side. Look straight into the camera and take it again.",
     "chin_up": "Your chin is raised (or the camera is below you). Hold the camera at eye level, keep your chin level, and take it again.",
     "chin_down": "Your chin is lowered (or the camera is above you). Hold the camera at eye level, keep your chin level, and take it again.",
@@ -233,11 +234,22 @@ class HeadshotPipeline:
                 messages=tuple(REASON_MESSAGES[reason] for reason in quality), metrics=metrics.as_dict(), **size,
             )
             return SelfieInspection(verdict, image, face, mesh=mesh, metrics=metrics)
-        # The embedding (~80 ms) is only paid for a photo that passed everything else.
+        # A photo cut off just below the chin can't fill even a close-up without painting a smear of invented body
+        # into the frame's bottom corners (framing_fit is geometry only; the brand's styles are chosen at planning).
+        fit = framing_fit(face, image.width, image.height, Framing())
+        measured = {**metrics.as_dict(), "bottom_extension_tightest": round(fit.tightest, 4)}
+        # The embedding (~80 ms) is only paid for a photo whose face passed every check (a photo refused only for
+        # its crop still shows who the person is).
         embedding = self.faces.embed(image.rgb, face)
+        if fit.refused:
+            verdict = SelfieVerdict(
+                name=selfie.name, accepted=False, reasons=("cut_off_below_chin",),
+                messages=(REASON_MESSAGES["cut_off_below_chin"],), metrics=measured, **size,
+            )
+            return SelfieInspection(verdict, image, face, embedding, mesh=mesh, metrics=metrics)
         verdict = SelfieVerdict(
             name=selfie.name, accepted=True, embedding=tuple(float(v) for v in embedding),
-            metrics=metrics.as_dict(), **size,
+            metrics=measured, **size,
         )
         return SelfieInspection(verdict, image, face, embedding, mesh=mesh, metrics=metrics)
 
@@ -421,11 +433,15 @@ class _PersonRun:
         self._delivered: list[tuple[str, ImagePrint]] = []
         self.dropped: list[dict[str, Any]] = []
         self._mattes: dict[str, np.ndarray | None] = {}
+        # Per selfie, the brand framings it fills without inventing body below the photo (tighter ones preferred).
+        self.fits = {name: framing_fit(item.face, item.image.width, item.image.height, self.brand.framing,
+                                       self.brand.variant_framings) for name, item in self.items.items()}
         if request.reproduce:
             self.specs = tuple(VariantSpec.from_params(dict(p), self.brand) for p in request.reproduce)
             self.tries = 0  # a reproduction is exactly what was asked for, pass or fail
         else:
-            self.specs = plan_variants(self.brand, self.sources, base_seed=request.seed)
+            self.specs = plan_variants(self.brand, self.sources, base_seed=request.seed,
+                                       styles_for={name: fit.styles for name, fit in self.fits.items()})
             self.tries = self.brand.regeneration_tries
         self.made: list[HeadshotOutput] = []
 
@@ -622,6 +638,8 @@ class _PersonRun:
             "retouch": {"strength": spec.retouch_strength, "min_texture_share": brand.retouch.min_texture_share},
             "finishing": finish_params,
             "finishing_measurements": measurements,
+            # Why this selfie gets only some framings (None excluded: it fills them all).
+            "framing_fit": self.fits[spec.source].as_params(),
         })
         gain = measurements.get("face_luma_gain")
         return _Rendered(rgb=rgb, matte=matte, plan=plan, params=params,

@@ -8,7 +8,16 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from .brand import LIGHTING_PRESETS, BrandSpec, Framing
-from .framing import framing_variant
+from .face_detect import Face
+from .framing import (
+    MAX_BOTTOM_EXTENSION,
+    MAX_TIGHTEN,
+    MAX_TIGHTEST_BOTTOM_EXTENSION,
+    bottom_extension,
+    framing_variant,
+    output_size,
+    plan_framing,
+)
 
 # Short codes in variant names ("hs-studio-bg0-s2"). "loose" is not offered on its own: it is what regeneration
 # moves a failing head-and-shoulders variant to (more room around the head, less enlargement of the selfie).
@@ -44,6 +53,50 @@ def framing_for(style: str, brand: Framing) -> Framing:
     if style not in FRAMING_CODES:
         raise ValueError(f"unknown framing style {style!r}; known: {', '.join(FRAMING_CODES)}")
     return framing_variant(brand, style)
+
+
+@dataclass(frozen=True)
+class FramingFit:
+    """Which framing styles a selfie can fill without smearing invented body into the frame's bottom corners."""
+
+    # Per grid style: share of frame height below the photo's bottom edge once choose_framing() has tightened it
+    # as far as it may (MAX_TIGHTEN); framing.bottom_extension().
+    extensions: dict[str, float]
+    # The styles within MAX_BOTTOM_EXTENSION, in the brand's order; when none is, the one needing least.
+    styles: tuple[str, ...]
+
+    @property
+    def tightest(self) -> float:
+        return min(self.extensions.values())
+
+    @property
+    def refused(self) -> bool:
+        """Even the tightest style would invent a band of body under the chin: the photo can't be framed."""
+        return self.tightest > MAX_TIGHTEST_BOTTOM_EXTENSION
+
+    def as_params(self) -> dict[str, Any]:
+        excluded = [style for style in self.extensions if style not in self.styles]
+        return {
+            "bottom_extension": {style: round(value, 4) for style, value in self.extensions.items()},
+            "styles": list(self.styles),
+            "excluded": excluded,
+            "reason": (f"the photo ends too close below the chin: {', '.join(excluded)} would invent more than "
+                       f"{MAX_BOTTOM_EXTENSION:.0%} of the frame's height below it") if excluded else None,
+        }
+
+
+def framing_fit(face: Face, width: int, height: int, base: Framing,
+                styles: Sequence[str] = ("head_and_shoulders", "close_up", "square_avatar")) -> FramingFit:
+    """How far below the photo each style's frame reaches (geometry only, before any matte), and which fit."""
+    extensions = {}
+    for style in styles:
+        framing = framing_for(style, base)
+        tight = dataclasses.replace(framing, head_height=min(0.8, framing.head_height * MAX_TIGHTEN))
+        extensions[style] = bottom_extension(plan_framing(face, tight, output_size(tight, 1024)), width, height)
+    fitting = tuple(style for style in styles if extensions[style] <= MAX_BOTTOM_EXTENSION)
+    if not fitting:
+        fitting = (min(styles, key=lambda style: (extensions[style], styles.index(style))),)
+    return FramingFit(extensions=extensions, styles=fitting)
 
 
 @dataclass(frozen=True)
@@ -138,7 +191,8 @@ def make_variant(source: SourceSelfie, brand: BrandSpec, *, framing_style: str, 
 
 
 def plan_variants(brand: BrandSpec, sources: Sequence[SourceSelfie], *, base_seed: int,
-                  count: int | None = None) -> tuple[VariantSpec, ...]:
+                  count: int | None = None,
+                  styles_for: dict[str, Sequence[str]] | None = None) -> tuple[VariantSpec, ...]:
     """Up to `count` (default brand.variants_per_person) variants, spread evenly over every axis.
 
     `sources` are the person's accepted selfies, best first; the best brand.variant_sources of them are used.
@@ -148,7 +202,8 @@ def plan_variants(brand: BrandSpec, sources: Sequence[SourceSelfie], *, base_see
     already picked is only picked again on another backdrop once every such combination is taken (the same photo
     on another colour is a near-copy, not a new choice), and every selfie is shown in every framing before any
     pair of them repeats (balancing the axes alone tied each selfie to one framing). The lighter retouch level is only used when every
-    combination at the brand's strength is taken.
+    combination at the brand's strength is taken. `styles_for` (selfie name -> styles, FramingFit.styles) keeps a
+    tightly cropped selfie to the framings it fills; a selfie it doesn't name gets every brand framing.
     """
     count = brand.variants_per_person if count is None else count
     if count < 1:
@@ -164,6 +219,8 @@ def plan_variants(brand: BrandSpec, sources: Sequence[SourceSelfie], *, base_see
     for tier, strength in enumerate(levels):
         for s_rank, source in enumerate(chosen_sources):
             for f_rank, style in enumerate(brand.variant_framings):
+                if styles_for is not None and source.name in styles_for and style not in styles_for[source.name]:
+                    continue
                 for l_rank, lighting in enumerate(brand.lightings):
                     for b_rank in range(len(brand.backgrounds)):
                         candidates.append(((tier, s_rank, f_rank, l_rank, b_rank),
