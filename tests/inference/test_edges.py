@@ -1,0 +1,171 @@
+"""Edges: a selfie cropped tight below the chin is framed tighter (only the framings it fills are planned), or
+refused with a tip when even a close-up would have to invent the body under the chin; never a smear of invented
+shoulders in the bottom corners. Real dev photos of the check half (benchmarks/occluders.CHECK_PEOPLE, whose photos
+set no threshold), cropped here."""
+from __future__ import annotations
+
+import dataclasses
+import io
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import inference.pipeline as pipeline_module
+from benchmarks.occluders import CHECK_PEOPLE
+from inference.brand import BrandSpec, Framing, Retouch
+from inference.face_detect import Face, prominent_faces
+from inference.finishing import SubjectInput
+from inference.framing import (
+    MAX_BOTTOM_EXTENSION,
+    MAX_TIGHTEST_BOTTOM_EXTENSION,
+    bottom_extension,
+    choose_framing,
+    estimate_head_height,
+    output_size,
+    plan_framing,
+)
+from inference.ingest import decode_image
+from inference.request import GenerationInput, SelfieInput
+from inference.variants import SourceSelfie, framing_fit, framing_for, plan_variants
+
+from .conftest import FACES, solid_brand
+
+TIP = pipeline_module.REASON_MESSAGES["cut_off_below_chin"]
+
+
+def cut_below_chin(pipeline, person_file: str, head_heights: float) -> np.ndarray:
+    """The dev photo cut `head_heights` head heights below the chin (the chin: half a head below the eyes)."""
+    rgb = decode_image((FACES / person_file).read_bytes()).rgb
+    face = prominent_faces(pipeline.faces.detect(rgb))[0]
+    head = estimate_head_height(face)
+    bottom = int(face.eye_midpoint[1] + (0.5 + head_heights) * head)
+    assert bottom < rgb.shape[0], "the photo must go on below the cut"
+    return np.ascontiguousarray(rgb[:bottom])
+
+
+def upload(rgb: np.ndarray, name: str = "tight.jpg") -> SelfieInput:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="JPEG", quality=92)
+    return SelfieInput(name, buffer.getvalue())
+
+
+def face_of(pipeline, rgb: np.ndarray) -> Face:
+    return prominent_faces(pipeline.faces.detect(rgb))[0]
+
+
+def prepared(pipeline, rgb: np.ndarray, style: str):
+    face = face_of(pipeline, rgb)
+    return pipeline.finisher.prepare(SubjectInput(
+        rgb=rgb, face=face, framing=framing_for(style, Framing()), retouch=Retouch(), long_side=1024,
+        source_matte=pipeline.finisher.selfie_matte(rgb, face)))
+
+
+# -- geometry --------------------------------------------------------------------------------------------------
+
+def test_bottom_extension_is_the_frame_below_the_photos_bottom_edge():
+    face = Face(box=(400, 300, 600, 560), score=2.0,
+                landmarks=((560, 400), (540, 400), (440, 400), (460, 400), (500, 450)))
+    plan = plan_framing(face, Framing(), (800, 1000))
+    # Where the photo's bottom edge lands in the frame decides it: the frame row of source row h is a*h + f.
+    (_, _, _), (_, scale, offset) = plan.matrix
+    for height in (700, 900, 1400):
+        row = scale * height + offset
+        expected = min(1.0, max(0.0, (1000 - row) / 1000))
+        assert bottom_extension(plan, 1000, height) == pytest.approx(expected, abs=1e-9)
+    assert bottom_extension(plan, 1000, 1400) == 0.0
+
+
+def test_a_rolled_head_counts_the_worse_bottom_corner():
+    def face(roll):
+        c, s = math.cos(math.radians(roll)), math.sin(math.radians(roll))
+        eyes = [(500 + dx * c, 400 + dx * s) for dx in (-48, -32, 32, 48)]
+        return Face(box=(400, 300, 600, 560), score=2.0,
+                    landmarks=(eyes[3], eyes[2], eyes[0], eyes[1], (500 - 60 * s, 400 + 60 * c)))
+
+    level = bottom_extension(plan_framing(face(0), Framing(), (800, 1000)), 1000, 760)
+    rolled = bottom_extension(plan_framing(face(12), Framing(), (800, 1000)), 1000, 760)
+    assert rolled > level > 0.0
+
+
+# -- tight crops of real photos --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("person_file", ["barack_obama/1.jpg", "jennifer/4.jpg"])
+def test_an_uncropped_photo_fills_every_framing(pipeline, person_file):
+    rgb = decode_image((FACES / person_file).read_bytes()).rgb
+    fit = framing_fit(face_of(pipeline, rgb), rgb.shape[1], rgb.shape[0], Framing())
+    assert fit.styles == ("head_and_shoulders", "close_up", "square_avatar")
+    assert fit.as_params()["reason"] is None and not fit.refused
+
+
+@pytest.mark.parametrize("person_file", ["barack_obama/1.jpg", "jennifer/4.jpg"])
+def test_a_photo_cut_a_third_of_a_head_below_the_chin_gets_close_ups_without_a_smear(pipeline, person_file):
+    assert person_file.split("/")[0] in CHECK_PEOPLE
+    rgb = cut_below_chin(pipeline, person_file, 0.3)
+    assert pipeline.inspect_selfie(upload(rgb)).accepted
+    fit = framing_fit(face_of(pipeline, rgb), rgb.shape[1], rgb.shape[0], Framing())
+    assert "head_and_shoulders" not in fit.styles and "close_up" in fit.styles
+    assert fit.extensions["head_and_shoulders"] > MAX_BOTTOM_EXTENSION
+    assert "head_and_shoulders" in fit.as_params()["reason"]
+    # The smear, measured: the share of the person shown that was painted below the photo, not photographed.
+    smeared = prepared(pipeline, rgb, "head_and_shoulders").measurements["invented_body_share"]
+    framed = prepared(pipeline, rgb, "close_up").measurements["invented_body_share"]
+    assert smeared > 0.15, smeared
+    assert framed < 0.03, framed
+
+
+@pytest.mark.parametrize("person_file", ["barack_obama/1.jpg", "jennifer/4.jpg"])
+def test_a_photo_cut_just_below_the_chin_is_refused_with_the_tip(pipeline, person_file):
+    rgb = cut_below_chin(pipeline, person_file, 0.05)
+    verdict = pipeline.inspect_selfie(upload(rgb))
+    assert verdict.accepted is False
+    assert verdict.reasons == ("cut_off_below_chin",) and verdict.messages == (TIP,)
+    assert verdict.metrics["bottom_extension_tightest"] > MAX_TIGHTEST_BOTTOM_EXTENSION
+    # What it would have become: even the tightest close-up paints a tenth of the body shown.
+    assert prepared(pipeline, rgb, "close_up").measurements["invented_body_share"] > 0.1
+
+
+def test_the_dev_photo_cut_at_the_neck_is_refused_and_the_rest_of_the_check_half_is_not(dev_inspections):
+    refused = sorted(name for name, item in dev_inspections.items()
+                     if "cut_off_below_chin" in item.verdict.reasons and name.split("/")[0] in CHECK_PEOPLE)
+    assert refused == ["scarlett/7.jpg"]
+    # Refused only for its crop: the face passed, so the photo still counts as who the person is.
+    assert dev_inspections["scarlett/7.jpg"].embedding is not None
+
+
+def test_choose_framing_tightens_a_tight_crop_until_the_bottom_band_is_photographed(pipeline):
+    rgb = cut_below_chin(pipeline, "barack_obama/1.jpg", 0.3)
+    face = face_of(pipeline, rgb)
+    matte = pipeline.finisher.selfie_matte(rgb, face)
+    framing = framing_for("close_up", Framing())
+    size = output_size(framing, 1024)
+    assert bottom_extension(plan_framing(face, framing, size), rgb.shape[1], rgb.shape[0]) > MAX_BOTTOM_EXTENSION
+    choice = choose_framing(face, framing, size, matte)
+    assert choice.tightened
+    assert bottom_extension(choice.plan, rgb.shape[1], rgb.shape[0]) <= MAX_BOTTOM_EXTENSION
+
+
+# -- planning ------------------------------------------------------------------------------------------------
+
+def test_plan_variants_keeps_a_tight_selfie_to_the_framings_it_fills():
+    brand = BrandSpec()
+    sources = [SourceSelfie("wide.jpg", 0), SourceSelfie("tight.jpg", 1)]
+    specs = plan_variants(brand, sources, base_seed=1, count=12, styles_for={"tight.jpg": ("close_up",)})
+    tight = {spec.framing_style for spec in specs if spec.source == "tight.jpg"}
+    wide = {spec.framing_style for spec in specs if spec.source == "wide.jpg"}
+    assert tight == {"close_up"}
+    assert wide == set(brand.variant_framings)
+
+
+def test_a_generated_headshot_says_why_its_selfie_got_no_head_and_shoulders(pipeline):
+    tight = cut_below_chin(pipeline, "barack_obama/1.jpg", 0.3)
+    brand = dataclasses.replace(solid_brand(), variants_per_person=2)
+    output = pipeline.run(GenerationInput(selfies=(upload(tight, "tight.jpg"),), brand=brand, seed=3))
+    planned = [h for h in output.headshots if not h.qc["regenerated"]]
+    assert planned
+    for headshot in planned:
+        assert headshot.params["framing_style"] != "head_and_shoulders"
+        fit = headshot.params["framing_fit"]
+        assert "head_and_shoulders" in fit["excluded"] and "below the chin" in fit["reason"]
+        assert headshot.params["finishing_measurements"]["invented_body_share"] < 0.03
