@@ -69,6 +69,7 @@ REASON_MESSAGES: dict[str, str] = {
     "face_obscured": "We couldn't see your whole face clearly. Face the camera with nothing covering your face (no mask, hand or hair), and take it again.",
     "face_covered": "Something covers part of your face — a microphone, hand or phone. Upload one where nothing is in front of you.",
     "cut_off_below_chin": "This photo is cut off just below your chin, so we would have to invent your shoulders. Upload one that shows your neck and shoulders, with some space below them.",
+    "microphone_below_face": "There is a microphone in front of your chest, just below your face, and your headshots will show it. For headshots without it, upload a photo with nothing in front of you.",
     "head_turned": "Your head is turned to the side. Look straight into the camera and take it again.",
     "chin_up": "Your chin is raised (or the camera is below you). Hold the camera at eye level, keep your chin level, and take it again.",
     "chin_down": "Your chin is lowered (or the camera is above you). Hold the camera at eye level, keep your chin level, and take it again.",
@@ -80,6 +81,12 @@ REASON_MESSAGES: dict[str, str] = {
     "identity_unclear": "Your photos look like different people, so we can't tell which ones are you. Upload at least three photos of yourself alone.",
     "processing_failed": "Something went wrong while processing this photo. Try another photo; if it happens again, contact support.",
 }
+
+
+def photo_warnings(metrics: SelfieMetrics) -> list[str]:
+    """Codes (REASON_MESSAGES) of what an accepted photo will bring into its headshots: kept in the verdict's
+    metrics["warnings"], shown with the stored selfie and recorded in the headshots made from it."""
+    return ["microphone_below_face"] if metrics.chest_object else []
 
 
 @dataclass(frozen=True)
@@ -237,7 +244,8 @@ class HeadshotPipeline:
         # A photo cut off just below the chin can't fill even a close-up without painting a smear of invented body
         # into the frame's bottom corners (framing_fit is geometry only; the brand's styles are chosen at planning).
         fit = framing_fit(face, image.width, image.height, Framing())
-        measured = {**metrics.as_dict(), "bottom_extension_tightest": round(fit.tightest, 4)}
+        measured = {**metrics.as_dict(), "bottom_extension_tightest": round(fit.tightest, 4),
+                    "warnings": photo_warnings(metrics)}
         # The embedding (~80 ms) is only paid for a photo whose face passed every check (a photo refused only for
         # its crop still shows who the person is).
         embedding = self.faces.embed(image.rgb, face)
@@ -640,6 +648,8 @@ class _PersonRun:
             "finishing_measurements": measurements,
             # Why this selfie gets only some framings (None excluded: it fills them all).
             "framing_fit": self.fits[spec.source].as_params(),
+            # What selfie QC saw that stays in the picture (e.g. a microphone below the face), with its tip.
+            "source_warnings": list(self.items[spec.source].verdict.metrics.get("warnings", [])),
         })
         gain = measurements.get("face_luma_gain")
         return _Rendered(rgb=rgb, matte=matte, plan=plan, params=params,
