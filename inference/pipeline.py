@@ -35,7 +35,7 @@ from .matting import DEFAULT_MODEL_PATH, load_portrait_matter
 from .segmentation import PersonSegmenter
 from .face_mesh import FaceMesh, FaceMesher
 from .selfie_qc import SelfieMetrics, SetItem, SetJudgement, face_mesh_on_face, judge_set, measure_selfie, photo_reasons
-from .variants import SourceSelfie, VariantSpec, adjust_variant, framing_fit, make_variant, plan_variants
+from .variants import FramingFit, SourceSelfie, VariantSpec, adjust_variant, framing_fit, make_variant, plan_variants
 
 from .finishing import Finisher, LookInput, SubjectInput
 
@@ -70,6 +70,7 @@ REASON_MESSAGES: dict[str, str] = {
     "face_covered": "Something covers part of your face — a microphone, hand or phone. Upload one where nothing is in front of you.",
     "cut_off_below_chin": "This photo is cut off just below your chin, so we would have to invent your shoulders. Upload one that shows your neck and shoulders, with some space below them.",
     "microphone_below_face": "There is a microphone in front of your chest, just below your face, and your headshots will show it. For headshots without it, upload a photo with nothing in front of you.",
+    "microphone_framed_out": "There is a microphone in front of your chest, so we frame the headshots from this photo close to keep it out. For other framings, upload a photo with nothing in front of you.",
     "head_turned": "Your head is turned to the side. Look straight into the camera and take it again.",
     "chin_up": "Your chin is raised (or the camera is below you). Hold the camera at eye level, keep your chin level, and take it again.",
     "chin_down": "Your chin is lowered (or the camera is above you). Hold the camera at eye level, keep your chin level, and take it again.",
@@ -83,10 +84,17 @@ REASON_MESSAGES: dict[str, str] = {
 }
 
 
-def photo_warnings(metrics: SelfieMetrics) -> list[str]:
-    """Codes (REASON_MESSAGES) of what an accepted photo will bring into its headshots: kept in the verdict's
-    metrics["warnings"], shown with the stored selfie and recorded in the headshots made from it."""
-    return ["microphone_below_face"] if metrics.chest_object else []
+def photo_warnings(metrics: SelfieMetrics, fit: FramingFit) -> list[str]:
+    """Codes (REASON_MESSAGES) of what an accepted photo brings into its headshots, or what framing does about it:
+    kept in the verdict's metrics["warnings"], shown with the stored selfie, recorded in the headshots made from it.
+    `fit` is the photo's framing_fit() for the default brand framing (a kit's own framing may differ a little)."""
+    if not metrics.chest_object:
+        return []
+    return ["microphone_framed_out"] if fit.object_kept_out else ["microphone_below_face"]
+
+
+def _keep_out_below(metrics: SelfieMetrics | None) -> float | None:
+    return metrics.chest_object_top if metrics is not None and metrics.chest_object else None
 
 
 @dataclass(frozen=True)
@@ -243,9 +251,9 @@ class HeadshotPipeline:
             return SelfieInspection(verdict, image, face, mesh=mesh, metrics=metrics)
         # A photo cut off just below the chin can't fill even a close-up without painting a smear of invented body
         # into the frame's bottom corners (framing_fit is geometry only; the brand's styles are chosen at planning).
-        fit = framing_fit(face, image.width, image.height, Framing())
+        fit = framing_fit(face, image.width, image.height, Framing(), keep_out_below=_keep_out_below(metrics))
         measured = {**metrics.as_dict(), "bottom_extension_tightest": round(fit.tightest, 4),
-                    "warnings": photo_warnings(metrics)}
+                    "warnings": photo_warnings(metrics, fit)}
         # The embedding (~80 ms) is only paid for a photo whose face passed every check (a photo refused only for
         # its crop still shows who the person is).
         embedding = self.faces.embed(image.rgb, face)
@@ -442,8 +450,10 @@ class _PersonRun:
         self.dropped: list[dict[str, Any]] = []
         self._mattes: dict[str, np.ndarray | None] = {}
         # Per selfie, the brand framings it fills without inventing body below the photo (tighter ones preferred).
+        # A microphone below the face is kept out of the frame where a fitting style ends above it.
         self.fits = {name: framing_fit(item.face, item.image.width, item.image.height, self.brand.framing,
-                                       self.brand.variant_framings) for name, item in self.items.items()}
+                                       self.brand.variant_framings, keep_out_below=_keep_out_below(item.metrics))
+                     for name, item in self.items.items()}
         if request.reproduce:
             self.specs = tuple(VariantSpec.from_params(dict(p), self.brand) for p in request.reproduce)
             self.tries = 0  # a reproduction is exactly what was asked for, pass or fail

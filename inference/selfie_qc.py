@@ -143,6 +143,8 @@ class SelfieMetrics:
     # microphone_below_face(): size of a microphone in front of the chest (None without a mesh). Not a refusal:
     # the face is clear, but the headshots will show it, so the verdict names it (pipeline.WARNINGS).
     chest_object: float | None = None
+    # The photo row (image.rgb's pixels) where that object begins; None when there is none.
+    chest_object_top: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -223,9 +225,10 @@ def measure_selfie(rgb: np.ndarray, face: Face, mesh: FaceMesh | None) -> Selfie
     }
     if mesh is not None:
         yaw, pitch, roll = mesh.head_pose()
+        object_size, object_top = chest_object(rgb, mesh)
         metrics.update(yaw=float(yaw), pitch=float(pitch), roll=float(roll),
                        eye_openness=tuple(float(v) for v in mesh.eye_openness()), irises_found=irises_found(mesh),
-                       occlusion=occlusion_measure(rgb, mesh), chest_object=microphone_below_face(rgb, mesh))
+                       occlusion=occlusion_measure(rgb, mesh), chest_object=object_size, chest_object_top=object_top)
     return SelfieMetrics(**metrics)
 
 
@@ -392,31 +395,37 @@ def microphone_below_face(rgb: np.ndarray, mesh: FaceMesh) -> float:
     just below the face, such as a podium or hand-held microphone; 0.0 when there is none.
 
     The occlusion check (occlusion_measure) only counts what covers the face; this one finds the object that
-    stays in the frame below it, so the verdict can name it."""
+    stays in the frame below it, so the verdict can name it (and framing can try to keep it out)."""
+    return chest_object(rgb, mesh)[0]
+
+
+def chest_object(rgb: np.ndarray, mesh: FaceMesh) -> tuple[float, float | None]:
+    """microphone_below_face()'s size, and the photo row where the highest such object begins (None: none)."""
     points = mesh.points[:, :2].astype(np.float64)
     chin = points[CHIN]
     face_height = float(np.linalg.norm(chin - points[FOREHEAD]))
     face_width = float(np.linalg.norm(points[RIGHT_CHEEK] - points[LEFT_CHEEK]))
     if face_height < 8 or face_width < 8:
-        return 0.0
+        return 0.0, None
     height, width = rgb.shape[:2]
     top, bottom = int(chin[1] + CHEST_BAND_TOP * face_height), int(min(chin[1] + CHEST_BAND_BOTTOM * face_height, height))
     left = int(max(chin[0] - CHEST_BAND_HALF_WIDTH * face_width, 0))
     right = int(min(chin[0] + CHEST_BAND_HALF_WIDTH * face_width, width))
     if bottom - top < 8 or right - left < 8:
-        return 0.0
+        return 0.0, None
     scale = OCCLUSION_FACE_HEIGHT / face_height
     crop = rgb[top:bottom, left:right]
     size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
     crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
     lab = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2LAB).astype(np.float32)
     lightness = lab[..., 0] * (100.0 / 255.0)
+    row_scale = (bottom - top) / crop.shape[0]
     chroma = np.hypot(lab[..., 1] - 128.0, lab[..., 2] - 128.0)
     dark = ((lightness < CHEST_DARK_L) & (chroma < CHEST_MAX_CHROMA)).astype(np.uint8)
     dark = cv2.morphologyEx(dark, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
     min_area = CHEST_MIN_AREA * OCCLUSION_FACE_HEIGHT ** 2
-    largest = 0.0
+    largest, first_row = 0.0, None
     for index in range(1, count):
         x, y, w, h, area = (int(v) for v in stats[index])
         if area < min_area or x == 0 or x + w >= dark.shape[1] or h < CHEST_MIN_TALL * w:
@@ -431,7 +440,9 @@ def microphone_below_face(rgb: np.ndarray, mesh: FaceMesh) -> float:
         if float(np.median(lightness[ring])) - float(lightness[whole].mean()) < CHEST_MIN_CONTRAST:
             continue
         largest = max(largest, area / OCCLUSION_FACE_HEIGHT ** 2)
-    return largest
+        row = top + y * row_scale
+        first_row = row if first_row is None else min(first_row, row)
+    return largest, first_row
 
 
 def face_sharpness(face_grey: np.ndarray) -> float:

@@ -7,6 +7,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
+import cv2
+import numpy as np
+
 from .brand import LIGHTING_PRESETS, BrandSpec, Framing
 from .face_detect import Face
 from .framing import (
@@ -62,8 +65,11 @@ class FramingFit:
     # Per grid style: share of frame height below the photo's bottom edge once choose_framing() has tightened it
     # as far as it may (MAX_TIGHTEN); framing.bottom_extension().
     extensions: dict[str, float]
-    # The styles within MAX_BOTTOM_EXTENSION, in the brand's order; when none is, the one needing least.
+    # The styles within MAX_BOTTOM_EXTENSION, in the brand's order; when none is, the one needing least. With an
+    # object below the face (keep_out_below), only those of them whose frame ends above it, if any do.
     styles: tuple[str, ...]
+    # Whether an object below the face was kept out of every planned style (None: there is no such object).
+    object_kept_out: bool | None = None
 
     @property
     def tightest(self) -> float:
@@ -76,27 +82,48 @@ class FramingFit:
 
     def as_params(self) -> dict[str, Any]:
         excluded = [style for style in self.extensions if style not in self.styles]
+        reasons = []
+        cut = [style for style in excluded if self.extensions[style] > MAX_BOTTOM_EXTENSION]
+        if cut:
+            reasons.append(f"the photo ends too close below the chin: {', '.join(cut)} would invent more than "
+                           f"{MAX_BOTTOM_EXTENSION:.0%} of the frame's height below it")
+        if self.object_kept_out:
+            shown = [style for style in excluded if style not in cut]
+            if shown:
+                reasons.append(f"an object below the face (a microphone) would show in {', '.join(shown)}")
         return {
             "bottom_extension": {style: round(value, 4) for style, value in self.extensions.items()},
             "styles": list(self.styles),
             "excluded": excluded,
-            "reason": (f"the photo ends too close below the chin: {', '.join(excluded)} would invent more than "
-                       f"{MAX_BOTTOM_EXTENSION:.0%} of the frame's height below it") if excluded else None,
+            "object_kept_out": self.object_kept_out,
+            "reason": "; ".join(reasons) or None,
         }
 
 
 def framing_fit(face: Face, width: int, height: int, base: Framing,
-                styles: Sequence[str] = ("head_and_shoulders", "close_up", "square_avatar")) -> FramingFit:
-    """How far below the photo each style's frame reaches (geometry only, before any matte), and which fit."""
-    extensions = {}
+                styles: Sequence[str] = ("head_and_shoulders", "close_up", "square_avatar"), *,
+                keep_out_below: float | None = None) -> FramingFit:
+    """How far below the photo each style's frame reaches (geometry only, before any matte), and which fit.
+
+    keep_out_below: the photo row where an object below the face begins (selfie_qc.chest_object); styles whose
+    frame, untightened, shows that row are left out when another fitting style ends above it.
+    """
+    extensions, bottoms = {}, {}
     for style in styles:
         framing = framing_for(style, base)
         tight = dataclasses.replace(framing, head_height=min(0.8, framing.head_height * MAX_TIGHTEN))
         extensions[style] = bottom_extension(plan_framing(face, tight, output_size(tight, 1024)), width, height)
+        plan = plan_framing(face, framing, output_size(framing, 1024))
+        inverse = cv2.invertAffineTransform(np.array(plan.matrix, dtype=np.float64))
+        # The lowest photo row the frame shows (its bottom corners), in the photo's pixels.
+        bottoms[style] = max(float(inverse[1] @ [x, plan.frame_height, 1.0]) for x in (0.0, plan.frame_width))
     fitting = tuple(style for style in styles if extensions[style] <= MAX_BOTTOM_EXTENSION)
     if not fitting:
         fitting = (min(styles, key=lambda style: (extensions[style], styles.index(style))),)
-    return FramingFit(extensions=extensions, styles=fitting)
+    if keep_out_below is None:
+        return FramingFit(extensions=extensions, styles=fitting)
+    clear = tuple(style for style in fitting if bottoms[style] <= keep_out_below)
+    return FramingFit(extensions=extensions, styles=clear or fitting, object_kept_out=bool(clear))
 
 
 @dataclass(frozen=True)

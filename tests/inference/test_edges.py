@@ -214,3 +214,31 @@ def test_headshots_of_the_podium_photo_carry_the_warning(pipeline):
     output = pipeline.run(GenerationInput(selfies=(podium,), brand=brand, seed=5))
     assert output.headshots
     assert all(h.params["source_warnings"] == ["microphone_below_face"] for h in output.headshots)
+
+
+def test_a_microphone_low_on_the_chest_is_framed_out_and_the_verdict_says_so(pipeline):
+    from benchmarks.occluders import Occluder, draw
+    from inference.selfie_qc import face_mesh_on_face
+
+    assert "jennifer" in CHECK_PEOPLE
+    rgb = decode_image((FACES / "jennifer" / "4.jpg").read_bytes()).rgb
+    mesh = face_mesh_on_face(pipeline.mesher, rgb, face_of(pipeline, rgb))
+    selfie = upload(draw(rgb, mesh.xy(range(478)), Occluder("microphone", "chest", 0.35, 1)), "mic.jpg")
+    verdict = pipeline.inspect_selfie(selfie)
+    assert verdict.accepted and verdict.metrics["warnings"] == ["microphone_framed_out"]
+    assert "we frame the headshots from this photo close" in pipeline_module.REASON_MESSAGES["microphone_framed_out"]
+    brand = dataclasses.replace(solid_brand(), variants_per_person=2)
+    output = pipeline.run(GenerationInput(selfies=(selfie,), brand=brand, seed=9))
+    planned = [h for h in output.headshots if not h.qc["regenerated"]]
+    assert planned
+    for headshot in planned:
+        fit = headshot.params["framing_fit"]
+        assert fit["object_kept_out"] is True and "head_and_shoulders" in fit["excluded"]
+        assert "microphone" in fit["reason"]
+        assert headshot.params["framing_style"] in fit["styles"]
+        assert headshot.params["source_warnings"] == ["microphone_framed_out"]
+        # The frame really ends above the microphone: its bottom row, back in the photo, is above the object's top.
+        framing = headshot.params["framing"]
+        below_eyes = framing["frame_height"] * (1.0 - framing["eye_line"]) / framing["scale"]
+        bottom_row = framing["eye_midpoint_source"][1] + below_eyes * math.cos(math.radians(framing["rotation_degrees"]))
+        assert bottom_row < verdict.metrics["chest_object_top"], (bottom_row, verdict.metrics["chest_object_top"])
