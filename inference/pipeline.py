@@ -35,7 +35,16 @@ from .matting import DEFAULT_MODEL_PATH, load_portrait_matter
 from .segmentation import PersonSegmenter
 from .face_mesh import FaceMesh, FaceMesher
 from .selfie_qc import SelfieMetrics, SetItem, SetJudgement, face_mesh_on_face, judge_set, measure_selfie, photo_reasons
-from .variants import FramingFit, SourceSelfie, VariantSpec, adjust_variant, framing_fit, make_variant, plan_variants
+from .variants import (
+    FramingFit,
+    SourceSelfie,
+    VariantSpec,
+    adjust_variant,
+    fills_framing,
+    framing_fit,
+    make_variant,
+    plan_variants,
+)
 
 from .finishing import Finisher, LookInput, SubjectInput
 
@@ -454,12 +463,13 @@ class _PersonRun:
         self.fits = {name: framing_fit(item.face, item.image.width, item.image.height, self.brand.framing,
                                        self.brand.variant_framings, keep_out_below=_keep_out_below(item.metrics))
                      for name, item in self.items.items()}
+        # Regeneration keeps to them too (no "looser" head-and-shoulders from a selfie that can't fill it).
+        self._styles_for = {name: fit.styles for name, fit in self.fits.items()}
         if request.reproduce:
             self.specs = tuple(VariantSpec.from_params(dict(p), self.brand) for p in request.reproduce)
             self.tries = 0  # a reproduction is exactly what was asked for, pass or fail
         else:
-            self.specs = plan_variants(self.brand, self.sources, base_seed=request.seed,
-                                       styles_for={name: fit.styles for name, fit in self.fits.items()})
+            self.specs = plan_variants(self.brand, self.sources, base_seed=request.seed, styles_for=self._styles_for)
             self.tries = self.brand.regeneration_tries
         self.made: list[HeadshotOutput] = []
 
@@ -502,7 +512,8 @@ class _PersonRun:
                 # The same picture as one delivered or tried already (QC would only repeat itself): never deliver
                 # it twice; make it differently while tries are left.
                 adjusted = None if len(attempts) >= tries else adjust_variant(
-                    current, ["duplicate"], self.brand, self._live_sources(), tried=taken | {current.name})
+                    current, ["duplicate"], self.brand, self._live_sources(), tried=taken | {current.name},
+                    styles_for=self._styles_for)
                 attempts.append({"variant": current.name, "params": current.as_params(), "failures": ["duplicate"],
                                  "duplicate_of": copy_of, "scores": {},
                                  "change": None if adjusted is None else adjusted[1]})
@@ -526,7 +537,8 @@ class _PersonRun:
             last = len(attempts) >= tries
             if qc.passed or last:
                 return self._output(spec, current, rendered, qc, attempts)
-            adjusted = adjust_variant(current, qc.failures, self.brand, self._live_sources(), tried=taken | {current.name})
+            adjusted = adjust_variant(current, qc.failures, self.brand, self._live_sources(), tried=taken | {current.name},
+                                      styles_for=self._styles_for)
             attempts.append({
                 "variant": current.name, "params": current.as_params(), "failures": list(qc.failures),
                 "scores": {k: v for k, v in qc.scores.items() if isinstance(v, (int, float)) and not isinstance(v, bool)},
@@ -605,7 +617,7 @@ class _PersonRun:
             candidate = make_variant(source, self.brand, framing_style=spec.framing_style, lighting=spec.lighting,
                                      background_index=spec.background_index,
                                      retouch_strength=spec.retouch_strength, base_seed=spec.base_seed)
-            if candidate.name not in taken:
+            if candidate.name not in taken and fills_framing(candidate, self._styles_for):
                 taken.add(candidate.name)
                 return candidate
         return None

@@ -311,7 +311,8 @@ _LOOSER = {"close_up": "head_and_shoulders", "square_avatar": "head_and_shoulder
 
 
 def adjust_variant(spec: VariantSpec, failures: Iterable[str], brand: BrandSpec, sources: Sequence[SourceSelfie],
-                   *, tried: set[str]) -> tuple[VariantSpec, str] | None:
+                   *, tried: set[str], styles_for: dict[str, Sequence[str]] | None = None
+                   ) -> tuple[VariantSpec, str] | None:
     """The next variant to try after `spec` failed QC, and the change made; None when nothing is left to change.
 
     `sources` are the person's usable selfies, best first; `tried` holds the names already made for this person
@@ -324,10 +325,32 @@ def adjust_variant(spec: VariantSpec, failures: Iterable[str], brand: BrandSpec,
             if remedy not in order:
                 order.append(remedy)
     for remedy in order:
-        candidate = _apply(remedy, spec, brand, sources, tried)
-        if candidate is not None and candidate.name not in tried:
+        candidate = _apply(remedy, spec, brand, sources, tried | _unfit(spec, brand, sources, styles_for))
+        if candidate is not None and candidate.name not in tried and fills_framing(candidate, styles_for):
             return candidate, remedy
     return None
+
+
+def fills_framing(spec: VariantSpec, styles_for: dict[str, Sequence[str]] | None) -> bool:
+    """Whether the spec's selfie fills its framing (plan_variants' styles_for); "loose" never does where any is
+    left out, since it shows more below the chin than head-and-shoulders."""
+    if styles_for is None or spec.source not in styles_for:
+        return True
+    allowed = styles_for[spec.source]
+    if spec.framing_style == "loose":
+        return "head_and_shoulders" in allowed
+    return spec.framing_style in allowed
+
+
+def _unfit(spec: VariantSpec, brand: BrandSpec, sources: Sequence[SourceSelfie],
+           styles_for: dict[str, Sequence[str]] | None) -> set[str]:
+    """Names of the spec moved to another selfie that doesn't fill its framing: "another_source" skips them."""
+    if styles_for is None:
+        return set()
+    fields = dict(framing_style=spec.framing_style, lighting=spec.lighting, background_index=spec.background_index,
+                  retouch_strength=spec.retouch_strength, base_seed=spec.base_seed)
+    moved = (make_variant(other, brand, **fields) for other in sources if other.name != spec.source)
+    return {candidate.name for candidate in moved if not fills_framing(candidate, styles_for)}
 
 
 def _apply(remedy: str, spec: VariantSpec, brand: BrandSpec, sources: Sequence[SourceSelfie],

@@ -242,3 +242,25 @@ def test_a_microphone_low_on_the_chest_is_framed_out_and_the_verdict_says_so(pip
         below_eyes = framing["frame_height"] * (1.0 - framing["eye_line"]) / framing["scale"]
         bottom_row = framing["eye_midpoint_source"][1] + below_eyes * math.cos(math.radians(framing["rotation_degrees"]))
         assert bottom_row < verdict.metrics["chest_object_top"], (bottom_row, verdict.metrics["chest_object_top"])
+
+
+def test_regeneration_never_moves_a_tight_selfie_to_a_framing_it_cannot_fill():
+    from inference.variants import adjust_variant, make_variant
+
+    brand = BrandSpec()
+    wide, tight = SourceSelfie("wide.jpg", 0), SourceSelfie("tight.jpg", 1)
+    styles_for = {"tight.jpg": ("close_up",)}
+    close = make_variant(tight, brand, framing_style="close_up", lighting="studio", background_index=0,
+                         retouch_strength=brand.retouch.strength, base_seed=1)
+    # "looser_framing" is the first remedy for a sharpness failure: close_up -> head_and_shoulders, which the
+    # tight selfie can't fill; the next remedy is taken instead.
+    unrestricted, _ = adjust_variant(close, ["sharpness"], brand, [wide, tight], tried={close.name})
+    assert unrestricted.framing_style == "head_and_shoulders" and unrestricted.source == "tight.jpg"
+    adjusted, remedy = adjust_variant(close, ["sharpness"], brand, [wide, tight], tried={close.name},
+                                      styles_for=styles_for)
+    assert not (adjusted.source == "tight.jpg" and adjusted.framing_style != "close_up"), (adjusted, remedy)
+    # A head-and-shoulders of the wide selfie isn't moved onto the tight one.
+    hs = make_variant(wide, brand, framing_style="head_and_shoulders", lighting="studio", background_index=0,
+                      retouch_strength=brand.retouch.strength, base_seed=1)
+    moved = adjust_variant(hs, ["identity"], brand, [wide, tight], tried={hs.name}, styles_for=styles_for)
+    assert moved is None or moved[0].source == "wide.jpg"
