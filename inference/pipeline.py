@@ -102,6 +102,12 @@ def photo_warnings(metrics: SelfieMetrics, fit: FramingFit) -> list[str]:
     return ["microphone_framed_out"] if fit.object_kept_out else ["microphone_below_face"]
 
 
+def _offered(fit: FramingFit, offered: tuple[str, ...]) -> tuple[str, ...]:
+    """The styles a selfie fills (and a grid style it doesn't fill is never planned) that the kit offers."""
+    kept = tuple(style for style in offered if style not in fit.extensions or style in fit.styles)
+    return kept or (min(offered, key=lambda style: fit.extensions.get(style, 0.0)),)
+
+
 def _keep_out_below(metrics: SelfieMetrics | None) -> float | None:
     return metrics.chest_object_top if metrics is not None and metrics.chest_object else None
 
@@ -461,15 +467,18 @@ class _PersonRun:
         # Per selfie, the brand framings it fills without inventing body below the photo (tighter ones preferred).
         # A microphone below the face is kept out of the frame where a fitting style ends above it.
         self.fits = {name: framing_fit(item.face, item.image.width, item.image.height, self.brand.framing,
-                                       self.brand.variant_framings, keep_out_below=_keep_out_below(item.metrics))
+                                       keep_out_below=_keep_out_below(item.metrics))
                      for name, item in self.items.items()}
-        # Regeneration keeps to them too (no "looser" head-and-shoulders from a selfie that can't fill it).
-        self._styles_for = {name: fit.styles for name, fit in self.fits.items()}
+        # Planned: the kit's own framings among them (when it offers none of them: the kit's that needs least).
+        # Regeneration keeps to what the selfie fills (no "looser" head-and-shoulders from one that can't fill it).
+        self._plan_styles = {name: _offered(fit, self.brand.variant_framings) for name, fit in self.fits.items()}
+        self._styles_for = {name: tuple(dict.fromkeys(fit.styles + self._plan_styles[name]))
+                            for name, fit in self.fits.items()}
         if request.reproduce:
             self.specs = tuple(VariantSpec.from_params(dict(p), self.brand) for p in request.reproduce)
             self.tries = 0  # a reproduction is exactly what was asked for, pass or fail
         else:
-            self.specs = plan_variants(self.brand, self.sources, base_seed=request.seed, styles_for=self._styles_for)
+            self.specs = plan_variants(self.brand, self.sources, base_seed=request.seed, styles_for=self._plan_styles)
             self.tries = self.brand.regeneration_tries
         self.made: list[HeadshotOutput] = []
 
