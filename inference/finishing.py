@@ -17,6 +17,7 @@ from .framing import (
     FramingPlan,
     choose_framing,
     frame_subject,
+    invented_body_share,
     hard_edge_score,
     output_size,
     plan_framing,
@@ -171,6 +172,7 @@ class Finisher:
         out_mesh = None if mesh is None else FaceMesh(points=(mesh.points * np.float32(factor)).astype(np.float32))
         lap("upscale")
         edge = hard_edge_score(matte, source_matte, work_plan)
+        smear = invented_body_share(matte, framed.inside) if framed.inside is not None else 0.0
         lap("measure")
         params = {
             "framing": {**plan.as_params(), "requested_head_height": inp.framing.head_height,
@@ -185,6 +187,8 @@ class Finisher:
         measurements = {
             **choice.as_measurements(),
             "hard_edge": round(edge, 4),
+            # Share of the person shown that was invented below/beside the photo (framing.invented_body_share).
+            "invented_body_share": round(smear, 4),
             "texture_share": round(float(touched.texture_share), 4),
             "face_luma_gain": exposure_params.get("gain_ev"),
             "face_mesh_found": mesh is not None,

@@ -14,7 +14,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .brand import BrandSpec, BrandSpecError, Retouch
+from .brand import BrandSpec, BrandSpecError, Framing, Retouch
 from .errors import IngestError, InputError
 from .face_detect import SAME_PERSON_DISTANCE, Face, FaceAnalyzer, identity_distance, prominent_faces
 from .framing import FramingPlan
@@ -35,7 +35,16 @@ from .matting import DEFAULT_MODEL_PATH, load_portrait_matter
 from .segmentation import PersonSegmenter
 from .face_mesh import FaceMesh, FaceMesher
 from .selfie_qc import SelfieMetrics, SetItem, SetJudgement, face_mesh_on_face, judge_set, measure_selfie, photo_reasons
-from .variants import SourceSelfie, VariantSpec, adjust_variant, make_variant, plan_variants
+from .variants import (
+    FramingFit,
+    SourceSelfie,
+    VariantSpec,
+    adjust_variant,
+    fills_framing,
+    framing_fit,
+    make_variant,
+    plan_variants,
+)
 
 from .finishing import Finisher, LookInput, SubjectInput
 
@@ -68,6 +77,9 @@ REASON_MESSAGES: dict[str, str] = {
     "deep_shadows": "Part of your face is lost in deep shadow. Face the light so it falls evenly on your face, and take it again.",
     "face_obscured": "We couldn't see your whole face clearly. Face the camera with nothing covering your face (no mask, hand or hair), and take it again.",
     "face_covered": "Something covers part of your face — a microphone, hand or phone. Upload one where nothing is in front of you.",
+    "cut_off_below_chin": "This photo is cut off just below your chin, so we would have to invent your shoulders. Upload one that shows your neck and shoulders, with some space below them.",
+    "microphone_below_face": "There is a microphone in front of your chest, just below your face, and your headshots will show it. For headshots without it, upload a photo with nothing in front of you.",
+    "microphone_framed_out": "There is a microphone in front of your chest, so we frame the headshots from this photo close to keep it out. For other framings, upload a photo with nothing in front of you.",
     "head_turned": "Your head is turned to the side. Look straight into the camera and take it again.",
     "chin_up": "Your chin is raised (or the camera is below you). Hold the camera at eye level, keep your chin level, and take it again.",
     "chin_down": "Your chin is lowered (or the camera is above you). Hold the camera at eye level, keep your chin level, and take it again.",
@@ -79,6 +91,25 @@ REASON_MESSAGES: dict[str, str] = {
     "identity_unclear": "Your photos look like different people, so we can't tell which ones are you. Upload at least three photos of yourself alone.",
     "processing_failed": "Something went wrong while processing this photo. Try another photo; if it happens again, contact support.",
 }
+
+
+def photo_warnings(metrics: SelfieMetrics, fit: FramingFit) -> list[str]:
+    """Codes (REASON_MESSAGES) of what an accepted photo brings into its headshots, or what framing does about it:
+    kept in the verdict's metrics["warnings"], shown with the stored selfie, recorded in the headshots made from it.
+    `fit` is the photo's framing_fit() for the default brand framing (a kit's own framing may differ a little)."""
+    if not metrics.chest_object:
+        return []
+    return ["microphone_framed_out"] if fit.object_kept_out else ["microphone_below_face"]
+
+
+def _offered(fit: FramingFit, offered: tuple[str, ...]) -> tuple[str, ...]:
+    """The styles a selfie fills (and a grid style it doesn't fill is never planned) that the kit offers."""
+    kept = tuple(style for style in offered if style not in fit.extensions or style in fit.styles)
+    return kept or (min(offered, key=lambda style: fit.extensions.get(style, 0.0)),)
+
+
+def _keep_out_below(metrics: SelfieMetrics | None) -> float | None:
+    return metrics.chest_object_top if metrics is not None and metrics.chest_object else None
 
 
 @dataclass(frozen=True)
@@ -233,11 +264,23 @@ class HeadshotPipeline:
                 messages=tuple(REASON_MESSAGES[reason] for reason in quality), metrics=metrics.as_dict(), **size,
             )
             return SelfieInspection(verdict, image, face, mesh=mesh, metrics=metrics)
-        # The embedding (~80 ms) is only paid for a photo that passed everything else.
+        # A photo cut off just below the chin can't fill even a close-up without painting a smear of invented body
+        # into the frame's bottom corners (framing_fit is geometry only; the brand's styles are chosen at planning).
+        fit = framing_fit(face, image.width, image.height, Framing(), keep_out_below=_keep_out_below(metrics))
+        measured = {**metrics.as_dict(), "bottom_extension_tightest": round(fit.tightest, 4),
+                    "warnings": photo_warnings(metrics, fit)}
+        # The embedding (~80 ms) is only paid for a photo whose face passed every check (a photo refused only for
+        # its crop still shows who the person is).
         embedding = self.faces.embed(image.rgb, face)
+        if fit.refused:
+            verdict = SelfieVerdict(
+                name=selfie.name, accepted=False, reasons=("cut_off_below_chin",),
+                messages=(REASON_MESSAGES["cut_off_below_chin"],), metrics=measured, **size,
+            )
+            return SelfieInspection(verdict, image, face, embedding, mesh=mesh, metrics=metrics)
         verdict = SelfieVerdict(
             name=selfie.name, accepted=True, embedding=tuple(float(v) for v in embedding),
-            metrics=metrics.as_dict(), **size,
+            metrics=measured, **size,
         )
         return SelfieInspection(verdict, image, face, embedding, mesh=mesh, metrics=metrics)
 
@@ -421,11 +464,21 @@ class _PersonRun:
         self._delivered: list[tuple[str, ImagePrint]] = []
         self.dropped: list[dict[str, Any]] = []
         self._mattes: dict[str, np.ndarray | None] = {}
+        # Per selfie, the brand framings it fills without inventing body below the photo (tighter ones preferred).
+        # A microphone below the face is kept out of the frame where a fitting style ends above it.
+        self.fits = {name: framing_fit(item.face, item.image.width, item.image.height, self.brand.framing,
+                                       keep_out_below=_keep_out_below(item.metrics))
+                     for name, item in self.items.items()}
+        # Planned: the kit's own framings among them (when it offers none of them: the kit's that needs least).
+        # Regeneration keeps to what the selfie fills (no "looser" head-and-shoulders from one that can't fill it).
+        self._plan_styles = {name: _offered(fit, self.brand.variant_framings) for name, fit in self.fits.items()}
+        self._styles_for = {name: tuple(dict.fromkeys(fit.styles + self._plan_styles[name]))
+                            for name, fit in self.fits.items()}
         if request.reproduce:
             self.specs = tuple(VariantSpec.from_params(dict(p), self.brand) for p in request.reproduce)
             self.tries = 0  # a reproduction is exactly what was asked for, pass or fail
         else:
-            self.specs = plan_variants(self.brand, self.sources, base_seed=request.seed)
+            self.specs = plan_variants(self.brand, self.sources, base_seed=request.seed, styles_for=self._plan_styles)
             self.tries = self.brand.regeneration_tries
         self.made: list[HeadshotOutput] = []
 
@@ -468,7 +521,8 @@ class _PersonRun:
                 # The same picture as one delivered or tried already (QC would only repeat itself): never deliver
                 # it twice; make it differently while tries are left.
                 adjusted = None if len(attempts) >= tries else adjust_variant(
-                    current, ["duplicate"], self.brand, self._live_sources(), tried=taken | {current.name})
+                    current, ["duplicate"], self.brand, self._live_sources(), tried=taken | {current.name},
+                    styles_for=self._styles_for)
                 attempts.append({"variant": current.name, "params": current.as_params(), "failures": ["duplicate"],
                                  "duplicate_of": copy_of, "scores": {},
                                  "change": None if adjusted is None else adjusted[1]})
@@ -492,7 +546,8 @@ class _PersonRun:
             last = len(attempts) >= tries
             if qc.passed or last:
                 return self._output(spec, current, rendered, qc, attempts)
-            adjusted = adjust_variant(current, qc.failures, self.brand, self._live_sources(), tried=taken | {current.name})
+            adjusted = adjust_variant(current, qc.failures, self.brand, self._live_sources(), tried=taken | {current.name},
+                                      styles_for=self._styles_for)
             attempts.append({
                 "variant": current.name, "params": current.as_params(), "failures": list(qc.failures),
                 "scores": {k: v for k, v in qc.scores.items() if isinstance(v, (int, float)) and not isinstance(v, bool)},
@@ -571,7 +626,7 @@ class _PersonRun:
             candidate = make_variant(source, self.brand, framing_style=spec.framing_style, lighting=spec.lighting,
                                      background_index=spec.background_index,
                                      retouch_strength=spec.retouch_strength, base_seed=spec.base_seed)
-            if candidate.name not in taken:
+            if candidate.name not in taken and fills_framing(candidate, self._styles_for):
                 taken.add(candidate.name)
                 return candidate
         return None
@@ -622,6 +677,10 @@ class _PersonRun:
             "retouch": {"strength": spec.retouch_strength, "min_texture_share": brand.retouch.min_texture_share},
             "finishing": finish_params,
             "finishing_measurements": measurements,
+            # Why this selfie gets only some framings (None excluded: it fills them all).
+            "framing_fit": self.fits[spec.source].as_params(),
+            # What selfie QC saw that stays in the picture (e.g. a microphone below the face), with its tip.
+            "source_warnings": list(self.items[spec.source].verdict.metrics.get("warnings", [])),
         })
         gain = measurements.get("face_luma_gain")
         return _Rendered(rgb=rgb, matte=matte, plan=plan, params=params,

@@ -140,6 +140,11 @@ class SelfieMetrics:
     irises_found: bool = False
     # occlusion_measure(): share of the face and neck skin an object in front covers (None without a mesh).
     occlusion: float | None = None
+    # microphone_below_face(): size of a microphone in front of the chest (None without a mesh). Not a refusal:
+    # the face is clear, but the headshots will show it, so the verdict names it (pipeline.WARNINGS).
+    chest_object: float | None = None
+    # The photo row (image.rgb's pixels) where that object begins; None when there is none.
+    chest_object_top: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -220,9 +225,10 @@ def measure_selfie(rgb: np.ndarray, face: Face, mesh: FaceMesh | None) -> Selfie
     }
     if mesh is not None:
         yaw, pitch, roll = mesh.head_pose()
+        object_size, object_top = chest_object(rgb, mesh)
         metrics.update(yaw=float(yaw), pitch=float(pitch), roll=float(roll),
                        eye_openness=tuple(float(v) for v in mesh.eye_openness()), irises_found=irises_found(mesh),
-                       occlusion=occlusion_measure(rgb, mesh))
+                       occlusion=occlusion_measure(rgb, mesh), chest_object=object_size, chest_object_top=object_top)
     return SelfieMetrics(**metrics)
 
 
@@ -359,6 +365,84 @@ def occlusion_measure(rgb: np.ndarray, mesh: FaceMesh) -> float:
             # (its edges, its texture), but a collar, turtleneck or tie knot there is no occlusion.
             largest = max(largest, float((component.astype(bool) & oval).sum() / region_area))
     return largest
+
+
+# -- a microphone below the face ---------------------------------------------------------------------------------
+
+# The band searched under the chin, in face heights (forehead to chin) below the chin point and face widths either
+# side of it: what a head-and-shoulders frame shows of the chest. Scaled so the face is OCCLUSION_FACE_HEIGHT tall.
+CHEST_BAND_TOP = 0.08
+CHEST_BAND_BOTTOM = 1.3
+CHEST_BAND_HALF_WIDTH = 0.75
+# A microphone is near-black, near-neutral metal or foam: L* under CHEST_DARK_L, chroma under CHEST_MAX_CHROMA.
+CHEST_DARK_L = 28.0
+CHEST_MAX_CHROMA = 14.0
+# The object must stand out from the clothing around it (median L* of its outline minus its own mean L*) ...
+CHEST_MIN_CONTRAST = 20.0
+# ... be at least this share of the face height squared (600 px at 160 px) ...
+CHEST_MIN_AREA = 0.023
+# ... and be shaped like a head on a stick: taller than wide, and its widest row in the top half at least
+# CHEST_HEAD_OVER_STICK x the median width of its bottom quarter (a tie widens downwards; a lapel or a dark suit
+# touches the band's sides and is never a candidate). Set on the calibration half (benchmarks/occluders.
+# CALIBRATION_PEOPLE): every clean photo of it measures 0, and synthetic microphones on the chest are found
+# where they stand out from the clothes (on a black t-shirt or dress, a black microphone can't be told apart).
+CHEST_MIN_TALL = 1.1
+CHEST_HEAD_OVER_STICK = 1.6
+
+
+def microphone_below_face(rgb: np.ndarray, mesh: FaceMesh) -> float:
+    """Size (share of the face height squared) of the largest dark, head-on-a-stick object in front of the chest
+    just below the face, such as a podium or hand-held microphone; 0.0 when there is none.
+
+    The occlusion check (occlusion_measure) only counts what covers the face; this one finds the object that
+    stays in the frame below it, so the verdict can name it (and framing can try to keep it out)."""
+    return chest_object(rgb, mesh)[0]
+
+
+def chest_object(rgb: np.ndarray, mesh: FaceMesh) -> tuple[float, float | None]:
+    """microphone_below_face()'s size, and the photo row where the highest such object begins (None: none)."""
+    points = mesh.points[:, :2].astype(np.float64)
+    chin = points[CHIN]
+    face_height = float(np.linalg.norm(chin - points[FOREHEAD]))
+    face_width = float(np.linalg.norm(points[RIGHT_CHEEK] - points[LEFT_CHEEK]))
+    if face_height < 8 or face_width < 8:
+        return 0.0, None
+    height, width = rgb.shape[:2]
+    top, bottom = int(chin[1] + CHEST_BAND_TOP * face_height), int(min(chin[1] + CHEST_BAND_BOTTOM * face_height, height))
+    left = int(max(chin[0] - CHEST_BAND_HALF_WIDTH * face_width, 0))
+    right = int(min(chin[0] + CHEST_BAND_HALF_WIDTH * face_width, width))
+    if bottom - top < 8 or right - left < 8:
+        return 0.0, None
+    scale = OCCLUSION_FACE_HEIGHT / face_height
+    crop = rgb[top:bottom, left:right]
+    size = (max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale)))
+    crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    lab = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2LAB).astype(np.float32)
+    lightness = lab[..., 0] * (100.0 / 255.0)
+    row_scale = (bottom - top) / crop.shape[0]
+    chroma = np.hypot(lab[..., 1] - 128.0, lab[..., 2] - 128.0)
+    dark = ((lightness < CHEST_DARK_L) & (chroma < CHEST_MAX_CHROMA)).astype(np.uint8)
+    dark = cv2.morphologyEx(dark, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    min_area = CHEST_MIN_AREA * OCCLUSION_FACE_HEIGHT ** 2
+    largest, first_row = 0.0, None
+    for index in range(1, count):
+        x, y, w, h, area = (int(v) for v in stats[index])
+        if area < min_area or x == 0 or x + w >= dark.shape[1] or h < CHEST_MIN_TALL * w:
+            continue
+        component = labels[y:y + h, x:x + w] == index
+        rows = component.sum(axis=1)
+        head, stick = rows[: max(1, h // 2)].max(), np.median(rows[h - max(1, h // 4):])
+        if head < CHEST_HEAD_OVER_STICK * max(stick, 1.0):
+            continue
+        whole = labels == index
+        ring = cv2.dilate(whole.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & ~whole
+        if float(np.median(lightness[ring])) - float(lightness[whole].mean()) < CHEST_MIN_CONTRAST:
+            continue
+        largest = max(largest, area / OCCLUSION_FACE_HEIGHT ** 2)
+        row = top + y * row_scale
+        first_row = row if first_row is None else min(first_row, row)
+    return largest, first_row
 
 
 def face_sharpness(face_grey: np.ndarray) -> float:

@@ -7,8 +7,20 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
+import cv2
+import numpy as np
+
 from .brand import LIGHTING_PRESETS, BrandSpec, Framing
-from .framing import framing_variant
+from .face_detect import Face
+from .framing import (
+    MAX_BOTTOM_EXTENSION,
+    MAX_TIGHTEN,
+    MAX_TIGHTEST_BOTTOM_EXTENSION,
+    bottom_extension,
+    framing_variant,
+    output_size,
+    plan_framing,
+)
 
 # Short codes in variant names ("hs-studio-bg0-s2"). "loose" is not offered on its own: it is what regeneration
 # moves a failing head-and-shoulders variant to (more room around the head, less enlargement of the selfie).
@@ -44,6 +56,74 @@ def framing_for(style: str, brand: Framing) -> Framing:
     if style not in FRAMING_CODES:
         raise ValueError(f"unknown framing style {style!r}; known: {', '.join(FRAMING_CODES)}")
     return framing_variant(brand, style)
+
+
+@dataclass(frozen=True)
+class FramingFit:
+    """Which framing styles a selfie can fill without smearing invented body into the frame's bottom corners."""
+
+    # Per grid style: share of frame height below the photo's bottom edge once choose_framing() has tightened it
+    # as far as it may (MAX_TIGHTEN); framing.bottom_extension().
+    extensions: dict[str, float]
+    # The styles within MAX_BOTTOM_EXTENSION, in the brand's order; when none is, the one needing least. With an
+    # object below the face (keep_out_below), only those of them whose frame ends above it, if any do.
+    styles: tuple[str, ...]
+    # Whether an object below the face was kept out of every planned style (None: there is no such object).
+    object_kept_out: bool | None = None
+
+    @property
+    def tightest(self) -> float:
+        return min(self.extensions.values())
+
+    @property
+    def refused(self) -> bool:
+        """Even the tightest style would invent a band of body under the chin: the photo can't be framed."""
+        return self.tightest > MAX_TIGHTEST_BOTTOM_EXTENSION
+
+    def as_params(self) -> dict[str, Any]:
+        excluded = [style for style in self.extensions if style not in self.styles]
+        reasons = []
+        cut = [style for style in excluded if self.extensions[style] > MAX_BOTTOM_EXTENSION]
+        if cut:
+            reasons.append(f"the photo ends too close below the chin: {', '.join(cut)} would invent more than "
+                           f"{MAX_BOTTOM_EXTENSION:.0%} of the frame's height below it")
+        if self.object_kept_out:
+            shown = [style for style in excluded if style not in cut]
+            if shown:
+                reasons.append(f"an object below the face (a microphone) would show in {', '.join(shown)}")
+        return {
+            "bottom_extension": {style: round(value, 4) for style, value in self.extensions.items()},
+            "styles": list(self.styles),
+            "excluded": excluded,
+            "object_kept_out": self.object_kept_out,
+            "reason": "; ".join(reasons) or None,
+        }
+
+
+def framing_fit(face: Face, width: int, height: int, base: Framing,
+                styles: Sequence[str] = ("head_and_shoulders", "close_up", "square_avatar"), *,
+                keep_out_below: float | None = None) -> FramingFit:
+    """How far below the photo each style's frame reaches (geometry only, before any matte), and which fit.
+
+    keep_out_below: the photo row where an object below the face begins (selfie_qc.chest_object); styles whose
+    frame, untightened, shows that row are left out when another fitting style ends above it.
+    """
+    extensions, bottoms = {}, {}
+    for style in styles:
+        framing = framing_for(style, base)
+        tight = dataclasses.replace(framing, head_height=min(0.8, framing.head_height * MAX_TIGHTEN))
+        extensions[style] = bottom_extension(plan_framing(face, tight, output_size(tight, 1024)), width, height)
+        plan = plan_framing(face, framing, output_size(framing, 1024))
+        inverse = cv2.invertAffineTransform(np.array(plan.matrix, dtype=np.float64))
+        # The lowest photo row the frame shows (its bottom corners), in the photo's pixels.
+        bottoms[style] = max(float(inverse[1] @ [x, plan.frame_height, 1.0]) for x in (0.0, plan.frame_width))
+    fitting = tuple(style for style in styles if extensions[style] <= MAX_BOTTOM_EXTENSION)
+    if not fitting:
+        fitting = (min(styles, key=lambda style: (extensions[style], styles.index(style))),)
+    if keep_out_below is None:
+        return FramingFit(extensions=extensions, styles=fitting)
+    clear = tuple(style for style in fitting if bottoms[style] <= keep_out_below)
+    return FramingFit(extensions=extensions, styles=clear or fitting, object_kept_out=bool(clear))
 
 
 @dataclass(frozen=True)
@@ -138,7 +218,8 @@ def make_variant(source: SourceSelfie, brand: BrandSpec, *, framing_style: str, 
 
 
 def plan_variants(brand: BrandSpec, sources: Sequence[SourceSelfie], *, base_seed: int,
-                  count: int | None = None) -> tuple[VariantSpec, ...]:
+                  count: int | None = None,
+                  styles_for: dict[str, Sequence[str]] | None = None) -> tuple[VariantSpec, ...]:
     """Up to `count` (default brand.variants_per_person) variants, spread evenly over every axis.
 
     `sources` are the person's accepted selfies, best first; the best brand.variant_sources of them are used.
@@ -148,7 +229,8 @@ def plan_variants(brand: BrandSpec, sources: Sequence[SourceSelfie], *, base_see
     already picked is only picked again on another backdrop once every such combination is taken (the same photo
     on another colour is a near-copy, not a new choice), and every selfie is shown in every framing before any
     pair of them repeats (balancing the axes alone tied each selfie to one framing). The lighter retouch level is only used when every
-    combination at the brand's strength is taken.
+    combination at the brand's strength is taken. `styles_for` (selfie name -> styles, FramingFit.styles) keeps a
+    tightly cropped selfie to the framings it fills; a selfie it doesn't name gets every brand framing.
     """
     count = brand.variants_per_person if count is None else count
     if count < 1:
@@ -164,6 +246,8 @@ def plan_variants(brand: BrandSpec, sources: Sequence[SourceSelfie], *, base_see
     for tier, strength in enumerate(levels):
         for s_rank, source in enumerate(chosen_sources):
             for f_rank, style in enumerate(brand.variant_framings):
+                if styles_for is not None and source.name in styles_for and style not in styles_for[source.name]:
+                    continue
                 for l_rank, lighting in enumerate(brand.lightings):
                     for b_rank in range(len(brand.backgrounds)):
                         candidates.append(((tier, s_rank, f_rank, l_rank, b_rank),
@@ -227,7 +311,8 @@ _LOOSER = {"close_up": "head_and_shoulders", "square_avatar": "head_and_shoulder
 
 
 def adjust_variant(spec: VariantSpec, failures: Iterable[str], brand: BrandSpec, sources: Sequence[SourceSelfie],
-                   *, tried: set[str]) -> tuple[VariantSpec, str] | None:
+                   *, tried: set[str], styles_for: dict[str, Sequence[str]] | None = None
+                   ) -> tuple[VariantSpec, str] | None:
     """The next variant to try after `spec` failed QC, and the change made; None when nothing is left to change.
 
     `sources` are the person's usable selfies, best first; `tried` holds the names already made for this person
@@ -240,10 +325,32 @@ def adjust_variant(spec: VariantSpec, failures: Iterable[str], brand: BrandSpec,
             if remedy not in order:
                 order.append(remedy)
     for remedy in order:
-        candidate = _apply(remedy, spec, brand, sources, tried)
-        if candidate is not None and candidate.name not in tried:
+        candidate = _apply(remedy, spec, brand, sources, tried | _unfit(spec, brand, sources, styles_for))
+        if candidate is not None and candidate.name not in tried and fills_framing(candidate, styles_for):
             return candidate, remedy
     return None
+
+
+def fills_framing(spec: VariantSpec, styles_for: dict[str, Sequence[str]] | None) -> bool:
+    """Whether the spec's selfie fills its framing (plan_variants' styles_for); "loose" never does where any is
+    left out, since it shows more below the chin than head-and-shoulders."""
+    if styles_for is None or spec.source not in styles_for:
+        return True
+    allowed = styles_for[spec.source]
+    if spec.framing_style == "loose":
+        return "head_and_shoulders" in allowed
+    return spec.framing_style in allowed
+
+
+def _unfit(spec: VariantSpec, brand: BrandSpec, sources: Sequence[SourceSelfie],
+           styles_for: dict[str, Sequence[str]] | None) -> set[str]:
+    """Names of the spec moved to another selfie that doesn't fill its framing: "another_source" skips them."""
+    if styles_for is None:
+        return set()
+    fields = dict(framing_style=spec.framing_style, lighting=spec.lighting, background_index=spec.background_index,
+                  retouch_strength=spec.retouch_strength, base_seed=spec.base_seed)
+    moved = (make_variant(other, brand, **fields) for other in sources if other.name != spec.source)
+    return {candidate.name for candidate in moved if not fills_framing(candidate, styles_for)}
 
 
 def _apply(remedy: str, spec: VariantSpec, brand: BrandSpec, sources: Sequence[SourceSelfie],

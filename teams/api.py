@@ -110,14 +110,20 @@ class InviteOut(serializers.ModelSerializer):
 
 class SelfieOut(serializers.ModelSerializer):
     set_messages = serializers.SerializerMethodField()
+    warnings = serializers.SerializerMethodField(help_text="what selfie QC saw that the headshots will show, "
+                                                           "one sentence with a tip each")
 
     class Meta:
         model = Selfie
         fields = ["id", "original_name", "checksum", "size_bytes", "width", "height", "uploaded_at", "in_set",
-                  "set_reasons", "set_messages", "qc"]
+                  "set_reasons", "set_messages", "warnings", "qc"]
 
     def get_set_messages(self, selfie: Selfie) -> list[str]:
         return [reason_message(code) for code in selfie.set_reasons]
+
+    def get_warnings(self, selfie: Selfie) -> list[str]:
+        codes = (selfie.qc or {}).get("warnings") or []
+        return [reason_message(code) for code in codes if isinstance(code, str)]
 
 
 class SelfieSetOut(serializers.Serializer):

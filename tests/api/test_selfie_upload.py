@@ -147,3 +147,35 @@ def test_an_admin_without_an_employee_profile_gets_a_404_with_a_reason(org_a):
     response = upload(org_a, admin, named(GOOD.read_bytes(), "a.jpg"))
     assert response.status_code == 404
     assert "employee profile" in response.json()["detail"]
+
+
+def test_a_photo_cut_off_just_below_the_chin_is_refused_with_the_tip(org_a, employee_user):
+    from inference.face_detect import prominent_faces
+    from inference.framing import estimate_head_height
+    from inference.ingest import decode_image
+    from inference.pipeline import REASON_MESSAGES
+    from teams.selfie_checks import _pipeline
+
+    rgb = decode_image(dev_face("barack_obama", 1).read_bytes()).rgb
+    face = prominent_faces(_pipeline().faces.detect(rgb))[0]
+    chin = face.eye_midpoint[1] + 0.5 * estimate_head_height(face)
+    buffer = io.BytesIO()
+    Image.fromarray(rgb[:int(chin + 0.05 * estimate_head_height(face))]).save(buffer, "JPEG")
+    response = upload(org_a, employee_user, named(buffer.getvalue(), "tight.jpg"))
+    assert response.status_code == 400
+    rejected = response.json()["rejected"][0]
+    assert rejected["reasons"] == ["cut_off_below_chin"]
+    assert rejected["messages"] == [REASON_MESSAGES["cut_off_below_chin"]]
+    assert not Selfie.objects.exists()
+
+
+def test_a_photo_with_a_podium_microphone_below_the_face_is_kept_with_a_warning(org_a, employee_user):
+    from inference.pipeline import REASON_MESSAGES
+
+    podium = dev_face("barack_obama", 2)  # the demo's podium photo: a microphone under his chin, the face clear
+    response = upload(org_a, employee_user, named(podium.read_bytes(), "podium.jpg"),
+                      named(dev_face("barack_obama", 1).read_bytes(), "clean.jpg"))
+    assert response.status_code == 201, response.content
+    accepted = {s["original_name"]: s for s in response.json()["accepted"]}
+    assert accepted["podium.jpg"]["warnings"] == [REASON_MESSAGES["microphone_below_face"]]
+    assert accepted["clean.jpg"]["warnings"] == []
