@@ -163,7 +163,6 @@ def generation_stages(pipeline, photos, skipped, *, variants: int) -> None:
 
 def single_core_2048(pipeline, photo: Path) -> None:
     """One finished headshot at 2048 px long side, every stage, pinned to one CPU core."""
-    import dataclasses
 
     from inference.brand import BrandSpec
     from inference.request import GenerationInput, SelfieInput
@@ -185,8 +184,9 @@ def single_core_2048(pipeline, photo: Path) -> None:
         runs.append((time.perf_counter() - started, dict(pipeline.last_timings)))
     best, timings = min(runs, key=lambda item: item[0])
     (headshot,) = result.headshots
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     size = Image.open(io.BytesIO(headshot.image)).size
     parts = ", ".join(f"{k} {sum(v):.0f}" for k, v in timings.items())

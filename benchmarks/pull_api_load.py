@@ -257,9 +257,9 @@ def main() -> None:
     # The servers keep their database connections (as compose and Kubernetes configure them): measure the same here.
     os.environ.setdefault("DATABASE_CONN_MAX_AGE", "60")
     org, key, media_root = prepare(args.employees, f"bench-pull-{args.employees}")
-    from export_memory import DATABASE
-
     from django.conf import settings
+
+    from export_memory import DATABASE
     from integrations.delivery import delivery_etag
     from integrations.selectors import latest_approved_headshots
     from teams.models import Employee

@@ -7,14 +7,19 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from config.parsers import FormParser, JSONField, MultiPartParser
-from tenancy.api import DomainError, OrganizationAdminEndpoint
-
 from inference.presets import catalogue
+from tenancy.api import DomainError, OrganizationAdminEndpoint
 
 from .models import BrandKit, BrandKitVersion
 from .services import (
-    BACKGROUND_MAX_BYTES, BACKGROUND_MAX_PIXELS, BrandKitError, brand_kit_archive, brand_kit_create, brand_kit_update,
-    brand_spec_for, kit_backend,
+    BACKGROUND_MAX_BYTES,
+    BACKGROUND_MAX_PIXELS,
+    BrandKitError,
+    brand_kit_archive,
+    brand_kit_create,
+    brand_kit_update,
+    brand_spec_for,
+    kit_backend,
 )
 
 

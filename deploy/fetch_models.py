@@ -17,7 +17,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from inference.diffusion.model_store import (  # noqa: E402
-    CATALOGUE, COMMERCIAL_DEFAULT, ModelStore, ModelStoreError, write_manifest,
+    CATALOGUE,
+    COMMERCIAL_DEFAULT,
+    ModelStore,
+    ModelStoreError,
+    write_manifest,
 )
 
 

@@ -9,8 +9,9 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from .brand import BrandSpec, BrandSpecError
 from .errors import InferenceError
@@ -50,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None, *, pipeline: "HeadshotPipeline | None" = None) -> int:
+def main(argv: list[str] | None = None, *, pipeline: HeadshotPipeline | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "presets":
         return print_presets()

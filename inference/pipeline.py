@@ -17,27 +17,44 @@ import numpy as np
 from .brand import BrandSpec, BrandSpecError, Retouch
 from .errors import IngestError, InputError
 from .face_detect import SAME_PERSON_DISTANCE, Face, FaceAnalyzer, identity_distance, prominent_faces
+from .face_mesh import FaceMesh, FaceMesher
+from .finishing import Finisher, LookInput, SubjectInput
 from .framing import FramingPlan
 from .identity import IdentityProfile, distance_to_profile, profile_from_embeddings
 from .ingest import DecodedImage, IngestLimits, decode_image
+from .matting import DEFAULT_MODEL_PATH, load_portrait_matter
 from .output_qc import (
-    FaceTone, ImagePrint, OutputQCInput, QCLimits, SkinReference, assess_output, clipped_fractions, face_sharpness,
-    face_tone, image_print, same_image, skin_reference,
+    FaceTone,
+    ImagePrint,
+    OutputQCInput,
+    QCLimits,
+    SkinReference,
+    assess_output,
+    clipped_fractions,
+    face_sharpness,
+    face_tone,
+    image_print,
+    same_image,
+    skin_reference,
 )
 from .ranking import RankingModel, rank_entries
 from .renditions import encode_master_png, make_renditions
 from .request import (
-    DoneHeadshot, GenerationEvent, GenerationInput, GenerationOutput, GenerationPlan, GenerationRanking, HeadshotOutput,
-    HeadshotRank, SelfieInput, SelfieVerdict,
+    DoneHeadshot,
+    GenerationEvent,
+    GenerationInput,
+    GenerationOutput,
+    GenerationPlan,
+    GenerationRanking,
+    HeadshotOutput,
+    HeadshotRank,
+    SelfieInput,
+    SelfieVerdict,
 )
-from .streaming import collect_output
-from .matting import DEFAULT_MODEL_PATH, load_portrait_matter
 from .segmentation import PersonSegmenter
-from .face_mesh import FaceMesh, FaceMesher
 from .selfie_qc import SelfieMetrics, SetItem, SetJudgement, face_mesh_on_face, judge_set, measure_selfie, photo_reasons
+from .streaming import collect_output
 from .variants import SourceSelfie, VariantSpec, adjust_variant, make_variant, plan_variants
-
-from .finishing import Finisher, LookInput, SubjectInput
 
 logger = logging.getLogger(__name__)
 

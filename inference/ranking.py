@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 STATE_VERSION = 1
 # Prior weights on the QC-derived features (each feature is scaled to about -1..1, see quality_features):
@@ -139,7 +140,7 @@ class RankingModel:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None) -> "RankingModel":
+    def from_dict(cls, data: Mapping[str, Any] | None) -> RankingModel:
         """The model from the JSON state the web app stores per brand kit; None or {} gives the prior."""
         if not data:
             return cls()

@@ -8,8 +8,18 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .face_mesh import (BROW_A, BROW_B, EYE_A, EYE_A_CONTOUR, EYE_B, EYE_B_CONTOUR, FACE_OVAL, LIPS_INNER,
-                        LIPS_OUTER, FaceMesh)
+from .face_mesh import (
+    BROW_A,
+    BROW_B,
+    EYE_A,
+    EYE_A_CONTOUR,
+    EYE_B,
+    EYE_B_CONTOUR,
+    FACE_OVAL,
+    LIPS_INNER,
+    LIPS_OUTER,
+    FaceMesh,
+)
 
 # Lower nose (tip, alae, nostrils) in mediapipe's mesh: nostrils are dark holes a blemish detector would "remove",
 # and their edges are real structure, not skin texture.

@@ -10,16 +10,29 @@ other half (benchmarks/occluders.py holds the split).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
 
 from .face_detect import Face
 from .face_mesh import (
-    BROW_A, BROW_B, CHIN, EYE_A_CONTOUR, EYE_B_CONTOUR, FACE_OVAL, FOREHEAD, LEFT_CHEEK, LEFT_IRIS,
-    LIPS_OUTER, RIGHT_CHEEK, RIGHT_IRIS, FaceMesh, FaceMesher,
+    BROW_A,
+    BROW_B,
+    CHIN,
+    EYE_A_CONTOUR,
+    EYE_B_CONTOUR,
+    FACE_OVAL,
+    FOREHEAD,
+    LEFT_CHEEK,
+    LEFT_IRIS,
+    LIPS_OUTER,
+    RIGHT_CHEEK,
+    RIGHT_IRIS,
+    FaceMesh,
+    FaceMesher,
 )
 
 UPPER_LIP = 0  # mediapipe's mesh point on the upper lip's outer edge

@@ -4,8 +4,9 @@ from __future__ import annotations
 import dataclasses
 import zlib
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from .brand import LIGHTING_PRESETS, BrandSpec, Framing
 from .framing import framing_variant
@@ -105,7 +106,7 @@ class VariantSpec:
         }
 
     @classmethod
-    def from_params(cls, params: dict[str, Any], brand: BrandSpec) -> "VariantSpec":
+    def from_params(cls, params: dict[str, Any], brand: BrandSpec) -> VariantSpec:
         """The spec recorded in a headshot's params["variant_spec"]; checked against the brand it is remade with."""
         try:
             spec = make_variant(

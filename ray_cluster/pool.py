@@ -23,7 +23,11 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 import ray  # noqa: E402
 
 from inference.request import (  # noqa: E402
-    DoneHeadshot, GenerationEvent, GenerationInput, GenerationOutput, HeadshotOutput,
+    DoneHeadshot,
+    GenerationEvent,
+    GenerationInput,
+    GenerationOutput,
+    HeadshotOutput,
 )
 from inference.streaming import generation_events  # noqa: E402
 

@@ -19,16 +19,24 @@ from django.utils import timezone
 from accounts.models import User
 from brand_kits.models import BrandKit
 from brand_kits.services import brand_spec_for
+from inference.identity import MODEL_NAME
+from inference.ranking import learn_from_selection
 from tenancy.models import Organization
 from tenancy.services import MembershipError, membership_end
 
-from inference.identity import MODEL_NAME
-from inference.ranking import learn_from_selection
-
-from .models import (STATUS_TRANSITIONS, Employee, GenerationRequest, Headshot, IdentityProfile, RequestStatus, Selfie,
-                     SelfieEmbedding, Team)
 from .errors import TeamsError
 from .invites import employee_invites_revoke
+from .models import (
+    STATUS_TRANSITIONS,
+    Employee,
+    GenerationRequest,
+    Headshot,
+    IdentityProfile,
+    RequestStatus,
+    Selfie,
+    SelfieEmbedding,
+    Team,
+)
 from .selfie_checks import inspect_selfie, judge, reason_message, set_item
 from .signals import employee_changed, employee_deleted, headshot_approved, send_on_commit
 

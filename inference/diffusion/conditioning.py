@@ -7,7 +7,16 @@ import cv2
 import numpy as np
 
 from ..face_mesh import (
-    BROW_A, BROW_B, EYE_A_CONTOUR, EYE_B_CONTOUR, FACE_OVAL, LEFT_IRIS, LIPS_INNER, LIPS_OUTER, RIGHT_IRIS, FaceMesh,
+    BROW_A,
+    BROW_B,
+    EYE_A_CONTOUR,
+    EYE_B_CONTOUR,
+    FACE_OVAL,
+    LEFT_IRIS,
+    LIPS_INNER,
+    LIPS_OUTER,
+    RIGHT_IRIS,
+    FaceMesh,
 )
 
 CONTROL_KINDS = ("landmarks", "depth", "canny")

@@ -10,8 +10,9 @@ import hashlib
 import io
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 from PIL import Image, ImageCms
 
@@ -172,7 +173,7 @@ class EtagSource(NamedTuple):
     content_tag: str
 
     @classmethod
-    def of(cls, headshot) -> "EtagSource":
+    def of(cls, headshot) -> EtagSource:
         # From the fields themselves, not the stored column: an unsaved change must change the tag too.
         return cls(headshot.pk, headshot_content_tag(headshot))
 

@@ -12,8 +12,8 @@ import zipfile
 from typing import BinaryIO
 
 from config.csv_cells import csv_row
-from tenancy.models import Organization
 from teams.models import Headshot
+from tenancy.models import Organization
 
 from .delivery import render_headshot
 

@@ -19,8 +19,14 @@ from accounts.models import User
 from accounts.services import IssuedInvite
 from audit.services import record_in_transaction
 from config.request_input import ascii_id
-from teams.models import (DEPARTMENT_MAX_LENGTH, EMPLOYEE_NUMBER_MAX_LENGTH, MANAGER_NAME_MAX_LENGTH, TITLE_MAX_LENGTH,
-                          Employee, Team)
+from teams.models import (
+    DEPARTMENT_MAX_LENGTH,
+    EMPLOYEE_NUMBER_MAX_LENGTH,
+    MANAGER_NAME_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Employee,
+    Team,
+)
 from teams.services import TeamsError, employee_create, employee_delete, employee_update
 from tenancy.models import Membership, Organization
 

@@ -24,8 +24,15 @@ from .errors import ScimError, not_found
 from .filters import parse_filter
 from .patch import GROUP_SPEC, USER_SPEC, apply_patch
 from .representation import group_document, group_resource, user_document, user_resource
-from .services import (scim_group_create, scim_group_delete, scim_group_replace, scim_token_authenticate,
-                       scim_user_create, scim_user_delete, scim_user_replace)
+from .services import (
+    scim_group_create,
+    scim_group_delete,
+    scim_group_replace,
+    scim_token_authenticate,
+    scim_user_create,
+    scim_user_delete,
+    scim_user_replace,
+)
 
 MEDIA_TYPE = "application/scim+json"
 ACCEPTED_TYPES = (MEDIA_TYPE, "application/json")

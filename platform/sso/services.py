@@ -9,7 +9,7 @@ import math
 import re
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
 from django.conf import settings
@@ -25,11 +25,11 @@ from onelogin.saml2.errors import OneLogin_Saml2_Error, OneLogin_Saml2_Validatio
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 from onelogin.saml2.response import OneLogin_Saml2_Response
 
+from accounts.models import Invite, User
+from accounts.services import InviteError, invite_accept_proven, invite_get_pending
 from audit.services import record_in_transaction
 from config.codes import code_hash, code_matches, code_new
 from config.errors import ServiceError
-from accounts.models import Invite, User
-from accounts.services import InviteError, invite_accept_proven, invite_get_pending
 from teams.models import Employee
 from teams.services import employee_create
 from tenancy.access import session_has_own_proof
@@ -396,7 +396,7 @@ def sso_acs(*, organization: Organization, request) -> SignIn:
     now = timezone.now()
     drift = timedelta(seconds=OneLogin_Saml2_Constants.ALLOWED_CLOCK_DRIFT)
     not_on_or_after = response.get_assertion_not_on_or_after()
-    expires_at = (datetime.fromtimestamp(not_on_or_after, tz=dt_timezone.utc) if not_on_or_after
+    expires_at = (datetime.fromtimestamp(not_on_or_after, tz=UTC) if not_on_or_after
                   else now + timedelta(days=1)) + drift
     session_user = request.user if request.user.is_authenticated and session_has_own_proof(request) else None
     with transaction.atomic():

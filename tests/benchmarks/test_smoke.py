@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import psutil
 import pytest
@@ -71,7 +70,7 @@ def test_pipeline(bench_env):
                  timeout=300)
     assert_figures(output, rf"model load \(once per actor\): {NUMBER} ms",
                    rf"HeadshotPipeline.run, one selfie per request, 1 photos: {NUMBER} ms per photo",
-                   rf"one headshot at \d+x\d+ on one core")
+                   r"one headshot at \d+x\d+ on one core")
 
 
 def test_quality_selfie_qc_section(bench_env):
@@ -79,7 +78,7 @@ def test_quality_selfie_qc_section(bench_env):
     _, base = bench_env
     output = run(bench_env, "quality.py", "--faces", str(base / "faces"), "--section", "selfie_qc", timeout=300)
     assert_figures(output, r"== Selfie QC ==", rf"overall: precision {NUMBER}, recall {NUMBER}",
-                   rf"Time per photo")
+                   r"Time per photo")
 
 
 def test_quality_outputs(bench_env):
@@ -94,7 +93,7 @@ def test_quality_outputs(bench_env):
 
 def test_gpu_diffusion_tiny(bench_env):
     output = run(bench_env, "gpu_diffusion.py", "--tiny", timeout=300)
-    assert_figures(output, rf"steps=\d+ batch=\d+: {NUMBER} s/call", rf"klein eager refs=\d+ batch=\d+: ",
+    assert_figures(output, rf"steps=\d+ batch=\d+: {NUMBER} s/call", r"klein eager refs=\d+ batch=\d+: ",
                    r"NOT GPU FIGURES")
 
 

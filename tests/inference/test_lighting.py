@@ -6,8 +6,17 @@ import numpy as np
 import pytest
 
 from inference.face_mesh import FACE_OVAL, LEFT_IRIS, RIGHT_IRIS
-from inference.lighting import (CHEEK_A, CHEEK_B, PRESETS, LightingError, LightingInput, iris_radius,
-                                mesh_triangles, relight, vertex_normals)
+from inference.lighting import (
+    CHEEK_A,
+    CHEEK_B,
+    PRESETS,
+    LightingError,
+    LightingInput,
+    iris_radius,
+    mesh_triangles,
+    relight,
+    vertex_normals,
+)
 from inference.retouch import face_width
 
 # Selfies whose own light is fairly even, so what is measured is the new light.

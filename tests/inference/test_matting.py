@@ -11,7 +11,12 @@ import pytest
 from inference.face_detect import FaceAnalyzer, prominent_faces
 from inference.ingest import decode_image
 from inference.matting import (
-    DEFAULT_MODEL_PATH, MODNET_BYTES, MODNET_SHA256, MattingModelError, PortraitMatter, load_portrait_matter,
+    DEFAULT_MODEL_PATH,
+    MODNET_BYTES,
+    MODNET_SHA256,
+    MattingModelError,
+    PortraitMatter,
+    load_portrait_matter,
     model_input_size,
 )
 from inference.segmentation import PersonSegmenter

@@ -7,8 +7,16 @@ import pytest
 
 from inference.face_detect import SAME_PERSON_DISTANCE
 from inference.output_qc import (
-    MAX_SKIN_DELTA_E, MAX_STRAY_MATTE, UNAVAILABLE, OutputQCInput, QCLimits, assess_output, delta_e_ciede2000,
-    noise_sigma, skin_reference, stray_matte,
+    MAX_SKIN_DELTA_E,
+    MAX_STRAY_MATTE,
+    UNAVAILABLE,
+    OutputQCInput,
+    QCLimits,
+    assess_output,
+    delta_e_ciede2000,
+    noise_sigma,
+    skin_reference,
+    stray_matte,
 )
 from inference.request import GenerationInput
 

@@ -1,24 +1,33 @@
 """HeadshotPipeline end to end on real photos: ranked variants per person, brand background, eye line per framing, identity, and bad input handled per photo."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from inference.background import render_background
-import dataclasses
-
 from inference.brand import BrandSpec, Framing
 from inference.errors import InputError
 from inference.face_detect import SAME_PERSON_DISTANCE, identity_distance, prominent_faces
 from inference.framing import estimate_head_height
 from inference.output_qc import assess_headshot
 from inference.pipeline import REASON_MESSAGES, check_inputs
-from inference.variants import VariantSpec, framing_for
 from inference.request import GenerationInput, SelfieInput
+from inference.variants import VariantSpec, framing_for
 
 from .conftest import (
-    FACES, NEGATIVES, PEOPLE, SAMPLES, decode_png, encode, gradient_brand, person_selfies, selfie, solid_brand,
+    FACES,
+    NEGATIVES,
+    PEOPLE,
+    SAMPLES,
+    decode_png,
+    encode,
+    gradient_brand,
+    person_selfies,
+    selfie,
+    solid_brand,
 )
 
 pytestmark = pytest.mark.slow

@@ -5,7 +5,6 @@ import json
 
 import pytest
 
-from inference.brand import BrandSpec
 from inference.ranking import RankingModel, headshot_features, learn_from_selection, rank_entries
 from inference.request import GenerationInput
 

@@ -6,9 +6,21 @@ import numpy as np
 import pytest
 
 from inference.face_mesh import EYE_A, EYE_A_CONTOUR, LIPS_INNER
-from inference.retouch import (MAX_TEETH_LIFT_L, MAX_UNDER_EYE_GAIN, UNDER_EYE_BOTTOM, UNDER_EYE_TOP,
-                               RetouchError, RetouchInput, _under_eye_polygon, face_grid, face_skin_mask,
-                               face_width, retouch, texture_share, to_lab)
+from inference.retouch import (
+    MAX_TEETH_LIFT_L,
+    MAX_UNDER_EYE_GAIN,
+    UNDER_EYE_BOTTOM,
+    UNDER_EYE_TOP,
+    RetouchError,
+    RetouchInput,
+    _under_eye_polygon,
+    face_grid,
+    face_skin_mask,
+    face_width,
+    retouch,
+    texture_share,
+    to_lab,
+)
 
 
 def _run(subject, strength=0.5, min_share=0.6, rgb=None):

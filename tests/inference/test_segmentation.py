@@ -14,7 +14,12 @@ from inference.framing import frame_subject, plan_framing
 from inference.ingest import decode_image
 from inference.matting import DEFAULT_MODEL_PATH, PortraitMatter
 from inference.segmentation import (
-    MATTE_ZERO, PORTRAIT_MAX_LOSS, PersonSegmenter, keep_attached, portrait_loss, refine_edges,
+    MATTE_ZERO,
+    PORTRAIT_MAX_LOSS,
+    PersonSegmenter,
+    keep_attached,
+    portrait_loss,
+    refine_edges,
 )
 
 from .conftest import FACES

@@ -16,8 +16,15 @@ from inference.identity import IdentityProfile, profile_from_embeddings
 from inference.ingest import decode_image
 from inference.request import GenerationInput, SelfieInput
 from inference.selfie_qc import (
-    MAX_DUPLICATE_HASH_BITS, PHASH_BITS, SetItem, check_set, face_mesh_on_face, hash_distance, judge_set,
-    measure_selfie, photo_reasons,
+    MAX_DUPLICATE_HASH_BITS,
+    PHASH_BITS,
+    SetItem,
+    check_set,
+    face_mesh_on_face,
+    hash_distance,
+    judge_set,
+    measure_selfie,
+    photo_reasons,
 )
 
 from .conftest import FACES, NEGATIVES, SAMPLES, solid_brand

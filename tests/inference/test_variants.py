@@ -7,7 +7,13 @@ import pytest
 
 from inference.brand import Background, BrandSpec, Framing, Retouch
 from inference.variants import (
-    PLAINNESS, SourceSelfie, VariantSpec, adjust_variant, framing_for, make_variant, plan_variants,
+    PLAINNESS,
+    SourceSelfie,
+    VariantSpec,
+    adjust_variant,
+    framing_for,
+    make_variant,
+    plan_variants,
 )
 
 SOURCES = (SourceSelfie("best.jpg", 2), SourceSelfie("second.jpg", 0), SourceSelfie("third.jpg", 1))

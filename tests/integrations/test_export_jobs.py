@@ -10,9 +10,9 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image
 
+from brand_kits.models import BrandKit
 from integrations.export_jobs import export_job_run, export_job_start
 from integrations.labels import read_label
-from brand_kits.models import BrandKit
 from integrations.models import ExportJob
 from teams.models import Employee, GenerationRequest, Headshot, RequestStatus
 from teams.services import employee_update, headshot_approve

@@ -170,7 +170,7 @@ def _key_usage(**enabled) -> x509.KeyUsage:
 def signing_chain(tmp_path_factory):
     """A throwaway root CA and an end-entity signing certificate with what C2PA asks of one: not self-signed,
     CA:false, digitalSignature key usage, an allowed EKU (emailProtection), key identifiers."""
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     root_key, signer_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     root = (x509.CertificateBuilder().subject_name(_name("Test Root CA")).issuer_name(_name("Test Root CA"))
             .public_key(root_key.public_key()).serial_number(x509.random_serial_number())

@@ -17,7 +17,7 @@ from accounts.services import invite_create
 from brand_kits.models import BrandKit
 from rollouts.models import RolloutStatus
 from teams.models import Employee, GenerationRequest, Headshot
-from tenancy.models import Membership, Role
+from tenancy.models import Membership
 from tests.api.conftest import populate
 from tests.factories import make_employee, make_user
 

@@ -176,8 +176,8 @@ class Command(BaseCommand):
             people.append({"folder": folder, "name": name, "employee": employee, "client": client, "photos": photos})
 
         self.step("Generating headshots (dramatiq actor -> local Ray pool)")
-        from teams.generation import pool_config
         from ray_cluster.pool import shared_pool
+        from teams.generation import pool_config
 
         # Start Ray and load the models once, before the worker takes the first job.
         t0 = time.monotonic()

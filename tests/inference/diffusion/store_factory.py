@@ -8,7 +8,11 @@ import torch
 
 from inference.diffusion.model_store import CATALOGUE, CatalogueEntry, write_manifest
 from tests.inference.diffusion.sdxl_parts import (
-    TINY_FACEID_EMBED_DIM, TINY_TEXT_CONFIG, build_controlnet, build_sdxl, faceid_adapter_state_dict,
+    TINY_FACEID_EMBED_DIM,
+    TINY_TEXT_CONFIG,
+    build_controlnet,
+    build_sdxl,
+    faceid_adapter_state_dict,
     write_clip_tokenizer,
 )
 

@@ -19,11 +19,24 @@ from PIL import Image
 
 from inference.brand import Attire, Background, BrandSpec
 from inference.diffusion.klein import (
-    MAX_REFERENCES, KleinBackend, KleinConfig, KleinVariant, aligned_face, compile_instruction, copy_paste_check,
-    generate, load_klein, pick_references, plan_grid,
+    MAX_REFERENCES,
+    KleinBackend,
+    KleinConfig,
+    KleinVariant,
+    aligned_face,
+    compile_instruction,
+    copy_paste_check,
+    generate,
+    load_klein,
+    pick_references,
+    plan_grid,
 )
 from inference.diffusion.model_store import (
-    CATALOGUE, COMMERCIAL_DEFAULT, KLEIN_MODELS, ModelStore, ModelStoreError,
+    CATALOGUE,
+    COMMERCIAL_DEFAULT,
+    KLEIN_MODELS,
+    ModelStore,
+    ModelStoreError,
 )
 from inference.errors import InputError
 from inference.face_detect import prominent_faces
