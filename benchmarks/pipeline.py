@@ -6,6 +6,7 @@ import os
 import statistics
 import sys
 import time
+from itertools import pairwise
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -91,7 +92,7 @@ def main() -> int:
         marks.append(time.perf_counter())
         assess_headshot(pipeline.faces, headshot, profile_embedding=embedding, source_embedding=embedding)
         marks.append(time.perf_counter())
-        for stage, begin, end in zip(STAGES, marks, marks[1:]):
+        for stage, (begin, end) in zip(STAGES, pairwise(marks), strict=True):
             timings[stage].append((end - begin) * 1000)
 
     count = len(timings["decode"])
@@ -105,7 +106,7 @@ def main() -> int:
         summary = "; ".join(f"{reason}: {len(names)} (e.g. {names[0]})" for reason, names in by_reason.items())
         print(f"skipped {len(skipped)} photos the pipeline would reject - {summary}")
     print(f"{'stage':<18}{'mean':>9}{'median':>9}{'p90':>9}{'max':>9}   ms per photo")
-    totals = [sum(values) for values in zip(*timings.values())]
+    totals = [sum(values) for values in zip(*timings.values(), strict=True)]
     for stage, values in list(timings.items()) + [("total", totals)]:
         ordered = sorted(values)
         p90 = ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]

@@ -114,7 +114,7 @@ class FaceAnalyzer:
             if rects:
                 break
         faces = []
-        for rect, score in zip(rects, scores):
+        for rect, score in zip(rects, scores, strict=True):
             full = dlib.rectangle(
                 round(rect.left() / scale), round(rect.top() / scale),
                 round(rect.right() / scale), round(rect.bottom() / scale),

@@ -407,7 +407,7 @@ def _person_runs(profile: np.ndarray) -> np.ndarray:
     starts = np.flatnonzero(alive & ~np.concatenate([[False], alive[:-1]]))
     ends = np.flatnonzero(alive & ~np.concatenate([alive[1:], [False]])) + 1
     out = np.zeros_like(profile)
-    for start, end in zip(starts, ends):
+    for start, end in zip(starts, ends, strict=True):
         if profile[start:end].max() > PERSON_AT_BORDER:
             out[start:end] = profile[start:end]
     return out
@@ -432,7 +432,7 @@ def _crown_row(profile: np.ndarray, height: float) -> np.ndarray:
     ends = np.flatnonzero(alive & ~np.concatenate([alive[1:], [False]])) + 1
     out = np.zeros_like(profile)
     shrink = math.sqrt(1.0 - height * height)
-    for start, end in zip(starts, ends):
+    for start, end in zip(starts, ends, strict=True):
         centre, half = (start + end - 1) / 2.0, (end - start) / 2.0 * shrink
         lo, hi = int(math.ceil(centre - half)), int(math.floor(centre + half)) + 1
         out[lo:hi] = profile[lo:hi]

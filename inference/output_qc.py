@@ -458,14 +458,14 @@ def exposure_adjusted_lab(lab: tuple[float, float, float], gain_ev: float) -> tu
     """The CIELAB colour of a surface after a global exposure gain of gain_ev stops in linear light (X, Y, Z scale)."""
     if not gain_ev:
         return lab
-    l, a, b = lab
-    fy = (l + 16.0) / 116.0
+    lightness, a, b = lab
+    fy = (lightness + 16.0) / 116.0
     f = (fy + a / 500.0, fy, fy - b / 200.0)
-    xyz = [(v ** 3 if v ** 3 > 0.008856 else (v - 16.0 / 116.0) / 7.787) * w for v, w in zip(f, _WHITE)]
+    xyz = [(v ** 3 if v ** 3 > 0.008856 else (v - 16.0 / 116.0) / 7.787) * w for v, w in zip(f, _WHITE, strict=True)]
     gain = 2.0 ** gain_ev
     # Clipping at the white point: a gain can't make a surface brighter than white (the finisher's shoulder).
-    scaled = [min(v * gain, w) for v, w in zip(xyz, _WHITE)]
-    g = [((v / w) ** (1.0 / 3.0) if v / w > 0.008856 else 7.787 * v / w + 16.0 / 116.0) for v, w in zip(scaled, _WHITE)]
+    scaled = [min(v * gain, w) for v, w in zip(xyz, _WHITE, strict=True)]
+    g = [((v / w) ** (1.0 / 3.0) if v / w > 0.008856 else 7.787 * v / w + 16.0 / 116.0) for v, w in zip(scaled, _WHITE, strict=True)]
     return (116.0 * g[1] - 16.0, 500.0 * (g[0] - g[1]), 200.0 * (g[1] - g[2]))
 
 

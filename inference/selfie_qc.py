@@ -34,10 +34,9 @@ from .face_mesh import (
     FaceMesh,
     FaceMesher,
 )
+from .identity import EMBEDDING_SIZE, PROFILE_DISTANCE, IdentityProfile, find_consensus, profile_from_embeddings
 
 UPPER_LIP = 0  # mediapipe's mesh point on the upper lip's outer edge
-
-from .identity import EMBEDDING_SIZE, PROFILE_DISTANCE, IdentityProfile, find_consensus, profile_from_embeddings
 
 # -- sharpness ---------------------------------------------------------------------------------------------------
 # Measured on the face box at the photo's own resolution, or downscaled to this width when the face is wider:
@@ -471,7 +470,7 @@ def judge_set(items: Sequence[SetItem], *, reference: IdentityProfile | None = N
         if reference is not None:
             reference.check()
             matching = []
-            for item, embedding in zip(kept, embeddings):
+            for item, embedding in zip(kept, embeddings, strict=True):
                 distances[item.name] = reference.distance(embedding)
                 if distances[item.name] > reference.threshold:
                     reasons[item.name].append("different_person")
@@ -485,7 +484,7 @@ def judge_set(items: Sequence[SetItem], *, reference: IdentityProfile | None = N
             profile = consensus.profile
             for index in consensus.outliers:
                 reasons[names[index]].append("different_person" if profile is not None else "identity_unclear")
-            distances = {name: d for name, d in zip(names, consensus.distances) if d is not None}
+            distances = {name: d for name, d in zip(names, consensus.distances, strict=True) if d is not None}
     return SetJudgement(
         reasons={name: tuple(codes) for name, codes in reasons.items()},
         profile=profile,

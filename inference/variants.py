@@ -178,15 +178,15 @@ def plan_variants(brand: BrandSpec, sources: Sequence[SourceSelfie], *, base_see
     remaining = candidates
     while remaining and len(picked) < count:
         def cost(item):
-            (tier, s, f, l, b), _ = item
-            return (tier, shown[(s, f, l)], pairs[(s, f)], used[0][s] + used[1][f] + used[2][l] + used[3][b],
+            (tier, s, f, li, b), _ = item
+            return (tier, shown[(s, f, li)], pairs[(s, f)], used[0][s] + used[1][f] + used[2][li] + used[3][b],
                     item[0])
 
         best = min(remaining, key=cost)
-        (tier, s, f, l, b), spec = best
-        for counter, value in zip(used, (s, f, l, b)):
+        (tier, s, f, li, b), spec = best
+        for counter, value in zip(used, (s, f, li, b), strict=True):
             counter[value] += 1
-        shown[(s, f, l)] += 1
+        shown[(s, f, li)] += 1
         pairs[(s, f)] += 1
         picked.append(spec)
         remaining = [item for item in remaining if item is not best]

@@ -311,7 +311,7 @@ class HeadshotPool:
             mine[self._submit(refs)] = (indices, refs, resent + 1)
             return
         self._release()
-        yield from zip(indices, outputs)
+        yield from zip(indices, outputs, strict=True)
 
     def _replace(self, actor) -> None:
         with self._lock:

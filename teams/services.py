@@ -331,8 +331,9 @@ def selfies_upload(*, employee: Employee, uploads: list) -> UploadResult:
     for upload in uploads:
         name = PurePath(getattr(upload, "name", "") or "selfie").name[:255]
 
+        # Called only within this iteration, so `name` is this upload's.
         def reject(codes: list[str], messages: list[str] | None = None) -> None:
-            result.rejected.append({"file": name, "reasons": codes,
+            result.rejected.append({"file": name, "reasons": codes,  # noqa: B023
                                     "messages": messages or [reason_message(code) for code in codes]})
 
         stored = Selfie.objects.for_organization(employee.organization).filter(employee=employee)

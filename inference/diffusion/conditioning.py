@@ -72,7 +72,7 @@ def landmark_image(geometry: FaceGeometry, size: tuple[int, int]) -> np.ndarray:
             cv2.circle(canvas, (int(round(cx)), int(round(cy))), thickness * 2, (255, 255, 255), -1)
     points = np.round(geometry.keypoints).astype(np.int32)
     nose = tuple(points[2])
-    for point, colour in zip(points, KEYPOINT_COLOURS):
+    for point, colour in zip(points, KEYPOINT_COLOURS, strict=True):
         if tuple(point) != nose:
             cv2.line(canvas, nose, tuple(point), tuple(int(c * 0.6) for c in colour), thickness * 2, cv2.LINE_AA)
         cv2.circle(canvas, tuple(point), thickness * 3, colour, -1)

@@ -322,12 +322,12 @@ def plan_grid(brand: BrandSpec, count: int) -> list[tuple[str, str, str, int]]:
         chosen.append(pick)
         for axis, value in enumerate(pick):
             used[axis][value] = used[axis].get(value, 0) + 1
-        nearest = [min(n, _differences(pick, g)) for n, g in zip(nearest, grid)]
+        nearest = [min(n, _differences(pick, g)) for n, g in zip(nearest, grid, strict=True)]
     return chosen
 
 
 def _differences(a: tuple, b: tuple) -> int:
-    return sum(x != y for x, y in zip(a, b))
+    return sum(x != y for x, y in zip(a, b, strict=True))
 
 
 # -- references ---------------------------------------------------------------------------------------------------
@@ -529,7 +529,7 @@ class _KleinRun:
         while pending:
             retry = []
             for batch in self._batches(pending):
-                for spec, rendered in zip(batch, self._render_batch(batch)):
+                for spec, rendered in zip(batch, self._render_batch(batch), strict=True):
                     started = time.perf_counter()
                     scores, failures, embedding = self._qc(spec, rendered)
                     self._time("output_qc", started)
@@ -582,7 +582,7 @@ class _KleinRun:
         self._time("klein", started)
         batch_params = [spec.as_params() for spec in batch]
         return [self._finish(spec, image, prompt, batch_params, position)
-                for position, (spec, image, prompt) in enumerate(zip(batch, generated, prompts))]
+                for position, (spec, image, prompt) in enumerate(zip(batch, generated, prompts, strict=True))]
 
     def _finish(self, spec: KleinVariant, generated: np.ndarray, prompt: str, batch: list[dict[str, Any]],
                 position: int) -> _Rendered:

@@ -71,7 +71,7 @@ class BrandSpecForm(forms.Form):
 
     background_kind = forms.ChoiceField(label=_("Background"), choices=[
         (kind, label) for kind, label in zip(BACKGROUND_KINDS, (_("Solid colour"), _("Gradient"), _("Image"),
-                                                                _("Blurred office")))])
+                                                                _("Blurred office")), strict=True)])
     background_color = forms.CharField(label=_("Background colour"), validators=[hex_colour],
                                        widget=forms.TextInput(attrs={"type": "color"}))
     background_color_to = forms.CharField(label=_("Gradient bottom colour"), validators=[hex_colour], required=False,

@@ -102,15 +102,15 @@ def scim_view(methods: tuple[str, ...], *, public: bool = False):
 def _body(request: HttpRequest):
     content_type = request.content_type or ""
     try:
-        request.body
+        body = request.body
     except RequestDataTooBig:
         raise ScimError(413, _("The request body is too large.")) from None
-    if request.body and content_type not in ACCEPTED_TYPES:
+    if body and content_type not in ACCEPTED_TYPES:
         raise ScimError(415, _("Send JSON as application/scim+json (or application/json)."))
-    if not request.body:
+    if not body:
         return {}
     try:
-        return request_input.loads(request.body)
+        return request_input.loads(body)
     except request_input.InputRefused as refused:
         # Too deep is a syntax problem; a NUL character is a value no attribute can hold.
         raise ScimError(400, refused.message,

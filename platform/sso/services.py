@@ -101,7 +101,8 @@ def idp_metadata_parse(metadata_xml: str | bytes) -> ParsedIdP:
         try:
             x509.load_der_x509_certificate(base64.b64decode(cert, validate=True))
         except (ValueError, binascii.Error):
-            raise SsoError("metadata_bad_certificate", _("A signing certificate in the metadata can't be read."))
+            raise SsoError("metadata_bad_certificate",
+                           _("A signing certificate in the metadata can't be read.")) from None
     slo_url = (idp.get("singleLogoutService") or {}).get("url", "")
     return ParsedIdP(entity_id=idp["entityId"], sso_url=sso_url, slo_url=slo_url, x509_certs=certs)
 

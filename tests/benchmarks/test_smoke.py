@@ -152,7 +152,7 @@ def test_a_rollout_run_that_ends_early_leaves_no_worker_or_web_process(bench_env
     try:
         parent = psutil.Process(bench.pid)
         deadline = time.monotonic() + 240
-        while len(workers := workers_of(parent)) < 2:
+        while len(workers_of(parent)) < 2:
             assert bench.poll() is None, "the benchmark ended before its workers started"
             assert time.monotonic() < deadline, "the benchmark's workers did not start within 240 s"
             time.sleep(0.2)

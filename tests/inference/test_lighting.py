@@ -85,7 +85,7 @@ def test_catchlights_sit_on_the_key_side(finishing_subjects):
     image, matte, mesh = finishing_subjects["barack_obama/1.jpg"]
     out = relight(LightingInput(image, matte, mesh, "soft"))
     side = -1 if out.params["key_side"] == "image_left" else 1
-    for catchlight, iris in zip(out.params["catchlights"], (LEFT_IRIS, RIGHT_IRIS)):
+    for catchlight, iris in zip(out.params["catchlights"], (LEFT_IRIS, RIGHT_IRIS), strict=True):
         assert catchlight["placed"]
         assert np.sign(catchlight["x"] - mesh.points[iris[0], 0]) == side
         assert catchlight["y"] < mesh.points[iris[0], 1], "the key light is above the eyes"

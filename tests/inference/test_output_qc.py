@@ -33,7 +33,6 @@ def case(pipeline):
     run = pipeline.run(GenerationInput(selfies=person_selfies("scarlett"), brand=brand))
     headshot = run.headshots[0]
     rgb = decode_png(headshot.image)
-    face = pipeline.faces.detect(rgb)[0]
     source = pipeline.inspect(selfie(FACES / "scarlett" / headshot.source.split("/")[-1]))
     obama = [pipeline.inspect(s).embedding for s in person_selfies("barack_obama")]
     return {

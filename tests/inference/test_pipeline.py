@@ -184,7 +184,7 @@ def test_qc_reports_the_measurements_of_each_headshot(solid_runs):
 
 
 def test_each_person_gets_ranked_variants_with_distinct_framings_and_lightings(solid_runs):
-    for person, run in solid_runs.items():
+    for run in solid_runs.values():
         assert [h.rank for h in run.headshots] == list(range(1, VARIANTS + 1)), "best first"
         scores = [h.ranking_score for h in run.headshots if h.passed]
         assert scores == sorted(scores, reverse=True)
