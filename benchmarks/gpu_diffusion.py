@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
+import torch
 
 # Steps: 4 is the distilled variants' count (Lightning/LCM; no classifier-free guidance), 30 the base model's (CFG 5).
 GUIDANCE_FOR_STEPS = {4: 0.0, 30: 5.0}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import mediapipe as mp  # noqa: E402
+import mediapipe as mp
 import numpy as np
 
 from . import segmentation as _segmentation  # noqa: F401  (sets mediapipe's logging before importing it)

@@ -20,16 +20,16 @@ from typing import Any
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
-import ray  # noqa: E402
+import ray
 
-from inference.request import (  # noqa: E402
+from inference.request import (
     DoneHeadshot,
     GenerationEvent,
     GenerationInput,
     GenerationOutput,
     HeadshotOutput,
 )
-from inference.streaming import generation_events  # noqa: E402
+from inference.streaming import generation_events
 
 log = logging.getLogger(__name__)
 
