@@ -1,4 +1,5 @@
-"""Attire colour: move the clothing (inside the matte, below the chin, not skin or hair) toward the brand colour, keeping its shading."""
+"""Attire colour: move the clothing (inside the matte, below the chin, not skin or hair) toward the brand colour,
+keeping its shading."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -57,7 +58,8 @@ def check_inputs(inp: AttireInput) -> None:
 
 
 def recolor_attire(inp: AttireInput) -> AttireOutput:
-    """Shift the clothing's chroma toward Attire.color by Attire.strength (bounded); L* and everything else untouched."""
+    """Shift the clothing's chroma toward Attire.color by Attire.strength (bounded); L* and everything else
+    untouched."""
     check_inputs(inp)
     height, width = inp.matte.shape
     if inp.attire.color is None or inp.attire.strength <= 0.0:

@@ -1,4 +1,5 @@
-"""Brand background: render the kit's solid, gradient, image or office backdrop, light it, and put the framed person on it."""
+"""Brand background: render the kit's solid, gradient, image or office backdrop, light it, and put the framed person
+on it."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
-"""Command line: `python -m inference run --selfies DIR --out DIR [--brand-kit KIT.json | --preset NAME] [--variants N]` writes ranked headshots and manifest.json; `python -m inference presets` lists the industry presets."""
+"""Command line: `python -m inference run --selfies DIR --out DIR [--brand-kit KIT.json | --preset NAME] [--variants
+N]` writes ranked headshots and manifest.json; `python -m inference presets` lists the industry presets."""
 from __future__ import annotations
 
 import argparse

@@ -1,4 +1,5 @@
-"""Head-and-shoulders framing: one similarity transform per selfie puts every employee's eyes and head size on the brand's numbers."""
+"""Head-and-shoulders framing: one similarity transform per selfie puts every employee's eyes and head size on the
+brand's numbers."""
 from __future__ import annotations
 
 import math
@@ -264,7 +265,8 @@ def person_exposure(plan: FramingPlan, source_matte: np.ndarray) -> float:
 
 
 def choose_framing(face: Face, framing: Framing, size: tuple[int, int], source_matte: np.ndarray) -> FramingChoice:
-    """The brand plan, or a tighter one (head up to MAX_TIGHTEN larger, eye line exact) where the selfie's edge shows."""
+    """The brand plan, or a tighter one (head up to MAX_TIGHTEN larger, eye line exact) where the selfie's edge
+    shows."""
     base = plan_framing(face, framing, size)
     before = person_exposure(base, source_matte)
     best, best_cost, best_exposure, best_factor = base, before, before, 1.0

@@ -1,4 +1,5 @@
-"""Studio relighting of the framed subject: key/fill shading from face-mesh normals, a rim light on the matte edge, catchlights in the irises and the backdrop's light falloff."""
+"""Studio relighting of the framed subject: key/fill shading from face-mesh normals, a rim light on the matte edge,
+catchlights in the irises and the backdrop's light falloff."""
 from __future__ import annotations
 
 import functools

@@ -1,4 +1,5 @@
-"""Output QC: is a finished headshot one face, the same person (and nobody else), sharp, well exposed, clean-edged and true to the selfie's skin tone?"""
+"""Output QC: is a finished headshot one face, the same person (and nobody else), sharp, well exposed, clean-edged
+and true to the selfie's skin tone?"""
 from __future__ import annotations
 
 import math

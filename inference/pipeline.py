@@ -411,7 +411,8 @@ class _SourceFailed(Exception):
 
 
 class _PersonRun:
-    """One person's generation: plan variants, prepare once per (selfie, framing, retouch), render, QC, regenerate, rank."""
+    """One person's generation: plan variants, prepare once per (selfie, framing, retouch), render, QC, regenerate,
+    rank."""
 
     def __init__(self, pipeline: HeadshotPipeline, request: GenerationInput, inspections: list[SelfieInspection],
                  usable: list[SelfieInspection]) -> None:

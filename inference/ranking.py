@@ -1,4 +1,5 @@
-"""Ranking: order a person's variants by a small, readable linear model over QC scores and variant attributes, learnt per brand kit from which variants employees pick."""
+"""Ranking: order a person's variants by a small, readable linear model over QC scores and variant attributes, learnt
+per brand kit from which variants employees pick."""
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
-"""Skin retouching a directory photo can carry: bounded, texture-preserving smoothing, small-blemish removal, under-eye softening and capped teeth brightening, all inside a face-mesh skin mask."""
+"""Skin retouching a directory photo can carry: bounded, texture-preserving smoothing, small-blemish removal,
+under-eye softening and capped teeth brightening, all inside a face-mesh skin mask."""
 from __future__ import annotations
 
 import math

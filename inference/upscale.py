@@ -1,4 +1,5 @@
-"""Upscaling of the framed subject to the master size: bicubic plus iterative back-projection on luma, and an edge-snapped matte."""
+"""Upscaling of the framed subject to the master size: bicubic plus iterative back-projection on luma, and an
+edge-snapped matte."""
 from __future__ import annotations
 
 from dataclasses import dataclass

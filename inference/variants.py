@@ -1,4 +1,5 @@
-"""Variants: which headshots each person gets (best selfies x framing x lighting x background), named and seeded so any one can be made again, and how a failed one is adjusted for regeneration."""
+"""Variants: which headshots each person gets (best selfies x framing x lighting x background), named and seeded so
+any one can be made again, and how a failed one is adjusted for regeneration."""
 from __future__ import annotations
 
 import dataclasses

@@ -1,4 +1,5 @@
-"""An offline SAML 2.0 identity provider for tests: its own RSA key and certificate, signed responses, a local SSO server.
+"""An offline SAML 2.0 identity provider for tests: its own RSA key and certificate, signed responses, a local SSO
+server.
 
 Signing goes through python3-saml's `OneLogin_Saml2_Utils.add_sign` (xmlsec), so the service provider under test
 checks real XML signatures.

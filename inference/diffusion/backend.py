@@ -1,4 +1,5 @@
-"""DiffusionBackend: identity-conditioned SDXL headshots with the studio backend's selfie QC, output QC and interface."""
+"""DiffusionBackend: identity-conditioned SDXL headshots with the studio backend's selfie QC, output QC and
+interface."""
 from __future__ import annotations
 
 import dataclasses

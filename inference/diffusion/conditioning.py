@@ -1,4 +1,5 @@
-"""Control images (canny, face/pose landmarks, depth) and the masks that say where diffusion may paint, from the framed selfie."""
+"""Control images (canny, face/pose landmarks, depth) and the masks that say where diffusion may paint, from the
+framed selfie."""
 from __future__ import annotations
 
 from dataclasses import dataclass

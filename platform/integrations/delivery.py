@@ -252,7 +252,8 @@ def render_headshot(headshot, *, size: int | None = None, square: bool = False, 
 
 
 def _source_name(headshot, target: int, square: bool) -> str:
-    """The smallest stored rendition that still gives `target` pixels, else the master (renditions are keyed by width)."""
+    """The smallest stored rendition that still gives `target` pixels, else the master (renditions are keyed by
+    width)."""
     candidates = []
     for width, name in headshot.renditions.items():
         w = int(width)

@@ -1,4 +1,5 @@
-"""Colour finishing: white balance from what should be grey, one bounded face exposure for the team, the brand grade, the backdrop's cast, and skin tone kept (CIELAB dE < 5)."""
+"""Colour finishing: white balance from what should be grey, one bounded face exposure for the team, the brand grade,
+the backdrop's cast, and skin tone kept (CIELAB dE < 5)."""
 from __future__ import annotations
 
 import numpy as np

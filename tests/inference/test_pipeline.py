@@ -1,4 +1,5 @@
-"""HeadshotPipeline end to end on real photos: ranked variants per person, brand background, eye line per framing, identity, and bad input handled per photo."""
+"""HeadshotPipeline end to end on real photos: ranked variants per person, brand background, eye line per framing,
+identity, and bad input handled per photo."""
 from __future__ import annotations
 
 import dataclasses

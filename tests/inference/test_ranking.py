@@ -1,4 +1,5 @@
-"""Ranking: QC scores order a person's variants, and the model learns each brand kit's taste from what employees pick."""
+"""Ranking: QC scores order a person's variants, and the model learns each brand kit's taste from what employees
+pick."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
-"""Regeneration: an output that really fails QC is made again with adjusted parameters, and every rejection is recorded."""
+"""Regeneration: an output that really fails QC is made again with adjusted parameters, and every rejection is
+recorded."""
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
-"""Retouching: smoother skin that keeps its stated share of texture, blemishes gone, under-eyes and teeth lifted a bounded amount."""
+"""Retouching: smoother skin that keeps its stated share of texture, blemishes gone, under-eyes and teeth lifted a
+bounded amount."""
 from __future__ import annotations
 
 import cv2

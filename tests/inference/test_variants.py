@@ -1,4 +1,5 @@
-"""Variant planning: dozens of named, seeded variants per person spread over every axis, cheap to render, and adjusted sensibly when one fails QC."""
+"""Variant planning: dozens of named, seeded variants per person spread over every axis, cheap to render, and
+adjusted sensibly when one fails QC."""
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
-"""Delivered images: each destination's size, crop, format and byte limit, on a real headshot from the studio pipeline."""
+"""Delivered images: each destination's size, crop, format and byte limit, on a real headshot from the studio
+pipeline."""
 from __future__ import annotations
 
 import dataclasses
