@@ -306,7 +306,8 @@ def stack_down(engine: Engine) -> None:
                 if engine("container", "inspect", engine.container(s), check=False, capture=True,
                           quiet=True).returncode == 0]
         left += [v for v in VOLUMES
-                 if engine("volume", "inspect", engine.volume(v), check=False, capture=True, quiet=True).returncode == 0]
+                 if engine("volume", "inspect", engine.volume(v), check=False, capture=True,
+                           quiet=True).returncode == 0]
         if left:
             raise CheckFailed(f"still there after tear-down: {left}")
         log("no container or volume of the check is left (images stay cached)")

@@ -346,7 +346,8 @@ def frame_subject(rgb: np.ndarray, matte: np.ndarray, plan: FramingPlan) -> Fram
     if plan.scale < _PRESHRINK_BELOW:  # the warp matrix is now for the pre-shrunk photo
         photo = cv2.resize(photo, _shrunk_size(ext_rgb, plan.scale), interpolation=cv2.INTER_AREA)
     size = (plan.frame_width, plan.frame_height)
-    inside = cv2.warpAffine(photo, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    inside = cv2.warpAffine(photo, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                            borderValue=0.0)
     return FramedPortrait(rgb=framed_rgb, matte=framed_matte, plan=plan, inside=inside)
 
 
@@ -464,7 +465,8 @@ def _extension_block(image: np.ndarray, alpha: np.ndarray, length: int, unit: fl
     premultiplied = edge_rgb * edge_alpha[:, None]
     stack_rgb = np.stack([
         _unpremultiply(_blurred_row(premultiplied, EXTENSION_BLUR_PER_PX * d),
-                       _blurred_row(edge_alpha, EXTENSION_BLUR_PER_PX * d), _blurred_row(edge_rgb, EXTENSION_BLUR_PER_PX * d))
+                       _blurred_row(edge_alpha, EXTENSION_BLUR_PER_PX * d),
+                       _blurred_row(edge_rgb, EXTENSION_BLUR_PER_PX * d))
         for d in level_d])
     if crown:  # rounded off, softened only by the floor blur
         stack_alpha = np.stack([_blurred_row(_crown_row(edge_alpha, d / max(TOP_CROWN_SHARE * fade * unit, 1.0)), floor)

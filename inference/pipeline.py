@@ -510,10 +510,12 @@ class _PersonRun:
             last = len(attempts) >= tries
             if qc.passed or last:
                 return self._output(spec, current, rendered, qc, attempts)
-            adjusted = adjust_variant(current, qc.failures, self.brand, self._live_sources(), tried=taken | {current.name})
+            adjusted = adjust_variant(current, qc.failures, self.brand, self._live_sources(),
+                                      tried=taken | {current.name})
             attempts.append({
                 "variant": current.name, "params": current.as_params(), "failures": list(qc.failures),
-                "scores": {k: v for k, v in qc.scores.items() if isinstance(v, (int, float)) and not isinstance(v, bool)},
+                "scores": {k: v for k, v in qc.scores.items()
+                           if isinstance(v, (int, float)) and not isinstance(v, bool)},
                 "change": None if adjusted is None else adjusted[1],
             })
             if adjusted is None:  # nothing left to change: deliver the last attempt, failed and explained

@@ -406,7 +406,8 @@ def _remove_blemishes(crop: np.ndarray, work: np.ndarray, core: np.ndarray, mesh
     return out, len(chosen)
 
 
-def _under_eye_polygon(mesh: FaceMesh, contour, eye: tuple[int, int, int, int], top: float, bottom: float) -> np.ndarray:
+def _under_eye_polygon(mesh: FaceMesh, contour, eye: tuple[int, int, int, int], top: float,
+                       bottom: float) -> np.ndarray:
     """Lower-lid polyline pushed down (perpendicular to the eye axis) by top..bottom eye widths, as a polygon."""
     outer, inner = mesh.points[eye[0], :2], mesh.points[eye[1], :2]
     axis = inner - outer

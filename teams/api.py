@@ -468,7 +468,8 @@ class HeadshotFileApi(OrganizationEndpoint):
             queryset = queryset.filter(employee__user=self.request.user)
         return queryset
 
-    @extend_schema(parameters=[OpenApiParameter("size", int, description="a rendition width; the PNG master if absent")],
+    @extend_schema(parameters=[OpenApiParameter("size", int,
+                                                description="a rendition width; the PNG master if absent")],
                    responses={(200, "image/*"): bytes, 304: None})
     def get(self, request, org_slug: str, headshot_id: int):
         """The image as delivered everywhere (metadata stripped, labelled AI-generated); an ETag answers 304."""

@@ -75,7 +75,8 @@ def employee_create(*, organization: Organization, name: str, email: str, extern
     if Employee.objects.for_organization(organization).filter(email=email).exists():
         raise TeamsError("duplicate_email", f"An employee with the email {email} already exists.", 409)
     if external_id and Employee.objects.for_organization(organization).filter(external_id=external_id).exists():
-        raise TeamsError("duplicate_external_id", f"An employee with the external ID {external_id} already exists.", 409)
+        raise TeamsError("duplicate_external_id", f"An employee with the external ID {external_id} already exists.",
+                         409)
     _check_manager(organization=organization, employee=None, manager=directory.get("manager"))
     employee = Employee.objects.create(organization=organization, name=name.strip(), email=email,
                                        external_id=external_id, team=team, external_ids=external_ids or {},

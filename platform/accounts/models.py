@@ -54,7 +54,8 @@ class Invite(TenantModel):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.EMPLOYEE)
     token_hash = models.CharField(max_length=64, unique=True)
     # The employee record this invite signs in, when it is an employee invite.
-    employee = models.ForeignKey("teams.Employee", null=True, blank=True, on_delete=models.CASCADE, related_name="invites")
+    employee = models.ForeignKey("teams.Employee", null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="invites")
     invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()

@@ -16,7 +16,8 @@ from .admin_selectors import STATES
 
 STATE_LABELS = {
     "never_invited": _("Never invited"), "invited": _("Invited"), "invite_lapsed": _("Invite expired or revoked"),
-    "deactivated": _("Account deactivated"), "joined": _("Joined"), "uploaded": _("Uploaded"), "generating": _("Generating"),
+    "deactivated": _("Account deactivated"), "joined": _("Joined"), "uploaded": _("Uploaded"),
+    "generating": _("Generating"),
     "ready": _("Ready for review"), "approved": _("Approved"),
 }
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Write the colour as #RRGGBB."))

@@ -283,7 +283,8 @@ def _params(request) -> dict:
     if request.method == "POST":
         body = request.scim_body if isinstance(request.scim_body, dict) else {}
         return {"filter": body.get("filter"), "startIndex": body.get("startIndex"), "count": body.get("count"),
-                "attributes": _names(body.get("attributes")), "excludedAttributes": _names(body.get("excludedAttributes"))}
+                "attributes": _names(body.get("attributes")),
+                "excludedAttributes": _names(body.get("excludedAttributes"))}
     return {"filter": request.GET.get("filter"), "startIndex": request.GET.get("startIndex"),
             "count": request.GET.get("count"), "attributes": _names(request.GET.get("attributes")),
             "excludedAttributes": _names(request.GET.get("excludedAttributes"))}

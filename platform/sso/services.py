@@ -597,7 +597,8 @@ def login_code_issue(*, email: str, purpose: str, invite: Invite | None = None, 
         # Rows older than the back-off's window have no use left.
         LoginCode.objects.filter(created_at__lt=now - timedelta(days=1)).delete()
         LoginCode.objects.filter(email=email, purpose=purpose, closed_at__isnull=True).update(closed_at=now)
-        LoginCode.objects.create(email=email, purpose=purpose, invite=invite, code_hash=code_hash(LOGIN_CODE, email, code),
+        LoginCode.objects.create(email=email, purpose=purpose, invite=invite,
+                                 code_hash=code_hash(LOGIN_CODE, email, code),
                                  ip=ip, expires_at=now + timedelta(minutes=settings.LOGIN_CODE_TTL_MINUTES))
     minutes = settings.LOGIN_CODE_TTL_MINUTES
     if invite is not None:

@@ -60,7 +60,8 @@ def assert_figures(output: str, *patterns: str) -> None:
 
 def test_export_memory(bench_env):
     output = run(bench_env, "export_memory.py", "--employees", "2", timeout=240)
-    assert_figures(output, rf"2 people: 2 images \(0 skipped\) in {NUMBER} s", rf"peak RSS during the export {NUMBER} MiB",
+    assert_figures(output, rf"2 people: 2 images \(0 skipped\) in {NUMBER} s",
+                   rf"peak RSS during the export {NUMBER} MiB",
                    rf"tracemalloc peak {NUMBER} MB")
 
 

@@ -16,7 +16,8 @@ MODULES = [
 
 def imported_after(code: str) -> set[str]:
     probe = code + "\nimport json, sys; print(json.dumps(sorted(sys.modules)))"
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, check=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, check=True,
+                          timeout=120)
     return set(json.loads(done.stdout.strip().splitlines()[-1]))
 
 

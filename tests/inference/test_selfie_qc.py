@@ -213,7 +213,8 @@ def test_pose_and_eye_limits_turn_into_their_reasons(originals):
 
 def test_every_reason_selfie_qc_can_give_has_a_message_with_a_tip():
     codes = {"too_blurry", "too_noisy", "too_dark", "too_bright", "blown_highlights", "deep_shadows", "face_obscured",
-             "face_covered", "head_turned", "chin_up", "chin_down", "head_tilted", "eyes_closed", "eyes_not_visible", "duplicate",
+             "face_covered", "head_turned", "chin_up", "chin_down", "head_tilted", "eyes_closed", "eyes_not_visible",
+             "duplicate",
              "different_person", "identity_unclear"}
     for code in codes:
         message = pipeline_module.REASON_MESSAGES[code]
