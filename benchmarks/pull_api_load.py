@@ -1,5 +1,4 @@
-"""Load on the directory pull API: the app on 127.0.0.1 with a seeded organization and API key, under gunicorn and
-runserver.
+"""Load on the directory pull API, under runserver and gunicorn: the app on 127.0.0.1, a seeded organization and key.
 
 Seeds an organization of real rows in PostgreSQL (its own database, headshots_bench; every headshot on one shared
 real image), creates an API key, and for each server in --server (default: runserver, then gunicorn as the image

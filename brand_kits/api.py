@@ -96,7 +96,8 @@ class BrandKitListApi(OrganizationAdminEndpoint):
     def get(self, request, org_slug: str):
         newest_first = Prefetch("versions", queryset=BrandKitVersion.objects.order_by("-version"),
                                 to_attr="newest_versions")
-        page = self.paginate_queryset(self.get_queryset().filter(archived_at__isnull=True).prefetch_related(newest_first))
+        kits = self.get_queryset().filter(archived_at__isnull=True).prefetch_related(newest_first)
+        page = self.paginate_queryset(kits)
         return self.get_paginated_response(BrandKitOut(page, many=True).data)
 
     @extend_schema(request=BrandKitIn, responses={201: BrandKitOut})

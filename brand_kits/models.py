@@ -29,7 +29,8 @@ class BrandKit(TenantModel):
 
 
 def background_upload_to(instance: BrandKitVersion, filename: str) -> str:
-    return f"orgs/{instance.organization_id}/brand_kits/{instance.kit_id}/v{instance.version}/background{_suffix(filename)}"
+    return (f"orgs/{instance.organization_id}/brand_kits/{instance.kit_id}/v{instance.version}/"
+            f"background{_suffix(filename)}")
 
 
 def style_reference_upload_to(instance: BrandKitVersion, filename: str) -> str:

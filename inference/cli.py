@@ -135,7 +135,8 @@ def load_brand_kit(path: Path) -> BrandSpec:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise CliError(f"brand kit {path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        raise CliError(f"brand kit {path} is not valid JSON "
+                       f"(line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CliError(f"brand kit {path} cannot be read: {exc}") from None
     try:

@@ -130,7 +130,8 @@ def make_variant(source: SourceSelfie, brand: BrandSpec, *, framing_style: str, 
     if lighting not in LIGHTING_PRESETS:
         raise ValueError(f"unknown lighting preset {lighting!r}")
     if not 0 <= background_index < len(brand.backgrounds):
-        raise ValueError(f"background index {background_index} is outside the kit's {len(brand.backgrounds)} backgrounds")
+        raise ValueError(f"background index {background_index} is outside the kit's "
+                         f"{len(brand.backgrounds)} backgrounds")
     if not 0.0 <= retouch_strength <= 1.0:
         raise ValueError("retouch strength must be between 0 and 1")
     strength = round(float(retouch_strength), 3)
@@ -149,8 +150,8 @@ def plan_variants(brand: BrandSpec, sources: Sequence[SourceSelfie], *, base_see
     first few variants already show every framing, lighting and background. A selfie, framing and lighting
     already picked is only picked again on another backdrop once every such combination is taken (the same photo
     on another colour is a near-copy, not a new choice), and every selfie is shown in every framing before any
-    pair of them repeats (balancing the axes alone tied each selfie to one framing). The lighter retouch level is only used when every
-    combination at the brand's strength is taken.
+    pair of them repeats (balancing the axes alone tied each selfie to one framing). The lighter retouch level is
+    only used when every combination at the brand's strength is taken.
     """
     count = brand.variants_per_person if count is None else count
     if count < 1:

@@ -73,7 +73,8 @@ class Employee(TenantModel):
 
 def selfie_upload_to(instance: Selfie, filename: str) -> str:
     # Named by checksum: the stored original is never altered or overwritten.
-    return f"orgs/{instance.organization_id}/employees/{instance.employee_id}/selfies/{instance.checksum}{instance.extension}"
+    return (f"orgs/{instance.organization_id}/employees/{instance.employee_id}/selfies/"
+            f"{instance.checksum}{instance.extension}")
 
 
 class Selfie(TenantModel):
@@ -173,7 +174,8 @@ class ReviewStatus(models.TextChoices):
 
 
 def headshot_upload_to(instance: Headshot, filename: str) -> str:
-    return f"orgs/{instance.organization_id}/employees/{instance.employee_id}/headshots/{instance.request_id}/{filename}"
+    return (f"orgs/{instance.organization_id}/employees/{instance.employee_id}/headshots/"
+            f"{instance.request_id}/{filename}")
 
 
 # The stored fields a delivered rendition depends on (its files, their size, the face placement, the backend).

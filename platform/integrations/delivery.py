@@ -161,7 +161,8 @@ def _check_format(fmt: str) -> str:
 def _options(size, square, fmt, max_bytes, min_size) -> dict[str, Any]:
     for name, value in (("size", size), ("max_bytes", max_bytes), ("min_size", min_size)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ValueError(f"{name} must be a positive whole number of {'bytes' if name == 'max_bytes' else 'pixels'}.")
+            raise ValueError(f"{name} must be a positive whole number of "
+                             f"{'bytes' if name == 'max_bytes' else 'pixels'}.")
     return {"size": size, "square": bool(square), "fmt": _check_format(fmt), "max_bytes": max_bytes,
             "min_size": min_size}
 

@@ -308,7 +308,8 @@ def scim_group_create(*, organization: Organization, document: dict) -> Team:
 
 def scim_group_replace(*, team: Team, document: dict) -> Team:
     values = _clean_group(team.organization, document)
-    if Team.objects.for_organization(team.organization).filter(name__iexact=values["name"]).exclude(pk=team.pk).exists():
+    existing = Team.objects.for_organization(team.organization)
+    if existing.filter(name__iexact=values["name"]).exclude(pk=team.pk).exists():
         raise ScimError(409, f"A group named {values['name']} already exists.", "uniqueness")
     with transaction.atomic():
         if team.name != values["name"]:

@@ -27,5 +27,6 @@ def test_inference_never_imports_django():
 
 
 def test_importing_the_dataclasses_does_not_load_the_models():
-    modules = imported_after("import inference\nfrom inference.brand import BrandSpec\nfrom inference.request import GenerationInput")
+    modules = imported_after("import inference\nfrom inference.brand import BrandSpec\n"
+                             "from inference.request import GenerationInput")
     assert not {"dlib", "mediapipe", "cv2", "torch"} & modules

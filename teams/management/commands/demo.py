@@ -295,7 +295,8 @@ class Command(BaseCommand):
     def api(self, method, url: str, data, expected: int) -> dict:
         response = method(url, data, format="json") if data is not None else method(url)
         if response.status_code != expected:
-            raise CommandError(f"{url}: expected HTTP {expected}, got {response.status_code}: {response.content[:500]!r}")
+            raise CommandError(f"{url}: expected HTTP {expected}, got {response.status_code}: "
+                               f"{response.content[:500]!r}")
         return response.json()
 
     def step(self, text: str) -> None:
