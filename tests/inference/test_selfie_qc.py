@@ -244,9 +244,12 @@ def test_run_generates_nothing_from_the_colleagues_photo(pipeline, monkeypatch):
     class Recorder:
         def __init__(self, _pipeline, _request, inspections, usable):
             seen["usable"] = [item.verdict.name for item in usable]
-            self.failed_sources, self.timings = (), {}
+            self.failed_sources, self.timings, self.specs, self.dropped = (), {}, (), ()
 
         def generate(self):
+            return ()
+
+        def ranks(self):
             return ()
 
     monkeypatch.setattr(pipeline_module, "_PersonRun", Recorder)
