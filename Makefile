@@ -36,14 +36,19 @@ demo: $(STAMP) $(MATTE_MODEL)
 	  EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend EMAIL_FILE_PATH=demo-output/outbox \
 	  $(PY) manage.py demo --out demo-output
 
-# Everything: pytest over tests/, every marker included (.ci/run calls this). pytest's exit code 5 (no
-# test collected) is non-zero, so make, and CI, fail on an empty selection like on a failing test.
+# Everything: lint first (ruff, then the import contracts in pyproject.toml; platform/ is a source folder, so
+# lint-imports needs it on the path), then pytest over tests/, every marker included (.ci/run calls this). pytest's
+# exit code 5 (no test collected) is non-zero, so make, and CI, fail on an empty selection like on a failing test.
 test: $(STAMP) $(MATTE_MODEL) browser-deps
+	$(VENV)/bin/ruff check .
+	PYTHONPATH=platform:. $(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 # The inner loop: no Ray, no model loading, no browser, no containers, no fault or benchmark runs (tests/conftest.py
 # marks them by folder and fixture; a fast run that loads the models anyway fails). Not a substitute for `test`.
 test-fast: $(STAMP) $(MATTE_MODEL)
+	$(VENV)/bin/ruff check .
+	PYTHONPATH=platform:. $(VENV)/bin/lint-imports
 	$(PY) -m pytest --fast
 
 # Browser tests drive Debian's Chromium and inject axe-core from npm; both are installed only when missing.

@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
+import torch
 
 # Steps: 4 is the distilled variants' count (Lightning/LCM; no classifier-free guidance), 30 the base model's (CFG 5).
 GUIDANCE_FOR_STEPS = {4: 0.0, 30: 5.0}
@@ -60,7 +60,11 @@ def build_pipeline(*, reduced: bool, device: str, dtype: torch.dtype, folder: Pa
     from safetensors.torch import save_file
 
     from tests.inference.diffusion.sdxl_parts import (
-        FACEID_EMBED_DIM, TINY_FACEID_EMBED_DIM, build_controlnet, build_sdxl, faceid_adapter_state_dict,
+        FACEID_EMBED_DIM,
+        TINY_FACEID_EMBED_DIM,
+        build_controlnet,
+        build_sdxl,
+        faceid_adapter_state_dict,
     )
 
     started = time.perf_counter()
@@ -147,7 +151,10 @@ def build_klein_components(*, tiny: bool, device: str, dtype: torch.dtype):
     """The klein backend's components around a random-weight pipeline (tiny, or the full 4B architecture)."""
     from inference.diffusion.klein import KleinComponents, KleinConfig
     from tests.inference.diffusion.klein_factory import (
-        KLEIN_4B_OUT_LAYERS, TINY_MAX_SEQUENCE, TINY_OUT_LAYERS, build_klein,
+        KLEIN_4B_OUT_LAYERS,
+        TINY_MAX_SEQUENCE,
+        TINY_OUT_LAYERS,
+        build_klein,
     )
 
     started = time.perf_counter()

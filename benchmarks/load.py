@@ -21,7 +21,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "benchmarks"), str(REPO / "platform"), str(REPO)]
 
 import child_processes  # noqa: E402
-
 from pull_api_load import free_port, prepare, wait_until_up  # noqa: E402
 
 SELFIE = REPO / "samples" / "selfies" / "barack_obama" / "2.jpg"

@@ -6,6 +6,7 @@ import os
 import statistics
 import sys
 import time
+from itertools import pairwise
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -91,7 +92,7 @@ def main() -> int:
         marks.append(time.perf_counter())
         assess_headshot(pipeline.faces, headshot, profile_embedding=embedding, source_embedding=embedding)
         marks.append(time.perf_counter())
-        for stage, begin, end in zip(STAGES, marks, marks[1:]):
+        for stage, (begin, end) in zip(STAGES, pairwise(marks), strict=True):
             timings[stage].append((end - begin) * 1000)
 
     count = len(timings["decode"])
@@ -105,7 +106,7 @@ def main() -> int:
         summary = "; ".join(f"{reason}: {len(names)} (e.g. {names[0]})" for reason, names in by_reason.items())
         print(f"skipped {len(skipped)} photos the pipeline would reject - {summary}")
     print(f"{'stage':<18}{'mean':>9}{'median':>9}{'p90':>9}{'max':>9}   ms per photo")
-    totals = [sum(values) for values in zip(*timings.values())]
+    totals = [sum(values) for values in zip(*timings.values(), strict=True)]
     for stage, values in list(timings.items()) + [("total", totals)]:
         ordered = sorted(values)
         p90 = ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
@@ -163,7 +164,6 @@ def generation_stages(pipeline, photos, skipped, *, variants: int) -> None:
 
 def single_core_2048(pipeline, photo: Path) -> None:
     """One finished headshot at 2048 px long side, every stage, pinned to one CPU core."""
-    import dataclasses
 
     from inference.brand import BrandSpec
     from inference.request import GenerationInput, SelfieInput
@@ -185,8 +185,9 @@ def single_core_2048(pipeline, photo: Path) -> None:
         runs.append((time.perf_counter() - started, dict(pipeline.last_timings)))
     best, timings = min(runs, key=lambda item: item[0])
     (headshot,) = result.headshots
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     size = Image.open(io.BytesIO(headshot.image)).size
     parts = ", ".join(f"{k} {sum(v):.0f}" for k, v in timings.items())

@@ -1,4 +1,4 @@
-"""Load on the directory pull API: the app on 127.0.0.1 with a seeded organization and API key, under gunicorn and runserver.
+"""Load on the directory pull API, under runserver and gunicorn: the app on 127.0.0.1, a seeded organization and key.
 
 Seeds an organization of real rows in PostgreSQL (its own database, headshots_bench; every headshot on one shared
 real image), creates an API key, and for each server in --server (default: runserver, then gunicorn as the image
@@ -257,9 +257,9 @@ def main() -> None:
     # The servers keep their database connections (as compose and Kubernetes configure them): measure the same here.
     os.environ.setdefault("DATABASE_CONN_MAX_AGE", "60")
     org, key, media_root = prepare(args.employees, f"bench-pull-{args.employees}")
-    from export_memory import DATABASE
-
     from django.conf import settings
+
+    from export_memory import DATABASE
     from integrations.delivery import delivery_etag
     from integrations.selectors import latest_approved_headshots
     from teams.models import Employee

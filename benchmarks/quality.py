@@ -27,6 +27,7 @@ sys.path.insert(0, str(REPO))
 SHARED = Path(os.environ.get("HEADSHOTS_SHARED_DIR", REPO.parent / "shared"))
 
 from benchmarks.dev_split import HALF_A, HALF_B  # noqa: E402  (after the path set-up above)
+
 SAMPLES = REPO / "samples" / "selfies"
 
 # The synthetic bad selfies of the brief, each with the reason selfie QC should give it.
@@ -320,7 +321,11 @@ def calibration_section(pipeline, photos: list[Photo]) -> None:
     from inference.identity import find_consensus, geometric_median
     from inference.ingest import decode_image
     from inference.selfie_qc import (
-        MAX_DUPLICATE_HASH_BITS, face_mesh_on_face, hash_distance, measure_selfie, perceptual_hash,
+        MAX_DUPLICATE_HASH_BITS,
+        face_mesh_on_face,
+        hash_distance,
+        measure_selfie,
+        perceptual_hash,
     )
 
     print("\n== Selfie QC calibration ==")
@@ -423,12 +428,11 @@ def occlusion_section(pipeline, photos: list[Photo], *, every: int = 3) -> dict[
     only and the clean photo are negatives. Thresholds were set on the calibration half; the check half's figures
     are the ones to quote. `every`: each photo gets every n-th occluder, offset per photo, so all kinds, places
     and sizes are covered without drawing all 60 on every photo."""
+    from benchmarks.occluders import CALIBRATION_PEOPLE, CHECK_PEOPLE, all_occluders, draw
     from inference.face_detect import prominent_faces
     from inference.ingest import decode_image
     from inference.request import SelfieInput
     from inference.selfie_qc import face_mesh_on_face
-
-    from benchmarks.occluders import CALIBRATION_PEOPLE, CHECK_PEOPLE, all_occluders, draw
 
     print("== Occlusion (something in front of the face) ==")
     occluders = all_occluders(seed=SEED)

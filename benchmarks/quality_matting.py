@@ -186,7 +186,8 @@ def run(faces: Path, out: Path) -> dict:
         print(f"real busy backgrounds ({len(figures['real'])} photos): mean halo "
               f"{mean('real', 'mediapipe', 'halo'):.4f} -> {mean('real', 'modnet', 'halo'):.4f}")
     print(f"seconds per source matte (this machine, 1 thread): mediapipe "
-          f"{statistics.median(methods.seconds['mediapipe']):.2f}, MODNet {statistics.median(methods.seconds['modnet']):.2f}")
+          f"{statistics.median(methods.seconds['mediapipe']):.2f}, MODNet "
+          f"{statistics.median(methods.seconds['modnet']):.2f}")
     out.mkdir(parents=True, exist_ok=True)
     sheet = out / "matting_before_after.png"
     cv2.imwrite(str(sheet), cv2.cvtColor(contact_sheet(rows), cv2.COLOR_RGB2BGR))

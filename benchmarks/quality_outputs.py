@@ -1,4 +1,5 @@
-"""Quality of the delivered headshots on the shared dev faces: identity (own vs nearest other person), skin-tone drift, QC pass rate, and a contact sheet to look at; run by hand, not a test."""
+"""Quality of the delivered headshots on the shared dev faces: identity (own vs nearest other person), skin-tone
+drift, QC pass rate, and a contact sheet to look at; run by hand, not a test."""
 from __future__ import annotations
 
 import argparse

@@ -76,7 +76,7 @@ def overhead_and_scaling(args) -> None:
     print(f"\n1-2. {args.employees} employees x {args.variants} variants = {images} headshots, stand-in cost "
           f"{args.cpu_ms} ms CPU per headshot, batch {args.batch}, {load()}")
     walls: dict[int, float] = {}
-    for repeat in range(args.repeats):
+    for _ in range(args.repeats):
         for actors in (1, 2):
             pool = pool_for(actors, 1.0, args.cpu_ms, args.batch)
             timed_rollout(pool, 4 * actors, args.variants)  # warm: actor processes, imports, object store

@@ -7,14 +7,19 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from config.parsers import FormParser, JSONField, MultiPartParser
-from tenancy.api import DomainError, OrganizationAdminEndpoint
-
 from inference.presets import catalogue
+from tenancy.api import DomainError, OrganizationAdminEndpoint
 
 from .models import BrandKit, BrandKitVersion
 from .services import (
-    BACKGROUND_MAX_BYTES, BACKGROUND_MAX_PIXELS, BrandKitError, brand_kit_archive, brand_kit_create, brand_kit_update,
-    brand_spec_for, kit_backend,
+    BACKGROUND_MAX_BYTES,
+    BACKGROUND_MAX_PIXELS,
+    BrandKitError,
+    brand_kit_archive,
+    brand_kit_create,
+    brand_kit_update,
+    brand_spec_for,
+    kit_backend,
 )
 
 
@@ -91,7 +96,8 @@ class BrandKitListApi(OrganizationAdminEndpoint):
     def get(self, request, org_slug: str):
         newest_first = Prefetch("versions", queryset=BrandKitVersion.objects.order_by("-version"),
                                 to_attr="newest_versions")
-        page = self.paginate_queryset(self.get_queryset().filter(archived_at__isnull=True).prefetch_related(newest_first))
+        kits = self.get_queryset().filter(archived_at__isnull=True).prefetch_related(newest_first)
+        page = self.paginate_queryset(kits)
         return self.get_paginated_response(BrandKitOut(page, many=True).data)
 
     @extend_schema(request=BrandKitIn, responses={201: BrandKitOut})

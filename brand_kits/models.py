@@ -24,15 +24,16 @@ class BrandKit(TenantModel):
         return self.name
 
     @property
-    def current_version(self) -> "BrandKitVersion":
+    def current_version(self) -> BrandKitVersion:
         return self.versions.order_by("-version").first()
 
 
-def background_upload_to(instance: "BrandKitVersion", filename: str) -> str:
-    return f"orgs/{instance.organization_id}/brand_kits/{instance.kit_id}/v{instance.version}/background{_suffix(filename)}"
+def background_upload_to(instance: BrandKitVersion, filename: str) -> str:
+    return (f"orgs/{instance.organization_id}/brand_kits/{instance.kit_id}/v{instance.version}/"
+            f"background{_suffix(filename)}")
 
 
-def style_reference_upload_to(instance: "BrandKitVersion", filename: str) -> str:
+def style_reference_upload_to(instance: BrandKitVersion, filename: str) -> str:
     return (f"orgs/{instance.organization_id}/brand_kits/{instance.kit_id}/v{instance.version}/"
             f"style-reference{_suffix(filename)}")
 

@@ -306,7 +306,8 @@ def stack_down(engine: Engine) -> None:
                 if engine("container", "inspect", engine.container(s), check=False, capture=True,
                           quiet=True).returncode == 0]
         left += [v for v in VOLUMES
-                 if engine("volume", "inspect", engine.volume(v), check=False, capture=True, quiet=True).returncode == 0]
+                 if engine("volume", "inspect", engine.volume(v), check=False, capture=True,
+                           quiet=True).returncode == 0]
         if left:
             raise CheckFailed(f"still there after tear-down: {left}")
         log("no container or volume of the check is left (images stay cached)")
@@ -476,7 +477,8 @@ def rollout_scenario(engine: Engine, outbox: Path, *, label: str, variants: int,
             progress = (current["status"], current["counts"]["done"], current["counts"]["headshots_stored"])
             if progress != last:
                 log(f"rollout {current['status']}: {current['counts']['done']}/3 requests done, "
-                    f"{current['counts']['headshots_stored']}/{current['counts']['headshots_planned']} headshots stored, "
+                    f"{current['counts']['headshots_stored']}/{current['counts']['headshots_planned']} "
+                    "headshots stored, "
                     f"{current['counts']['retrying']} retrying, {current['counts']['failed']} failed")
                 last = progress
             return current if current["status"] in ("done", "cancelled") else None
@@ -569,7 +571,8 @@ def main() -> int:
     print(f"    {time.monotonic() - _START:7.1f} s  total")
     for label, result in results.items():
         print(f"    {label}: lost {result['lost']}, duplicated {result['duplicated']}, "
-              f"{result['headshots_stored']}/{result['headshots_planned']} stored and served, {result['pulled']}/3 pulled")
+              f"{result['headshots_stored']}/{result['headshots_planned']} stored and served, "
+              f"{result['pulled']}/3 pulled")
     print("deploy-check: " + ("FAILED" if failure else "passed"))
     return 1 if failure else 0
 

@@ -1,11 +1,12 @@
 """Fills the diffusion backend's model store from the Hugging Face Hub (run on a machine with internet), or verifies it.
 
-    python deploy/fetch_models.py --store /srv/models                      # the commercially safe default set:
-                                                                           # FLUX.2 [klein] 4B (Apache-2.0), Real-ESRGAN, CLIP
-    python deploy/fetch_models.py --store /srv/models --models sdxl-base,sdxl-lightning,vae-fp16-fix,controlnet-canny,controlnet-depth,controlnet-landmarks
+    python deploy/fetch_models.py --store /srv/models           # the commercially safe default set:
+                                                                # FLUX.2 [klein] 4B (Apache-2.0), Real-ESRGAN, CLIP
+    python deploy/fetch_models.py --store /srv/models \\
+        --models sdxl-base,sdxl-lightning,vae-fp16-fix,controlnet-canny,controlnet-depth,controlnet-landmarks
     python deploy/fetch_models.py --store /srv/models --models sdxl-base,controlnet-canny
     python deploy/fetch_models.py --store /srv/models --models ip-adapter-faceid --accept-non-commercial
-    python deploy/fetch_models.py --store /srv/models --verify             # re-hash every file against the manifest
+    python deploy/fetch_models.py --store /srv/models --verify  # re-hash every file against the manifest
 """
 from __future__ import annotations
 
@@ -16,8 +17,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from inference.diffusion.model_store import (  # noqa: E402
-    CATALOGUE, COMMERCIAL_DEFAULT, ModelStore, ModelStoreError, write_manifest,
+from inference.diffusion.model_store import (
+    CATALOGUE,
+    COMMERCIAL_DEFAULT,
+    ModelStore,
+    ModelStoreError,
+    write_manifest,
 )
 
 

@@ -1,4 +1,5 @@
-"""Attire colour: move the clothing (inside the matte, below the chin, not skin or hair) toward the brand colour, keeping its shading."""
+"""Attire colour: move the clothing (inside the matte, below the chin, not skin or hair) toward the brand colour,
+keeping its shading."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -57,7 +58,8 @@ def check_inputs(inp: AttireInput) -> None:
 
 
 def recolor_attire(inp: AttireInput) -> AttireOutput:
-    """Shift the clothing's chroma toward Attire.color by Attire.strength (bounded); L* and everything else untouched."""
+    """Shift the clothing's chroma toward Attire.color by Attire.strength (bounded); L* and everything else
+    untouched."""
     check_inputs(inp)
     height, width = inp.matte.shape
     if inp.attire.color is None or inp.attire.strength <= 0.0:
@@ -120,8 +122,8 @@ def clothing_weight(rgb: np.ndarray, matte: np.ndarray, mesh: FaceMesh | None,
     if oval is not None:
         cv2.fillPoly(face_mask, [np.rint(oval).astype(np.int32)], 1)
     else:
-        l, t, r, b = (v * scale for v in face_box)  # type: ignore[union-attr]
-        cx, cy, hw, hh = (l + r) / 2, (t + b) / 2, (r - l) / 4, (b - t) / 4
+        left, top, right, bottom = (v * scale for v in face_box)  # type: ignore[union-attr]
+        cx, cy, hw, hh = (left + right) / 2, (top + bottom) / 2, (right - left) / 4, (bottom - top) / 4
         face_mask[int(max(cy - hh, 0)):int(cy + hh), int(max(cx - hw, 0)):int(cx + hw)] = 1
     # Chroma only: the neck and a bare shoulder are the face's hue in shadow, darker but not different.
     weight *= _far_from(lab[..., 1:], lab[face_mask.astype(bool) & (small_matte > PERSON)][:, 1:])

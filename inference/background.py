@@ -1,4 +1,5 @@
-"""Brand background: render the kit's solid, gradient, image or office backdrop, light it, and put the framed person on it."""
+"""Brand background: render the kit's solid, gradient, image or office backdrop, light it, and put the framed person
+on it."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -102,9 +103,9 @@ def halo_score(composite_rgb: np.ndarray, matte: np.ndarray, backdrop: np.ndarra
     A correct soft edge (hair, a blurred shoulder) is a mix of the person's colour nearby and the new backdrop.
     A halo is something else: the old background carried along by a blurry or misplaced edge (a light rim around
     dark hair on a navy backdrop), or colour spill. Per pixel of the ring (HALO_BAND of frame height outside the
-    matte's 0.5 line, next to a real edge: see HALO_EDGE_STEEPNESS) the composite is explained as the best mix a*F + (1-a)*B of the local person colour F
-    (opaque pixels within HALO_PERSON_RADIUS) and the backdrop B; the score is the mean unexplained remainder,
-    largest channel / 255.
+    matte's 0.5 line, next to a real edge: see HALO_EDGE_STEEPNESS) the composite is explained as the best mix
+    a*F + (1-a)*B of the local person colour F (opaque pixels within HALO_PERSON_RADIUS) and the backdrop B; the
+    score is the mean unexplained remainder, largest channel / 255.
     """
     if composite_rgb.shape != backdrop.shape or matte.shape != composite_rgb.shape[:2]:
         raise ValueError("composite, matte and backdrop must share the frame size")

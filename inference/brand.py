@@ -186,7 +186,7 @@ class BrandSpec:
             return self.variant_lightings
         return (self.lighting, *(p for p in LIGHTING_PRESETS if p != self.lighting))
 
-    def check(self) -> "BrandSpec":
+    def check(self) -> BrandSpec:
         self.background.check()
         self.framing.check()
         self.color_grade.check()
@@ -242,7 +242,7 @@ class BrandSpec:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "BrandSpec":
+    def from_dict(cls, data: dict[str, Any]) -> BrandSpec:
         """Build and check a spec from JSON-shaped data; unknown keys are an error, not silently dropped."""
         if not isinstance(data, dict):
             raise BrandSpecError("a brand spec must be a JSON object")

@@ -1,4 +1,5 @@
-"""Command line: `python -m inference run --selfies DIR --out DIR [--brand-kit KIT.json | --preset NAME] [--variants N]` writes ranked headshots and manifest.json; `python -m inference presets` lists the industry presets."""
+"""Command line: `python -m inference run --selfies DIR --out DIR [--brand-kit KIT.json | --preset NAME] [--variants
+N]` writes ranked headshots and manifest.json; `python -m inference presets` lists the industry presets."""
 from __future__ import annotations
 
 import argparse
@@ -9,8 +10,9 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from .brand import BrandSpec, BrandSpecError
 from .errors import InferenceError
@@ -50,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None, *, pipeline: "HeadshotPipeline | None" = None) -> int:
+def main(argv: list[str] | None = None, *, pipeline: HeadshotPipeline | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "presets":
         return print_presets()
@@ -133,7 +135,8 @@ def load_brand_kit(path: Path) -> BrandSpec:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise CliError(f"brand kit {path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        raise CliError(f"brand kit {path} is not valid JSON "
+                       f"(line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CliError(f"brand kit {path} cannot be read: {exc}") from None
     try:

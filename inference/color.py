@@ -1,4 +1,5 @@
-"""Colour finishing of the subject: white balance, one face exposure for the whole team, the brand grade and the backdrop's colour cast."""
+"""Colour finishing of the subject: white balance, one face exposure for the whole team, the brand grade and the
+backdrop's colour cast."""
 from __future__ import annotations
 
 import math

@@ -79,7 +79,7 @@ class Face:
     def centre(self) -> Point:
         return ((self.box[0] + self.box[2]) / 2.0, (self.box[1] + self.box[3]) / 2.0)
 
-    def translated(self, dx: float, dy: float) -> "Face":
+    def translated(self, dx: float, dy: float) -> Face:
         """The same face in the coordinates of a crop whose origin is at (-dx, -dy)."""
         left, top, right, bottom = self.box
         return Face(
@@ -114,7 +114,7 @@ class FaceAnalyzer:
             if rects:
                 break
         faces = []
-        for rect, score in zip(rects, scores):
+        for rect, score in zip(rects, scores, strict=True):
             full = dlib.rectangle(
                 round(rect.left() / scale), round(rect.top() / scale),
                 round(rect.right() / scale), round(rect.bottom() / scale),

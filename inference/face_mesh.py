@@ -8,11 +8,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import mediapipe as mp
 import numpy as np
 
 from . import segmentation as _segmentation  # noqa: F401  (sets mediapipe's logging before importing it)
-
-import mediapipe as mp  # noqa: E402
 
 # Landmark indices in mediapipe's canonical face mesh (with refine_landmarks=True the irises are 468..477).
 LEFT_IRIS = (468, 469, 470, 471, 472)    # the subject's right eye as seen in the image's left half

@@ -17,8 +17,8 @@ from .framing import (
     FramingPlan,
     choose_framing,
     frame_subject,
-    invented_body_share,
     hard_edge_score,
+    invented_body_share,
     output_size,
     plan_framing,
     resize_plan,
@@ -266,7 +266,8 @@ def face_box_from_plan(plan: FramingPlan) -> tuple[float, float, float, float]:
     """(left, top, right, bottom) of the face in frame pixels, from where the plan put the eyes and the head size."""
     head = plan.scale * plan.head_height_source
     x, y = plan.eye_target
-    return (x - _BOX_HALF_WIDTH * head, y - _BOX_BROW_RISE * head, x + _BOX_HALF_WIDTH * head, y + _BOX_CHIN_DROP * head)
+    return (x - _BOX_HALF_WIDTH * head, y - _BOX_BROW_RISE * head, x + _BOX_HALF_WIDTH * head,
+            y + _BOX_CHIN_DROP * head)
 
 
 def _json_safe(value: Any) -> Any:

@@ -1,4 +1,5 @@
-"""Head-and-shoulders framing: one similarity transform per selfie puts every employee's eyes and head size on the brand's numbers."""
+"""Head-and-shoulders framing: one similarity transform per selfie puts every employee's eyes and head size on the
+brand's numbers."""
 from __future__ import annotations
 
 import math
@@ -264,7 +265,8 @@ def person_exposure(plan: FramingPlan, source_matte: np.ndarray) -> float:
 
 
 def choose_framing(face: Face, framing: Framing, size: tuple[int, int], source_matte: np.ndarray) -> FramingChoice:
-    """The brand plan, or a tighter one (head up to MAX_TIGHTEN larger, eye line exact) where the selfie's edge shows."""
+    """The brand plan, or a tighter one (head up to MAX_TIGHTEN larger, eye line exact) where the selfie's edge
+    shows."""
     base = plan_framing(face, framing, size)
     before = person_exposure(base, source_matte)
     src_h, src_w = source_matte.shape
@@ -349,7 +351,8 @@ def frame_subject(rgb: np.ndarray, matte: np.ndarray, plan: FramingPlan) -> Fram
     if plan.scale < _PRESHRINK_BELOW:  # the warp matrix is now for the pre-shrunk photo
         photo = cv2.resize(photo, _shrunk_size(ext_rgb, plan.scale), interpolation=cv2.INTER_AREA)
     size = (plan.frame_width, plan.frame_height)
-    inside = cv2.warpAffine(photo, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    inside = cv2.warpAffine(photo, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                            borderValue=0.0)
     return FramedPortrait(rgb=framed_rgb, matte=framed_matte, plan=plan, inside=inside)
 
 
@@ -412,7 +415,7 @@ def _person_runs(profile: np.ndarray) -> np.ndarray:
     starts = np.flatnonzero(alive & ~np.concatenate([[False], alive[:-1]]))
     ends = np.flatnonzero(alive & ~np.concatenate([alive[1:], [False]])) + 1
     out = np.zeros_like(profile)
-    for start, end in zip(starts, ends):
+    for start, end in zip(starts, ends, strict=True):
         if profile[start:end].max() > PERSON_AT_BORDER:
             out[start:end] = profile[start:end]
     return out
@@ -437,7 +440,7 @@ def _crown_row(profile: np.ndarray, height: float) -> np.ndarray:
     ends = np.flatnonzero(alive & ~np.concatenate([alive[1:], [False]])) + 1
     out = np.zeros_like(profile)
     shrink = math.sqrt(1.0 - height * height)
-    for start, end in zip(starts, ends):
+    for start, end in zip(starts, ends, strict=True):
         centre, half = (start + end - 1) / 2.0, (end - start) / 2.0 * shrink
         lo, hi = int(math.ceil(centre - half)), int(math.floor(centre + half)) + 1
         out[lo:hi] = profile[lo:hi]
@@ -467,7 +470,8 @@ def _extension_block(image: np.ndarray, alpha: np.ndarray, length: int, unit: fl
     premultiplied = edge_rgb * edge_alpha[:, None]
     stack_rgb = np.stack([
         _unpremultiply(_blurred_row(premultiplied, EXTENSION_BLUR_PER_PX * d),
-                       _blurred_row(edge_alpha, EXTENSION_BLUR_PER_PX * d), _blurred_row(edge_rgb, EXTENSION_BLUR_PER_PX * d))
+                       _blurred_row(edge_alpha, EXTENSION_BLUR_PER_PX * d),
+                       _blurred_row(edge_rgb, EXTENSION_BLUR_PER_PX * d))
         for d in level_d])
     if crown:  # rounded off, softened only by the floor blur
         stack_alpha = np.stack([_blurred_row(_crown_row(edge_alpha, d / max(TOP_CROWN_SHARE * fade * unit, 1.0)), floor)
@@ -659,7 +663,8 @@ def bottom_extension(plan: FramingPlan, width: int, height: int) -> float:
 
 def invented_body_share(matte: np.ndarray, inside: np.ndarray) -> float:
     """Share of the person shown in the frame (matte mass) that was invented past the photo's border rather than
-    photographed; frame_subject()'s `inside` says which pixels were photographed. The smear of a tight crop, measured."""
+    photographed; frame_subject()'s `inside` says which pixels were photographed. The smear of a tight crop,
+    measured."""
     mass = float(matte.sum())
     if mass <= 0.0:
         return 0.0

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -58,7 +59,7 @@ class IdentityProfile:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "IdentityProfile":
+    def from_dict(cls, data: Mapping[str, Any]) -> IdentityProfile:
         profile = cls(
             centre=tuple(float(v) for v in data["centre"]),
             radius=float(data["radius"]),

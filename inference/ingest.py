@@ -1,4 +1,5 @@
-"""Ingest: turn untrusted uploaded bytes into an upright 8-bit sRGB array at a working size, or a precise IngestError."""
+"""Ingest: turn untrusted uploaded bytes into an upright 8-bit sRGB array at a working size, or a precise
+IngestError."""
 from __future__ import annotations
 
 import io

@@ -1,4 +1,5 @@
-"""Studio relighting of the framed subject: key/fill shading from face-mesh normals, a rim light on the matte edge, catchlights in the irises and the backdrop's light falloff."""
+"""Studio relighting of the framed subject: key/fill shading from face-mesh normals, a rim light on the matte edge,
+catchlights in the irises and the backdrop's light falloff."""
 from __future__ import annotations
 
 import functools
@@ -9,8 +10,19 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .face_mesh import (CHIN, EYE_A_CONTOUR, EYE_B_CONTOUR, FACE_OVAL, FOREHEAD, LEFT_CHEEK, LEFT_IRIS, NOSE_TIP,
-                        RIGHT_CHEEK, RIGHT_IRIS, FaceMesh)
+from .face_mesh import (
+    CHIN,
+    EYE_A_CONTOUR,
+    EYE_B_CONTOUR,
+    FACE_OVAL,
+    FOREHEAD,
+    LEFT_CHEEK,
+    LEFT_IRIS,
+    NOSE_TIP,
+    RIGHT_CHEEK,
+    RIGHT_IRIS,
+    FaceMesh,
+)
 from .retouch import Grid, skin_polygon_mask
 
 # Every field is computed on a copy with this long side (light is low-frequency) and upsampled.
@@ -110,8 +122,9 @@ class LightingOutput:
 @functools.lru_cache(maxsize=1)
 def mesh_triangles() -> np.ndarray:
     """(T, 3) vertex indices of the face mesh's triangles: every 3-cycle of the tesselation's edges."""
-    from . import segmentation as _segmentation  # noqa: F401  (mediapipe's logging set-up comes first)
     import mediapipe as mp
+
+    from . import segmentation as _segmentation  # noqa: F401  (mediapipe's logging set-up comes first)
 
     neighbours: dict[int, set[int]] = {}
     for a, b in mp.solutions.face_mesh_connections.FACEMESH_TESSELATION:

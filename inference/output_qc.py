@@ -1,9 +1,11 @@
-"""Output QC: is a finished headshot one face, the same person (and nobody else), sharp, well exposed, clean-edged and true to the selfie's skin tone?"""
+"""Output QC: is a finished headshot one face, the same person (and nobody else), sharp, well exposed, clean-edged
+and true to the selfie's skin tone?"""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import cv2
 import numpy as np
@@ -457,14 +459,15 @@ def exposure_adjusted_lab(lab: tuple[float, float, float], gain_ev: float) -> tu
     """The CIELAB colour of a surface after a global exposure gain of gain_ev stops in linear light (X, Y, Z scale)."""
     if not gain_ev:
         return lab
-    l, a, b = lab
-    fy = (l + 16.0) / 116.0
+    lightness, a, b = lab
+    fy = (lightness + 16.0) / 116.0
     f = (fy + a / 500.0, fy, fy - b / 200.0)
-    xyz = [(v ** 3 if v ** 3 > 0.008856 else (v - 16.0 / 116.0) / 7.787) * w for v, w in zip(f, _WHITE)]
+    xyz = [(v ** 3 if v ** 3 > 0.008856 else (v - 16.0 / 116.0) / 7.787) * w for v, w in zip(f, _WHITE, strict=True)]
     gain = 2.0 ** gain_ev
     # Clipping at the white point: a gain can't make a surface brighter than white (the finisher's shoulder).
-    scaled = [min(v * gain, w) for v, w in zip(xyz, _WHITE)]
-    g = [((v / w) ** (1.0 / 3.0) if v / w > 0.008856 else 7.787 * v / w + 16.0 / 116.0) for v, w in zip(scaled, _WHITE)]
+    scaled = [min(v * gain, w) for v, w in zip(xyz, _WHITE, strict=True)]
+    g = [((v / w) ** (1.0 / 3.0) if v / w > 0.008856 else 7.787 * v / w + 16.0 / 116.0)
+         for v, w in zip(scaled, _WHITE, strict=True)]
     return (116.0 * g[1] - 16.0, 500.0 * (g[0] - g[1]), 200.0 * (g[1] - g[2]))
 
 
@@ -527,7 +530,8 @@ _NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32
 _NOISE_SCALE = 6.0 * 0.6745
 
 
-def noise_sigma(rgb: np.ndarray, box: tuple[float, float, float, float] | None, *, mask: np.ndarray | None = None) -> float:
+def noise_sigma(rgb: np.ndarray, box: tuple[float, float, float, float] | None, *,
+                mask: np.ndarray | None = None) -> float:
     """Robust estimate of the noise standard deviation (grey levels) in a box or under a mask."""
     grey = cv2.cvtColor(np.ascontiguousarray(_crop(rgb, box) if box is not None else rgb), cv2.COLOR_RGB2GRAY)
     if grey.shape[0] < 3 or grey.shape[1] < 3:

@@ -1,4 +1,5 @@
-"""Industry presets: named, documented brand-kit starting points (background, framing, lighting, retouch, attire colour) that an admin picks and then adjusts."""
+"""Industry presets: named, documented brand-kit starting points (background, framing, lighting, retouch, attire
+colour) that an admin picks and then adjusts."""
 from __future__ import annotations
 
 import copy

@@ -1,9 +1,11 @@
-"""Ranking: order a person's variants by a small, readable linear model over QC scores and variant attributes, learnt per brand kit from which variants employees pick."""
+"""Ranking: order a person's variants by a small, readable linear model over QC scores and variant attributes, learnt
+per brand kit from which variants employees pick."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 STATE_VERSION = 1
 # Prior weights on the QC-derived features (each feature is scaled to about -1..1, see quality_features):
@@ -33,7 +35,8 @@ _NOISE_BOUND = 8.0
 
 
 def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) else None
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return float(value) if number and math.isfinite(value) else None
 
 
 def _clip(value: float) -> float:
@@ -139,7 +142,7 @@ class RankingModel:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None) -> "RankingModel":
+    def from_dict(cls, data: Mapping[str, Any] | None) -> RankingModel:
         """The model from the JSON state the web app stores per brand kit; None or {} gives the prior."""
         if not data:
             return cls()

@@ -1,8 +1,9 @@
 """Typed input and output of one employee's generation run: what crosses the Ray and CLI boundaries."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from .brand import BrandSpec
 
@@ -29,7 +30,7 @@ class GenerationInput:
     # Make exactly these variants again (each a headshot's params["variant_spec"]) instead of the variant grid.
     reproduce: tuple[Mapping[str, Any], ...] = ()
     # Headshots of this set an earlier, interrupted attempt already delivered: not made again, but ranked with the rest.
-    done: tuple["DoneHeadshot", ...] = ()
+    done: tuple[DoneHeadshot, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ class DoneHeadshot:
     passed: bool
 
     @classmethod
-    def of(cls, headshot: HeadshotOutput) -> "DoneHeadshot":
+    def of(cls, headshot: HeadshotOutput) -> DoneHeadshot:
         return cls(requested_variant=headshot.qc.get("requested_variant", headshot.variant), variant=headshot.variant,
                    params=headshot.params, qc=headshot.qc, passed=headshot.passed)
 

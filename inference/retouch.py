@@ -1,4 +1,5 @@
-"""Skin retouching a directory photo can carry: bounded, texture-preserving smoothing, small-blemish removal, under-eye softening and capped teeth brightening, all inside a face-mesh skin mask."""
+"""Skin retouching a directory photo can carry: bounded, texture-preserving smoothing, small-blemish removal,
+under-eye softening and capped teeth brightening, all inside a face-mesh skin mask."""
 from __future__ import annotations
 
 import math
@@ -8,8 +9,18 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .face_mesh import (BROW_A, BROW_B, EYE_A, EYE_A_CONTOUR, EYE_B, EYE_B_CONTOUR, FACE_OVAL, LIPS_INNER,
-                        LIPS_OUTER, FaceMesh)
+from .face_mesh import (
+    BROW_A,
+    BROW_B,
+    EYE_A,
+    EYE_A_CONTOUR,
+    EYE_B,
+    EYE_B_CONTOUR,
+    FACE_OVAL,
+    LIPS_INNER,
+    LIPS_OUTER,
+    FaceMesh,
+)
 
 # Lower nose (tip, alae, nostrils) in mediapipe's mesh: nostrils are dark holes a blemish detector would "remove",
 # and their edges are real structure, not skin texture.
@@ -395,7 +406,8 @@ def _remove_blemishes(crop: np.ndarray, work: np.ndarray, core: np.ndarray, mesh
     return out, len(chosen)
 
 
-def _under_eye_polygon(mesh: FaceMesh, contour, eye: tuple[int, int, int, int], top: float, bottom: float) -> np.ndarray:
+def _under_eye_polygon(mesh: FaceMesh, contour, eye: tuple[int, int, int, int], top: float,
+                       bottom: float) -> np.ndarray:
     """Lower-lid polyline pushed down (perpendicular to the eye axis) by top..bottom eye widths, as a polygon."""
     outer, inner = mesh.points[eye[0], :2], mesh.points[eye[1], :2]
     axis = inner - outer

@@ -10,21 +10,33 @@ other half (benchmarks/occluders.py holds the split).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
 
 from .face_detect import Face
 from .face_mesh import (
-    BROW_A, BROW_B, CHIN, EYE_A_CONTOUR, EYE_B_CONTOUR, FACE_OVAL, FOREHEAD, LEFT_CHEEK, LEFT_IRIS,
-    LIPS_OUTER, RIGHT_CHEEK, RIGHT_IRIS, FaceMesh, FaceMesher,
+    BROW_A,
+    BROW_B,
+    CHIN,
+    EYE_A_CONTOUR,
+    EYE_B_CONTOUR,
+    FACE_OVAL,
+    FOREHEAD,
+    LEFT_CHEEK,
+    LEFT_IRIS,
+    LIPS_OUTER,
+    RIGHT_CHEEK,
+    RIGHT_IRIS,
+    FaceMesh,
+    FaceMesher,
 )
+from .identity import EMBEDDING_SIZE, PROFILE_DISTANCE, IdentityProfile, find_consensus, profile_from_embeddings
 
 UPPER_LIP = 0  # mediapipe's mesh point on the upper lip's outer edge
-
-from .identity import EMBEDDING_SIZE, PROFILE_DISTANCE, IdentityProfile, find_consensus, profile_from_embeddings
 
 # -- sharpness ---------------------------------------------------------------------------------------------------
 # Measured on the face box at the photo's own resolution, or downscaled to this width when the face is wider:
@@ -408,7 +420,8 @@ def chest_object(rgb: np.ndarray, mesh: FaceMesh) -> tuple[float, float | None]:
     if face_height < 8 or face_width < 8:
         return 0.0, None
     height, width = rgb.shape[:2]
-    top, bottom = int(chin[1] + CHEST_BAND_TOP * face_height), int(min(chin[1] + CHEST_BAND_BOTTOM * face_height, height))
+    top = int(chin[1] + CHEST_BAND_TOP * face_height)
+    bottom = int(min(chin[1] + CHEST_BAND_BOTTOM * face_height, height))
     left = int(max(chin[0] - CHEST_BAND_HALF_WIDTH * face_width, 0))
     right = int(min(chin[0] + CHEST_BAND_HALF_WIDTH * face_width, width))
     if bottom - top < 8 or right - left < 8:
@@ -542,7 +555,7 @@ def judge_set(items: Sequence[SetItem], *, reference: IdentityProfile | None = N
         if reference is not None:
             reference.check()
             matching = []
-            for item, embedding in zip(kept, embeddings):
+            for item, embedding in zip(kept, embeddings, strict=True):
                 distances[item.name] = reference.distance(embedding)
                 if distances[item.name] > reference.threshold:
                     reasons[item.name].append("different_person")
@@ -556,7 +569,7 @@ def judge_set(items: Sequence[SetItem], *, reference: IdentityProfile | None = N
             profile = consensus.profile
             for index in consensus.outliers:
                 reasons[names[index]].append("different_person" if profile is not None else "identity_unclear")
-            distances = {name: d for name, d in zip(names, consensus.distances) if d is not None}
+            distances = {name: d for name, d in zip(names, consensus.distances, strict=True) if d is not None}
     return SetJudgement(
         reasons={name: tuple(codes) for name, codes in reasons.items()},
         profile=profile,

@@ -6,7 +6,13 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .request import (
-    GenerationEvent, GenerationInput, GenerationOutput, GenerationPlan, GenerationRanking, HeadshotOutput, HeadshotRank,
+    GenerationEvent,
+    GenerationInput,
+    GenerationOutput,
+    GenerationPlan,
+    GenerationRanking,
+    HeadshotOutput,
+    HeadshotRank,
 )
 
 

@@ -1,4 +1,5 @@
-"""Upscaling of the framed subject to the master size: bicubic plus iterative back-projection on luma, and an edge-snapped matte."""
+"""Upscaling of the framed subject to the master size: bicubic plus iterative back-projection on luma, and an
+edge-snapped matte."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -51,7 +52,8 @@ def upscale(rgb: np.ndarray, size: tuple[int, int], matte: np.ndarray | None = N
         out = rgb if (in_width, in_height) == (width, height) else cv2.resize(rgb, size, interpolation=interpolation)
         out_matte = None
         if matte is not None:
-            out_matte = matte if (in_width, in_height) == (width, height) else cv2.resize(matte, size, interpolation=interpolation)
+            out_matte = (matte if (in_width, in_height) == (width, height)
+                         else cv2.resize(matte, size, interpolation=interpolation))
         params["method"] = "none" if (in_width, in_height) == (width, height) else "area"
         return UpscaleResult(out, out_matte, params)
     ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)

@@ -1,11 +1,13 @@
-"""Variants: which headshots each person gets (best selfies x framing x lighting x background), named and seeded so any one can be made again, and how a failed one is adjusted for regeneration."""
+"""Variants: which headshots each person gets (best selfies x framing x lighting x background), named and seeded so
+any one can be made again, and how a failed one is adjusted for regeneration."""
 from __future__ import annotations
 
 import dataclasses
 import zlib
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
@@ -185,7 +187,7 @@ class VariantSpec:
         }
 
     @classmethod
-    def from_params(cls, params: dict[str, Any], brand: BrandSpec) -> "VariantSpec":
+    def from_params(cls, params: dict[str, Any], brand: BrandSpec) -> VariantSpec:
         """The spec recorded in a headshot's params["variant_spec"]; checked against the brand it is remade with."""
         try:
             spec = make_variant(
@@ -208,7 +210,8 @@ def make_variant(source: SourceSelfie, brand: BrandSpec, *, framing_style: str, 
     if lighting not in LIGHTING_PRESETS:
         raise ValueError(f"unknown lighting preset {lighting!r}")
     if not 0 <= background_index < len(brand.backgrounds):
-        raise ValueError(f"background index {background_index} is outside the kit's {len(brand.backgrounds)} backgrounds")
+        raise ValueError(f"background index {background_index} is outside the kit's "
+                         f"{len(brand.backgrounds)} backgrounds")
     if not 0.0 <= retouch_strength <= 1.0:
         raise ValueError("retouch strength must be between 0 and 1")
     strength = round(float(retouch_strength), 3)
@@ -228,9 +231,10 @@ def plan_variants(brand: BrandSpec, sources: Sequence[SourceSelfie], *, base_see
     first few variants already show every framing, lighting and background. A selfie, framing and lighting
     already picked is only picked again on another backdrop once every such combination is taken (the same photo
     on another colour is a near-copy, not a new choice), and every selfie is shown in every framing before any
-    pair of them repeats (balancing the axes alone tied each selfie to one framing). The lighter retouch level is only used when every
-    combination at the brand's strength is taken. `styles_for` (selfie name -> styles, FramingFit.styles) keeps a
-    tightly cropped selfie to the framings it fills; a selfie it doesn't name gets every brand framing.
+    pair of them repeats (balancing the axes alone tied each selfie to one framing). The lighter retouch level is
+    only used when every combination at the brand's strength is taken. `styles_for` (selfie name -> styles,
+    FramingFit.styles) keeps a tightly cropped selfie to the framings it fills; a selfie it doesn't name gets every
+    brand framing.
     """
     count = brand.variants_per_person if count is None else count
     if count < 1:
@@ -261,15 +265,15 @@ def plan_variants(brand: BrandSpec, sources: Sequence[SourceSelfie], *, base_see
     remaining = candidates
     while remaining and len(picked) < count:
         def cost(item):
-            (tier, s, f, l, b), _ = item
-            return (tier, shown[(s, f, l)], pairs[(s, f)], used[0][s] + used[1][f] + used[2][l] + used[3][b],
+            (tier, s, f, li, b), _ = item
+            return (tier, shown[(s, f, li)], pairs[(s, f)], used[0][s] + used[1][f] + used[2][li] + used[3][b],
                     item[0])
 
         best = min(remaining, key=cost)
-        (tier, s, f, l, b), spec = best
-        for counter, value in zip(used, (s, f, l, b)):
+        (tier, s, f, li, b), spec = best
+        for counter, value in zip(used, (s, f, li, b), strict=True):
             counter[value] += 1
-        shown[(s, f, l)] += 1
+        shown[(s, f, li)] += 1
         pairs[(s, f)] += 1
         picked.append(spec)
         remaining = [item for item in remaining if item is not best]

@@ -20,12 +20,16 @@ from typing import Any
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
-import ray  # noqa: E402
+import ray
 
-from inference.request import (  # noqa: E402
-    DoneHeadshot, GenerationEvent, GenerationInput, GenerationOutput, HeadshotOutput,
+from inference.request import (
+    DoneHeadshot,
+    GenerationEvent,
+    GenerationInput,
+    GenerationOutput,
+    HeadshotOutput,
 )
-from inference.streaming import generation_events  # noqa: E402
+from inference.streaming import generation_events
 
 log = logging.getLogger(__name__)
 
@@ -307,7 +311,7 @@ class HeadshotPool:
             mine[self._submit(refs)] = (indices, refs, resent + 1)
             return
         self._release()
-        yield from zip(indices, outputs)
+        yield from zip(indices, outputs, strict=True)
 
     def _replace(self, actor) -> None:
         with self._lock:

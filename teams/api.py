@@ -15,14 +15,37 @@ from config.throttling import SelfieUploadThrottle, UserThrottle
 from tenancy.api import DomainError, OrganizationAdminEndpoint, OrganizationEndpoint
 
 from .invites import employee_invite_send
-from .models import (DEPARTMENT_MAX_LENGTH, EMPLOYEE_NUMBER_MAX_LENGTH, MANAGER_NAME_MAX_LENGTH, TITLE_MAX_LENGTH,
-                     Employee, GenerationRequest, Headshot, Selfie, Team)
+from .models import (
+    DEPARTMENT_MAX_LENGTH,
+    EMPLOYEE_NUMBER_MAX_LENGTH,
+    MANAGER_NAME_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Employee,
+    GenerationRequest,
+    Headshot,
+    Selfie,
+    Team,
+)
 from .review import NOTE_MAX_CHARS, headshot_review_approve, headshot_review_withdraw
 from .selfie_checks import reason_message
-from .services import (CSV_MAX_BYTES, CSV_MAX_REPORTED, CsvImportRefused, TeamsError, employee_create,
-                       employee_delete, employee_update, employees_import_csv, generation_request_start,
-                       headshot_approve, headshot_set_selected, selfie_delete, selfie_set_summary,
-                       selfie_upload_limits, selfies_upload, team_get_or_create)
+from .services import (
+    CSV_MAX_BYTES,
+    CSV_MAX_REPORTED,
+    CsvImportRefused,
+    TeamsError,
+    employee_create,
+    employee_delete,
+    employee_update,
+    employees_import_csv,
+    generation_request_start,
+    headshot_approve,
+    headshot_set_selected,
+    selfie_delete,
+    selfie_set_summary,
+    selfie_upload_limits,
+    selfies_upload,
+    team_get_or_create,
+)
 
 
 def _domain(exc: TeamsError) -> DomainError:
@@ -451,7 +474,8 @@ class HeadshotFileApi(OrganizationEndpoint):
             queryset = queryset.filter(employee__user=self.request.user)
         return queryset
 
-    @extend_schema(parameters=[OpenApiParameter("size", int, description="a rendition width; the PNG master if absent")],
+    @extend_schema(parameters=[OpenApiParameter("size", int,
+                                                description="a rendition width; the PNG master if absent")],
                    responses={(200, "image/*"): bytes, 304: None})
     def get(self, request, org_slug: str, headshot_id: int):
         """The image as delivered everywhere (metadata stripped, labelled AI-generated); an ETag answers 304."""

@@ -16,7 +16,13 @@ from django.dispatch import Signal
 from audit.services import generation_inputs_read
 from brand_kits.services import brand_spec_for
 from inference.request import (
-    DoneHeadshot, GenerationInput, GenerationPlan, GenerationRanking, HeadshotOutput, HeadshotRank, SelfieInput,
+    DoneHeadshot,
+    GenerationInput,
+    GenerationPlan,
+    GenerationRanking,
+    HeadshotOutput,
+    HeadshotRank,
+    SelfieInput,
     SelfieVerdict,
 )
 from ray_cluster.pool import PoolConfig, shared_pool

@@ -14,9 +14,10 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Invite, User
 from accounts.services import IssuedInvite, invite_create
+from tenancy.models import Role
+
 from .errors import TeamsError
 from .models import Employee
-from tenancy.models import Role
 
 
 def invite_email_send(*, employee: Employee, issued: IssuedInvite) -> str:

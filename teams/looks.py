@@ -5,7 +5,8 @@ style, so every gallery groups the same way.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, TypeVar
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
 from django.utils.translation import gettext_lazy as _
 

@@ -71,9 +71,10 @@ class Employee(TenantModel):
         return self.manager.name if self.manager_id else self.manager_name
 
 
-def selfie_upload_to(instance: "Selfie", filename: str) -> str:
+def selfie_upload_to(instance: Selfie, filename: str) -> str:
     # Named by checksum: the stored original is never altered or overwritten.
-    return f"orgs/{instance.organization_id}/employees/{instance.employee_id}/selfies/{instance.checksum}{instance.extension}"
+    return (f"orgs/{instance.organization_id}/employees/{instance.employee_id}/selfies/"
+            f"{instance.checksum}{instance.extension}")
 
 
 class Selfie(TenantModel):
@@ -172,15 +173,16 @@ class ReviewStatus(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
-def headshot_upload_to(instance: "Headshot", filename: str) -> str:
-    return f"orgs/{instance.organization_id}/employees/{instance.employee_id}/headshots/{instance.request_id}/{filename}"
+def headshot_upload_to(instance: Headshot, filename: str) -> str:
+    return (f"orgs/{instance.organization_id}/employees/{instance.employee_id}/headshots/"
+            f"{instance.request_id}/{filename}")
 
 
 # The stored fields a delivered rendition depends on (its files, their size, the face placement, the backend).
 HEADSHOT_CONTENT_FIELDS = frozenset({"file", "width", "height", "renditions", "qc", "variant_params"})
 
 
-def headshot_content_tag(headshot: "Headshot") -> str:
+def headshot_content_tag(headshot: Headshot) -> str:
     """A digest of what a delivered rendition of this headshot depends on: the pull API's ETags derive from it.
 
     Kept on the row (Headshot.content_tag) so that a page of 100 people needs no JSON decoding and no hashing of

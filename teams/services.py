@@ -19,16 +19,24 @@ from django.utils import timezone
 from accounts.models import User
 from brand_kits.models import BrandKit
 from brand_kits.services import brand_spec_for
+from inference.identity import MODEL_NAME
+from inference.ranking import learn_from_selection
 from tenancy.models import Organization
 from tenancy.services import MembershipError, membership_end
 
-from inference.identity import MODEL_NAME
-from inference.ranking import learn_from_selection
-
-from .models import (STATUS_TRANSITIONS, Employee, GenerationRequest, Headshot, IdentityProfile, RequestStatus, Selfie,
-                     SelfieEmbedding, Team)
 from .errors import TeamsError
 from .invites import employee_invites_revoke
+from .models import (
+    STATUS_TRANSITIONS,
+    Employee,
+    GenerationRequest,
+    Headshot,
+    IdentityProfile,
+    RequestStatus,
+    Selfie,
+    SelfieEmbedding,
+    Team,
+)
 from .selfie_checks import inspect_selfie, judge, reason_message, set_item
 from .signals import employee_changed, employee_deleted, headshot_approved, send_on_commit
 
@@ -67,7 +75,8 @@ def employee_create(*, organization: Organization, name: str, email: str, extern
     if Employee.objects.for_organization(organization).filter(email=email).exists():
         raise TeamsError("duplicate_email", f"An employee with the email {email} already exists.", 409)
     if external_id and Employee.objects.for_organization(organization).filter(external_id=external_id).exists():
-        raise TeamsError("duplicate_external_id", f"An employee with the external ID {external_id} already exists.", 409)
+        raise TeamsError("duplicate_external_id", f"An employee with the external ID {external_id} already exists.",
+                         409)
     _check_manager(organization=organization, employee=None, manager=directory.get("manager"))
     employee = Employee.objects.create(organization=organization, name=name.strip(), email=email,
                                        external_id=external_id, team=team, external_ids=external_ids or {},
@@ -323,8 +332,9 @@ def selfies_upload(*, employee: Employee, uploads: list) -> UploadResult:
     for upload in uploads:
         name = PurePath(getattr(upload, "name", "") or "selfie").name[:255]
 
+        # Called only within this iteration, so `name` is this upload's.
         def reject(codes: list[str], messages: list[str] | None = None) -> None:
-            result.rejected.append({"file": name, "reasons": codes,
+            result.rejected.append({"file": name, "reasons": codes,  # noqa: B023
                                     "messages": messages or [reason_message(code) for code in codes]})
 
         stored = Selfie.objects.for_organization(employee.organization).filter(employee=employee)

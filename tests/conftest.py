@@ -62,6 +62,9 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
+    from tests.audit_flush import connect
+
+    connect()  # transactional tests' flush may TRUNCATE the audit log; the app itself never allows it
     if config.getoption("--fast"):
         fast = "not (" + " or ".join(HEAVY) + ")"
         given = config.option.markexpr
@@ -90,12 +93,6 @@ def _no_models_in_a_fast_run(request):
 
 def dev_face(identity: str, n: int) -> Path:
     return DEV_FACES / identity / f"{n}.jpg"
-
-
-def pytest_configure(config):
-    from tests.audit_flush import connect
-
-    connect()  # transactional tests' flush may TRUNCATE the audit log; the app itself never allows it
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,5 @@
-"""An offline SAML 2.0 identity provider for tests: its own RSA key and certificate, signed responses, a local SSO server.
+"""An offline SAML 2.0 identity provider for tests: its own RSA key and certificate, signed responses, a local SSO
+server.
 
 Signing goes through python3-saml's `OneLogin_Saml2_Utils.add_sign` (xmlsec), so the service provider under test
 checks real XML signatures.
@@ -33,7 +34,7 @@ import threading
 import uuid
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape, quoteattr
@@ -52,7 +53,7 @@ REDIRECT_BINDING = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
 
 
 def _instant(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _new_id() -> str:
@@ -63,7 +64,7 @@ def _new_id() -> str:
 def _key_and_cert(common_name: str) -> tuple[str, str]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=3650))
@@ -109,7 +110,7 @@ class TestIdP:
                  attributes: dict[str, str | list[str]] | None = None, not_before: datetime | None = None,
                  not_on_or_after: datetime | None = None, assertion_id: str | None = None,
                  sign_assertion: bool = True, sign_response: bool = False,
-                 key: "TestIdP | str | None" = None, name_id: str | None = None) -> str:
+                 key: TestIdP | str | None = None, name_id: str | None = None) -> str:
         """A base64 SAMLResponse for `email`. `key`: another TestIdP (or its key PEM) signs instead ("wrong key").
 
         `attributes` default to {"email": email}; pass {} for none. Times default to a window around now.
@@ -124,8 +125,8 @@ class TestIdP:
                      attributes: dict[str, str | list[str]] | None = None, not_before: datetime | None = None,
                      not_on_or_after: datetime | None = None, assertion_id: str | None = None,
                      sign_assertion: bool = True, sign_response: bool = False,
-                     key: "TestIdP | str | None" = None, name_id: str | None = None) -> str:
-        now = datetime.now(timezone.utc)
+                     key: TestIdP | str | None = None, name_id: str | None = None) -> str:
+        now = datetime.now(UTC)
         not_before = not_before or now - timedelta(minutes=1)
         not_on_or_after = not_on_or_after or now + timedelta(minutes=5)
         attributes = {"email": email} if attributes is None else attributes
@@ -174,7 +175,7 @@ class TestIdP:
             response = OneLogin_Saml2_Utils.add_sign(response, key_pem, cert_pem).decode()
         return response
 
-    def _signing_material(self, key: "TestIdP | str | None") -> tuple[str, str]:
+    def _signing_material(self, key: TestIdP | str | None) -> tuple[str, str]:
         if key is None:
             return self.key_pem, self.cert_pem
         if isinstance(key, TestIdP):

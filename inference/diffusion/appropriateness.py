@@ -32,7 +32,7 @@ class AppropriatenessScorer:
     device: str = "cpu"
 
     @classmethod
-    def load(cls, folder: Path, *, name: str, device: str = "cpu") -> "AppropriatenessScorer":
+    def load(cls, folder: Path, *, name: str, device: str = "cpu") -> AppropriatenessScorer:
         from transformers import CLIPModel, CLIPTokenizer
 
         model = CLIPModel.from_pretrained(str(folder), local_files_only=True).to(device).eval()

@@ -1,12 +1,14 @@
-"""DiffusionBackend: identity-conditioned SDXL headshots with the studio backend's selfie QC, output QC and interface."""
+"""DiffusionBackend: identity-conditioned SDXL headshots with the studio backend's selfie QC, output QC and
+interface."""
 from __future__ import annotations
 
 import dataclasses
 import logging
 import time
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import cv2
 import numpy as np
@@ -65,7 +67,7 @@ class VariantParams:
                 "control_scales": list(self.control_scales)}
 
     @classmethod
-    def from_params(cls, data: Mapping[str, Any]) -> "VariantParams":
+    def from_params(cls, data: Mapping[str, Any]) -> VariantParams:
         if data.get("backend") != BACKEND:
             raise ValueError("not a diffusion variant (params['backend'] must be 'diffusion')")
         return cls(source=str(data["source"]), index=int(data["index"]), seed=int(data["seed"]) % 2**32,
@@ -379,7 +381,7 @@ def _paste(painted: np.ndarray, original: np.ndarray, mask: np.ndarray) -> np.nd
 
 def _geometry(prepared: Any, face: Any, fx: float, fy: float) -> conditioning.FaceGeometry:
     """Face keypoints in generation pixels: the mesh when finishing found one, else dlib's points through the plan."""
-    from ..face_mesh import CHIN, FaceMesh, NOSE_TIP
+    from ..face_mesh import CHIN, NOSE_TIP, FaceMesh
 
     plan = prepared.plan
     head = plan.scale * plan.head_height_source * fy

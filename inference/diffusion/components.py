@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -72,7 +73,7 @@ class DiffusionConfig:
     max_variants: int = 4
     verify: str = "sha256"
 
-    def check(self) -> "DiffusionConfig":
+    def check(self) -> DiffusionConfig:
         if self.variant not in VARIANTS:
             raise ValueError(f"variant must be one of {', '.join(VARIANTS)}")
         if self.face_mode not in FACE_MODES:

@@ -1,4 +1,5 @@
-"""Control images (canny, face/pose landmarks, depth) and the masks that say where diffusion may paint, from the framed selfie."""
+"""Control images (canny, face/pose landmarks, depth) and the masks that say where diffusion may paint, from the
+framed selfie."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,7 +8,16 @@ import cv2
 import numpy as np
 
 from ..face_mesh import (
-    BROW_A, BROW_B, EYE_A_CONTOUR, EYE_B_CONTOUR, FACE_OVAL, LEFT_IRIS, LIPS_INNER, LIPS_OUTER, RIGHT_IRIS, FaceMesh,
+    BROW_A,
+    BROW_B,
+    EYE_A_CONTOUR,
+    EYE_B_CONTOUR,
+    FACE_OVAL,
+    LEFT_IRIS,
+    LIPS_INNER,
+    LIPS_OUTER,
+    RIGHT_IRIS,
+    FaceMesh,
 )
 
 CONTROL_KINDS = ("landmarks", "depth", "canny")
@@ -63,7 +73,7 @@ def landmark_image(geometry: FaceGeometry, size: tuple[int, int]) -> np.ndarray:
             cv2.circle(canvas, (int(round(cx)), int(round(cy))), thickness * 2, (255, 255, 255), -1)
     points = np.round(geometry.keypoints).astype(np.int32)
     nose = tuple(points[2])
-    for point, colour in zip(points, KEYPOINT_COLOURS):
+    for point, colour in zip(points, KEYPOINT_COLOURS, strict=True):
         if tuple(point) != nose:
             cv2.line(canvas, nose, tuple(point), tuple(int(c * 0.6) for c in colour), thickness * 2, cv2.LINE_AA)
         cv2.circle(canvas, tuple(point), thickness * 3, colour, -1)

@@ -16,10 +16,11 @@ import math
 import time
 import zlib
 from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
@@ -110,7 +111,7 @@ class KleinConfig:
     max_face_correlation: float = MAX_FACE_CORRELATION
     verify: str = "sha256"
 
-    def check(self) -> "KleinConfig":
+    def check(self) -> KleinConfig:
         if self.dtype not in ("float32", "float16", "bfloat16"):
             raise ValueError("dtype must be float32, float16 or bfloat16")
         if not 64 <= self.generation_long_side <= 2048:
@@ -146,7 +147,7 @@ class KleinComponents:
     models: dict[str, dict[str, Any]]
     store: ModelStore | None
     # Text embeddings per instruction: a kit's prompts repeat for every employee, so they are encoded once.
-    prompt_cache: "OrderedDict[str, Any]" = field(default_factory=OrderedDict)
+    prompt_cache: OrderedDict[str, Any] = field(default_factory=OrderedDict)
     prompt_cache_hits: int = 0
 
     @property
@@ -157,8 +158,12 @@ class KleinComponents:
 def load_klein(config: KleinConfig, store: ModelStore | None = None) -> KleinComponents:
     """The three klein models from the store, local files only; a missing or corrupt one raises ModelStoreError."""
     import torch
-    from diffusers import (AutoencoderKLFlux2, FlowMatchEulerDiscreteScheduler, Flux2KleinPipeline,
-                           Flux2Transformer2DModel)
+    from diffusers import (
+        AutoencoderKLFlux2,
+        FlowMatchEulerDiscreteScheduler,
+        Flux2KleinPipeline,
+        Flux2Transformer2DModel,
+    )
     from transformers import AutoTokenizer, Qwen3ForCausalLM
 
     from .components import torch_dtype
@@ -240,7 +245,7 @@ class KleinVariant:
                 "keep_face": self.keep_face}
 
     @classmethod
-    def from_params(cls, data: Mapping[str, Any]) -> "KleinVariant":
+    def from_params(cls, data: Mapping[str, Any]) -> KleinVariant:
         if data.get("backend") != BACKEND:
             raise ValueError("not a klein variant (params['backend'] must be 'klein')")
         pose = int(data["pose"])
@@ -317,12 +322,12 @@ def plan_grid(brand: BrandSpec, count: int) -> list[tuple[str, str, str, int]]:
         chosen.append(pick)
         for axis, value in enumerate(pick):
             used[axis][value] = used[axis].get(value, 0) + 1
-        nearest = [min(n, _differences(pick, g)) for n, g in zip(nearest, grid)]
+        nearest = [min(n, _differences(pick, g)) for n, g in zip(nearest, grid, strict=True)]
     return chosen
 
 
 def _differences(a: tuple, b: tuple) -> int:
-    return sum(x != y for x, y in zip(a, b))
+    return sum(x != y for x, y in zip(a, b, strict=True))
 
 
 # -- references ---------------------------------------------------------------------------------------------------
@@ -524,7 +529,7 @@ class _KleinRun:
         while pending:
             retry = []
             for batch in self._batches(pending):
-                for spec, rendered in zip(batch, self._render_batch(batch)):
+                for spec, rendered in zip(batch, self._render_batch(batch), strict=True):
                     started = time.perf_counter()
                     scores, failures, embedding = self._qc(spec, rendered)
                     self._time("output_qc", started)
@@ -577,7 +582,7 @@ class _KleinRun:
         self._time("klein", started)
         batch_params = [spec.as_params() for spec in batch]
         return [self._finish(spec, image, prompt, batch_params, position)
-                for position, (spec, image, prompt) in enumerate(zip(batch, generated, prompts))]
+                for position, (spec, image, prompt) in enumerate(zip(batch, generated, prompts, strict=True))]
 
     def _finish(self, spec: KleinVariant, generated: np.ndarray, prompt: str, batch: list[dict[str, Any]],
                 position: int) -> _Rendered:

@@ -1,12 +1,14 @@
-"""The local model store: a folder of pinned model snapshots plus a manifest (id, revision, sha256 per file, licence)."""
+"""The local model store: a folder of pinned model snapshots plus a manifest (id, revision, sha256 per file,
+licence)."""
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..errors import InferenceError
 
@@ -153,7 +155,8 @@ def describe_folder(folder: Path) -> dict[str, dict[str, Any]]:
 
 
 def write_manifest(root: Path, entries: Iterable[tuple[CatalogueEntry, str]], *, merge: bool = True) -> Path:
-    """Hash each model folder (root/<name>) and write manifest.json; entries are (catalogue entry, resolved revision)."""
+    """Hash each model folder (root/<name>) and write manifest.json; entries are (catalogue entry, resolved
+    revision)."""
     root = Path(root)
     manifest_path = root / MANIFEST_NAME
     models: dict[str, Any] = {}

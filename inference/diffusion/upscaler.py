@@ -64,7 +64,7 @@ class RRDBNet(nn.Module):
         return self.conv_last(F.leaky_relu(self.conv_hr(feat), LEAKY_SLOPE))
 
     @classmethod
-    def from_state_dict(cls, state: dict[str, torch.Tensor]) -> "RRDBNet":
+    def from_state_dict(cls, state: dict[str, torch.Tensor]) -> RRDBNet:
         """The architecture read off the weights (block count, widths), then the weights loaded strictly."""
         for wrapper in ("params_ema", "params"):
             if wrapper in state and isinstance(state[wrapper], dict):

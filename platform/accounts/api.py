@@ -17,8 +17,7 @@ from tenancy.api import DomainError
 from tenancy.models import Membership
 
 from .models import User
-from .services import (InviteError, SignupError, invite_accept, invite_get_pending, signup_start,
-                       signup_verify)
+from .services import InviteError, SignupError, invite_accept, invite_get_pending, signup_start, signup_verify
 
 
 class PasswordField(serializers.CharField):

@@ -15,7 +15,7 @@ from tenancy.models import Role, TenantModel
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
-    def create_user(self, email: str, password: str | None = None, **extra) -> "User":
+    def create_user(self, email: str, password: str | None = None, **extra) -> User:
         if not email:
             raise ValueError("email is required")
         user = self.model(email=self.normalize_email(email).lower(), **extra)
@@ -23,7 +23,7 @@ class UserManager(BaseUserManager):
         user.save(using=self._db)
         return user
 
-    def create_superuser(self, email: str, password: str | None = None, **extra) -> "User":
+    def create_superuser(self, email: str, password: str | None = None, **extra) -> User:
         extra.update(is_staff=True, is_superuser=True)
         return self.create_user(email, password, **extra)
 
@@ -54,7 +54,8 @@ class Invite(TenantModel):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.EMPLOYEE)
     token_hash = models.CharField(max_length=64, unique=True)
     # The employee record this invite signs in, when it is an employee invite.
-    employee = models.ForeignKey("teams.Employee", null=True, blank=True, on_delete=models.CASCADE, related_name="invites")
+    employee = models.ForeignKey("teams.Employee", null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="invites")
     invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()

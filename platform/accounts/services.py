@@ -134,7 +134,8 @@ def signup_start(*, email: str, password: str, name: str, organization_name: str
         PendingSignup.objects.filter(expires_at__lt=timezone.now()).delete()
         PendingSignup.objects.filter(email=email).delete()
         PendingSignup.objects.create(email=email, name=name, organization_name=organization_name,
-                                     password_hash=make_password(password), code_hash=code_hash(SIGNUP_CODE, email, code),
+                                     password_hash=make_password(password),
+                                     code_hash=code_hash(SIGNUP_CODE, email, code),
                                      expires_at=timezone.now() + SIGNUP_CODE_TTL)
     send_mail(subject=_("Your code to create your headshot account"),
               message=_("Your code is %(code)s\n\nIt works once, for 30 minutes, and creates the organization "

@@ -1,1 +1,2 @@
-"""Append-only audit log: every state change and every access to biometric data, with actor, organization, action, object, time and IP."""
+"""Append-only audit log: every state change and every access to biometric data, with actor, organization, action,
+object, time and IP."""

@@ -18,7 +18,7 @@ class ActorType(models.TextChoices):
 
 
 class AuditEventQuerySet(models.QuerySet):
-    def for_organization(self, organization) -> "AuditEventQuerySet":
+    def for_organization(self, organization) -> AuditEventQuerySet:
         # Fail closed like TenantQuerySet: no organization means no rows, never the site-level ones.
         if organization is None:
             return self.none()

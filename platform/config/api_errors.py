@@ -1,4 +1,5 @@
-"""One error shape for the whole API: {"detail": str, "code": str, "errors": {...}} and never a bare 500 for bad input."""
+"""One error shape for the whole API: {"detail": str, "code": str, "errors": {...}} and never a bare 500 for bad
+input."""
 from __future__ import annotations
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent

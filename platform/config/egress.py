@@ -12,9 +12,9 @@ import ipaddress
 import logging
 import re
 import socket
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import requests

@@ -6,8 +6,8 @@ os.environ.setdefault("DRAMATIQ_BROKER", "redis")
 # A namespace of its own, so a test run never consumes a developer's or the demo's queue.
 os.environ.setdefault("DRAMATIQ_NAMESPACE", "headshots-test")
 
-from .settings import *  # noqa: E402,F401,F403
-from .settings import BASE_DIR  # noqa: E402
+from .settings import *  # noqa: F403
+from .settings import BASE_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; never in production
 MEDIA_ROOT = BASE_DIR / ".test-media"

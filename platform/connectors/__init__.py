@@ -1,1 +1,2 @@
-"""Photo pushes to directories on approval (Microsoft Graph, Google Directory, Slack, BambooHR), with per-employee sync status."""
+"""Photo pushes to directories on approval (Microsoft Graph, Google Directory, Slack, BambooHR), with per-employee
+sync status."""

@@ -12,8 +12,15 @@ from teams.models import Employee
 from tenancy.api import DomainError, OrganizationAdminEndpoint, OrganizationEndpoint
 
 from .models import Connection, ConnectionKind, Destination, PhotoSync, SlackConnection, SyncStatus
-from .services import (ConnectorError, connection_create, connection_delete, connection_update, photo_sync_retry,
-                       slack_configured, slack_disconnect)
+from .services import (
+    ConnectorError,
+    connection_create,
+    connection_delete,
+    connection_update,
+    photo_sync_retry,
+    slack_configured,
+    slack_disconnect,
+)
 
 
 def _domain(exc: ConnectorError) -> DomainError:

@@ -1,4 +1,5 @@
-"""Photo pushes to directories on approval (Microsoft Graph, Google Directory, Slack, BambooHR), with per-employee sync status."""
+"""Photo pushes to directories on approval (Microsoft Graph, Google Directory, Slack, BambooHR), with per-employee
+sync status."""
 from django.apps import AppConfig
 
 

@@ -17,8 +17,16 @@ from tenancy.models import Organization
 
 from .clients import bamboohr, google_directory, microsoft_graph, slack
 from .clients.base import CREDENTIALS, PushError, PushResult, check_base_url
-from .models import (Connection, ConnectionKind, DeletionStatus, Destination, PhotoDeletion, PhotoSync, SlackConnection,
-                     SyncStatus)
+from .models import (
+    Connection,
+    ConnectionKind,
+    DeletionStatus,
+    Destination,
+    PhotoDeletion,
+    PhotoSync,
+    SlackConnection,
+    SyncStatus,
+)
 
 log = logging.getLogger(__name__)
 

@@ -142,7 +142,8 @@ class ExportJobOut(serializers.ModelSerializer):
 
     class Meta:
         model = ExportJob
-        fields = ["id", "number", "preset", "approved_only", "status", "total", "done", "skipped", "error", "size_bytes",
+        fields = ["id", "number", "preset", "approved_only", "status", "total", "done", "skipped", "error",
+                  "size_bytes",
                   "attempts", "download_url", "created_by", "created_at", "started_at", "finished_at"]
 
     def get_download_url(self, job: ExportJob) -> str | None:

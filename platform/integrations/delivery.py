@@ -10,8 +10,9 @@ import hashlib
 import io
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 from PIL import Image, ImageCms
 
@@ -160,7 +161,8 @@ def _check_format(fmt: str) -> str:
 def _options(size, square, fmt, max_bytes, min_size) -> dict[str, Any]:
     for name, value in (("size", size), ("max_bytes", max_bytes), ("min_size", min_size)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ValueError(f"{name} must be a positive whole number of {'bytes' if name == 'max_bytes' else 'pixels'}.")
+            raise ValueError(f"{name} must be a positive whole number of "
+                             f"{'bytes' if name == 'max_bytes' else 'pixels'}.")
     return {"size": size, "square": bool(square), "fmt": _check_format(fmt), "max_bytes": max_bytes,
             "min_size": min_size}
 
@@ -172,7 +174,7 @@ class EtagSource(NamedTuple):
     content_tag: str
 
     @classmethod
-    def of(cls, headshot) -> "EtagSource":
+    def of(cls, headshot) -> EtagSource:
         # From the fields themselves, not the stored column: an unsaved change must change the tag too.
         return cls(headshot.pk, headshot_content_tag(headshot))
 
@@ -251,7 +253,8 @@ def render_headshot(headshot, *, size: int | None = None, square: bool = False, 
 
 
 def _source_name(headshot, target: int, square: bool) -> str:
-    """The smallest stored rendition that still gives `target` pixels, else the master (renditions are keyed by width)."""
+    """The smallest stored rendition that still gives `target` pixels, else the master (renditions are keyed by
+    width)."""
     candidates = []
     for width, name in headshot.renditions.items():
         w = int(width)

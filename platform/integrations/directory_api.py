@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, time
 from urllib.parse import quote, urlencode
 
 from django.conf import settings
@@ -82,11 +81,11 @@ def _parse_since(raw: str):
     try:
         moment = parse_datetime(raw) if raw else None
         if moment is None and raw and (day := parse_date(raw)) is not None:
-            moment = datetime.combine(day, time.min, tzinfo=dt_timezone.utc)
+            moment = datetime.combine(day, time.min, tzinfo=UTC)
         if moment is not None and moment.tzinfo is None:  # a time without a zone is read as UTC, the API's zone
-            moment = moment.replace(tzinfo=dt_timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         # In UTC: PostgreSQL refuses offsets beyond +-15:59 (a 500, found by schemathesis) that Python accepts.
-        moment = moment.astimezone(dt_timezone.utc) if moment is not None else None
+        moment = moment.astimezone(UTC) if moment is not None else None
     except (ValueError, OverflowError):  # well formed but impossible (month 13), or past year 9999 in UTC
         moment = None
     if moment is None:

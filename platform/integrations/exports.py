@@ -12,8 +12,8 @@ import zipfile
 from typing import BinaryIO
 
 from config.csv_cells import csv_row
-from tenancy.models import Organization
 from teams.models import Headshot
+from tenancy.models import Organization
 
 from .delivery import render_headshot
 
@@ -75,7 +75,8 @@ def export_zip_write(*, organization: Organization, approved_only: bool, target:
                 "headshot_id": headshot.pk, "variant": headshot.variant,
                 "width": int(largest) if largest else headshot.width,
                 "height": round(int(largest) * headshot.height / headshot.width) if largest else headshot.height,
-                "brand_kit": headshot.brand_kit_version.kit.name, "brand_kit_version": headshot.brand_kit_version.version,
+                "brand_kit": headshot.brand_kit_version.kit.name,
+                "brand_kit_version": headshot.brand_kit_version.version,
                 "approved": headshot.approved, "selected": headshot.selected, "qc_passed": headshot.qc_passed,
                 "identity_distance": qc.get("identity_distance"),
                 **{f"qc_{k}": v for k, v in qc.items() if f"qc_{k}" in extra_qc},

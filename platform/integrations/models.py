@@ -69,7 +69,7 @@ class ExportStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-def export_upload_to(instance: "ExportJob", filename: str) -> str:
+def export_upload_to(instance: ExportJob, filename: str) -> str:
     return f"orgs/{instance.organization_id}/exports/{instance.pk}/{filename}"
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.db import connection
 from django.db.models import Max, Q
@@ -34,7 +33,7 @@ class Cursor:
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     @classmethod
-    def decode(cls, value: str) -> "Cursor":
+    def decode(cls, value: str) -> Cursor:
         try:
             updated, pk = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
             moment = parse_datetime(updated)
@@ -54,7 +53,7 @@ def api_time(moment: datetime | None) -> str | None:
     """A time as the API writes it (DRF's JSON encoder: ISO 8601 in UTC, "Z", microseconds unless zero)."""
     if moment is None:
         return None
-    text = moment.astimezone(dt_timezone.utc).isoformat()
+    text = moment.astimezone(UTC).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
@@ -73,7 +72,7 @@ class DirectoryEmployee:
     headshot_approved_at: str | None
 
     @property
-    def cursor(self) -> "Cursor":
+    def cursor(self) -> Cursor:
         return Cursor(datetime.fromisoformat(self.updated), self.id)
 
 

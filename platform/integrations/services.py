@@ -12,9 +12,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from config.errors import ServiceError
 from accounts.models import User
 from audit.services import record_in_transaction
+from config.errors import ServiceError
 from tenancy.models import Organization
 
 from .models import API_KEY_PREFIX, ApiKey, ApiKeyScope, api_key_digest

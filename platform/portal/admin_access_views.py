@@ -3,14 +3,21 @@ organization's verified email domains. Thin views over tenancy's services, the s
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpResponseRedirect
 from django.db.models import Count
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from tenancy.domains import (ADMIN_MAILBOXES, DomainClaimError, domain_claim, domain_delete, domain_verify,
-                             txt_record_name, txt_record_value)
+from tenancy.domains import (
+    ADMIN_MAILBOXES,
+    DomainClaimError,
+    domain_claim,
+    domain_delete,
+    domain_verify,
+    txt_record_name,
+    txt_record_value,
+)
 from tenancy.models import ROLE_RANK, Membership, OrganizationDomain, Role
 from tenancy.services import MembershipError, membership_set_role, ownership_transfer
 

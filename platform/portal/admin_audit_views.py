@@ -2,8 +2,7 @@
 filter as CSV; over audit.selectors, the filter and CSV the API uses."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, time, timedelta
 
 from django import forms
 from django.core.paginator import Paginator
@@ -55,9 +54,9 @@ class AuditFilterForm(forms.Form):
         elif kind == "type":
             filters["actor_type"] = value
         if data["since"]:
-            filters["since"] = datetime.combine(data["since"], time.min, tzinfo=dt_timezone.utc)
+            filters["since"] = datetime.combine(data["since"], time.min, tzinfo=UTC)
         if data["until"]:
-            filters["until"] = datetime.combine(data["until"] + timedelta(days=1), time.min, tzinfo=dt_timezone.utc)
+            filters["until"] = datetime.combine(data["until"] + timedelta(days=1), time.min, tzinfo=UTC)
         return filters
 
 

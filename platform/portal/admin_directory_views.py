@@ -12,8 +12,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from connectors.models import Connection, ConnectionKind, PhotoSync, SlackConnection, SyncStatus
-from connectors.services import (REQUIRED_CREDENTIALS, ConnectorError, connection_create, connection_delete,
-                                 connection_test, connection_update, photo_sync_retry)
+from connectors.services import (
+    REQUIRED_CREDENTIALS,
+    ConnectorError,
+    connection_create,
+    connection_delete,
+    connection_test,
+    connection_update,
+    photo_sync_retry,
+)
 
 from .admin_views import AdminView
 

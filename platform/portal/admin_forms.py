@@ -16,7 +16,8 @@ from .admin_selectors import STATES
 
 STATE_LABELS = {
     "never_invited": _("Never invited"), "invited": _("Invited"), "invite_lapsed": _("Invite expired or revoked"),
-    "deactivated": _("Account deactivated"), "joined": _("Joined"), "uploaded": _("Uploaded"), "generating": _("Generating"),
+    "deactivated": _("Account deactivated"), "joined": _("Joined"), "uploaded": _("Uploaded"),
+    "generating": _("Generating"),
     "ready": _("Ready for review"), "approved": _("Approved"),
 }
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Write the colour as #RRGGBB."))
@@ -71,7 +72,7 @@ class BrandSpecForm(forms.Form):
 
     background_kind = forms.ChoiceField(label=_("Background"), choices=[
         (kind, label) for kind, label in zip(BACKGROUND_KINDS, (_("Solid colour"), _("Gradient"), _("Image"),
-                                                                _("Blurred office")))])
+                                                                _("Blurred office")), strict=True)])
     background_color = forms.CharField(label=_("Background colour"), validators=[hex_colour],
                                        widget=forms.TextInput(attrs={"type": "color"}))
     background_color_to = forms.CharField(label=_("Gradient bottom colour"), validators=[hex_colour], required=False,

@@ -17,8 +17,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import (Case, CharField, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value,
-                              When)
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 

@@ -17,8 +17,16 @@ from django.utils.translation import gettext_lazy
 from sso.models import SsoIdentity
 from sso.presets import MAPPING_FIELDS, PRESETS
 from sso.saml import sp_acs_url, sp_entity_id
-from sso.services import (METADATA_MAX_BYTES, SsoError, idp_certificates, idp_config_delete, idp_config_get,
-                          idp_config_save, idp_metadata_fetch, sso_require)
+from sso.services import (
+    METADATA_MAX_BYTES,
+    SsoError,
+    idp_certificates,
+    idp_config_delete,
+    idp_config_get,
+    idp_config_save,
+    idp_metadata_fetch,
+    sso_require,
+)
 from sso.views import SESSION_TEST_REPORT, TEST_MARKER
 from tenancy.domains import txt_record_name, txt_record_value
 from tenancy.models import OrganizationDomain

@@ -10,8 +10,8 @@ from . import admin_rollouts_views as rollouts
 from . import admin_scim_views as scim
 from . import admin_settings_views as settings_views
 from . import admin_sso_views as sso
-from . import admin_webhooks_views as webhooks
 from . import admin_views as views
+from . import admin_webhooks_views as webhooks
 
 urlpatterns = [
     path("", views.DashboardView.as_view(), name="admin-dashboard"),

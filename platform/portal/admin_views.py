@@ -15,36 +15,55 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 
 from brand_kits.attire import attire_notice
 from brand_kits.models import BrandKit
-from brand_kits.services import (BrandKitError, brand_kit_create, brand_kit_update, brand_spec_for,
-                                 resolved_backend)
+from brand_kits.services import BrandKitError, brand_kit_create, brand_kit_update, brand_spec_for, resolved_backend
 from config.request_input import ascii_id
 from inference.brand import BrandSpec, BrandSpecError
 from inference.presets import PRESETS
 from rollouts.models import Rollout
 from rollouts.services import RolloutError, rollout_cancel, rollout_pause, rollout_resume
+from teams import invites as admin_invites
 from teams.models import Employee, Headshot, Selfie, Team
 from teams.review import headshot_regenerate, headshot_reject, headshot_review_approve
-from teams.services import (CsvImportRefused, TeamsError, employee_create, employee_update, employees_import_csv,
-                            team_get_or_create)
+from teams.services import (
+    CsvImportRefused,
+    TeamsError,
+    employee_create,
+    employee_update,
+    employees_import_csv,
+    team_get_or_create,
+)
 from tenancy.access import AccessError, membership_resolve
 
-from teams import invites as admin_invites
-from .admin_forms import (BACKEND_LABELS, STATE_LABELS, BrandKitCreateForm, BrandSpecForm, CsvImportForm,
-                          EmployeeFilterForm, InviteForm, NoteForm)
+from .admin_forms import (
+    BACKEND_LABELS,
+    STATE_LABELS,
+    BrandKitCreateForm,
+    BrandSpecForm,
+    CsvImportForm,
+    EmployeeFilterForm,
+    InviteForm,
+    NoteForm,
+)
 from .admin_preview import PreviewError, brand_preview
+from .admin_selectors import (
+    NOT_UPLOADED_STATES,
+    STATES,
+    active_rollouts,
+    employees_with_state,
+    review_failed_qc,
+    review_queue,
+    rollout_dashboard,
+)
 from .views import sign_in_again
-from .admin_selectors import (NOT_UPLOADED_STATES, STATES, active_rollouts, employees_with_state, review_failed_qc,
-                              review_queue, rollout_dashboard)
 
 PAGE_SIZE = 25
 # What the review queue shows of Headshot.qc (output_qc's scores), in this order, each with a human label and a hint.

@@ -13,8 +13,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from webhooks.models import EventType, WebhookDelivery, WebhookEndpoint
-from webhooks.services import (WebhookError, delivery_retry, endpoint_create, endpoint_delete, endpoint_rotate_secret,
-                               endpoint_send_test, endpoint_update)
+from webhooks.services import (
+    WebhookError,
+    delivery_retry,
+    endpoint_create,
+    endpoint_delete,
+    endpoint_rotate_secret,
+    endpoint_send_test,
+    endpoint_update,
+)
 
 from .admin_views import AdminView
 

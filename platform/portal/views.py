@@ -21,6 +21,8 @@ from django.views import View
 
 from brand_kits.attire import attire_notice
 from brand_kits.services import brand_spec_for, resolved_backend
+from inference.errors import IngestError
+from inference.ingest import IngestLimits, decode_image
 from privacy.models import ConsentChannel
 from privacy.services import consent_current, consent_grant, consent_withdraw
 from privacy.texts import consent_text
@@ -29,13 +31,17 @@ from sso.models import IdentityProviderConfig
 from teams.looks import group_by_look
 from teams.models import Employee, GenerationRequest, Headshot, RequestStatus, Selfie
 from teams.selfie_checks import reason_message
-from teams.services import (TeamsError, generation_request_start, headshot_approve, headshot_set_selected,
-                            selfie_delete, selfie_set_summary, selfies_upload)
+from teams.services import (
+    TeamsError,
+    generation_request_start,
+    headshot_approve,
+    headshot_set_selected,
+    selfie_delete,
+    selfie_set_summary,
+    selfies_upload,
+)
 from tenancy.access import AccessError, membership_resolve
 from tenancy.models import Membership, Organization
-
-from inference.errors import IngestError
-from inference.ingest import IngestLimits, decode_image
 
 THUMBNAIL_SIDE = 320
 # The gallery's grid (portal.css): two columns on a phone (a card is about half the screen), 14rem cards wider.

@@ -260,7 +260,7 @@ def _rows_delete(organization, employee, subject: Subject, export_ids: list[int]
     from integrations.models import ExportJob
     from scim.models import ScimUser
     from sso.models import LoginCode
-    from teams.models import (Employee, GenerationRequest, Headshot, IdentityProfile, Selfie, SelfieEmbedding)
+    from teams.models import Employee, GenerationRequest, Headshot, IdentityProfile, Selfie, SelfieEmbedding
     from tenancy.models import Membership
     from webhooks.models import WebhookDelivery, WebhookMessage
 

@@ -13,7 +13,7 @@ import hmac
 import json
 import secrets
 import uuid
-from datetime import timezone as dt_timezone
+from datetime import UTC
 
 from django.conf import settings
 from django.db import models
@@ -55,7 +55,7 @@ class ErasureReceipt(TenantModel):
 
 
 def subject_hash(email: str, salt: str) -> str:
-    return hashlib.sha256(f"{salt}:{email.strip().lower()}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{salt}:{email.strip().lower()}".encode()).hexdigest()
 
 
 def new_salt() -> str:
@@ -67,7 +67,7 @@ def receipt_matches_email(receipt: ErasureReceipt, email: str) -> bool:
 
 
 def _iso(value) -> str:
-    return value.astimezone(dt_timezone.utc).isoformat().replace("+00:00", "Z")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def receipt_document(receipt: ErasureReceipt) -> dict:

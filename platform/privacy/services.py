@@ -58,8 +58,8 @@ def consent_withdraw(*, employee, user) -> int:
     Headshots already made stay. Requests not yet running fail with a clear message; a running one fails when its
     job next checks consent. Returns how many selfies were deleted.
     """
-    from teams.models import GenerationRequest, IdentityProfile, RequestStatus, Selfie, SelfieEmbedding
     from teams.generation import generation_finished
+    from teams.models import GenerationRequest, IdentityProfile, RequestStatus, Selfie, SelfieEmbedding
     from teams.services import request_transition
 
     organization = employee.organization

@@ -185,7 +185,8 @@ class RequestProgressOut(serializers.Serializer):
     eta_basis = serializers.CharField()
     rollout = serializers.IntegerField(allow_null=True)
     delivered = serializers.IntegerField(help_text="headshots that passed quality checks: what the gallery shows")
-    failed_qc = serializers.IntegerField(help_text="headshots made but held back by quality checks (HR can review them)")
+    failed_qc = serializers.IntegerField(help_text="headshots made but held back by quality checks "
+                                                   "(HR can review them)")
     not_made = serializers.IntegerField(help_text="planned headshots that could not be made (once finished)")
     not_delivered_reasons = serializers.ListField(child=serializers.CharField(),
                                                   help_text="why the held-back ones failed, most frequent first")

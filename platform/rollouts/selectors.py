@@ -46,7 +46,7 @@ class Eta:
     basis: str  # "measured" (this rollout's own pace), "recent" (recent requests), "default" (nothing measured yet)
 
     @staticmethod
-    def after(seconds: float | None, basis: str) -> "Eta":
+    def after(seconds: float | None, basis: str) -> Eta:
         if seconds is None:
             return Eta(None, None, basis)
         seconds = max(0.0, seconds)

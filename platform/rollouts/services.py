@@ -11,10 +11,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from config.errors import ServiceError
 from accounts.models import User
 from brand_kits.models import BrandKit
 from brand_kits.services import brand_spec_for
+from config.errors import ServiceError
 from teams.models import GenerationRequest, RequestStatus, Team
 from teams.services import default_brand_kit, request_enqueue, request_transition
 from tenancy.models import Organization

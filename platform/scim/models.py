@@ -1,4 +1,5 @@
-"""SCIM state of an organization: its bearer tokens, and what a directory sent that the Employee/Team rows don't hold."""
+"""SCIM state of an organization: its bearer tokens, and what a directory sent that the Employee/Team rows don't
+hold."""
 from __future__ import annotations
 
 import hashlib

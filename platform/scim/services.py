@@ -19,8 +19,14 @@ from accounts.models import User
 from accounts.services import IssuedInvite
 from audit.services import record_in_transaction
 from config.request_input import ascii_id
-from teams.models import (DEPARTMENT_MAX_LENGTH, EMPLOYEE_NUMBER_MAX_LENGTH, MANAGER_NAME_MAX_LENGTH, TITLE_MAX_LENGTH,
-                          Employee, Team)
+from teams.models import (
+    DEPARTMENT_MAX_LENGTH,
+    EMPLOYEE_NUMBER_MAX_LENGTH,
+    MANAGER_NAME_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Employee,
+    Team,
+)
 from teams.services import TeamsError, employee_create, employee_delete, employee_update
 from tenancy.models import Membership, Organization
 
@@ -302,7 +308,8 @@ def scim_group_create(*, organization: Organization, document: dict) -> Team:
 
 def scim_group_replace(*, team: Team, document: dict) -> Team:
     values = _clean_group(team.organization, document)
-    if Team.objects.for_organization(team.organization).filter(name__iexact=values["name"]).exclude(pk=team.pk).exists():
+    existing = Team.objects.for_organization(team.organization)
+    if existing.filter(name__iexact=values["name"]).exclude(pk=team.pk).exists():
         raise ScimError(409, f"A group named {values['name']} already exists.", "uniqueness")
     with transaction.atomic():
         if team.name != values["name"]:

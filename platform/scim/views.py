@@ -24,8 +24,15 @@ from .errors import ScimError, not_found
 from .filters import parse_filter
 from .patch import GROUP_SPEC, USER_SPEC, apply_patch
 from .representation import group_document, group_resource, user_document, user_resource
-from .services import (scim_group_create, scim_group_delete, scim_group_replace, scim_token_authenticate,
-                       scim_user_create, scim_user_delete, scim_user_replace)
+from .services import (
+    scim_group_create,
+    scim_group_delete,
+    scim_group_replace,
+    scim_token_authenticate,
+    scim_user_create,
+    scim_user_delete,
+    scim_user_replace,
+)
 
 MEDIA_TYPE = "application/scim+json"
 ACCEPTED_TYPES = (MEDIA_TYPE, "application/json")
@@ -95,15 +102,15 @@ def scim_view(methods: tuple[str, ...], *, public: bool = False):
 def _body(request: HttpRequest):
     content_type = request.content_type or ""
     try:
-        request.body
+        body = request.body
     except RequestDataTooBig:
         raise ScimError(413, _("The request body is too large.")) from None
-    if request.body and content_type not in ACCEPTED_TYPES:
+    if body and content_type not in ACCEPTED_TYPES:
         raise ScimError(415, _("Send JSON as application/scim+json (or application/json)."))
-    if not request.body:
+    if not body:
         return {}
     try:
-        return request_input.loads(request.body)
+        return request_input.loads(body)
     except request_input.InputRefused as refused:
         # Too deep is a syntax problem; a NUL character is a value no attribute can hold.
         raise ScimError(400, refused.message,
@@ -276,7 +283,8 @@ def _params(request) -> dict:
     if request.method == "POST":
         body = request.scim_body if isinstance(request.scim_body, dict) else {}
         return {"filter": body.get("filter"), "startIndex": body.get("startIndex"), "count": body.get("count"),
-                "attributes": _names(body.get("attributes")), "excludedAttributes": _names(body.get("excludedAttributes"))}
+                "attributes": _names(body.get("attributes")),
+                "excludedAttributes": _names(body.get("excludedAttributes"))}
     return {"filter": request.GET.get("filter"), "startIndex": request.GET.get("startIndex"),
             "count": request.GET.get("count"), "attributes": _names(request.GET.get("attributes")),
             "excludedAttributes": _names(request.GET.get("excludedAttributes"))}

@@ -13,8 +13,15 @@ from tenancy.api import DomainError, OrganizationAdminEndpoint
 from .models import IdentityProviderConfig
 from .presets import MAPPING_FIELDS, PRESETS
 from .saml import _public, sp_acs_url, sp_entity_id
-from .services import (METADATA_MAX_BYTES, SsoError, idp_config_delete, idp_config_get, idp_config_save,
-                       idp_metadata_fetch, sso_require)
+from .services import (
+    METADATA_MAX_BYTES,
+    SsoError,
+    idp_config_delete,
+    idp_config_get,
+    idp_config_save,
+    idp_metadata_fetch,
+    sso_require,
+)
 
 
 def _domain(exc: SsoError) -> DomainError:

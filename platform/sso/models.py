@@ -75,7 +75,8 @@ class SsoIdentity(TenantModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["organization", "idp_entity_id", "name_id"], name="one_link_per_idp_subject"),
+            models.UniqueConstraint(fields=["organization", "idp_entity_id", "name_id"],
+                                    name="one_link_per_idp_subject"),
             models.UniqueConstraint(fields=["organization", "user"], name="one_idp_identity_per_user_and_org"),
         ]
 

@@ -9,7 +9,7 @@ import math
 import re
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
 from django.conf import settings
@@ -25,11 +25,11 @@ from onelogin.saml2.errors import OneLogin_Saml2_Error, OneLogin_Saml2_Validatio
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 from onelogin.saml2.response import OneLogin_Saml2_Response
 
+from accounts.models import Invite, User
+from accounts.services import InviteError, invite_accept_proven, invite_get_pending
 from audit.services import record_in_transaction
 from config.codes import code_hash, code_matches, code_new
 from config.errors import ServiceError
-from accounts.models import Invite, User
-from accounts.services import InviteError, invite_accept_proven, invite_get_pending
 from teams.models import Employee
 from teams.services import employee_create
 from tenancy.access import session_has_own_proof
@@ -101,7 +101,8 @@ def idp_metadata_parse(metadata_xml: str | bytes) -> ParsedIdP:
         try:
             x509.load_der_x509_certificate(base64.b64decode(cert, validate=True))
         except (ValueError, binascii.Error):
-            raise SsoError("metadata_bad_certificate", _("A signing certificate in the metadata can't be read."))
+            raise SsoError("metadata_bad_certificate",
+                           _("A signing certificate in the metadata can't be read.")) from None
     slo_url = (idp.get("singleLogoutService") or {}).get("url", "")
     return ParsedIdP(entity_id=idp["entityId"], sso_url=sso_url, slo_url=slo_url, x509_certs=certs)
 
@@ -396,7 +397,7 @@ def sso_acs(*, organization: Organization, request) -> SignIn:
     now = timezone.now()
     drift = timedelta(seconds=OneLogin_Saml2_Constants.ALLOWED_CLOCK_DRIFT)
     not_on_or_after = response.get_assertion_not_on_or_after()
-    expires_at = (datetime.fromtimestamp(not_on_or_after, tz=dt_timezone.utc) if not_on_or_after
+    expires_at = (datetime.fromtimestamp(not_on_or_after, tz=UTC) if not_on_or_after
                   else now + timedelta(days=1)) + drift
     session_user = request.user if request.user.is_authenticated and session_has_own_proof(request) else None
     with transaction.atomic():
@@ -596,7 +597,8 @@ def login_code_issue(*, email: str, purpose: str, invite: Invite | None = None, 
         # Rows older than the back-off's window have no use left.
         LoginCode.objects.filter(created_at__lt=now - timedelta(days=1)).delete()
         LoginCode.objects.filter(email=email, purpose=purpose, closed_at__isnull=True).update(closed_at=now)
-        LoginCode.objects.create(email=email, purpose=purpose, invite=invite, code_hash=code_hash(LOGIN_CODE, email, code),
+        LoginCode.objects.create(email=email, purpose=purpose, invite=invite,
+                                 code_hash=code_hash(LOGIN_CODE, email, code),
                                  ip=ip, expires_at=now + timedelta(minutes=settings.LOGIN_CODE_TTL_MINUTES))
     minutes = settings.LOGIN_CODE_TTL_MINUTES
     if invite is not None:

@@ -6,8 +6,16 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from .api import DomainError, OrganizationAdminEndpoint
-from .domains import (ADMIN_MAILBOXES, DomainClaimError, domain_claim, domain_code_resend, domain_delete,
-                      domain_verify, txt_record_name, txt_record_value)
+from .domains import (
+    ADMIN_MAILBOXES,
+    DomainClaimError,
+    domain_claim,
+    domain_code_resend,
+    domain_delete,
+    domain_verify,
+    txt_record_name,
+    txt_record_value,
+)
 from .models import OrganizationDomain
 
 

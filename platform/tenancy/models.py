@@ -66,7 +66,7 @@ ROLE_RANK = {Role.EMPLOYEE: 0, Role.ADMIN: 1, Role.OWNER: 2}
 
 
 class TenantQuerySet(models.QuerySet):
-    def for_organization(self, organization: Organization | None) -> "TenantQuerySet":
+    def for_organization(self, organization: Organization | None) -> TenantQuerySet:
         # Fail closed: no organization means no rows, never all rows.
         if organization is None:
             return self.none()

@@ -9,8 +9,14 @@ from rest_framework.response import Response
 from tenancy.api import DomainError, OrganizationAdminEndpoint
 
 from .models import DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint
-from .services import (WebhookError, endpoint_create, endpoint_delete, endpoint_rotate_secret, endpoint_send_test,
-                       endpoint_update)
+from .services import (
+    WebhookError,
+    endpoint_create,
+    endpoint_delete,
+    endpoint_rotate_secret,
+    endpoint_send_test,
+    endpoint_update,
+)
 
 
 def _domain(exc: WebhookError) -> DomainError:

@@ -6,8 +6,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from django.conf import settings
@@ -118,7 +117,7 @@ def _endpoint_disable(endpoint_id: int, reason: str) -> None:
 
 def message_body(message: WebhookMessage) -> str:
     """The exact bytes that are signed and sent: compact JSON {"type", "timestamp", "data"}."""
-    stamp = message.timestamp.astimezone(dt_timezone.utc).isoformat().replace("+00:00", "Z")
+    stamp = message.timestamp.astimezone(UTC).isoformat().replace("+00:00", "Z")
     return json.dumps({"type": message.event_type, "timestamp": stamp, "data": message.payload},
                       separators=(",", ":"), ensure_ascii=False, sort_keys=False)
 

@@ -134,9 +134,8 @@ def add_exports(org, admin, count):
 
 
 def add_deliveries(org, admin, count):
-    from webhooks.services import endpoint_create, event_emit
-
     from webhooks.models import WebhookEndpoint
+    from webhooks.services import endpoint_create, event_emit
 
     if not WebhookEndpoint.objects.filter(organization=org).exists():
         endpoint_create(organization=org, url="https://deliveries.example.com/in")
@@ -154,8 +153,8 @@ def add_kit_versions(org, admin, count):
 
 
 def add_own_headshots(org, admin, count):
-    from tests.connectors.conftest import make_headshot
     from teams.models import Employee
+    from tests.connectors.conftest import make_headshot
 
     employee = Employee.objects.get(organization=org, user=admin)
     for _ in range(count):

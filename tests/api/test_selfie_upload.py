@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-import zlib
 import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -108,7 +108,7 @@ def test_good_photos_are_stored_untouched_beside_rejected_ones(org_a, employee_u
     body = response.json()
     assert [s["original_name"] for s in body["accepted"]] == ["a.jpg", "c.jpg"]
     assert [r["file"] for r in body["rejected"]] == ["b.jpg", "d.jpg"]
-    for selfie, original in zip(Selfie.objects.order_by("id"), good):
+    for selfie, original in zip(Selfie.objects.order_by("id"), good, strict=True):
         assert selfie.checksum == hashlib.sha256(original).hexdigest()
         assert selfie.file.read() == original  # byte for byte: the original is never altered
     assert len(stored_files()) == 2

@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import psutil
 import pytest
@@ -61,7 +60,8 @@ def assert_figures(output: str, *patterns: str) -> None:
 
 def test_export_memory(bench_env):
     output = run(bench_env, "export_memory.py", "--employees", "2", timeout=240)
-    assert_figures(output, rf"2 people: 2 images \(0 skipped\) in {NUMBER} s", rf"peak RSS during the export {NUMBER} MiB",
+    assert_figures(output, rf"2 people: 2 images \(0 skipped\) in {NUMBER} s",
+                   rf"peak RSS during the export {NUMBER} MiB",
                    rf"tracemalloc peak {NUMBER} MB")
 
 
@@ -71,7 +71,7 @@ def test_pipeline(bench_env):
                  timeout=300)
     assert_figures(output, rf"model load \(once per actor\): {NUMBER} ms",
                    rf"HeadshotPipeline.run, one selfie per request, 1 photos: {NUMBER} ms per photo",
-                   rf"one headshot at \d+x\d+ on one core")
+                   r"one headshot at \d+x\d+ on one core")
 
 
 def test_quality_selfie_qc_section(bench_env):
@@ -79,7 +79,7 @@ def test_quality_selfie_qc_section(bench_env):
     _, base = bench_env
     output = run(bench_env, "quality.py", "--faces", str(base / "faces"), "--section", "selfie_qc", timeout=300)
     assert_figures(output, r"== Selfie QC ==", rf"overall: precision {NUMBER}, recall {NUMBER}",
-                   rf"Time per photo")
+                   r"Time per photo")
 
 
 def test_quality_outputs(bench_env):
@@ -94,7 +94,7 @@ def test_quality_outputs(bench_env):
 
 def test_gpu_diffusion_tiny(bench_env):
     output = run(bench_env, "gpu_diffusion.py", "--tiny", timeout=300)
-    assert_figures(output, rf"steps=\d+ batch=\d+: {NUMBER} s/call", rf"klein eager refs=\d+ batch=\d+: ",
+    assert_figures(output, rf"steps=\d+ batch=\d+: {NUMBER} s/call", r"klein eager refs=\d+ batch=\d+: ",
                    r"NOT GPU FIGURES")
 
 
@@ -153,7 +153,7 @@ def test_a_rollout_run_that_ends_early_leaves_no_worker_or_web_process(bench_env
     try:
         parent = psutil.Process(bench.pid)
         deadline = time.monotonic() + 240
-        while len(workers := workers_of(parent)) < 2:
+        while len(workers_of(parent)) < 2:
             assert bench.poll() is None, "the benchmark ended before its workers started"
             assert time.monotonic() < deadline, "the benchmark's workers did not start within 240 s"
             time.sleep(0.2)

@@ -29,7 +29,7 @@ def both(audit, page, phone_page, name: str) -> None:
 
 @pytest.mark.redis
 def test_admin_starts_a_team_rollout_and_watches_it_finish(
-        desktop_page, phone_page, login_as, audit, transactional_db, local_ray, redis_broker, settings):
+        desktop_page, phone_page, login_as, audit, transactional_db, local_ray, redis_broker, settings):  # noqa: F811 (fixture)
     use_standin(settings, delay=0.3, in_flight=2)
     org = make_org("Initech", selfies_required=1)
     make_brand_kit(org, background={"kind": "solid", "color": "#1f4e79"}, output_sizes=[256],

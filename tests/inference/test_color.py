@@ -1,4 +1,5 @@
-"""Colour finishing: white balance from what should be grey, one bounded face exposure for the team, the brand grade, the backdrop's cast, and skin tone kept (CIELAB dE < 5)."""
+"""Colour finishing: white balance from what should be grey, one bounded face exposure for the team, the brand grade,
+the backdrop's cast, and skin tone kept (CIELAB dE < 5)."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,11 +7,19 @@ import pytest
 
 from inference.background import render_background
 from inference.brand import Background, ColorGrade
-from inference.color import (DEFAULT_FACE_LUMA, MAX_FACE_SHIFT_L, face_luma, gain_luts, grade, grade_subject,
-                             match_colour_cast, normalize_face_exposure, white_balance)
+from inference.color import (
+    DEFAULT_FACE_LUMA,
+    MAX_FACE_SHIFT_L,
+    face_luma,
+    gain_luts,
+    grade,
+    grade_subject,
+    match_colour_cast,
+    normalize_face_exposure,
+    white_balance,
+)
 from inference.lighting import LightingInput, relight
 from inference.retouch import RetouchInput, face_grid, retouch, skin_polygon_mask, to_lab
-
 
 
 def _face_lab(rgb, mesh) -> np.ndarray:

@@ -240,7 +240,8 @@ def test_a_microphone_low_on_the_chest_is_framed_out_and_the_verdict_says_so(pip
         # The frame really ends above the microphone: its bottom row, back in the photo, is above the object's top.
         framing = headshot.params["framing"]
         below_eyes = framing["frame_height"] * (1.0 - framing["eye_line"]) / framing["scale"]
-        bottom_row = framing["eye_midpoint_source"][1] + below_eyes * math.cos(math.radians(framing["rotation_degrees"]))
+        tilt = math.cos(math.radians(framing["rotation_degrees"]))
+        bottom_row = framing["eye_midpoint_source"][1] + below_eyes * tilt
         assert bottom_row < verdict.metrics["chest_object_top"], (bottom_row, verdict.metrics["chest_object_top"])
 
 

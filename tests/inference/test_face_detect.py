@@ -61,14 +61,17 @@ def test_two_people_are_two_prominent_faces(pipeline):
 
 
 def test_a_small_face_far_behind_is_not_a_second_person():
-    main = Face(box=(100, 100, 300, 300), score=2.0, landmarks=((250, 180), (220, 180), (150, 180), (180, 180), (200, 240)))
-    stranger = Face(box=(600, 50, 660, 110), score=1.0, landmarks=((650, 70), (640, 70), (615, 70), (625, 70), (632, 90)))
+    main = Face(box=(100, 100, 300, 300), score=2.0,
+                landmarks=((250, 180), (220, 180), (150, 180), (180, 180), (200, 240)))
+    stranger = Face(box=(600, 50, 660, 110), score=1.0,
+                    landmarks=((650, 70), (640, 70), (615, 70), (625, 70), (632, 90)))
     assert prominent_faces([main, stranger]) == [main]
 
 
 def test_embeddings_separate_people(pipeline):
     # dlib's aligned 150 px chips: three photos each of two different men named John.
-    people = {name: [load_chip(pipeline, FACES / name / f"{i}.jpg") for i in (1, 2, 3)] for name in ("john_savage", "john_schneider")}
+    people = {name: [load_chip(pipeline, FACES / name / f"{i}.jpg") for i in (1, 2, 3)]
+              for name in ("john_savage", "john_schneider")}
     same = [identity_distance(a, b) for embs in people.values() for a, b in itertools.combinations(embs, 2)]
     different = [identity_distance(a, b) for a in people["john_savage"] for b in people["john_schneider"]]
     assert max(same) < SAME_PERSON_DISTANCE

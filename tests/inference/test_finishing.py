@@ -1,4 +1,5 @@
-"""Finisher: prepare + render give the master at the output size, eyes on the line, head at its size, backdrop exact behind nobody."""
+"""Finisher: prepare + render give the master at the output size, eyes on the line, head at its size, backdrop exact
+behind nobody."""
 from __future__ import annotations
 
 import json

@@ -25,7 +25,8 @@ from inference.framing import (
 )
 
 
-def synthetic_face(cx: float, cy: float, eye_distance: float, roll_degrees: float = 0.0, nose_drop: float | None = None) -> Face:
+def synthetic_face(cx: float, cy: float, eye_distance: float, roll_degrees: float = 0.0,
+                   nose_drop: float | None = None) -> Face:
     """A face whose landmarks are placed exactly, so the geometry can be checked without a detector."""
     angle = math.radians(roll_degrees)
     ux, uy = math.cos(angle), math.sin(angle)  # along the eye line

@@ -8,12 +8,18 @@ import pytest
 from PIL import Image
 
 from inference.identity import (
-    EMBEDDING_SIZE, MODEL_NAME, PAIR_DISTANCE, PROFILE_DISTANCE, IdentityProfile, distance_to_profile,
-    find_consensus, geometric_median, profile_from_embeddings,
+    EMBEDDING_SIZE,
+    MODEL_NAME,
+    PAIR_DISTANCE,
+    PROFILE_DISTANCE,
+    IdentityProfile,
+    distance_to_profile,
+    find_consensus,
+    geometric_median,
+    profile_from_embeddings,
 )
 
 from .conftest import FACES
-
 
 # The aligned 150 px john_* chips widen the calibration to 10 people; six each keep the module fast.
 CHIPS_PER_PERSON = 6

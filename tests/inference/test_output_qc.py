@@ -7,8 +7,16 @@ import pytest
 
 from inference.face_detect import SAME_PERSON_DISTANCE
 from inference.output_qc import (
-    MAX_SKIN_DELTA_E, MAX_STRAY_MATTE, UNAVAILABLE, OutputQCInput, QCLimits, assess_output, delta_e_ciede2000,
-    noise_sigma, skin_reference, stray_matte,
+    MAX_SKIN_DELTA_E,
+    MAX_STRAY_MATTE,
+    UNAVAILABLE,
+    OutputQCInput,
+    QCLimits,
+    assess_output,
+    delta_e_ciede2000,
+    noise_sigma,
+    skin_reference,
+    stray_matte,
 )
 from inference.request import GenerationInput
 
@@ -25,7 +33,6 @@ def case(pipeline):
     run = pipeline.run(GenerationInput(selfies=person_selfies("scarlett"), brand=brand))
     headshot = run.headshots[0]
     rgb = decode_png(headshot.image)
-    face = pipeline.faces.detect(rgb)[0]
     source = pipeline.inspect(selfie(FACES / "scarlett" / headshot.source.split("/")[-1]))
     obama = [pipeline.inspect(s).embedding for s in person_selfies("barack_obama")]
     return {
@@ -61,7 +68,8 @@ def test_ciede2000_matches_the_published_test_data():
     assert delta_e_ciede2000((50, 2.6772, -79.7751), (50, 0, -82.7485)) == pytest.approx(2.0425, abs=1e-4)
     assert delta_e_ciede2000((50, 0, 0), (50, -1, 2)) == pytest.approx(2.3669, abs=1e-4)
     assert delta_e_ciede2000((50, 2.5, 0), (73, 25, -18)) == pytest.approx(27.1492, abs=1e-4)
-    assert delta_e_ciede2000((60.2574, -34.0099, 36.2677), (60.4626, -34.1751, 39.4387)) == pytest.approx(1.2644, abs=1e-4)
+    assert delta_e_ciede2000((60.2574, -34.0099, 36.2677),
+                             (60.4626, -34.1751, 39.4387)) == pytest.approx(1.2644, abs=1e-4)
 
 
 def test_a_good_headshot_passes_with_every_score_recorded(pipeline, case):

@@ -16,7 +16,8 @@ MODULES = [
 
 def imported_after(code: str) -> set[str]:
     probe = code + "\nimport json, sys; print(json.dumps(sorted(sys.modules)))"
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, check=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, check=True,
+                          timeout=120)
     return set(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
@@ -26,5 +27,6 @@ def test_inference_never_imports_django():
 
 
 def test_importing_the_dataclasses_does_not_load_the_models():
-    modules = imported_after("import inference\nfrom inference.brand import BrandSpec\nfrom inference.request import GenerationInput")
+    modules = imported_after("import inference\nfrom inference.brand import BrandSpec\n"
+                             "from inference.request import GenerationInput")
     assert not {"dlib", "mediapipe", "cv2", "torch"} & modules

@@ -1,24 +1,34 @@
-"""HeadshotPipeline end to end on real photos: ranked variants per person, brand background, eye line per framing, identity, and bad input handled per photo."""
+"""HeadshotPipeline end to end on real photos: ranked variants per person, brand background, eye line per framing,
+identity, and bad input handled per photo."""
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from inference.background import render_background
-import dataclasses
-
 from inference.brand import BrandSpec, Framing
 from inference.errors import InputError
 from inference.face_detect import SAME_PERSON_DISTANCE, identity_distance, prominent_faces
 from inference.framing import estimate_head_height
 from inference.output_qc import assess_headshot
 from inference.pipeline import REASON_MESSAGES, check_inputs
-from inference.variants import VariantSpec, framing_for
 from inference.request import GenerationInput, SelfieInput
+from inference.variants import VariantSpec, framing_for
 
 from .conftest import (
-    FACES, NEGATIVES, PEOPLE, SAMPLES, decode_png, encode, gradient_brand, person_selfies, selfie, solid_brand,
+    FACES,
+    NEGATIVES,
+    PEOPLE,
+    SAMPLES,
+    decode_png,
+    encode,
+    gradient_brand,
+    person_selfies,
+    selfie,
+    solid_brand,
 )
 
 pytestmark = pytest.mark.slow
@@ -72,7 +82,8 @@ MIN_FALLOFF_GAIN, MAX_FALLOFF_GAIN = 0.5, 1.25
 
 def off_brand(region: np.ndarray, expected: np.ndarray) -> np.ndarray:
     """Pixels that are not the expected backdrop colour times one brightness gain (within rounding)."""
-    region, expected = region.reshape(-1, 3).astype(float), np.broadcast_to(expected, region.shape).reshape(-1, 3).astype(float)
+    expected = np.broadcast_to(expected, region.shape).reshape(-1, 3).astype(float)
+    region = region.reshape(-1, 3).astype(float)
     gain = (region * expected).sum(axis=1) / np.maximum((expected * expected).sum(axis=1), 1.0)
     residual = np.abs(region - gain[:, None] * expected).max(axis=1)
     return (residual > 3) | (gain < MIN_FALLOFF_GAIN) | (gain > MAX_FALLOFF_GAIN)
@@ -85,7 +96,8 @@ def test_every_headshot_shows_the_brand_colour_behind_the_person(solid_runs):
         height, width = rgb.shape[:2]
         top = rgb[: int(TOP_BAND * height)]
         eye_row = int(0.42 * height)
-        sides = np.concatenate([rgb[:eye_row, : int(SIDE_BAND * width)], rgb[:eye_row, -int(SIDE_BAND * width):]], axis=1)
+        sides = np.concatenate([rgb[:eye_row, : int(SIDE_BAND * width)], rgb[:eye_row, -int(SIDE_BAND * width):]],
+                               axis=1)
         for region, name in ((top, "top band"), (sides, "sides above the eyes")):
             off = off_brand(region, brand_colour)
             assert off.mean() < 0.002, f"{person} {headshot.variant}: {name} is not the brand colour"
@@ -151,7 +163,8 @@ def test_headshot_keeps_its_persons_identity_and_not_anyone_elses(pipeline, soli
         assert headshot.qc["identity_distance"] < SAME_PERSON_DISTANCE
         assert headshot.passed
         # Measured here, independently of the pipeline's own QC numbers.
-        embedding = pipeline.faces.embed(decode_png(headshot.image), measured_face(pipeline, decode_png(headshot.image)))
+        embedding = pipeline.faces.embed(decode_png(headshot.image),
+                                         measured_face(pipeline, decode_png(headshot.image)))
         assert identity_distance(embedding, profiles[person]) < SAME_PERSON_DISTANCE
         to_others += [identity_distance(embedding, profiles[other]) for other in profiles if other != person]
     assert np.mean(to_others) > SAME_PERSON_DISTANCE, "the identity check must be able to fail"
@@ -175,7 +188,7 @@ def test_qc_reports_the_measurements_of_each_headshot(solid_runs):
 
 
 def test_each_person_gets_ranked_variants_with_distinct_framings_and_lightings(solid_runs):
-    for person, run in solid_runs.items():
+    for run in solid_runs.values():
         assert [h.rank for h in run.headshots] == list(range(1, VARIANTS + 1)), "best first"
         scores = [h.ranking_score for h in run.headshots if h.passed]
         assert scores == sorted(scores, reverse=True)
@@ -246,7 +259,8 @@ def test_a_crash_on_one_photo_rejects_only_that_photo(pipeline, monkeypatch):
     for name in ("portrait_matte", "mediapipe_matte"):
         monkeypatch.setattr(pipeline.segmenter, name, breaks_on_one_photo(getattr(pipeline.segmenter, name)))
     brand = BrandSpec(variants_per_person=3, output_sizes=(512,))
-    run = pipeline.run(GenerationInput(selfies=(selfie(obama_1, "a.jpg"), selfie(FACES / "barack_obama" / "2.jpg", "b.jpg")), brand=brand))
+    run = pipeline.run(GenerationInput(selfies=(selfie(obama_1, "a.jpg"),
+                                                selfie(FACES / "barack_obama" / "2.jpg", "b.jpg")), brand=brand))
     assert [(v.name, v.accepted, v.reasons) for v in run.selfies] == [
         ("a.jpg", False, ("processing_failed",)), ("b.jpg", True, ()),
     ]
@@ -310,7 +324,8 @@ def test_sideways_stored_selfie_is_accepted_thanks_to_its_exif_orientation(pipel
     stored = upright.transpose(Image.Transpose.ROTATE_90)  # what the sensor recorded
     exif = Image.Exif()
     exif[0x0112] = 6
-    with_tag = pipeline.inspect_selfie(SelfieInput("phone.jpg", encode(stored, "JPEG", quality=92, exif=exif.tobytes())))
+    with_tag = pipeline.inspect_selfie(SelfieInput("phone.jpg",
+                                                   encode(stored, "JPEG", quality=92, exif=exif.tobytes())))
     assert with_tag.accepted and (with_tag.width, with_tag.height) == upright.size
     # Without the tag the same pixels are a sideways face that the frontal detector does not find.
     without_tag = pipeline.inspect_selfie(SelfieInput("raw.jpg", encode(stored, "JPEG", quality=92)))
@@ -340,7 +355,8 @@ def test_every_sample_selfie_is_accepted(pipeline):
         (GenerationInput(selfies=(SelfieInput("a", "text"),)), r"selfies\[0\]\.data"),
         (GenerationInput(selfies=(SelfieInput("a", b"x"),), seed=-1), "seed"),
         (GenerationInput(selfies=(SelfieInput("a", b"x"),), brand={"name": "x"}), "BrandSpec"),
-        (GenerationInput(selfies=(SelfieInput("a", b"x"),), brand=BrandSpec(framing=Framing(eye_line=0.9))), "eye_line"),
+        (GenerationInput(selfies=(SelfieInput("a", b"x"),), brand=BrandSpec(framing=Framing(eye_line=0.9))),
+         "eye_line"),
         (GenerationInput(selfies=tuple(SelfieInput(str(i), b"x") for i in range(31))), "at most 30"),
     ],
 )

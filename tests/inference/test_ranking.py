@@ -1,11 +1,11 @@
-"""Ranking: QC scores order a person's variants, and the model learns each brand kit's taste from what employees pick."""
+"""Ranking: QC scores order a person's variants, and the model learns each brand kit's taste from what employees
+pick."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from inference.brand import BrandSpec
 from inference.ranking import RankingModel, headshot_features, learn_from_selection, rank_entries
 from inference.request import GenerationInput
 
@@ -29,7 +29,8 @@ def test_a_failed_headshot_never_ranks_above_a_passed_one():
 
 
 def test_before_any_feedback_better_qc_scores_rank_higher():
-    entries = [entry("far", "close_up", "soft", distance=0.5, delta_e=4.0), entry("near", "close_up", "soft", distance=0.2)]
+    entries = [entry("far", "close_up", "soft", distance=0.5, delta_e=4.0),
+               entry("near", "close_up", "soft", distance=0.2)]
     ranked = rank_entries(entries)
     assert ranked[0].index == 1 and ranked[0].rank == 1 and ranked[0].score > ranked[1].score
 

@@ -1,4 +1,5 @@
-"""Regeneration: an output that really fails QC is made again with adjusted parameters, and every rejection is recorded."""
+"""Regeneration: an output that really fails QC is made again with adjusted parameters, and every rejection is
+recorded."""
 from __future__ import annotations
 
 import pytest
@@ -28,10 +29,12 @@ def skin_delta(pipeline):
     return {h.params["lighting"]: h.qc["skin_delta_e"] for h in both.headshots}
 
 
-def test_a_skin_tone_failure_is_regenerated_with_plainer_light_and_the_rejection_recorded(pipeline, skin_delta, monkeypatch):
+def test_a_skin_tone_failure_is_regenerated_with_plainer_light_and_the_rejection_recorded(pipeline, skin_delta,
+                                                                                          monkeypatch):
     assert skin_delta["dramatic"] > skin_delta["natural"] + 0.3, "the test needs lightings that differ in drift"
     # A bound between the two: the dramatic variant really fails it, the natural one really passes it.
-    monkeypatch.setattr(pipeline, "qc_limits", QCLimits(max_skin_delta_e=(skin_delta["dramatic"] + skin_delta["natural"]) / 2))
+    monkeypatch.setattr(pipeline, "qc_limits",
+                        QCLimits(max_skin_delta_e=(skin_delta["dramatic"] + skin_delta["natural"]) / 2))
 
     (once,) = run(pipeline, brand()).headshots
     assert not once.passed and once.qc["failures"] == ["skin_tone"] and once.qc["attempts"] == []

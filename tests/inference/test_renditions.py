@@ -22,7 +22,8 @@ def test_master_png_is_lossless():
 
 def test_one_jpeg_per_output_width_keeping_the_aspect_without_exif():
     renditions = make_renditions(sample_frame(), (256, 1024, 512))
-    assert [(r.width, r.height, r.format) for r in renditions] == [(1024, 1280, "JPEG"), (512, 640, "JPEG"), (256, 320, "JPEG")]
+    assert [(r.width, r.height, r.format) for r in renditions] == [(1024, 1280, "JPEG"), (512, 640, "JPEG"),
+                                                                   (256, 320, "JPEG")]
     for rendition in renditions:
         image = Image.open(io.BytesIO(rendition.data))
         assert image.format == "JPEG" and image.mode == "RGB"

@@ -1,4 +1,5 @@
-"""Retouching: smoother skin that keeps its stated share of texture, blemishes gone, under-eyes and teeth lifted a bounded amount."""
+"""Retouching: smoother skin that keeps its stated share of texture, blemishes gone, under-eyes and teeth lifted a
+bounded amount."""
 from __future__ import annotations
 
 import cv2
@@ -6,9 +7,21 @@ import numpy as np
 import pytest
 
 from inference.face_mesh import EYE_A, EYE_A_CONTOUR, LIPS_INNER
-from inference.retouch import (MAX_TEETH_LIFT_L, MAX_UNDER_EYE_GAIN, UNDER_EYE_BOTTOM, UNDER_EYE_TOP,
-                               RetouchError, RetouchInput, _under_eye_polygon, face_grid, face_skin_mask,
-                               face_width, retouch, texture_share, to_lab)
+from inference.retouch import (
+    MAX_TEETH_LIFT_L,
+    MAX_UNDER_EYE_GAIN,
+    UNDER_EYE_BOTTOM,
+    UNDER_EYE_TOP,
+    RetouchError,
+    RetouchInput,
+    _under_eye_polygon,
+    face_grid,
+    face_skin_mask,
+    face_width,
+    retouch,
+    texture_share,
+    to_lab,
+)
 
 
 def _run(subject, strength=0.5, min_share=0.6, rgb=None):

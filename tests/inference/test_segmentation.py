@@ -14,7 +14,12 @@ from inference.framing import frame_subject, plan_framing
 from inference.ingest import decode_image
 from inference.matting import DEFAULT_MODEL_PATH, PortraitMatter
 from inference.segmentation import (
-    MATTE_ZERO, PORTRAIT_MAX_LOSS, PersonSegmenter, keep_attached, portrait_loss, refine_edges,
+    MATTE_ZERO,
+    PORTRAIT_MAX_LOSS,
+    PersonSegmenter,
+    keep_attached,
+    portrait_loss,
+    refine_edges,
 )
 
 from .conftest import FACES
@@ -53,7 +58,7 @@ def test_refined_edges_leave_far_less_halo_on_a_new_backdrop_than_the_coarse_mat
         matte = refine_edges(fine.rgb, fine.matte, fine.inside)
         person = estimate_foreground(fine.rgb, matte)
         after.append(halo_score(composite(person, matte, backdrop), matte, backdrop))
-    assert all(a < b for a, b in zip(after, before)), f"every face improves: {before} -> {after}"
+    assert all(a < b for a, b in zip(after, before, strict=True)), f"every face improves: {before} -> {after}"
     assert np.mean(after) < 0.5 * np.mean(before), f"at least halved on average: {before} -> {after}"
 
 
@@ -180,7 +185,7 @@ def test_modnet_lets_less_of_a_busy_old_background_through_the_hair_than_mediapi
             bleed[method].append(background_bleed(one, two, *framed_olds, band))
             certain = framed_person >= 0.95
             assert ((matte < 0.5) & certain).sum() < 0.01 * certain.sum(), f"{method} keeps all of {name}"
-    assert all(after < before for before, after in zip(bleed["mediapipe"], bleed["modnet"])), bleed
+    assert all(after < before for before, after in zip(bleed["mediapipe"], bleed["modnet"], strict=True)), bleed
     assert np.mean(bleed["modnet"]) < 0.75 * np.mean(bleed["mediapipe"]), bleed
 
 

@@ -16,8 +16,15 @@ from inference.identity import IdentityProfile, profile_from_embeddings
 from inference.ingest import decode_image
 from inference.request import GenerationInput, SelfieInput
 from inference.selfie_qc import (
-    MAX_DUPLICATE_HASH_BITS, PHASH_BITS, SetItem, check_set, face_mesh_on_face, hash_distance, judge_set,
-    measure_selfie, photo_reasons,
+    MAX_DUPLICATE_HASH_BITS,
+    PHASH_BITS,
+    SetItem,
+    check_set,
+    face_mesh_on_face,
+    hash_distance,
+    judge_set,
+    measure_selfie,
+    photo_reasons,
 )
 
 from .conftest import FACES, NEGATIVES, SAMPLES, solid_brand
@@ -206,7 +213,8 @@ def test_pose_and_eye_limits_turn_into_their_reasons(originals):
 
 def test_every_reason_selfie_qc_can_give_has_a_message_with_a_tip():
     codes = {"too_blurry", "too_noisy", "too_dark", "too_bright", "blown_highlights", "deep_shadows", "face_obscured",
-             "face_covered", "cut_off_below_chin", "head_turned", "chin_up", "chin_down", "head_tilted", "eyes_closed", "eyes_not_visible", "duplicate",
+             "face_covered", "cut_off_below_chin", "head_turned", "chin_up", "chin_down", "head_tilted", "eyes_closed",
+             "eyes_not_visible", "duplicate",
              "different_person", "identity_unclear"}
     for code in codes:
         message = pipeline_module.REASON_MESSAGES[code]

@@ -1,4 +1,5 @@
-"""Upscaling: the master is enlarged with back-projection, which beats plain bicubic on real faces, and the matte stays exact where flat."""
+"""Upscaling: the master is enlarged with back-projection, which beats plain bicubic on real faces, and the matte
+stays exact where flat."""
 from __future__ import annotations
 
 import cv2

@@ -1,4 +1,5 @@
-"""Variant planning: dozens of named, seeded variants per person spread over every axis, cheap to render, and adjusted sensibly when one fails QC."""
+"""Variant planning: dozens of named, seeded variants per person spread over every axis, cheap to render, and
+adjusted sensibly when one fails QC."""
 from __future__ import annotations
 
 import re
@@ -7,7 +8,13 @@ import pytest
 
 from inference.brand import Background, BrandSpec, Framing, Retouch
 from inference.variants import (
-    PLAINNESS, SourceSelfie, VariantSpec, adjust_variant, framing_for, make_variant, plan_variants,
+    PLAINNESS,
+    SourceSelfie,
+    VariantSpec,
+    adjust_variant,
+    framing_for,
+    make_variant,
+    plan_variants,
 )
 
 SOURCES = (SourceSelfie("best.jpg", 2), SourceSelfie("second.jpg", 0), SourceSelfie("third.jpg", 1))

@@ -8,8 +8,8 @@ from django.db.migrations.executor import MigrationExecutor
 
 from integrations.delivery import delivery_etag
 from teams.models import Headshot, headshot_content_tag
-from tests.integrations.test_directory_api import add_headshot
 from tests.factories import make_employee
+from tests.integrations.test_directory_api import add_headshot
 
 pytestmark = pytest.mark.django_db
 

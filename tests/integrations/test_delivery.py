@@ -1,4 +1,5 @@
-"""Delivered images: each destination's size, crop, format and byte limit, on a real headshot from the studio pipeline."""
+"""Delivered images: each destination's size, crop, format and byte limit, on a real headshot from the studio
+pipeline."""
 from __future__ import annotations
 
 import dataclasses
@@ -11,7 +12,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image, ImageCms
 
-from integrations.delivery import (DESTINATION_PRESETS, Delivered, delivery_etag, preset_for, render_headshot)
+from integrations.delivery import DESTINATION_PRESETS, Delivered, delivery_etag, preset_for, render_headshot
 from integrations.labels import TRAINED_ALGORITHMIC_MEDIA, read_label
 from tests.api.conftest import populate
 from tests.conftest import REPO
@@ -274,7 +275,8 @@ def test_a_landscape_master_is_cropped_around_its_centre(tenant):
 
 def test_delivered_images_obey_every_combination_of_options(headshot):
     """Property: whatever the options, the output has the asked shape and format, fits its limit, and is labelled."""
-    from hypothesis import HealthCheck, given, settings, strategies as st
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
 
     @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(size=st.one_of(st.none(), st.integers(16, 1600)), square=st.booleans(),

@@ -120,7 +120,7 @@ def test_a_key_lists_only_its_organizations_active_people_with_their_approved_he
 
 
 def test_an_unapproved_headshot_is_not_listed(org_a):
-    tenant = populate(org_a)  # its headshot is not approved
+    populate(org_a)  # its headshot is not approved
     rows = all_rows(key_for(org_a))
     assert [r["headshot"] for r in rows] == [None]
 

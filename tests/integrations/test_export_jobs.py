@@ -10,9 +10,9 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image
 
+from brand_kits.models import BrandKit
 from integrations.export_jobs import export_job_run, export_job_start
 from integrations.labels import read_label
-from brand_kits.models import BrandKit
 from integrations.models import ExportJob
 from teams.models import Employee, GenerationRequest, Headshot, RequestStatus
 from teams.services import employee_update, headshot_approve
@@ -190,7 +190,7 @@ def test_exporting_all_headshots_gives_each_its_own_file_name(org_a):
 
 @pytest.mark.django_db
 def test_an_interrupted_job_starts_over_and_a_finished_one_is_left_alone(org_a):
-    person = approved_person(org_a, "ada@acme.example", "E-1")
+    approved_person(org_a, "ada@acme.example", "E-1")
     job = export_job_start(organization=org_a, preset="google", created_by=None)
     ExportJob.objects.filter(pk=job.pk).update(status="running", done=1, attempts=1)  # its worker died mid-way
     job = export_job_run(job_id=job.pk)
@@ -211,7 +211,7 @@ def test_a_bad_export_request_gets_400_naming_the_field(body, field, org_a):
 
 @pytest.mark.django_db
 def test_the_zip_is_written_to_a_file_on_disk_then_stored(org_a, monkeypatch):
-    person = approved_person(org_a, "ada@acme.example", "E-1")
+    approved_person(org_a, "ada@acme.example", "E-1")
     import integrations.export_jobs as export_jobs
 
     real, targets = export_jobs.export_preset_zip_write, []

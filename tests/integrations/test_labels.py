@@ -22,7 +22,6 @@ from integrations.delivery import DESTINATION_PRESETS, delivery_etag, render_hea
 from integrations.labels import NS, PRODUCT, TRAINED_ALGORITHMIC_MEDIA, ai_label_xmp, parse_label, read_label
 from teams.services import headshot_approve
 from tests.factories import client_for
-from tests.integrations.test_delivery import headshot, store_real_headshot, tenant  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -116,7 +115,7 @@ def test_an_image_without_xmp_has_no_label():
 # Wired in: the pull API's file endpoint and the ZIP export ------------------------------------------------------
 
 
-def test_headshot_file_api_serves_the_labelled_image_with_an_etag_and_304(tenant, headshot):  # noqa: F811
+def test_headshot_file_api_serves_the_labelled_image_with_an_etag_and_304(tenant, headshot):
     client = client_for(tenant.admin)
     url = f"/api/v1/orgs/{tenant.org.slug}/headshots/{headshot.pk}/file"
 
@@ -140,7 +139,7 @@ def test_headshot_file_api_serves_the_labelled_image_with_an_etag_and_304(tenant
     assert wrong.status_code == 400 and wrong.json()["code"] == "invalid_size"
 
 
-def test_zip_export_images_carry_the_label(tenant, headshot):  # noqa: F811
+def test_zip_export_images_carry_the_label(tenant, headshot):
     headshot_approve(headshot=headshot)
     response = client_for(tenant.admin).get(f"/api/v1/orgs/{tenant.org.slug}/exports/headshots.zip")
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
@@ -170,7 +169,7 @@ def _key_usage(**enabled) -> x509.KeyUsage:
 def signing_chain(tmp_path_factory):
     """A throwaway root CA and an end-entity signing certificate with what C2PA asks of one: not self-signed,
     CA:false, digitalSignature key usage, an allowed EKU (emailProtection), key identifiers."""
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     root_key, signer_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     root = (x509.CertificateBuilder().subject_name(_name("Test Root CA")).issuer_name(_name("Test Root CA"))
             .public_key(root_key.public_key()).serial_number(x509.random_serial_number())

@@ -17,7 +17,7 @@ from accounts.services import invite_create
 from brand_kits.models import BrandKit
 from rollouts.models import RolloutStatus
 from teams.models import Employee, GenerationRequest, Headshot
-from tenancy.models import Membership, Role
+from tenancy.models import Membership
 from tests.api.conftest import populate
 from tests.factories import make_employee, make_user
 
@@ -94,7 +94,8 @@ def test_dashboard_counts_link_to_the_filtered_employee_list(admin, tenant_a):
     assert f'href="{base(tenant_a)}employees/?state=ready"' in html
     listed = admin.get(base(tenant_a) + "employees/", {"state": "ready"}).content.decode()
     assert tenant_a.employee.email in listed
-    assert tenant_a.employee.email not in admin.get(base(tenant_a) + "employees/", {"state": "invited"}).content.decode()
+    assert tenant_a.employee.email not in admin.get(base(tenant_a) + "employees/",
+                                                    {"state": "invited"}).content.decode()
 
 
 def test_an_employee_added_through_the_api_shows_their_real_invite_state(admin, tenant_a):

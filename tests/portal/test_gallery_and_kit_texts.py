@@ -256,7 +256,7 @@ def test_the_readme_documents_the_selfie_settings_that_exist_with_their_defaults
         names = re.findall(r"`(SELFIES_\w+)`", cells[0])
         defaults = [int(value) for value in cells[1].split(",")]
         assert len(names) == len(defaults), row
-        for name, default in zip(names, defaults):
+        for name, default in zip(names, defaults, strict=True):
             assert getattr(django_settings, name) == default, f"README: {name} = {default}"
     assert "SELFIES_MIN_FOR_GENERATION" not in README.read_text(encoding="utf-8")
 

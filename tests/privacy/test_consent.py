@@ -161,8 +161,9 @@ def test_the_job_fails_a_request_whose_consent_was_withdrawn_without_processing(
 
 
 def test_a_rollout_skips_employees_without_consent(org_a):
-    from rollouts.services import rollout_start
     from django.core.files.base import ContentFile
+
+    from rollouts.services import rollout_start
 
     org_a.selfies_required = 1
     org_a.save()

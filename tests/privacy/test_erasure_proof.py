@@ -32,7 +32,7 @@ from privacy.models import Consent
 from privacy.receipts import ErasureReceipt, receipt_json, verify
 from sso.models import LoginCode
 from teams.generation import generation_run
-from teams.models import (Employee, GenerationRequest, Headshot, IdentityProfile, Selfie, SelfieEmbedding)
+from teams.models import Employee, GenerationRequest, Headshot, IdentityProfile, Selfie, SelfieEmbedding
 from tenancy.models import Membership, Role
 from tests.conftest import REPO, dev_face
 from tests.connectors.servers import BambooHRServer, GraphServer, SlackServer

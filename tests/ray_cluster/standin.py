@@ -29,7 +29,10 @@ import asyncio  # noqa: E402
 import ray  # noqa: E402
 
 from inference.request import (  # noqa: E402
-    GenerationPlan, GenerationRanking, HeadshotOutput, HeadshotRank,
+    GenerationPlan,
+    GenerationRanking,
+    HeadshotOutput,
+    HeadshotRank,
 )
 from inference.streaming import collect_output  # noqa: E402
 from ray_cluster.standin import _tiny_png  # noqa: E402

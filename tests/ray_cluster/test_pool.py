@@ -11,7 +11,8 @@ from ray_cluster.pool import HeadshotPool, PoolConfig
 @pytest.fixture(scope="module")
 def echo_pool(ray_pool):
     # ray_pool has started the session's local Ray; this pool adds two stand-in actors to it.
-    pool = HeadshotPool(PoolConfig(num_actors=2, num_cpus_per_actor=0.25, pipeline="tests.ray_cluster.standin:EchoPipeline"),
+    pool = HeadshotPool(PoolConfig(num_actors=2, num_cpus_per_actor=0.25,
+                                   pipeline="tests.ray_cluster.standin:EchoPipeline"),
                         pipeline_kwargs={"tag": "t"})
     yield pool
     pool.shutdown()

@@ -167,7 +167,7 @@ def test_progress_moves_as_each_headshot_is_stored_and_the_eta_is_measured(gated
             assert progress["eta_basis"] == "measured" and progress["eta_seconds"] >= 1
             seen.append(progress["progress_done"])
         ray.get(handle.release.remote(1))
-        wait_for(lambda: job.error or GenerationRequest.objects.get(pk=request.pk).progress_done == n + 1, 30, 0.05)
+        wait_for(lambda n=n: job.error or GenerationRequest.objects.get(pk=request.pk).progress_done == n + 1, 30, 0.05)
         assert job.error is None, job.error
     job.join(30)
     assert job.error is None, job.error

@@ -62,7 +62,8 @@ def test_every_kustomize_resource_exists_and_validates_against_the_kubernetes_sc
             kubernetes_validate.validate(document, K8S_VERSION, strict=True)
             kinds.add(document["kind"])
     assert {"Deployment", "Service", "ConfigMap", "Job"} <= kinds
-    loose = set((DEPLOY / "k8s" / "base").glob("*.yaml")) - set(resources) - {DEPLOY / "k8s" / "base" / "kustomization.yaml"}
+    base = DEPLOY / "k8s" / "base"
+    loose = set(base.glob("*.yaml")) - set(resources) - {base / "kustomization.yaml"}
     assert not loose, f"manifests not listed in kustomization.yaml: {loose}"
 
 

@@ -24,7 +24,8 @@ def sets(n: int, pulled: list[int] | None = None):
     for i in range(n):
         if pulled is not None:
             pulled.append(i)
-        yield GenerationInput(selfies=(SelfieInput(name=str(i), data=b"x" * 1000),), brand=BrandSpec(variants_per_person=2))
+        yield GenerationInput(selfies=(SelfieInput(name=str(i), data=b"x" * 1000),),
+                              brand=BrandSpec(variants_per_person=2))
 
 
 def test_a_long_rollout_is_read_lazily_and_never_has_more_than_the_limit_in_flight(slow_pool):

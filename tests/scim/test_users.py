@@ -161,7 +161,8 @@ def test_attributes_and_excluded_attributes(acme):
 
 def test_put_replaces_the_user(acme):
     created = acme.client.post("Users", new_user(externalId="E-1", **{ENTERPRISE: {"employeeNumber": "7"}})).json()
-    body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "ignored", "userName": "ada.l@acme.example",
+    body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "ignored",
+            "userName": "ada.l@acme.example",
             "name": {"givenName": "Augusta", "familyName": "King"}, "active": True,
             "emails": [{"value": "home@ada.example", "type": "home"},
                        {"value": "ada.l@acme.example", "type": "work", "primary": True}]}

@@ -88,7 +88,7 @@ def corpus() -> dict[str, bytes]:
         "jpeg_progressive_exif_rotated": _save(photo, "JPEG", quality=80, progressive=True, exif=exif.tobytes()),
         "jpeg_cmyk": _save(photo.convert("CMYK"), "JPEG", quality=85),
         "png_rgba": _save(photo.convert("RGBA"), "PNG"),
-        "png_16bit_grey": _save(Image.fromarray((np.asarray(photo.convert("L"), dtype=np.uint16) * 257)), "PNG"),
+        "png_16bit_grey": _save(Image.fromarray(np.asarray(photo.convert("L"), dtype=np.uint16) * 257), "PNG"),
         "png_palette_transparent": _save(photo.convert("P", palette=Image.Palette.ADAPTIVE), "PNG", transparency=0),
         "webp_lossy": _save(photo, "WEBP", quality=70),
         "webp_lossless_alpha": _save(photo.convert("RGBA"), "WEBP", lossless=True),
@@ -173,7 +173,9 @@ def peak_rss_mb() -> float:
 
 
 def run(examples: int, seed: int) -> dict:
-    from hypothesis import HealthCheck, given, seed as hypothesis_seed, settings, strategies as st
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import seed as hypothesis_seed
+    from hypothesis import strategies as st
 
     seeds = corpus()
     outcomes: Counter[str] = Counter()

@@ -62,7 +62,7 @@ def test_a_new_key_reads_old_values_and_reencrypt_secrets_moves_them_to_it(org_a
     assert Connection.objects.get(pk=graph.pk).credentials == GRAPH
     call_command("reencrypt_secrets")
     after = stored_values(graph, slack, hook)
-    assert all(a != b for a, b in zip(after, before))
+    assert all(a != b for a, b in zip(after, before, strict=True))
 
     settings.FIELD_ENCRYPTION_KEYS = [new]  # the old key is gone and nothing needed it
     assert Connection.objects.get(pk=graph.pk).credentials == GRAPH

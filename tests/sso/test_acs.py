@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import re
-
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -140,7 +139,7 @@ def test_signed_assertion_inside_a_signed_response_is_accepted(client, sso_org, 
 
 def test_expired_assertion_is_refused(client, sso_org, idp):
     make_employee(sso_org, email=ADA)
-    past = datetime.now(timezone.utc) - timedelta(hours=1)
+    past = datetime.now(UTC) - timedelta(hours=1)
     response = post(client, sso_org, signed(idp, sso_org, ADA, not_before=past - timedelta(minutes=5),
                                             not_on_or_after=past))
     assert_refused(response, client, reason="expired")
@@ -148,7 +147,7 @@ def test_expired_assertion_is_refused(client, sso_org, idp):
 
 def test_assertion_not_yet_valid_is_refused(client, sso_org, idp):
     make_employee(sso_org, email=ADA)
-    future = datetime.now(timezone.utc) + timedelta(hours=1)
+    future = datetime.now(UTC) + timedelta(hours=1)
     response = post(client, sso_org, signed(idp, sso_org, ADA, not_before=future,
                                             not_on_or_after=future + timedelta(minutes=5)))
     assert_refused(response, client, reason="not_yet_valid")
@@ -190,7 +189,7 @@ def test_same_assertion_id_in_a_new_response_is_refused(client, sso_org, idp):
 def test_expired_replay_cache_rows_are_cleaned_up(client, sso_org, idp):
     make_employee(sso_org, email=ADA)
     ConsumedAssertion.objects.create(organization=sso_org, assertion_id="_old",
-                                     expires_at=datetime.now(timezone.utc) - timedelta(days=1))
+                                     expires_at=datetime.now(UTC) - timedelta(days=1))
     assert post(client, sso_org, signed(idp, sso_org, ADA)).status_code == 302
     assert list(ConsumedAssertion.objects.values_list("assertion_id", flat=True)) != ["_old"]
     assert not ConsumedAssertion.objects.filter(assertion_id="_old").exists()
@@ -233,7 +232,7 @@ def test_pending_invite_gives_its_role_and_is_marked_accepted(client, sso_org, i
 def test_revoked_invite_does_not_let_anyone_in(client, sso_org, idp):
     admin = make_user(sso_org, Role.ADMIN)
     invite = invite_create(organization=sso_org, email="gone@acme.example", invited_by=admin).invite
-    Invite.objects.filter(pk=invite.pk).update(revoked_at=datetime.now(timezone.utc))
+    Invite.objects.filter(pk=invite.pk).update(revoked_at=datetime.now(UTC))
     assert_refused(post(client, sso_org, signed(idp, sso_org, "gone@acme.example")), client, status=403)
 
 
@@ -249,7 +248,7 @@ def test_deactivated_employee_is_refused_even_from_an_allowed_domain(client, sso
 def test_in_response_to_an_unknown_request_is_refused(client, sso_org, idp):
     make_employee(sso_org, email=ADA)
     PendingAuthnRequest.objects.create(organization=sso_org, request_id="_ours",
-                                       expires_at=datetime.now(timezone.utc) + timedelta(minutes=5))
+                                       expires_at=datetime.now(UTC) + timedelta(minutes=5))
     response = post(client, sso_org, signed(idp, sso_org, ADA, in_response_to="_somebody_elses"))
     assert_refused(response, client)
     assert PendingAuthnRequest.objects.filter(request_id="_ours").exists()
@@ -259,14 +258,14 @@ def test_response_to_another_organizations_request_is_refused(client, sso_org, i
     make_employee(sso_org, email=ADA)
     other = make_org("Other")
     PendingAuthnRequest.objects.create(organization=other, request_id="_theirs",
-                                       expires_at=datetime.now(timezone.utc) + timedelta(minutes=5))
+                                       expires_at=datetime.now(UTC) + timedelta(minutes=5))
     assert_refused(post(client, sso_org, signed(idp, sso_org, ADA, in_response_to="_theirs")), client)
 
 
 def test_response_to_an_expired_request_is_refused(client, sso_org, idp):
     make_employee(sso_org, email=ADA)
     PendingAuthnRequest.objects.create(organization=sso_org, request_id="_stale",
-                                       expires_at=datetime.now(timezone.utc) - timedelta(seconds=1))
+                                       expires_at=datetime.now(UTC) - timedelta(seconds=1))
     assert_refused(post(client, sso_org, signed(idp, sso_org, ADA, in_response_to="_stale")), client)
 
 

@@ -28,7 +28,7 @@ def _name(common_name: str) -> x509.Name:
 
 def make_pki(tmp_path, server_name: str):
     """A throwaway CA (its PEM is the receiver's trust bundle) and a server certificate for `server_name`."""
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca = (x509.CertificateBuilder().subject_name(_name("Test CA")).issuer_name(_name("Test CA"))
           .public_key(ca_key.public_key()).serial_number(1).not_valid_before(now - datetime.timedelta(hours=1))

@@ -1,7 +1,7 @@
 """Retry timing, computed, never slept. (The guard on receiver URLs: tests/security/test_egress_guard.py.)"""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -35,7 +35,7 @@ def test_retry_after_replaces_the_schedule_and_is_capped(schedule):
 
 
 def test_retry_after_reads_seconds_and_http_dates():
-    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
     assert parse_retry_after("120", now) == 120
     assert parse_retry_after("Thu, 01 Jan 2026 12:01:30 GMT", now) == 90
     assert parse_retry_after("Thu, 01 Jan 2026 11:00:00 GMT", now) == 0

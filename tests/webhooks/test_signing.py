@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -39,7 +39,7 @@ def test_reference_library_verifies_our_signature():
 def test_signature_matches_the_specs_construction():
     secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the spec's example secret
     expected = Webhook(secret).sign("msg_p5jXN8AQM9LWM0D4loKWxJek",
-                                    datetime.fromtimestamp(1614265330, tz=timezone.utc), '{"test": 2432232314}')
+                                    datetime.fromtimestamp(1614265330, tz=UTC), '{"test": 2432232314}')
     assert signature(secret, msg_id="msg_p5jXN8AQM9LWM0D4loKWxJek", timestamp=1614265330,
                      body='{"test": 2432232314}') == expected == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 

@@ -16,8 +16,21 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from django.conf import settings
 
-from .base import (CREDENTIALS, RATE_LIMITED, Image, PushError, PushResult, authorized_send, base_url,
-                   cached_token, check_response, retry_after_seconds, send, their_message, token_key)
+from .base import (
+    CREDENTIALS,
+    RATE_LIMITED,
+    Image,
+    PushError,
+    PushResult,
+    authorized_send,
+    base_url,
+    cached_token,
+    check_response,
+    retry_after_seconds,
+    send,
+    their_message,
+    token_key,
+)
 
 LABEL = "Google Workspace"
 SCOPE = "https://www.googleapis.com/auth/admin.directory.user"

@@ -10,8 +10,18 @@ from urllib.parse import quote
 
 from django.conf import settings
 
-from .base import (CREDENTIALS, Image, PushError, PushResult, authorized_send, base_url, check_response, send,
-                   their_message, token_key)
+from .base import (
+    CREDENTIALS,
+    Image,
+    PushError,
+    PushResult,
+    authorized_send,
+    base_url,
+    check_response,
+    send,
+    their_message,
+    token_key,
+)
 
 LABEL = "Microsoft 365"
 SCOPE = "https://graph.microsoft.com/.default"

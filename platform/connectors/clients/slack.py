@@ -14,8 +14,21 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 
-from .base import (BAD_IMAGE, CREDENTIALS, INVALID, RATE_LIMITED, TOO_LARGE, UNAVAILABLE, Image, PushError, PushResult,
-                   base_url, check_response, retry_after_seconds, send)
+from .base import (
+    BAD_IMAGE,
+    CREDENTIALS,
+    INVALID,
+    RATE_LIMITED,
+    TOO_LARGE,
+    UNAVAILABLE,
+    Image,
+    PushError,
+    PushResult,
+    base_url,
+    check_response,
+    retry_after_seconds,
+    send,
+)
 
 LABEL = "Slack"
 USER_SCOPE = "users.profile:write"

@@ -154,14 +154,14 @@ class Command(BaseCommand):
 
         self.step("Inviting employees and uploading their selfies")
         people = []
-        for folder, name, email, external_id, team in EMPLOYEES:
+        for folder, name, address, external_id, team in EMPLOYEES:
             employee = self.api(admin.post, f"{org}/employees",
-                                {"name": name, "email": email, "external_id": external_id, "team": team}, 201)
+                                {"name": name, "email": address, "external_id": external_id, "team": team}, 201)
             self.api(admin.post, f"{org}/employees/{employee['id']}/invite", None, 201)
             # The invite link goes to the employee's mailbox only; each employee opens their own.
             client = APIClient()
             accepted = self.api(client.post, "/api/v1/invites/accept",
-                                {"token": mailed(r"/invite/(\S+)", email), "password": PASSWORD, "name": name}, 200)
+                                {"token": mailed(r"/invite/(\S+)", address), "password": PASSWORD, "name": name}, 200)
             client.credentials(HTTP_AUTHORIZATION=f"Token {accepted['token']}")
             # Each employee agrees to the biometric-processing consent text first, as the portal asks them to.
             consent = self.api(client.post, f"{org}/me/consent", None, 201)
@@ -176,8 +176,8 @@ class Command(BaseCommand):
             people.append({"folder": folder, "name": name, "employee": employee, "client": client, "photos": photos})
 
         self.step("Generating headshots (dramatiq actor -> local Ray pool)")
-        from teams.generation import pool_config
         from ray_cluster.pool import shared_pool
+        from teams.generation import pool_config
 
         # Start Ray and load the models once, before the worker takes the first job.
         t0 = time.monotonic()
@@ -275,7 +275,7 @@ class Command(BaseCommand):
         cell_w, cell_h = 240, 300
         sheet = Image.new("RGB", (len(presets) * (cell_w + 10) + 10, cell_h + 40), "white")
         draw = ImageDraw.Draw(sheet)
-        for i, (preset, tile) in enumerate(zip(presets, tiles)):
+        for i, (preset, tile) in enumerate(zip(presets, tiles, strict=True)):
             x = 10 + i * (cell_w + 10)
             draw.text((x, 8), preset["title"], fill="black")
             if tile is not None:
@@ -295,7 +295,8 @@ class Command(BaseCommand):
     def api(self, method, url: str, data, expected: int) -> dict:
         response = method(url, data, format="json") if data is not None else method(url)
         if response.status_code != expected:
-            raise CommandError(f"{url}: expected HTTP {expected}, got {response.status_code}: {response.content[:500]!r}")
+            raise CommandError(f"{url}: expected HTTP {expected}, got {response.status_code}: "
+                               f"{response.content[:500]!r}")
         return response.json()
 
     def step(self, text: str) -> None:

@@ -164,7 +164,8 @@ def faceid_adapter_state_dict(unet: Any, *, embed_dim: int, seed: int = 0) -> di
 
     state = {
         "image_proj.proj.0.weight": rand(hidden, embed_dim), "image_proj.proj.0.bias": rand(hidden),
-        "image_proj.proj.2.weight": rand(cross * FACEID_TOKENS, hidden), "image_proj.proj.2.bias": rand(cross * FACEID_TOKENS),
+        "image_proj.proj.2.weight": rand(cross * FACEID_TOKENS, hidden),
+        "image_proj.proj.2.bias": rand(cross * FACEID_TOKENS),
         "image_proj.norm.weight": torch.ones(cross), "image_proj.norm.bias": torch.zeros(cross),
     }
     key_id = 1

@@ -8,7 +8,11 @@ import torch
 
 from inference.diffusion.model_store import CATALOGUE, CatalogueEntry, write_manifest
 from tests.inference.diffusion.sdxl_parts import (
-    TINY_FACEID_EMBED_DIM, TINY_TEXT_CONFIG, build_controlnet, build_sdxl, faceid_adapter_state_dict,
+    TINY_FACEID_EMBED_DIM,
+    TINY_TEXT_CONFIG,
+    build_controlnet,
+    build_sdxl,
+    faceid_adapter_state_dict,
     write_clip_tokenizer,
 )
 
@@ -51,7 +55,8 @@ def build_tiny_store(root: Path) -> Path:
     torch.save({"params_ema": RRDBNet(num_feat=8, num_block=1, num_grow_ch=4).state_dict()},
                root / "realesrgan-x4" / "RealESRGAN_x4.pth")
     _write_clip(root / "clip-appropriateness")
-    entries = [(dataclasses.replace(CATALOGUE[name], revision=TINY_REVISION, weights_variant=None), TINY_REVISION) for name in (
+    entries = [(dataclasses.replace(CATALOGUE[name], revision=TINY_REVISION, weights_variant=None),
+                TINY_REVISION) for name in (
         "sdxl-base", "controlnet-landmarks", "controlnet-depth", "controlnet-canny", "sdxl-lightning",
         "ip-adapter-faceid", "insightface-antelopev2", "realesrgan-x4", "clip-appropriateness")]
     entries.append((CatalogueEntry("kit-lora-acme", "local/acme-style", TINY_REVISION, "lora", "customer-owned",

@@ -191,7 +191,8 @@ def test_end_to_end_a_failed_headshot_is_detected_regenerated_and_recorded(backe
 def test_fetch_script_verify_passes_a_good_store_and_fails_a_corrupt_one(store, tmp_path, capsys):
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("fetch_models", Path(__file__).parents[3] / "deploy" / "fetch_models.py")
+    spec = importlib.util.spec_from_file_location("fetch_models",
+                                                  Path(__file__).parents[3] / "deploy" / "fetch_models.py")
     fetch_models = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(fetch_models)
     assert fetch_models.main(["--store", str(store), "--verify"]) == 0

@@ -10,6 +10,7 @@ import dataclasses
 import io
 import json
 import shutil
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +20,24 @@ from PIL import Image
 
 from inference.brand import Attire, Background, BrandSpec
 from inference.diffusion.klein import (
-    MAX_REFERENCES, KleinBackend, KleinConfig, KleinVariant, aligned_face, compile_instruction, copy_paste_check,
-    generate, load_klein, pick_references, plan_grid,
+    MAX_REFERENCES,
+    KleinBackend,
+    KleinConfig,
+    KleinVariant,
+    aligned_face,
+    compile_instruction,
+    copy_paste_check,
+    generate,
+    load_klein,
+    pick_references,
+    plan_grid,
 )
 from inference.diffusion.model_store import (
-    CATALOGUE, COMMERCIAL_DEFAULT, KLEIN_MODELS, ModelStore, ModelStoreError,
+    CATALOGUE,
+    COMMERCIAL_DEFAULT,
+    KLEIN_MODELS,
+    ModelStore,
+    ModelStoreError,
 )
 from inference.errors import InputError
 from inference.face_detect import prominent_faces
@@ -230,7 +244,7 @@ def test_the_variant_specs_differ_in_every_axis_before_any_combination_repeats()
     assert {c[2] for c in combos[:3]} == set(kit.variant_framings)
     assert {c[3] for c in combos[:4]} == {0, 1, 2, 3}
     # Neighbours differ in at least two of the four axes.
-    assert all(sum(x != y for x, y in zip(a, b)) >= 2 for a, b in zip(combos, combos[1:]))
+    assert all(sum(x != y for x, y in zip(a, b, strict=True)) >= 2 for a, b in pairwise(combos))
 
 
 def test_references_are_the_best_selfies_spread_over_poses_up_to_four():
@@ -375,7 +389,7 @@ def test_a_style_reference_goes_in_as_the_last_reference_with_the_never_its_pers
         request, brand=dataclasses.replace(kit, style_reference=str(style_file)))).headshots[0]
     plain_refs, styled_refs = spy.references
     assert len(styled_refs) == len(plain_refs) + 1 == 3
-    for given, selfie_ref in zip(styled_refs, plain_refs):
+    for given, selfie_ref in zip(styled_refs, plain_refs, strict=False):  # the style reference comes last
         assert np.array_equal(given, selfie_ref)  # the selfies first, in the same order
     style = photo("angelina", 1)
     assert styled_refs[-1].shape[1] / styled_refs[-1].shape[0] == pytest.approx(style.shape[1] / style.shape[0], 0.05)
