@@ -18,7 +18,12 @@ PRIOR_WEIGHTS: dict[str, float] = {
     "qc:exposure": 0.3,
     "qc:clean_edges": 0.3,
     "qc:low_noise": 0.2,
+    # Something selfie QC saw in front of the person that stays in the picture (a podium microphone under the chin,
+    # selfie_qc's "microphone_below_face"): such a headshot goes below the clean ones, however sharp it is.
+    "photo:object_in_frame": 1.5,
 }
+# selfie_qc warnings that mean the object is in every headshot made from that selfie.
+_OBJECT_IN_FRAME_WARNINGS = frozenset({"microphone_below_face"})
 # Step size of one (selected, not selected) pair: a handful of consistent picks visibly moves the order, one odd
 # pick doesn't flip it.
 LEARNING_RATE = 0.3
@@ -83,9 +88,18 @@ def attribute_features(params: Mapping[str, Any]) -> dict[str, float]:
     return features
 
 
+def photo_features(params: Mapping[str, Any]) -> dict[str, float]:
+    """-1 for a headshot whose selfie has an object in front of the person that framing could not keep out."""
+    warnings = params.get("source_warnings") or ()
+    if isinstance(warnings, (list, tuple)) and _OBJECT_IN_FRAME_WARNINGS.intersection(warnings):
+        return {"photo:object_in_frame": -1.0}
+    return {}
+
+
 def headshot_features(entry: Mapping[str, Any]) -> dict[str, float]:
     """Features of one shown headshot: a manifest entry or stored Headshot row with "params" and "qc"."""
-    return {**quality_features(entry.get("qc") or {}), **attribute_features(entry.get("params") or {})}
+    params = entry.get("params") or {}
+    return {**quality_features(entry.get("qc") or {}), **attribute_features(params), **photo_features(params)}
 
 
 @dataclass

@@ -35,6 +35,18 @@ def test_before_any_feedback_better_qc_scores_rank_higher():
     assert ranked[0].index == 1 and ranked[0].rank == 1 and ranked[0].score > ranked[1].score
 
 
+def test_a_headshot_that_keeps_a_microphone_in_front_of_the_person_ranks_below_clean_ones():
+    """selfie_qc's "microphone_below_face" (a podium microphone under the chin that no framing keeps out) stays in
+    every headshot of that selfie: clean ones come first even when the one with the microphone is sharper."""
+    clean = entry("clean", "close_up", "soft", distance=0.35, sharpness=150.0)
+    with_mic = entry("mic", "head_and_shoulders", "studio", distance=0.25, sharpness=600.0)
+    with_mic["params"]["source_warnings"] = ["microphone_below_face"]
+    framed_out = entry("framed", "close_up", "studio", distance=0.35, sharpness=150.0)
+    framed_out["params"]["source_warnings"] = ["microphone_framed_out"]  # kept out of the frame: no penalty
+    assert [r.index for r in rank_entries([with_mic, clean])] == [1, 0]
+    assert headshot_features(framed_out).get("photo:object_in_frame") is None
+
+
 def test_unmeasurable_scores_add_nothing():
     assert "qc:age" not in headshot_features(entry("a", "close_up", "soft"))
 
