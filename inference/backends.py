@@ -69,7 +69,7 @@ class BackendRouter:
         return self._backend(request).run(request)
 
     def stream(self, request: GenerationInput) -> Iterator[GenerationEvent]:
-        """Each headshot as it is made (the studio streams; the generative backends tell the set at the end)."""
+        """Each headshot as it is made (the studio and klein stream; SDXL tells the set at the end)."""
         return generation_events(self._backend(request), request)
 
     def _backend(self, request: GenerationInput):

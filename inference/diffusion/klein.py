@@ -16,7 +16,7 @@ import math
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
@@ -36,7 +36,16 @@ from ..identity import distance_to_profile, profile_from_embeddings
 from ..output_qc import OutputQCInput, SkinReference, assess_output, clipped_fractions, skin_reference
 from ..ranking import RankingModel, rank_entries
 from ..renditions import encode_master_png, make_renditions
-from ..request import GenerationInput, GenerationOutput, HeadshotOutput
+from ..request import (
+    GenerationEvent,
+    GenerationInput,
+    GenerationOutput,
+    GenerationPlan,
+    GenerationRanking,
+    HeadshotOutput,
+    HeadshotRank,
+)
+from ..streaming import collect_output
 from ..variants import framing_for
 from . import appropriateness
 from .model_store import KLEIN_MODELS, ModelStore
@@ -422,6 +431,12 @@ class KleinBackend:
 
     def run(self, request: GenerationInput) -> GenerationOutput:
         """Ranked, QC'd klein headshots of the person in the accepted selfies; failed ones are regenerated."""
+        return collect_output(self.stream(request))
+
+    def stream(self, request: GenerationInput) -> Iterator[GenerationEvent]:
+        """run() as it happens: the plan, each headshot as soon as it passes QC or runs out of tries (unranked), then
+        the ranks of the whole set. Variants named in request.done (an earlier attempt stored them) are not made
+        again, only ranked."""
         from ..pipeline import check_inputs
 
         check_inputs(dataclasses.replace(request, reproduce=()))
@@ -439,7 +454,9 @@ class KleinBackend:
         usable = [item for item in inspections if item.verdict.accepted and item.embedding is not None]
         verdicts = tuple(item.verdict for item in inspections)
         if not usable:
-            return GenerationOutput(selfies=verdicts, headshots=())
+            yield GenerationPlan(selfies=verdicts, planned=())
+            yield GenerationRanking(selfies=verdicts, ranks=())
+            return
         names = {item.verdict.name for item in usable}
         for position, (_, batch) in enumerate(reproduce):
             missing = sorted({r for spec in batch for r in spec.references} - names)
@@ -447,9 +464,13 @@ class KleinBackend:
                 raise InputError(f"reproduce[{position}] uses selfie(s) {', '.join(map(repr, missing))}, which are "
                                  f"not accepted selfies of this request")
         person = _KleinRun(self, request, usable)
-        headshots = person.generate(reproduce)
+        yield GenerationPlan(selfies=verdicts, planned=person.planned(reproduce))
+        made: list[HeadshotOutput] = []
+        for headshot in person.generate(reproduce):
+            made.append(headshot)
+            yield headshot
         self.last_timings = dict(person.timings)
-        return GenerationOutput(selfies=verdicts, headshots=headshots)
+        yield GenerationRanking(selfies=verdicts, ranks=person.ranks([*request.done, *made]))
 
 
 class _KleinRun:
@@ -498,20 +519,31 @@ class _KleinRun:
 
     # -- variants, batches and regeneration --------------------------------------------------------------------
 
-    def generate(self, reproduce: list[tuple[KleinVariant, list[KleinVariant]]]) -> tuple[HeadshotOutput, ...]:
+    def planned(self, reproduce: list[tuple[KleinVariant, list[KleinVariant]]]) -> tuple[str, ...]:
+        """The requested variant names of the whole set (those an earlier attempt stored included)."""
+        return tuple(spec.name for spec, _ in reproduce) if reproduce else tuple(s.name for s in self._planned_specs())
+
+    def _planned_specs(self) -> list[KleinVariant]:
+        count = min(self.brand.variants_per_person, self.config.max_variants)
+        return [self._initial(i, combo) for i, combo in enumerate(plan_grid(self.brand, count))]
+
+    def generate(self, reproduce: list[tuple[KleinVariant, list[KleinVariant]]]) -> Iterator[HeadshotOutput]:
+        """Each headshot as soon as it is final, unranked (ranks() orders the set at the end)."""
         if reproduce:  # a reproduction is exactly what was asked for, made in the batch it was made in, pass or fail
-            headshots = []
             for spec, batch in reproduce:
                 rendered = self._render_batch(batch)[batch.index(spec)]
                 scores, failures, embedding = self._qc(spec, rendered)
-                headshots.append(self._output(spec, spec, rendered, scores, failures, embedding, []))
-        else:
-            count = min(self.brand.variants_per_person, self.config.max_variants)
-            specs = [self._initial(i, combo) for i, combo in enumerate(plan_grid(self.brand, count))]
-            headshots = self._make(specs, self.brand.regeneration_tries)
+                yield self._output(spec, spec, rendered, scores, failures, embedding, [])
+            return
+        done = {headshot.requested_variant for headshot in self.request.done}
+        specs = [spec for spec in self._planned_specs() if spec.name not in done]
+        yield from self._make(specs, self.brand.regeneration_tries)
+
+    def ranks(self, headshots: Sequence[Any]) -> tuple[HeadshotRank, ...]:
+        """The whole set ranked at once: this attempt's headshots and the earlier attempts' (DoneHeadshot) alike."""
         model = RankingModel.from_dict(self.request.ranking)
         entries = [{"variant": h.variant, "params": h.params, "qc": h.qc, "passed": h.passed} for h in headshots]
-        return tuple(dataclasses.replace(headshots[r.index], rank=r.rank, ranking_score=r.score)
+        return tuple(HeadshotRank(variant=headshots[r.index].variant, rank=r.rank, score=r.score)
                      for r in rank_entries(entries, model))
 
     def _initial(self, index: int, combo: tuple[str, str, str, int]) -> KleinVariant:
@@ -520,11 +552,11 @@ class _KleinRun:
         return KleinVariant(index=index, seed=seed, attire=attire, lighting=lighting, framing=framing, pose=pose,
                             references=self.references, style_reference=self.style is not None)
 
-    def _make(self, specs: list[KleinVariant], tries: int) -> list[HeadshotOutput]:
-        """Every variant, batched; the failures of a round are made again together in the next round."""
+    def _make(self, specs: list[KleinVariant], tries: int) -> Iterator[HeadshotOutput]:
+        """Every variant, batched, each yielded once final; the failures of a round are made again together in the
+        next round."""
         requested = {spec.index: spec for spec in specs}
         attempts: dict[int, list[dict[str, Any]]] = {spec.index: [] for spec in specs}
-        done: dict[int, HeadshotOutput] = {}
         pending = specs
         while pending:
             retry = []
@@ -535,8 +567,8 @@ class _KleinRun:
                     self._time("output_qc", started)
                     history = attempts[spec.index]
                     if not failures or len(history) >= tries:
-                        done[spec.index] = self._output(requested[spec.index], spec, rendered, scores, failures,
-                                                        embedding, history)
+                        yield self._output(requested[spec.index], spec, rendered, scores, failures, embedding,
+                                           history)
                         continue
                     adjusted = dataclasses.replace(spec, seed=(spec.seed * _SEED_MULTIPLIER + 12345) % 2**32,
                                                    keep_face=min(spec.keep_face + 1, len(KEEP_FACE_STRONGER)))
@@ -547,7 +579,6 @@ class _KleinRun:
                                                "keep_face": [spec.keep_face, adjusted.keep_face]}})
                     retry.append(adjusted)
             pending = retry
-        return [done[spec.index] for spec in specs]
 
     def _batches(self, specs: list[KleinVariant]) -> list[list[KleinVariant]]:
         """Variants of one generation size share a model call, up to config.batch_size at a time."""

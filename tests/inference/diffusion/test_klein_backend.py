@@ -42,7 +42,14 @@ from inference.diffusion.model_store import (
 from inference.errors import InputError
 from inference.face_detect import prominent_faces
 from inference.ingest import decode_image
-from inference.request import GenerationInput, SelfieInput
+from inference.request import (
+    DoneHeadshot,
+    GenerationInput,
+    GenerationPlan,
+    GenerationRanking,
+    HeadshotOutput,
+    SelfieInput,
+)
 from tests.inference.conftest import FACES
 
 from .klein_factory import TINY_MAX_SEQUENCE, TINY_OUT_LAYERS, StandInPipe, build_klein_store
@@ -288,6 +295,30 @@ def test_random_weight_garbage_fails_output_qc_and_every_regeneration_is_recorde
     assert params["models"]["klein-4b-transformer"]["licence"] == "Apache-2.0"
     assert params["references"] == params["variant_spec"]["references"]
     assert set(params["references"]) == {"barack_obama-1", "barack_obama-2", "barack_obama-3"}
+
+
+def test_klein_streams_each_headshot_as_it_is_final_and_a_resumed_set_makes_only_the_rest(backend):
+    """The progress bar moves with klein too: the plan first, each headshot once final (before the set is done),
+    the ranks last; a retry that already stored some variants (GenerationInput.done) makes only the others."""
+    request = GenerationInput(selfies=selfies("barack_obama", 1, 2), brand=brand(regeneration_tries=0), seed=11)
+    events = backend.stream(request)
+    plan = next(events)
+    assert isinstance(plan, GenerationPlan) and len(plan.planned) == 4
+    first = next(events)  # one headshot arrives while the rest of the set is still to be made
+    assert isinstance(first, HeadshotOutput) and first.rank is None
+    rest = list(events)
+    made = [first, *[e for e in rest if isinstance(e, HeadshotOutput)]]
+    ranking = rest[-1]
+    assert isinstance(ranking, GenerationRanking) and len(made) == 4
+    assert sorted(r.rank for r in ranking.ranks) == [1, 2, 3, 4]
+    assert {h.qc["requested_variant"] for h in made} == set(plan.planned)
+
+    stored = [DoneHeadshot.of(h) for h in made[:3]]
+    resumed = list(backend.stream(dataclasses.replace(request, done=tuple(stored))))
+    remade = [e for e in resumed if isinstance(e, HeadshotOutput)]
+    assert [h.qc["requested_variant"] for h in remade] == [made[3].qc["requested_variant"]]
+    assert remade[0].params["seed"] == made[3].params["seed"]  # the same variant, planned the same way
+    assert sorted(r.rank for r in resumed[-1].ranks) == [1, 2, 3, 4]  # the earlier three are ranked too
 
 
 def test_a_recorded_variant_is_remade_bit_for_bit_in_the_batch_it_was_made_in(backend):
