@@ -260,8 +260,8 @@ class HeadshotPool:
                     continue  # nothing to cancel on a cluster that is gone (and the call could block)
                 try:
                     ray.cancel(ref)
-                except Exception:  # already finished, or the actor is gone: nothing to stop
-                    pass
+                except Exception as exc:  # already finished, or the actor is gone: nothing to stop
+                    log.debug("cancelling task %s after a failed batch: %s", ref, exc)
 
     def _submit(self, refs: list) -> ray.ObjectRef:
         actor = self._next_actor()
@@ -322,8 +322,8 @@ class HeadshotPool:
             self.replaced += 1
         try:
             ray.kill(actor, no_restart=True)
-        except Exception:  # already dead: nothing to stop
-            pass
+        except Exception as exc:  # already dead: nothing to stop
+            log.debug("killing replaced actor %s: %s", actor, exc)
 
     def _release(self) -> None:
         with self._lock:
@@ -387,8 +387,8 @@ class HeadshotPool:
             if not finished and not self.broken:
                 try:
                     ray.cancel(events)  # the caller stopped early or the set failed: stop making the rest
-                except Exception:  # already finished, or the actor is gone: nothing to stop
-                    pass
+                except Exception as exc:  # already finished, or the actor is gone: nothing to stop
+                    log.debug("cancelling the rest of a streamed set: %s", exc)
 
     def _next_actor(self):
         with self._lock:
