@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
+from benchmarks.quality_matting import busy_texture
 from inference.background import background_bleed, composite, estimate_foreground, halo_score, render_background
 from inference.brand import Background, Framing
 from inference.face_detect import FaceAnalyzer, prominent_faces
@@ -126,19 +127,6 @@ def portrait():
     segmenter.close()
 
 
-def clutter(height: int, width: int, seed: int) -> np.ndarray:
-    """A busy office behind the person: saturated blocks at three sizes, slightly out of focus."""
-    rng = np.random.default_rng(seed)
-    canvas = np.empty((height, width, 3), np.uint8)
-    canvas[:] = rng.integers(0, 256, 3)
-    for count, scale in ((40, 0.25), (160, 0.08), (600, 0.025)):
-        for _ in range(count):
-            w, h = (int(v) for v in rng.uniform(0.3, 1.0, 2) * scale * max(height, width) + 2)
-            x, y = int(rng.integers(0, width)), int(rng.integers(0, height))
-            canvas[y:y + h, x:x + w] = rng.integers(0, 256, 3)
-    return cv2.GaussianBlur(canvas, (0, 0), max(1.0, 0.002 * max(height, width)))
-
-
 def source_matte(segmenter, method: str, rgb, face, plan):
     """As the Finisher makes it: MODNet on the whole selfie, mediapipe on the framing's crop."""
     if method == "modnet":
@@ -170,7 +158,7 @@ def test_modnet_lets_less_of_a_busy_old_background_through_the_hair_than_mediapi
         face = prominent_faces(analyzer.detect(rgb))[0]
         plan = plan_framing(face, Framing(), SIZE)
         person = np.minimum(*(source_matte(portrait, m, rgb, face, plan) for m in ("modnet", "mediapipe")))
-        first = clutter(*rgb.shape[:2], seed=index)
+        first = busy_texture(*rgb.shape[:2], seed=index)
         olds = (first, 255 - first)
         inputs = [np.rint(person[..., None] * rgb + (1 - person[..., None]) * old).astype(np.uint8) for old in olds]
         framed_person = frame_subject(rgb, person, plan).matte
@@ -197,7 +185,7 @@ def test_modnet_is_trusted_only_where_it_keeps_the_person_mediapipe_is_sure_of(m
     assert loss < PORTRAIT_MAX_LOSS and portrait.portrait_matte(rgb, face) is not None, "his own photo: MODNet"
     # On clutter of a skin-like colour MODNet drops his shadowed cheek and the curls above it: mediapipe then.
     person = np.minimum(portrait.portrait_alpha(rgb, face)[0], portrait.mediapipe_matte(rgb, face))[..., None]
-    busy = np.rint(person * rgb + (1 - person) * clutter(*rgb.shape[:2], seed=0)).astype(np.uint8)
+    busy = np.rint(person * rgb + (1 - person) * busy_texture(*rgb.shape[:2], seed=0)).astype(np.uint8)
     alpha, loss = portrait.portrait_alpha(busy, face)
     assert loss > PORTRAIT_MAX_LOSS
     assert portrait.portrait_matte(busy, face) is None
