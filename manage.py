@@ -4,14 +4,14 @@ import os
 import sys
 from pathlib import Path
 
+from django.core.management import execute_from_command_line
+
 ROOT = Path(__file__).resolve().parent
 
 
 def main() -> None:
     sys.path[:0] = [str(ROOT / "platform"), str(ROOT)]
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    from django.core.management import execute_from_command_line
-
     execute_from_command_line(sys.argv)
 
 

@@ -20,11 +20,7 @@ SOURCE_DIRS = [ROOT / "platform", ROOT / "teams", ROOT / "brand_kits", ROOT / "i
 
 # Cycles still to break (issue 16). The list only shrinks: a new cycle fails, and so does a listed one that is gone.
 KNOWN_CYCLES: list[list[str]] = [
-    ["connectors.jobs", "connectors.services"],
-    ["integrations.export_jobs", "integrations.jobs"],
     ["privacy.services", "teams.generation", "teams.jobs", "teams.services"],
-    ["rollouts.jobs", "rollouts.services"],
-    ["webhooks.jobs", "webhooks.services"],
 ]
 
 

@@ -11,6 +11,7 @@ import json
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
@@ -76,8 +77,6 @@ class EncryptedJSONField(models.TextField):
 
 def encrypted_fields() -> list[tuple[type[models.Model], list[str]]]:
     """Every installed model with encrypted fields, and their names."""
-    from django.apps import apps
-
     found = []
     for model in apps.get_models():
         names = [f.name for f in model._meta.concrete_fields if isinstance(f, (EncryptedTextField, EncryptedJSONField))]

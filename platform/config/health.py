@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 
+import redis
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
@@ -24,8 +25,6 @@ def _database() -> None:
 def _redis() -> None:
     if settings.DRAMATIQ_BROKER_KIND != "redis":
         return  # the embedded default's in-process broker has nothing to reach
-    import redis
-
     client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=CHECK_TIMEOUT_S,
                                   socket_timeout=CHECK_TIMEOUT_S)
     try:
@@ -37,7 +36,7 @@ def _redis() -> None:
 def _ray() -> None:
     if settings.RAY_ADDRESS == "local":
         return  # a local Ray is started on demand by the worker itself
-    from ray_cluster.pool import _probe
+    from ray_cluster.pool import _probe  # lazy: ray_cluster.pool imports ray (heavy), needed only for this check
 
     _probe(settings.RAY_ADDRESS, timeout_s=CHECK_TIMEOUT_S)
 

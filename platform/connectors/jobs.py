@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dramatiq
 
+from tenancy.models import Organization
+
+from .models import DeletionStatus
 from .services import photo_delete_everywhere, photo_sync_run
 
 
@@ -15,10 +18,6 @@ def push_photo(photo_sync_id: int, attempt: int) -> None:
 @dramatiq.actor(queue_name="connectors", max_retries=5, min_backoff=30_000, max_backoff=3_600_000,
                 time_limit=5 * 60 * 1000)
 def delete_photos_everywhere(organization_id: int, employee_snapshot: dict) -> None:
-    from tenancy.models import Organization
-
-    from .models import DeletionStatus
-
     organization = Organization.objects.filter(pk=organization_id).first()
     if organization is None:
         return  # the whole organization is gone, connections included

@@ -7,12 +7,16 @@ import logging
 
 from django.db import transaction
 
+from config.job_queue import enqueue_on_commit
+from teams.models import Employee
+
+from .models import Connection, DeletionStatus, PhotoDeletion
+from .services import photo_syncs_for_approval, slack_photo_deletion_keep
+
 log = logging.getLogger(__name__)
 
 
 def on_headshot_approved(sender, headshot, actor=None, **kwargs) -> None:
-    from .services import photo_syncs_for_approval
-
     try:
         photo_syncs_for_approval(headshot=headshot)
     except Exception:
@@ -22,10 +26,6 @@ def on_headshot_approved(sender, headshot, actor=None, **kwargs) -> None:
 def before_employee_delete(sender, instance, origin=None, **kwargs) -> None:
     """pre_delete of an Employee: keep the Slack token that removing their photo needs (their link goes with them).
     Not when their whole organization is being deleted: nothing of it may be left behind then."""
-    from teams.models import Employee
-
-    from .services import slack_photo_deletion_keep
-
     if not (isinstance(origin, Employee) or getattr(origin, "model", None) is Employee):
         return
     try:
@@ -36,9 +36,6 @@ def before_employee_delete(sender, instance, origin=None, **kwargs) -> None:
 
 
 def on_employee_deleted(sender, organization_id, employee_id, email, external_id, external_ids, **kwargs) -> None:
-    from .jobs import delete_photos_everywhere
-    from .models import Connection, DeletionStatus, PhotoDeletion
-
     slack_photo = PhotoDeletion.objects.filter(organization_id=organization_id, employee_ref=employee_id,
                                                status=DeletionStatus.PENDING)
     if not (Connection.objects.filter(organization_id=organization_id, enabled=True).exists()
@@ -46,4 +43,4 @@ def on_employee_deleted(sender, organization_id, employee_id, email, external_id
         return
     snapshot = {"employee_id": employee_id, "email": email, "external_id": external_id,
                 "external_ids": dict(external_ids or {})}
-    transaction.on_commit(lambda: delete_photos_everywhere.send(organization_id, snapshot))
+    enqueue_on_commit("delete_photos_everywhere", organization_id, snapshot)

@@ -12,6 +12,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.errors import ServiceError
+from config.job_queue import enqueue_on_commit
+from integrations.delivery import preset_for
 from teams.models import Employee, Headshot
 from tenancy.models import Organization
 
@@ -139,13 +141,9 @@ def _remote_user(destination: str, employee) -> str:
 
 
 def _enqueue(photo_sync: PhotoSync, delay_seconds: float | None = None) -> None:
-    from .jobs import push_photo
-
-    args = (photo_sync.pk, photo_sync.attempts)
-    if delay_seconds:
-        transaction.on_commit(lambda: push_photo.send_with_options(args=args, delay=int(delay_seconds * 1000)))
-    else:
-        transaction.on_commit(lambda: push_photo.send(*args))
+    """Queue the push (jobs.push_photo) once this transaction commits, `delay_seconds` later when given."""
+    enqueue_on_commit("push_photo", photo_sync.pk, photo_sync.attempts,
+                      delay_ms=int(delay_seconds * 1000) if delay_seconds else None)
 
 
 def _skip(photo_sync: PhotoSync, reason: str) -> None:
@@ -242,8 +240,6 @@ def _retry_delay(error: PushError, attempts: int) -> float:
 
 def photo_sync_run(photo_sync_id: int, attempt: int) -> PhotoSync | None:
     """One attempt of one push (the job). A message for an older round (attempt differs) is dropped as stale."""
-    from integrations.delivery import preset_for
-
     with transaction.atomic():
         photo_sync = (PhotoSync.objects.select_for_update(of=("self",))
                       .select_related("employee", "connection", "headshot").filter(pk=photo_sync_id).first())

@@ -5,4 +5,6 @@ class IntegrationsConfig(AppConfig):
     name = "integrations"
 
     def ready(self) -> None:
-        from . import receivers, schema  # noqa: F401  (signal receivers; the API key scheme for drf-spectacular)
+        # receivers connect signals, schema registers the API key scheme with drf-spectacular, jobs declares the
+        # app's dramatiq actors.
+        from . import jobs, receivers, schema  # noqa: F401  # lazy: needs the app registry (they import models)

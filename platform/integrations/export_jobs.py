@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
+from config.job_queue import enqueue_on_commit
 from tenancy.models import Organization
 
 from .delivery import DESTINATION_PRESETS
@@ -22,9 +23,8 @@ log = logging.getLogger(__name__)
 
 
 def _enqueue(job: ExportJob) -> None:
-    from .jobs import export_job_process
-
-    transaction.on_commit(lambda: export_job_process.send(job.pk))
+    """Queue the build (jobs.export_job_process) once this transaction commits."""
+    enqueue_on_commit("export_job_process", job.pk)
 
 
 def export_job_start(*, organization: Organization, preset: str, approved_only: bool = True,

@@ -15,6 +15,7 @@ from accounts.models import User
 from brand_kits.models import BrandKit
 from brand_kits.services import brand_spec_for
 from config.errors import ServiceError
+from config.job_queue import enqueue
 from teams.models import GenerationRequest, RequestStatus, Team
 from teams.services import default_brand_kit, request_enqueue, request_transition
 from tenancy.models import Organization
@@ -89,15 +90,13 @@ def rollout_schedule_tick(rollout_id: int, *, pauses: tuple[float, ...] = ()) ->
     Redis only carries the wake-up: should the broker refuse it (after one try, then one per pause), the rollout
     keeps its overdue tick_due_at and rollouts_revive_ticks() starts the chain again. Returns whether it was sent.
     """
-    from .jobs import rollout_tick
-
     token = secrets.token_hex(8)
     Rollout.objects.filter(pk=rollout_id).update(
         tick_token=token, tick_due_at=timezone.now() + timedelta(seconds=settings.ROLLOUT_TICK_SECONDS))
     for pause in (0.0, *pauses):
         time.sleep(pause)
         try:
-            rollout_tick.send_with_options(args=(rollout_id, token), delay=settings.ROLLOUT_TICK_SECONDS * 1000)
+            enqueue("rollout_tick", rollout_id, token, delay_ms=settings.ROLLOUT_TICK_SECONDS * 1000)
             return True
         except Exception:  # redis.ConnectionError and friends: the broker is down or restarting
             log.warning("could not send rollout %s's watchdog tick", rollout_id, exc_info=True)

@@ -43,6 +43,7 @@ def _trim(schema: dict, keep: dict, description: str) -> dict:
 
 @lru_cache(maxsize=1)
 def _schemas() -> tuple[dict, ...]:
+    # lazy: scim2_models (pydantic) takes ~0.4 s to import; only the discovery schemas, built once, need it.
     from scim2_models import EnterpriseUser, Group, ResourceType, Schema, ServiceProviderConfig, User
 
     user = _trim(User.to_schema().model_dump(mode="json", exclude_none=True), USER_ATTRIBUTES,

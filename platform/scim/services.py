@@ -19,6 +19,7 @@ from accounts.models import User
 from accounts.services import IssuedInvite
 from audit.services import record_in_transaction
 from config.request_input import ascii_id
+from teams.invites import employee_invite_send
 from teams.models import (
     DEPARTMENT_MAX_LENGTH,
     EMPLOYEE_NUMBER_MAX_LENGTH,
@@ -263,8 +264,6 @@ def invite_send(*, employee: Employee, invited_by: User | None) -> IssuedInvite 
     Called after the user is committed. A mail server failure is logged, not raised: the user exists either way,
     and the directory would otherwise retry a create that now answers 409.
     """
-    from teams.invites import employee_invite_send
-
     try:
         return employee_invite_send(employee=employee, invited_by=invited_by)
     except Exception:

@@ -29,6 +29,7 @@ from accounts.models import Invite, User
 from accounts.services import InviteError, invite_accept_proven, invite_get_pending
 from audit.services import record_in_transaction
 from config.codes import code_hash, code_matches, code_new
+from config.egress import EgressUnreachable, egress_call, egress_refusal
 from config.errors import ServiceError
 from teams.models import Employee
 from teams.services import employee_create
@@ -112,8 +113,6 @@ METADATA_FETCH_TIMEOUT_SECONDS = 10
 
 def idp_metadata_fetch(url: str) -> bytes:
     """The IdP's metadata from its URL, through the egress guard (https, public addresses only, no redirects)."""
-    from config.egress import EgressUnreachable, egress_call, egress_refusal
-
     refusal = egress_refusal(url)
     if refusal:
         raise SsoError("metadata_url_invalid", refusal)

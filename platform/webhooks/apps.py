@@ -6,6 +6,6 @@ class WebhooksConfig(AppConfig):
 
     def ready(self) -> None:
         # Listen to the domain's signals (teams never imports webhooks).
-        from . import events
+        from . import events, jobs  # noqa: F401  # lazy: needs the app registry; jobs declares the actors
 
         events.connect()

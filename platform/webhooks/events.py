@@ -11,6 +11,10 @@ from urllib.parse import quote
 
 from django.conf import settings
 
+from teams.generation import generation_finished
+from teams.models import RequestStatus
+from teams.signals import employee_changed, employee_deleted, headshot_approved
+
 from .models import EventType
 from .services import event_emit
 
@@ -75,8 +79,6 @@ def on_employee_deleted(sender, organization_id: int, employee_id: int, email: s
 
 @_never_raises
 def on_generation_finished(sender, request, **kwargs) -> None:
-    from teams.models import RequestStatus
-
     # Only a finished success is "completed"; failures stay visible in the request's own API.
     if request.status != RequestStatus.DONE:
         return
@@ -91,9 +93,6 @@ def on_generation_finished(sender, request, **kwargs) -> None:
 
 
 def connect() -> None:
-    from teams.generation import generation_finished
-    from teams.signals import employee_changed, employee_deleted, headshot_approved
-
     headshot_approved.connect(on_headshot_approved, dispatch_uid="webhooks.headshot_approved")
     employee_changed.connect(on_employee_changed, dispatch_uid="webhooks.employee_changed")
     employee_deleted.connect(on_employee_deleted, dispatch_uid="webhooks.employee_deleted")

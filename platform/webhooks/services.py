@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from config.egress import UNREACHABLE_MESSAGE, EgressUnreachable, egress_call, egress_refusal
 from config.errors import ServiceError
+from config.job_queue import enqueue
 from tenancy.models import Organization
 
 from .models import PING_EVENT, DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint, WebhookMessage
@@ -123,11 +124,10 @@ def message_body(message: WebhookMessage) -> str:
 
 
 def _enqueue_on_commit(delivery_ids: list[int]) -> None:
+    """Queue these deliveries (jobs.deliver_webhook) once this transaction commits."""
     def send() -> None:
-        from .jobs import deliver_webhook
-
         for pk in delivery_ids:
-            deliver_webhook.send(pk)
+            enqueue("deliver_webhook", pk)
 
     transaction.on_commit(send)
 
@@ -338,19 +338,15 @@ def _delivery_record(delivery_id: int, outcome: AttemptOutcome) -> WebhookDelive
 
 
 def _send_later(delivery_id: int, delay_seconds: float) -> None:
-    from .jobs import deliver_webhook
-
-    deliver_webhook.send_with_options(args=(delivery_id,), delay=int(delay_seconds * 1000))
+    enqueue("deliver_webhook", delivery_id, delay_ms=int(delay_seconds * 1000))
 
 
 def deliveries_resend_due(*, overdue_seconds: float = 60, limit: int = 1000) -> int:
     """Queue again the pending deliveries whose attempt is overdue (a queue message lost with Redis, a worker killed
     mid-attempt after its lease ran out). All organizations: this is the deployment's own housekeeping."""
-    from .jobs import deliver_webhook
-
     cutoff = timezone.now() - timedelta(seconds=overdue_seconds)
     due = list(WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=cutoff)
                .order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
     for pk in due:
-        deliver_webhook.send(pk)
+        enqueue("deliver_webhook", pk)
     return len(due)
