@@ -12,7 +12,8 @@ from .errors import BackgroundError, InferenceError, IngestError, InputError, No
 from .request import GenerationInput, GenerationOutput, HeadshotOutput, Rendition, SelfieInput, SelfieVerdict
 
 if TYPE_CHECKING:
-    from .pipeline import HeadshotPipeline, check_inputs
+    from .checks import check_inputs
+    from .pipeline import HeadshotPipeline
 
 __all__ = [
     "BackgroundError",
@@ -32,7 +33,7 @@ __all__ = [
     "check_inputs",
 ]
 
-_LAZY = {"HeadshotPipeline": "pipeline", "check_inputs": "pipeline"}
+_LAZY = {"HeadshotPipeline": "pipeline", "check_inputs": "checks"}
 
 
 def __getattr__(name: str) -> Any:

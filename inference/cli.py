@@ -158,7 +158,7 @@ def load_brand_kit(path: Path) -> BrandSpec:
 
 def read_selfie_folder(folder: Path, limits: IngestLimits | None = None) -> tuple[SelfieInput, ...]:
     """Every visible regular file of the folder (not recursive), sorted by name; the decoder judges the contents."""
-    from .pipeline import MAX_SELFIES
+    from .checks import MAX_SELFIES
 
     limits = limits or IngestLimits()
     if not folder.exists():

@@ -107,7 +107,7 @@ class DiffusionBackend:
 
     def run(self, request: GenerationInput) -> GenerationOutput:
         """Ranked, QC'd diffusion headshots of the person in the accepted selfies; failed ones are regenerated."""
-        from ..pipeline import check_inputs
+        from ..checks import check_inputs
 
         # The studio's check covers everything but `reproduce`, whose entries are diffusion params here.
         check_inputs(dataclasses.replace(request, reproduce=()))
@@ -135,7 +135,7 @@ class DiffusionBackend:
 
 class _DiffusionRun:
     def __init__(self, backend: DiffusionBackend, request: GenerationInput, usable: list) -> None:
-        from ..pipeline import source_quality
+        from ..inspection import source_quality
 
         self.backend = backend
         self.config = backend.config

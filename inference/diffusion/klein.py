@@ -437,7 +437,7 @@ class KleinBackend:
         """run() as it happens: the plan, each headshot as soon as it passes QC or runs out of tries (unranked), then
         the ranks of the whole set. Variants named in request.done (an earlier attempt stored them) are not made
         again, only ranked."""
-        from ..pipeline import check_inputs
+        from ..checks import check_inputs
 
         check_inputs(dataclasses.replace(request, reproduce=()))
         reproduce = []
@@ -475,7 +475,7 @@ class KleinBackend:
 
 class _KleinRun:
     def __init__(self, backend: KleinBackend, request: GenerationInput, usable: list) -> None:
-        from ..pipeline import source_quality
+        from ..inspection import source_quality
 
         self.backend = backend
         self.config = backend.config
