@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from .model_store import ModelStore, ModelStoreError, StoredModel
+from .studio_backed import check_model_settings
 
 logger = logging.getLogger(__name__)
 
@@ -84,15 +85,11 @@ class DiffusionConfig:
             raise ValueError(f"controls must name one or more of {', '.join(CONTROL_KINDS)}")
         if len(self.control_scales) != len(self.controls):
             raise ValueError("control_scales needs one scale per control")
-        if self.dtype not in ("float32", "float16", "bfloat16"):
-            raise ValueError("dtype must be float32, float16 or bfloat16")
-        if not 64 <= self.generation_long_side <= 2048:
-            raise ValueError("generation_long_side must be from 64 to 2048 pixels")
+        check_model_settings(dtype=self.dtype, generation_long_side=self.generation_long_side,
+                             max_variants=self.max_variants)
         for name, value in (("portrait_strength", self.portrait_strength), ("attire_strength", self.attire_strength)):
             if not 0.0 < value <= 1.0:
                 raise ValueError(f"{name} must be in (0, 1]")
-        if not 1 <= self.max_variants <= 96:
-            raise ValueError("max_variants must be from 1 to 96")
         return self
 
     def as_params(self) -> dict[str, Any]:

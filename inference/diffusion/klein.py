@@ -32,7 +32,7 @@ from ..errors import InputError
 from ..face_detect import Face, identity_distance, prominent_faces
 from ..finishing import SubjectInput
 from ..framing import output_size
-from ..identity import distance_to_profile, profile_from_embeddings
+from ..identity import distance_to_profile
 from ..output_qc import OutputQCInput, SkinReference, assess_output, clipped_fractions, skin_reference
 from ..ranking import RankingModel, rank_entries
 from ..renditions import encode_master_png, make_renditions
@@ -49,6 +49,7 @@ from ..streaming import collect_output
 from ..variants import framing_for
 from . import appropriateness
 from .model_store import KLEIN_MODELS, ModelStore
+from .studio_backed import StudioBackedBackend, StudioBackedRun, check_model_settings
 
 logger = logging.getLogger(__name__)
 
@@ -121,16 +122,12 @@ class KleinConfig:
     verify: str = "sha256"
 
     def check(self) -> KleinConfig:
-        if self.dtype not in ("float32", "float16", "bfloat16"):
-            raise ValueError("dtype must be float32, float16 or bfloat16")
-        if not 64 <= self.generation_long_side <= 2048:
-            raise ValueError("generation_long_side must be from 64 to 2048 pixels")
+        check_model_settings(dtype=self.dtype, generation_long_side=self.generation_long_side,
+                             max_variants=self.max_variants)
         if not 1 <= self.steps <= 100:
             raise ValueError("steps must be from 1 to 100")
         if not 1 <= self.batch_size <= 16:
             raise ValueError("batch_size must be from 1 to 16")
-        if not 1 <= self.max_variants <= 96:
-            raise ValueError("max_variants must be from 1 to 96")
         if not self.text_encoder_out_layers:
             raise ValueError("text_encoder_out_layers must name at least one layer")
         if not 0.0 < self.max_face_correlation < 1.0:
@@ -413,21 +410,15 @@ class _Rendered:
     exposure_gain_ev: float | None
 
 
-class KleinBackend:
+class KleinBackend(StudioBackedBackend):
     """Loads the studio models and klein once; run() has HeadshotPipeline.run()'s contract."""
 
+    BACKEND = BACKEND
+
     def __init__(self, config: KleinConfig, *, pipeline: Any = None, components: KleinComponents | None = None) -> None:
-        from ..pipeline import HeadshotPipeline
-
         self.config = config.check()
-        self.studio = pipeline or HeadshotPipeline()
-        if self.studio.finisher is None:
-            raise RuntimeError("the klein backend needs inference/finishing.py (framing and matting)")
+        super().__init__(pipeline)
         self.components = components or load_klein(config)
-        self.last_timings: dict[str, list[float]] = {}
-
-    def close(self) -> None:
-        self.studio.close()
 
     def run(self, request: GenerationInput) -> GenerationOutput:
         """Ranked, QC'd klein headshots of the person in the accepted selfies; failed ones are regenerated."""
@@ -437,9 +428,7 @@ class KleinBackend:
         """run() as it happens: the plan, each headshot as soon as it passes QC or runs out of tries (unranked), then
         the ranks of the whole set. Variants named in request.done (an earlier attempt stored them) are not made
         again, only ranked."""
-        from ..checks import check_inputs
-
-        check_inputs(dataclasses.replace(request, reproduce=()))
+        self.check(request)
         reproduce = []
         for position, params in enumerate(request.reproduce):
             try:
@@ -450,9 +439,7 @@ class KleinBackend:
             if spec not in batch:
                 raise InputError(f"reproduce[{position}] is invalid: its batch does not contain it")
             reproduce.append((spec, batch))
-        inspections = list(self.studio.inspect_set(request.selfies).inspections)
-        usable = [item for item in inspections if item.verdict.accepted and item.embedding is not None]
-        verdicts = tuple(item.verdict for item in inspections)
+        verdicts, usable = self.inspect(request)
         if not usable:
             yield GenerationPlan(selfies=verdicts, planned=())
             yield GenerationRanking(selfies=verdicts, ranks=())
@@ -473,27 +460,14 @@ class KleinBackend:
         yield GenerationRanking(selfies=verdicts, ranks=person.ranks([*request.done, *made]))
 
 
-class _KleinRun:
+class _KleinRun(StudioBackedRun):
     def __init__(self, backend: KleinBackend, request: GenerationInput, usable: list) -> None:
-        from ..inspection import source_quality
-
-        self.backend = backend
-        self.config = backend.config
-        self.components = backend.components
-        self.request = request
-        self.brand: BrandSpec = request.brand
-        self.items = {item.verdict.name: item for item in usable}
-        positions = {s.name: i for i, s in enumerate(request.selfies)}
-        self.identity = profile_from_embeddings([i.embedding for i in usable], [i.verdict.name for i in usable])
-        self.profile = np.asarray(self.identity.centre, dtype=np.float64)
-        self.others = {k: np.asarray(v, np.float64) for k, v in dict(request.other_profiles).items()
-                       if np.asarray(v).shape == (128,)}
-        self.timings: dict[str, list[float]] = {}
+        super().__init__(backend, request, usable)
         self._skin: dict[tuple[str, ...], SkinReference | None] = {}
         self.style = self._load_style_reference()
-        quality = {i.verdict.name: source_quality(i, self.profile) for i in usable}
+        quality = self.source_quality
         scored = sorted(((name, q["score"], q["yaw_offset"]) for name, q in quality.items()),
-                        key=lambda s: positions[s[0]])  # input order breaks ties, so the choice is reproducible
+                        key=lambda s: self.positions[s[0]])  # input order breaks ties, so the choice is reproducible
         limit = MAX_REFERENCES - (1 if self.style is not None else 0)
         self.references = tuple(pick_references(scored, limit))
         self.reference_quality = {name: quality[name] for name in self.references}
@@ -741,9 +715,6 @@ class _KleinRun:
         return HeadshotOutput(source=spec.references[0], variant=spec.name, params=rendered.params, image=image,
                               renditions=renditions, qc=data, passed=not failures,
                               embedding=None if embedding is None else tuple(float(v) for v in embedding))
-
-    def _time(self, stage: str, started: float) -> None:
-        self.timings.setdefault(stage, []).append((time.perf_counter() - started) * 1000.0)
 
 
 # -- one model call ---------------------------------------------------------------------------------------------
