@@ -17,6 +17,7 @@ from ..background import composite, render_background
 from ..color import grade
 from ..errors import InputError
 from ..face_detect import prominent_faces
+from ..face_mesh import CHIN, NOSE_TIP, FaceMesh
 from ..finishing import SubjectInput
 from ..identity import distance_to_profile
 from ..output_qc import OutputQCInput, assess_output, clipped_fractions, skin_reference
@@ -354,8 +355,6 @@ def _paste(painted: np.ndarray, original: np.ndarray, mask: np.ndarray) -> np.nd
 
 def _geometry(prepared: Any, face: Any, fx: float, fy: float) -> conditioning.FaceGeometry:
     """Face keypoints in generation pixels: the mesh when finishing found one, else dlib's points through the plan."""
-    from ..face_mesh import CHIN, NOSE_TIP, FaceMesh
-
     plan = prepared.plan
     head = plan.scale * plan.head_height_source * fy
     matrix = np.asarray(plan.matrix, np.float64)

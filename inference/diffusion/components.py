@@ -10,9 +10,13 @@ from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
+from safetensors.torch import load_file
 
+from .appropriateness import AppropriatenessScorer
 from .model_store import ModelStore, ModelStoreError, StoredModel
 from .studio_backed import check_model_settings
+from .upscaler import RRDBNet, Upscaler, load_weights
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +142,11 @@ def weight_file(model: StoredModel, suffixes: Sequence[str] = (".safetensors", "
 
 
 def make_scheduler(kind: str, config: Mapping[str, Any]) -> Any:
-    from diffusers import EulerAncestralDiscreteScheduler, EulerDiscreteScheduler, LCMScheduler
+    from diffusers import (  # lazy: see load_components
+        EulerAncestralDiscreteScheduler,
+        EulerDiscreteScheduler,
+        LCMScheduler,
+    )
 
     if kind == "euler":
         return EulerDiscreteScheduler.from_config(config)
@@ -153,8 +161,9 @@ def make_scheduler(kind: str, config: Mapping[str, Any]) -> Any:
 
 def load_components(config: DiffusionConfig, store: ModelStore | None = None) -> Components:
     """Every model from the store with local_files_only=True; a missing or corrupt one raises ModelStoreError."""
+    # lazy: diffusers takes seconds to import; only loading the models needs it (not the configs, not LoRA maths)
     from diffusers import AutoencoderKL, ControlNetModel, StableDiffusionXLControlNetInpaintPipeline
-    from diffusers.models.controlnets import MultiControlNetModel
+    from diffusers.models.controlnets import MultiControlNetModel  # lazy: as above
 
     config.check()
     store = store or ModelStore(config.store, verify=config.verify)
@@ -182,8 +191,6 @@ def load_components(config: DiffusionConfig, store: ModelStore | None = None) ->
         str(base.path), controlnet=MultiControlNetModel(controlnets), dtype=dtype, local_files_only=True,
         variant=base.weights_variant, **extra)
     if variant.unet:
-        from safetensors.torch import load_file
-
         unet = take(variant.unet)
         pipe.unet.load_state_dict(load_file(str(unet.path / weight_file(unet, (".safetensors",)))), strict=True)
     if variant.lora:
@@ -206,8 +213,6 @@ def load_components(config: DiffusionConfig, store: ModelStore | None = None) ->
         pipe.unet = torch.compile(pipe.unet)
         pipe.controlnet = torch.compile(pipe.controlnet)
 
-    from .upscaler import RRDBNet, Upscaler, load_weights
-
     if config.upscaler_model and store.has(config.upscaler_model):
         model = take(config.upscaler_model)
         net = RRDBNet.from_state_dict(load_weights(model.path / weight_file(model)))
@@ -216,8 +221,6 @@ def load_components(config: DiffusionConfig, store: ModelStore | None = None) ->
         upscaler = Upscaler()
     scorer, missing = None, None
     if config.appropriateness_model and store.has(config.appropriateness_model):
-        from .appropriateness import AppropriatenessScorer
-
         model = take(config.appropriateness_model)
         scorer = AppropriatenessScorer.load(model.path, name=config.appropriateness_model, device=config.device)
     else:
@@ -236,7 +239,7 @@ def fuse_lora(pipe: Any, path: Path, scale: float) -> list[tuple[torch.nn.Parame
     Reads diffusers/peft-format LoRA files ("unet.<module>.lora_A.weight") and, through diffusers' converter,
     kohya-format ones ("lora_unet_..."; LCM-LoRA is one).
     """
-    from diffusers import StableDiffusionXLPipeline
+    from diffusers import StableDiffusionXLPipeline  # lazy: see load_components
 
     state, alphas = StableDiffusionXLPipeline.lora_state_dict(str(path))
     alphas = alphas or {}
@@ -325,8 +328,6 @@ class DiffusionPass:
 
 def run_pass(pipe: Any, spec: DiffusionPass, *, device: str = "cpu") -> np.ndarray:
     """The pass's image, uint8 at the input's size; the same spec and weights give the same pixels."""
-    from PIL import Image
-
     height, width = spec.image.shape[:2]
     kwargs: dict[str, Any] = {}
     if spec.identity is not None:

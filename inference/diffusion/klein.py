@@ -24,6 +24,8 @@ from typing import Any
 
 import cv2
 import numpy as np
+import torch
+from PIL import Image
 
 from ..background import composite, render_background
 from ..brand import BrandSpec, Retouch
@@ -33,6 +35,7 @@ from ..face_detect import Face, identity_distance, prominent_faces
 from ..finishing import SubjectInput
 from ..framing import output_size
 from ..identity import distance_to_profile
+from ..ingest import decode_image
 from ..output_qc import OutputQCInput, SkinReference, assess_output, clipped_fractions, skin_reference
 from ..ranking import RankingModel, rank_entries
 from ..renditions import encode_master_png, make_renditions
@@ -48,8 +51,11 @@ from ..request import (
 from ..streaming import collect_output
 from ..variants import framing_for
 from . import appropriateness
+from .appropriateness import AppropriatenessScorer
+from .components import torch_dtype, weight_file
 from .model_store import KLEIN_MODELS, ModelStore
 from .studio_backed import StudioBackedBackend, StudioBackedRun, check_model_settings
+from .upscaler import RRDBNet, Upscaler, load_weights
 
 logger = logging.getLogger(__name__)
 
@@ -163,16 +169,14 @@ class KleinComponents:
 
 def load_klein(config: KleinConfig, store: ModelStore | None = None) -> KleinComponents:
     """The three klein models from the store, local files only; a missing or corrupt one raises ModelStoreError."""
-    import torch
+    # lazy: diffusers and transformers take seconds to import, and only loading the models needs them
     from diffusers import (
         AutoencoderKLFlux2,
         FlowMatchEulerDiscreteScheduler,
         Flux2KleinPipeline,
         Flux2Transformer2DModel,
     )
-    from transformers import AutoTokenizer, Qwen3ForCausalLM
-
-    from .components import torch_dtype
+    from transformers import AutoTokenizer, Qwen3ForCausalLM  # lazy: see diffusers above
 
     config.check()
     store = store or ModelStore(config.store, verify=config.verify)
@@ -200,9 +204,6 @@ def load_klein(config: KleinConfig, store: ModelStore | None = None) -> KleinCom
     if config.compile:
         pipe.transformer = torch.compile(pipe.transformer)
 
-    from .components import weight_file
-    from .upscaler import RRDBNet, Upscaler, load_weights
-
     if config.upscaler_model and store.has(config.upscaler_model):
         model = store.get(config.upscaler_model)
         used[config.upscaler_model] = model.as_params()
@@ -212,8 +213,6 @@ def load_klein(config: KleinConfig, store: ModelStore | None = None) -> KleinCom
         upscaler = Upscaler()
     scorer, missing = None, None
     if config.appropriateness_model and store.has(config.appropriateness_model):
-        from .appropriateness import AppropriatenessScorer
-
         model = store.get(config.appropriateness_model)
         used[config.appropriateness_model] = model.as_params()
         scorer = AppropriatenessScorer.load(model.path, name=config.appropriateness_model, device=config.device)
@@ -478,8 +477,6 @@ class _KleinRun(StudioBackedRun):
         path = self.brand.style_reference
         if not path:
             return None
-        from ..ingest import decode_image
-
         started = time.perf_counter()
         try:
             data = Path(path).read_bytes()
@@ -741,9 +738,6 @@ def prompt_embeddings(components: KleinComponents, prompt: str) -> Any:
 def generate(components: KleinComponents, *, references: Sequence[np.ndarray], prompts: Sequence[str],
              seeds: Sequence[int], size: tuple[int, int]) -> list[np.ndarray]:
     """One batched model call: the same references, one prompt and seed per image; uint8 images of `size`."""
-    import torch
-    from PIL import Image
-
     if not references or len(references) > MAX_REFERENCES + 1:
         raise ValueError(f"a call takes 1 to {MAX_REFERENCES + 1} reference images")
     if len(prompts) != len(seeds) or not prompts:
