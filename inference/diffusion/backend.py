@@ -22,9 +22,8 @@ from ..finishing import SubjectInput
 from ..identity import distance_to_profile
 from ..output_qc import OutputQCInput, assess_output, clipped_fractions, skin_reference
 from ..ranking import RankingModel, rank_entries
-from ..renditions import encode_master_png, make_renditions
 from ..request import GenerationInput, GenerationOutput, HeadshotOutput
-from . import appropriateness, conditioning
+from . import conditioning
 from .components import Components, DiffusionConfig, DiffusionPass, load_components, run_pass, use_kit_lora
 from .face_encoder import DlibFaceEncoder, choose_encoders
 from .studio_backed import StudioBackedBackend, StudioBackedRun
@@ -173,7 +172,8 @@ class _DiffusionRun(StudioBackedRun):
             scores, failures, embedding = self._qc(spec, rendered)
             self._time("output_qc", started)
             if not failures or len(attempts) >= tries:
-                return self._output(requested, spec, rendered, scores, failures, embedding, attempts)
+                return self._output(requested, spec, rendered, scores, failures, embedding, attempts,
+                                    source=spec.source)
             adjusted, change = self._adjust(spec, failures)
             attempts.append({"variant": spec.name, "params": spec.as_params(), "failures": list(failures),
                              "scores": {k: v for k, v in scores.items()
@@ -318,25 +318,9 @@ class _DiffusionRun(StudioBackedRun):
         if scores.get("identity_distance") is None and "identity" not in failures \
                 and "identity_unverified" not in failures:
             failures.append("identity")  # no face to compare: the person is not confirmed, so it fails
-        scorer = self.components.scorer
-        scores["appropriateness"] = (scorer.score(rendered.rgb) if scorer is not None
-                                     else appropriateness.unavailable(self.components.scorer_missing))
+        scores["appropriateness"] = self._appropriateness(rendered.rgb)
         return scores, failures, qc.embedding
 
-    def _output(self, requested: VariantParams, spec: VariantParams, rendered: Rendered, scores: dict[str, Any],
-                failures: list[str], embedding: np.ndarray | None, attempts: list[dict]) -> HeadshotOutput:
-        started = time.perf_counter()
-        image = encode_master_png(rendered.rgb)
-        renditions = make_renditions(rendered.rgb, self.brand.output_sizes)
-        self._time("encode", started)
-        data = {**scores, "passed": not failures, "failures": list(failures), "requested_variant": requested.name,
-                "regenerated": spec != requested, "attempts": attempts,
-                "regeneration_exhausted": bool(failures) and bool(attempts),
-                "identity_profile": {"method": "geometric median of the accepted selfies (identity.py)",
-                                     "count": self.identity.count, "spread": round(self.identity.spread, 4)}}
-        return HeadshotOutput(source=spec.source, variant=spec.name, params=rendered.params, image=image,
-                              renditions=renditions, qc=data, passed=not failures,
-                              embedding=None if embedding is None else tuple(float(v) for v in embedding))
 
 
 def _centre(encoder: Any, embeddings: list[np.ndarray]) -> np.ndarray:

@@ -38,7 +38,6 @@ from ..identity import distance_to_profile
 from ..ingest import decode_image
 from ..output_qc import OutputQCInput, SkinReference, assess_output, clipped_fractions, skin_reference
 from ..ranking import RankingModel, rank_entries
-from ..renditions import encode_master_png, make_renditions
 from ..request import (
     GenerationEvent,
     GenerationInput,
@@ -50,7 +49,6 @@ from ..request import (
 )
 from ..streaming import collect_output
 from ..variants import framing_for
-from . import appropriateness
 from .appropriateness import AppropriatenessScorer
 from .components import torch_dtype, weight_file
 from .model_store import KLEIN_MODELS, ModelStore
@@ -504,7 +502,7 @@ class _KleinRun(StudioBackedRun):
             for spec, batch in reproduce:
                 rendered = self._render_batch(batch)[batch.index(spec)]
                 scores, failures, embedding = self._qc(spec, rendered)
-                yield self._output(spec, spec, rendered, scores, failures, embedding, [])
+                yield self._output(spec, spec, rendered, scores, failures, embedding, [], source=spec.references[0])
             return
         done = {headshot.requested_variant for headshot in self.request.done}
         specs = [spec for spec in self._planned_specs() if spec.name not in done]
@@ -539,7 +537,7 @@ class _KleinRun(StudioBackedRun):
                     history = attempts[spec.index]
                     if not failures or len(history) >= tries:
                         yield self._output(requested[spec.index], spec, rendered, scores, failures, embedding,
-                                           history)
+                                           history, source=spec.references[0])
                         continue
                     adjusted = dataclasses.replace(spec, seed=(spec.seed * _SEED_MULTIPLIER + 12345) % 2**32,
                                                    keep_face=min(spec.keep_face + 1, len(KEEP_FACE_STRONGER)))
@@ -680,9 +678,7 @@ class _KleinRun(StudioBackedRun):
                 # The style reference's person must never be the one in the headshot.
                 if own is None or not own < to_style:
                     failures.append("style_identity")
-        scorer = self.components.scorer
-        scores["appropriateness"] = (scorer.score(rendered.rgb) if scorer is not None
-                                     else appropriateness.unavailable(self.components.scorer_missing))
+        scores["appropriateness"] = self._appropriateness(rendered.rgb)
         return scores, failures, qc.embedding
 
     def _reference_skin(self, names: Sequence[str]) -> SkinReference | None:
@@ -698,20 +694,6 @@ class _KleinRun(StudioBackedRun):
                 self._skin[names] = SkinReference(lab=lab, pixels=total)  # type: ignore[arg-type]
         return self._skin[names]
 
-    def _output(self, requested: KleinVariant, spec: KleinVariant, rendered: _Rendered, scores: dict[str, Any],
-                failures: list[str], embedding: np.ndarray | None, attempts: list[dict]) -> HeadshotOutput:
-        started = time.perf_counter()
-        image = encode_master_png(rendered.rgb)
-        renditions = make_renditions(rendered.rgb, self.brand.output_sizes)
-        self._time("encode", started)
-        data = {**scores, "passed": not failures, "failures": list(failures), "requested_variant": requested.name,
-                "regenerated": spec != requested, "attempts": attempts,
-                "regeneration_exhausted": bool(failures) and bool(attempts),
-                "identity_profile": {"method": "geometric median of the accepted selfies (identity.py)",
-                                     "count": self.identity.count, "spread": round(self.identity.spread, 4)}}
-        return HeadshotOutput(source=spec.references[0], variant=spec.name, params=rendered.params, image=image,
-                              renditions=renditions, qc=data, passed=not failures,
-                              embedding=None if embedding is None else tuple(float(v) for v in embedding))
 
 
 # -- one model call ---------------------------------------------------------------------------------------------

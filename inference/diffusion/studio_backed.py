@@ -13,7 +13,9 @@ from ..checks import check_inputs
 from ..identity import profile_from_embeddings
 from ..inspection import SelfieInspection, source_quality
 from ..pipeline import HeadshotPipeline
-from ..request import GenerationInput, SelfieVerdict
+from ..renditions import encode_master_png, make_renditions
+from ..request import GenerationInput, HeadshotOutput, SelfieVerdict
+from . import appropriateness
 
 DTYPES = ("float32", "float16", "bfloat16")
 
@@ -72,6 +74,28 @@ class StudioBackedRun:
                        if np.asarray(v).shape == (128,)}
         self.source_quality = {i.verdict.name: source_quality(i, self.profile) for i in usable}
         self.timings: dict[str, list[float]] = {}
+
+    def _appropriateness(self, rgb: np.ndarray) -> dict[str, Any]:
+        """The CLIP appropriateness scores when the store has the model, else why not (recorded, never made up)."""
+        scorer = self.components.scorer
+        return scorer.score(rgb) if scorer is not None else appropriateness.unavailable(self.components.scorer_missing)
+
+    def _output(self, requested: Any, spec: Any, rendered: Any, scores: dict[str, Any], failures: list[str],
+                embedding: np.ndarray | None, attempts: list[dict], *, source: str) -> HeadshotOutput:
+        """The headshot encoded with its renditions and its QC record: the scores, why it failed, every earlier
+        attempt, and the identity profile it was judged against."""
+        started = time.perf_counter()
+        image = encode_master_png(rendered.rgb)
+        renditions = make_renditions(rendered.rgb, self.brand.output_sizes)
+        self._time("encode", started)
+        data = {**scores, "passed": not failures, "failures": list(failures), "requested_variant": requested.name,
+                "regenerated": spec != requested, "attempts": attempts,
+                "regeneration_exhausted": bool(failures) and bool(attempts),
+                "identity_profile": {"method": "geometric median of the accepted selfies (identity.py)",
+                                     "count": self.identity.count, "spread": round(self.identity.spread, 4)}}
+        return HeadshotOutput(source=source, variant=spec.name, params=rendered.params, image=image,
+                              renditions=renditions, qc=data, passed=not failures,
+                              embedding=None if embedding is None else tuple(float(v) for v in embedding))
 
     def _time(self, stage: str, started: float) -> None:
         self.timings.setdefault(stage, []).append((time.perf_counter() - started) * 1000.0)
