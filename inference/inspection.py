@@ -52,6 +52,8 @@ def photo_warnings(metrics: SelfieMetrics, fit: FramingFit) -> list[str]:
 
 
 def keep_out_below(metrics: SelfieMetrics | None) -> float | None:
+    """The photo row where an object in front of the chest (a microphone) begins, for framing_fit() to keep it out;
+    None when there is none."""
     return metrics.chest_object_top if metrics is not None and metrics.chest_object else None
 
 

@@ -99,8 +99,8 @@ class HeadshotPipeline:
         """run() as it happens: the selfie verdicts and the plan, each headshot as soon as it is made (unranked),
         then the ranks of the whole set. Variants named in request.done are not made again, only ranked."""
         check_inputs(request)
-        inspections = list(self.inspect_set(request.selfies).inspections)
-        usable = [item for item in inspections if item.verdict.accepted and item.embedding is not None]
+        inspected = self.inspect_set(request.selfies)
+        inspections, usable = list(inspected.inspections), list(inspected.usable)
         verdicts = {item.verdict.name: item.verdict for item in inspections}
         if not usable:
             yield GenerationPlan(selfies=tuple(verdicts.values()), planned=())
