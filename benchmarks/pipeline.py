@@ -80,7 +80,7 @@ def main() -> int:
         embedding = pipeline.faces.embed(rgb, face)
         marks.append(time.perf_counter())
         plan = plan_framing(face, brand.framing, size)
-        matte = pipeline.person_matte(rgb, face, plan)
+        matte, _ = pipeline.finisher._source_matte(rgb, face, plan)
         marks.append(time.perf_counter())
         framed = frame_portrait(rgb, matte, plan)
         marks.append(time.perf_counter())

@@ -344,7 +344,7 @@ def calibration_section(pipeline, photos: list[Photo]) -> None:
             found = prominent_faces(pipeline.faces.detect(image))
             if len(found) != 1:
                 continue
-            m = measure_selfie(image, found[0], face_mesh_on_face(pipeline._selfie_mesher(), image, found[0]))
+            m = measure_selfie(image, found[0], face_mesh_on_face(pipeline.mesher, image, found[0]))
             for key in ("sharpness", "noise", "face_highlight", "image_highlight", "face_luma", "yaw", "pitch",
                         "roll"):
                 value = getattr(m, key)

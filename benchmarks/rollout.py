@@ -5,7 +5,7 @@ actors; scheduler throughput with 16-64 fractional-CPU actors; and a fault-injec
 (PostgreSQL, Redis, dramatiq workers in their own processes, Ray) that kills random actors and a dramatiq worker,
 then counts lost and duplicated headshots. Run by hand (`python benchmarks/rollout.py`), not a test.
 
-The stand-in model (ray_cluster.standin:CalibratedStandIn) spends a fixed amount of CPU time per headshot, so the
+The stand-in model (tests.ray_cluster.standin:CalibratedStandIn) spends a fixed amount of CPU time per headshot, so the
 figures measure the orchestration around a model, not a model.
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ os.environ.setdefault("RAY_worker_niceness", "0")
 
 import child_processes  # noqa: E402
 
-STANDIN = "ray_cluster.standin:CalibratedStandIn"
+STANDIN = "tests.ray_cluster.standin:CalibratedStandIn"
 # A selfie set as it travels: a few photos of a realistic phone-upload size, put in the object store by reference.
 SELFIES_PER_SET = 4
 SELFIE_BYTES = 256 * 1024

@@ -5,6 +5,7 @@ and with them dlib, mediapipe and OpenCV, on first use.
 """
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .brand import BrandSpec, BrandSpecError
@@ -12,7 +13,8 @@ from .errors import BackgroundError, InferenceError, IngestError, InputError, No
 from .request import GenerationInput, GenerationOutput, HeadshotOutput, Rendition, SelfieInput, SelfieVerdict
 
 if TYPE_CHECKING:
-    from .pipeline import HeadshotPipeline, check_inputs
+    from .checks import check_inputs
+    from .pipeline import HeadshotPipeline
 
 __all__ = [
     "BackgroundError",
@@ -32,12 +34,10 @@ __all__ = [
     "check_inputs",
 ]
 
-_LAZY = {"HeadshotPipeline": "pipeline", "check_inputs": "pipeline"}
+_LAZY = {"HeadshotPipeline": "pipeline", "check_inputs": "checks"}
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        from importlib import import_module
-
         return getattr(import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from .diffusion.model_store import KLEIN_MODELS, ModelStore
 from .errors import InputError
 from .matting import DEFAULT_MODEL_PATH
 from .pipeline import HeadshotPipeline
@@ -36,13 +37,11 @@ class BackendRouter:
         self.missing: dict[str, str] = {}
         if not model_store:
             return
-        from .diffusion.model_store import KLEIN_MODELS, ModelStore
-
         store = ModelStore(model_store)
         # The default backend always loads (a missing model is a loud error at start); the other one loads when the
         # store has its models, so a store filled with the commercial default (klein) doesn't need SDXL.
         if default_backend == "klein" or all(store.has(name) for name in KLEIN_MODELS):
-            from .diffusion.klein import KleinBackend, KleinConfig
+            from .diffusion.klein import KleinBackend, KleinConfig  # lazy: torch, only with klein's models
 
             options = dict(store=Path(model_store), device=device, dtype=dtype)
             options.update(klein_options or {})
@@ -50,8 +49,8 @@ class BackendRouter:
         else:
             self.missing["klein"] = f"the model store has no {', '.join(KLEIN_MODELS)}"
         if default_backend == "diffusion" or store.has("sdxl-base") or store.has("sdxl-turbo"):
-            from .diffusion.backend import DiffusionBackend
-            from .diffusion.components import DiffusionConfig
+            from .diffusion.backend import DiffusionBackend  # lazy: torch and diffusers, only with SDXL's models
+            from .diffusion.components import DiffusionConfig  # lazy: as above
 
             # "keep" is the commercially safe SDXL mode (see inference/diffusion/README.md): no identity adapter.
             options = dict(store=Path(model_store), device=device, dtype=dtype, variant=diffusion_variant,

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from .brand import BrandSpec, BrandSpecError
 from .errors import InferenceError
 from .ingest import IngestLimits
+from .presets import PRESETS
+from .ranking import RankingModel
 from .request import GenerationInput, GenerationOutput, SelfieInput
 
 if TYPE_CHECKING:
@@ -65,6 +67,7 @@ def main(argv: list[str] | None = None, *, pipeline: HeadshotPipeline | None = N
         selfies = read_selfie_folder(args.selfies)
         if pipeline is None:
             with _quiet_native_stderr():
+                # lazy: the models' native start-up chatter is silenced here, and `presets` never loads them
                 from .pipeline import HeadshotPipeline
 
                 pipeline = HeadshotPipeline()
@@ -92,16 +95,12 @@ def main(argv: list[str] | None = None, *, pipeline: HeadshotPipeline | None = N
 
 
 def print_presets() -> int:
-    from .presets import PRESETS
-
     for preset in PRESETS.values():
         print(f"{preset.name}: {preset.title}. {preset.description}")
     return EXIT_OK
 
 
 def load_preset(name: str) -> BrandSpec:
-    from .presets import PRESETS
-
     if name not in PRESETS:
         raise CliError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
     return PRESETS[name].brand()
@@ -116,8 +115,6 @@ def with_variant_count(brand: BrandSpec, count: int) -> BrandSpec:
 
 def load_ranking(path: Path) -> dict[str, Any]:
     """Read and check a ranking model state (what the web app stores per brand kit)."""
-    from .ranking import RankingModel
-
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         RankingModel.from_dict(data)
@@ -158,7 +155,7 @@ def load_brand_kit(path: Path) -> BrandSpec:
 
 def read_selfie_folder(folder: Path, limits: IngestLimits | None = None) -> tuple[SelfieInput, ...]:
     """Every visible regular file of the folder (not recursive), sorted by name; the decoder judges the contents."""
-    from .pipeline import MAX_SELFIES
+    from .checks import MAX_SELFIES  # lazy: checks.py loads dlib and OpenCV, which `presets` never needs
 
     limits = limits or IngestLimits()
     if not folder.exists():

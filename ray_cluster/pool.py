@@ -99,7 +99,7 @@ class HeadshotActor:
         # One thread per actor: several actors share a machine, and oversubscribed BLAS threads are far slower.
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         try:
-            import torch
+            import torch  # lazy: optional for the studio pipeline; the web process never needs it
 
             torch.set_num_threads(1)
         except ImportError:  # torch is optional for the studio pipeline

@@ -9,6 +9,7 @@ import threading
 from functools import lru_cache
 
 from inference.identity import IdentityProfile, profile_from_embeddings
+from inference.messages import REASON_MESSAGES
 from inference.request import SelfieInput, SelfieVerdict
 from inference.selfie_qc import SetItem, judge_set
 
@@ -31,8 +32,6 @@ def inspect_selfie(name: str, data: bytes) -> SelfieVerdict:
 
 
 def reason_message(reason: str) -> str:
-    from inference.pipeline import REASON_MESSAGES
-
     return REASON_MESSAGES.get(reason, "This photo can't be used. Try another one.")
 
 

@@ -5,6 +5,7 @@ Importing this package is cheap; torch, diffusers and the studio models load wit
 """
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .model_store import CATALOGUE, COMMERCIAL_DEFAULT, KLEIN_MODELS, ModelStore, ModelStoreError
@@ -23,7 +24,5 @@ _LAZY = {"DiffusionBackend": "backend", "DiffusionConfig": "components", "KleinB
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        from importlib import import_module
-
         return getattr(import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
 
@@ -33,15 +34,13 @@ class AppropriatenessScorer:
 
     @classmethod
     def load(cls, folder: Path, *, name: str, device: str = "cpu") -> AppropriatenessScorer:
-        from transformers import CLIPModel, CLIPTokenizer
+        from transformers import CLIPModel, CLIPTokenizer  # lazy: transformers takes seconds to import
 
         model = CLIPModel.from_pretrained(str(folder), local_files_only=True).to(device).eval()
         tokenizer = CLIPTokenizer.from_pretrained(str(folder), local_files_only=True)
         return cls(model=model, tokenizer=tokenizer, name=name, device=device)
 
     def score(self, rgb: np.ndarray) -> dict[str, Any]:
-        import cv2
-
         side = int(self.model.config.vision_config.image_size)
         pixels = cv2.resize(np.ascontiguousarray(rgb), (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
         pixels = (pixels / 255.0 - np.array(CLIP_MEAN, np.float32)) / np.array(CLIP_STD, np.float32)

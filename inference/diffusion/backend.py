@@ -14,19 +14,19 @@ import cv2
 import numpy as np
 
 from ..background import composite, render_background
-from ..brand import BrandSpec
 from ..color import grade
 from ..errors import InputError
 from ..face_detect import prominent_faces
+from ..face_mesh import CHIN, NOSE_TIP, FaceMesh
 from ..finishing import SubjectInput
-from ..identity import distance_to_profile, profile_from_embeddings
+from ..identity import distance_to_profile
 from ..output_qc import OutputQCInput, assess_output, clipped_fractions, skin_reference
 from ..ranking import RankingModel, rank_entries
-from ..renditions import encode_master_png, make_renditions
 from ..request import GenerationInput, GenerationOutput, HeadshotOutput
-from . import appropriateness, conditioning
+from . import conditioning
 from .components import Components, DiffusionConfig, DiffusionPass, load_components, run_pass, use_kit_lora
 from .face_encoder import DlibFaceEncoder, choose_encoders
+from .studio_backed import StudioBackedBackend, StudioBackedRun
 
 logger = logging.getLogger(__name__)
 
@@ -83,16 +83,14 @@ class Rendered:
     generated: np.ndarray            # the raw diffusion output at the generation size, for inspection
 
 
-class DiffusionBackend:
+class DiffusionBackend(StudioBackedBackend):
     """Loads the studio models and the diffusion components once; run() has HeadshotPipeline.run()'s contract."""
 
-    def __init__(self, config: DiffusionConfig, *, pipeline: Any = None, components: Components | None = None) -> None:
-        from ..pipeline import HeadshotPipeline
+    BACKEND = BACKEND
 
+    def __init__(self, config: DiffusionConfig, *, pipeline: Any = None, components: Components | None = None) -> None:
         self.config = config.check()
-        self.studio = pipeline or HeadshotPipeline()
-        if self.studio.finisher is None:
-            raise RuntimeError("the diffusion backend needs inference/finishing.py (framing and matting)")
+        super().__init__(pipeline)
         self.components = components or load_components(config)
         self.encoders = choose_encoders(self.components.store, self.studio.faces, preference=config.face_encoder,
                                         arcface_model=config.arcface_model)
@@ -100,17 +98,10 @@ class DiffusionBackend:
             raise ValueError(f"the identity adapter takes {self.components.identity_dim}-d embeddings but the "
                              f"conditioning encoder {self.encoders.conditioning.name} gives "
                              f"{self.encoders.conditioning.dim}-d ones")
-        self.last_timings: dict[str, list[float]] = {}
-
-    def close(self) -> None:
-        self.studio.close()
 
     def run(self, request: GenerationInput) -> GenerationOutput:
         """Ranked, QC'd diffusion headshots of the person in the accepted selfies; failed ones are regenerated."""
-        from ..pipeline import check_inputs
-
-        # The studio's check covers everything but `reproduce`, whose entries are diffusion params here.
-        check_inputs(dataclasses.replace(request, reproduce=()))
+        self.check(request)
         names = {s.name for s in request.selfies}
         reproduce = []
         for position, params in enumerate(request.reproduce):
@@ -121,9 +112,7 @@ class DiffusionBackend:
             if spec.source not in names:
                 raise InputError(f"reproduce[{position}] names selfie {spec.source!r}, which is not in this request")
             reproduce.append(spec)
-        inspections = list(self.studio.inspect_set(request.selfies).inspections)
-        usable = [item for item in inspections if item.verdict.accepted and item.embedding is not None]
-        verdicts = tuple(item.verdict for item in inspections)
+        verdicts, usable = self.inspect(request)
         if not usable:
             return GenerationOutput(selfies=verdicts, headshots=())
         use_kit_lora(self.components, request.brand.name)
@@ -133,23 +122,11 @@ class DiffusionBackend:
         return GenerationOutput(selfies=verdicts, headshots=headshots)
 
 
-class _DiffusionRun:
+class _DiffusionRun(StudioBackedRun):
     def __init__(self, backend: DiffusionBackend, request: GenerationInput, usable: list) -> None:
-        from ..pipeline import source_quality
-
-        self.backend = backend
-        self.config = backend.config
-        self.components = backend.components
-        self.request = request
-        self.brand: BrandSpec = request.brand
-        self.items = {item.verdict.name: item for item in usable}
-        self.positions = {s.name: i for i, s in enumerate(request.selfies)}
-        self.identity = profile_from_embeddings([i.embedding for i in usable], [i.verdict.name for i in usable])
-        self.profile = np.asarray(self.identity.centre, dtype=np.float64)
-        self.others = {k: np.asarray(v, np.float64) for k, v in dict(request.other_profiles).items()
-                       if np.asarray(v).shape == (128,)}
-        scores = {i.verdict.name: source_quality(i, self.profile)["score"] for i in usable}
-        ranked = sorted(usable, key=lambda i: (-scores[i.verdict.name], self.positions[i.verdict.name]))
+        super().__init__(backend, request, usable)
+        ranked = sorted(usable, key=lambda i: (-self.source_quality[i.verdict.name]["score"],
+                                               self.positions[i.verdict.name]))
         self.sources = [i.verdict.name for i in ranked[: self.brand.variant_sources]]
         encoders = backend.encoders
         self.conditioning_vector = None
@@ -162,7 +139,6 @@ class _DiffusionRun:
         self.judge_profile = None
         if self.judge is not None and not isinstance(self.judge, DlibFaceEncoder):
             self.judge_profile = _centre(self.judge, [self.judge.embed(i.image.rgb, i.face) for i in usable])
-        self.timings: dict[str, list[float]] = {}
         self._prepared: dict[str, Any] = {}
 
     # -- variants and regeneration -----------------------------------------------------------------------------
@@ -196,7 +172,8 @@ class _DiffusionRun:
             scores, failures, embedding = self._qc(spec, rendered)
             self._time("output_qc", started)
             if not failures or len(attempts) >= tries:
-                return self._output(requested, spec, rendered, scores, failures, embedding, attempts)
+                return self._output(requested, spec, rendered, scores, failures, embedding, attempts,
+                                    source=spec.source)
             adjusted, change = self._adjust(spec, failures)
             attempts.append({"variant": spec.name, "params": spec.as_params(), "failures": list(failures),
                              "scores": {k: v for k, v in scores.items()
@@ -341,28 +318,9 @@ class _DiffusionRun:
         if scores.get("identity_distance") is None and "identity" not in failures \
                 and "identity_unverified" not in failures:
             failures.append("identity")  # no face to compare: the person is not confirmed, so it fails
-        scorer = self.components.scorer
-        scores["appropriateness"] = (scorer.score(rendered.rgb) if scorer is not None
-                                     else appropriateness.unavailable(self.components.scorer_missing))
+        scores["appropriateness"] = self._appropriateness(rendered.rgb)
         return scores, failures, qc.embedding
 
-    def _output(self, requested: VariantParams, spec: VariantParams, rendered: Rendered, scores: dict[str, Any],
-                failures: list[str], embedding: np.ndarray | None, attempts: list[dict]) -> HeadshotOutput:
-        started = time.perf_counter()
-        image = encode_master_png(rendered.rgb)
-        renditions = make_renditions(rendered.rgb, self.brand.output_sizes)
-        self._time("encode", started)
-        data = {**scores, "passed": not failures, "failures": list(failures), "requested_variant": requested.name,
-                "regenerated": spec != requested, "attempts": attempts,
-                "regeneration_exhausted": bool(failures) and bool(attempts),
-                "identity_profile": {"method": "geometric median of the accepted selfies (identity.py)",
-                                     "count": self.identity.count, "spread": round(self.identity.spread, 4)}}
-        return HeadshotOutput(source=spec.source, variant=spec.name, params=rendered.params, image=image,
-                              renditions=renditions, qc=data, passed=not failures,
-                              embedding=None if embedding is None else tuple(float(v) for v in embedding))
-
-    def _time(self, stage: str, started: float) -> None:
-        self.timings.setdefault(stage, []).append((time.perf_counter() - started) * 1000.0)
 
 
 def _centre(encoder: Any, embeddings: list[np.ndarray]) -> np.ndarray:
@@ -381,8 +339,6 @@ def _paste(painted: np.ndarray, original: np.ndarray, mask: np.ndarray) -> np.nd
 
 def _geometry(prepared: Any, face: Any, fx: float, fy: float) -> conditioning.FaceGeometry:
     """Face keypoints in generation pixels: the mesh when finishing found one, else dlib's points through the plan."""
-    from ..face_mesh import CHIN, NOSE_TIP, FaceMesh
-
     plan = prepared.plan
     head = plan.scale * plan.head_height_source * fy
     matrix = np.asarray(plan.matrix, np.float64)

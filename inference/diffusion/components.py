@@ -10,8 +10,13 @@ from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
+from safetensors.torch import load_file
 
+from .appropriateness import AppropriatenessScorer
 from .model_store import ModelStore, ModelStoreError, StoredModel
+from .studio_backed import check_model_settings
+from .upscaler import RRDBNet, Upscaler, load_weights
 
 logger = logging.getLogger(__name__)
 
@@ -84,15 +89,11 @@ class DiffusionConfig:
             raise ValueError(f"controls must name one or more of {', '.join(CONTROL_KINDS)}")
         if len(self.control_scales) != len(self.controls):
             raise ValueError("control_scales needs one scale per control")
-        if self.dtype not in ("float32", "float16", "bfloat16"):
-            raise ValueError("dtype must be float32, float16 or bfloat16")
-        if not 64 <= self.generation_long_side <= 2048:
-            raise ValueError("generation_long_side must be from 64 to 2048 pixels")
+        check_model_settings(dtype=self.dtype, generation_long_side=self.generation_long_side,
+                             max_variants=self.max_variants)
         for name, value in (("portrait_strength", self.portrait_strength), ("attire_strength", self.attire_strength)):
             if not 0.0 < value <= 1.0:
                 raise ValueError(f"{name} must be in (0, 1]")
-        if not 1 <= self.max_variants <= 96:
-            raise ValueError("max_variants must be from 1 to 96")
         return self
 
     def as_params(self) -> dict[str, Any]:
@@ -141,7 +142,11 @@ def weight_file(model: StoredModel, suffixes: Sequence[str] = (".safetensors", "
 
 
 def make_scheduler(kind: str, config: Mapping[str, Any]) -> Any:
-    from diffusers import EulerAncestralDiscreteScheduler, EulerDiscreteScheduler, LCMScheduler
+    from diffusers import (  # lazy: see load_components
+        EulerAncestralDiscreteScheduler,
+        EulerDiscreteScheduler,
+        LCMScheduler,
+    )
 
     if kind == "euler":
         return EulerDiscreteScheduler.from_config(config)
@@ -156,8 +161,9 @@ def make_scheduler(kind: str, config: Mapping[str, Any]) -> Any:
 
 def load_components(config: DiffusionConfig, store: ModelStore | None = None) -> Components:
     """Every model from the store with local_files_only=True; a missing or corrupt one raises ModelStoreError."""
+    # lazy: diffusers takes seconds to import; only loading the models needs it (not the configs, not LoRA maths)
     from diffusers import AutoencoderKL, ControlNetModel, StableDiffusionXLControlNetInpaintPipeline
-    from diffusers.models.controlnets import MultiControlNetModel
+    from diffusers.models.controlnets import MultiControlNetModel  # lazy: as above
 
     config.check()
     store = store or ModelStore(config.store, verify=config.verify)
@@ -185,8 +191,6 @@ def load_components(config: DiffusionConfig, store: ModelStore | None = None) ->
         str(base.path), controlnet=MultiControlNetModel(controlnets), dtype=dtype, local_files_only=True,
         variant=base.weights_variant, **extra)
     if variant.unet:
-        from safetensors.torch import load_file
-
         unet = take(variant.unet)
         pipe.unet.load_state_dict(load_file(str(unet.path / weight_file(unet, (".safetensors",)))), strict=True)
     if variant.lora:
@@ -209,8 +213,6 @@ def load_components(config: DiffusionConfig, store: ModelStore | None = None) ->
         pipe.unet = torch.compile(pipe.unet)
         pipe.controlnet = torch.compile(pipe.controlnet)
 
-    from .upscaler import RRDBNet, Upscaler, load_weights
-
     if config.upscaler_model and store.has(config.upscaler_model):
         model = take(config.upscaler_model)
         net = RRDBNet.from_state_dict(load_weights(model.path / weight_file(model)))
@@ -219,8 +221,6 @@ def load_components(config: DiffusionConfig, store: ModelStore | None = None) ->
         upscaler = Upscaler()
     scorer, missing = None, None
     if config.appropriateness_model and store.has(config.appropriateness_model):
-        from .appropriateness import AppropriatenessScorer
-
         model = take(config.appropriateness_model)
         scorer = AppropriatenessScorer.load(model.path, name=config.appropriateness_model, device=config.device)
     else:
@@ -239,7 +239,7 @@ def fuse_lora(pipe: Any, path: Path, scale: float) -> list[tuple[torch.nn.Parame
     Reads diffusers/peft-format LoRA files ("unet.<module>.lora_A.weight") and, through diffusers' converter,
     kohya-format ones ("lora_unet_..."; LCM-LoRA is one).
     """
-    from diffusers import StableDiffusionXLPipeline
+    from diffusers import StableDiffusionXLPipeline  # lazy: see load_components
 
     state, alphas = StableDiffusionXLPipeline.lora_state_dict(str(path))
     alphas = alphas or {}
@@ -328,8 +328,6 @@ class DiffusionPass:
 
 def run_pass(pipe: Any, spec: DiffusionPass, *, device: str = "cpu") -> np.ndarray:
     """The pass's image, uint8 at the input's size; the same spec and weights give the same pixels."""
-    from PIL import Image
-
     height, width = spec.image.shape[:2]
     kwargs: dict[str, Any] = {}
     if spec.identity is not None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import cv2
 import numpy as np
 
 from ..face_detect import SAME_PERSON_DISTANCE, Face, FaceAnalyzer
@@ -61,7 +62,7 @@ class ArcFaceEncoder:
     same_person_distance = ARCFACE_SAME_PERSON_COSINE_DISTANCE
 
     def __init__(self, onnx_path: Path, *, name: str = "arcface") -> None:
-        from insightface.model_zoo import get_model
+        from insightface.model_zoo import get_model  # lazy: onnxruntime behind it; installed apart (Makefile)
 
         model = get_model(str(onnx_path), providers=["CPUExecutionProvider"])
         if model is None or getattr(model, "taskname", None) != "recognition":
@@ -73,8 +74,6 @@ class ArcFaceEncoder:
 
     def align(self, rgb: np.ndarray, face: Face) -> np.ndarray:
         """The face warped onto ArcFace's template, as the BGR uint8 crop insightface's get_feat() expects."""
-        import cv2
-
         scale = self.size / ARCFACE_SIZE
         source = np.array([face.left_eye, face.right_eye, face.nose], dtype=np.float32)
         target = np.array([*ARCFACE_EYES, ARCFACE_NOSE_BASE], dtype=np.float32) * scale

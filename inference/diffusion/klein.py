@@ -24,6 +24,8 @@ from typing import Any
 
 import cv2
 import numpy as np
+import torch
+from PIL import Image
 
 from ..background import composite, render_background
 from ..brand import BrandSpec, Retouch
@@ -32,10 +34,10 @@ from ..errors import InputError
 from ..face_detect import Face, identity_distance, prominent_faces
 from ..finishing import SubjectInput
 from ..framing import output_size
-from ..identity import distance_to_profile, profile_from_embeddings
+from ..identity import distance_to_profile
+from ..ingest import decode_image
 from ..output_qc import OutputQCInput, SkinReference, assess_output, clipped_fractions, skin_reference
 from ..ranking import RankingModel, rank_entries
-from ..renditions import encode_master_png, make_renditions
 from ..request import (
     GenerationEvent,
     GenerationInput,
@@ -47,8 +49,11 @@ from ..request import (
 )
 from ..streaming import collect_output
 from ..variants import framing_for
-from . import appropriateness
+from .appropriateness import AppropriatenessScorer
+from .components import torch_dtype, weight_file
 from .model_store import KLEIN_MODELS, ModelStore
+from .studio_backed import StudioBackedBackend, StudioBackedRun, check_model_settings
+from .upscaler import RRDBNet, Upscaler, load_weights
 
 logger = logging.getLogger(__name__)
 
@@ -121,16 +126,12 @@ class KleinConfig:
     verify: str = "sha256"
 
     def check(self) -> KleinConfig:
-        if self.dtype not in ("float32", "float16", "bfloat16"):
-            raise ValueError("dtype must be float32, float16 or bfloat16")
-        if not 64 <= self.generation_long_side <= 2048:
-            raise ValueError("generation_long_side must be from 64 to 2048 pixels")
+        check_model_settings(dtype=self.dtype, generation_long_side=self.generation_long_side,
+                             max_variants=self.max_variants)
         if not 1 <= self.steps <= 100:
             raise ValueError("steps must be from 1 to 100")
         if not 1 <= self.batch_size <= 16:
             raise ValueError("batch_size must be from 1 to 16")
-        if not 1 <= self.max_variants <= 96:
-            raise ValueError("max_variants must be from 1 to 96")
         if not self.text_encoder_out_layers:
             raise ValueError("text_encoder_out_layers must name at least one layer")
         if not 0.0 < self.max_face_correlation < 1.0:
@@ -166,16 +167,14 @@ class KleinComponents:
 
 def load_klein(config: KleinConfig, store: ModelStore | None = None) -> KleinComponents:
     """The three klein models from the store, local files only; a missing or corrupt one raises ModelStoreError."""
-    import torch
+    # lazy: diffusers and transformers take seconds to import, and only loading the models needs them
     from diffusers import (
         AutoencoderKLFlux2,
         FlowMatchEulerDiscreteScheduler,
         Flux2KleinPipeline,
         Flux2Transformer2DModel,
     )
-    from transformers import AutoTokenizer, Qwen3ForCausalLM
-
-    from .components import torch_dtype
+    from transformers import AutoTokenizer, Qwen3ForCausalLM  # lazy: see diffusers above
 
     config.check()
     store = store or ModelStore(config.store, verify=config.verify)
@@ -203,9 +202,6 @@ def load_klein(config: KleinConfig, store: ModelStore | None = None) -> KleinCom
     if config.compile:
         pipe.transformer = torch.compile(pipe.transformer)
 
-    from .components import weight_file
-    from .upscaler import RRDBNet, Upscaler, load_weights
-
     if config.upscaler_model and store.has(config.upscaler_model):
         model = store.get(config.upscaler_model)
         used[config.upscaler_model] = model.as_params()
@@ -215,8 +211,6 @@ def load_klein(config: KleinConfig, store: ModelStore | None = None) -> KleinCom
         upscaler = Upscaler()
     scorer, missing = None, None
     if config.appropriateness_model and store.has(config.appropriateness_model):
-        from .appropriateness import AppropriatenessScorer
-
         model = store.get(config.appropriateness_model)
         used[config.appropriateness_model] = model.as_params()
         scorer = AppropriatenessScorer.load(model.path, name=config.appropriateness_model, device=config.device)
@@ -413,21 +407,15 @@ class _Rendered:
     exposure_gain_ev: float | None
 
 
-class KleinBackend:
+class KleinBackend(StudioBackedBackend):
     """Loads the studio models and klein once; run() has HeadshotPipeline.run()'s contract."""
 
+    BACKEND = BACKEND
+
     def __init__(self, config: KleinConfig, *, pipeline: Any = None, components: KleinComponents | None = None) -> None:
-        from ..pipeline import HeadshotPipeline
-
         self.config = config.check()
-        self.studio = pipeline or HeadshotPipeline()
-        if self.studio.finisher is None:
-            raise RuntimeError("the klein backend needs inference/finishing.py (framing and matting)")
+        super().__init__(pipeline)
         self.components = components or load_klein(config)
-        self.last_timings: dict[str, list[float]] = {}
-
-    def close(self) -> None:
-        self.studio.close()
 
     def run(self, request: GenerationInput) -> GenerationOutput:
         """Ranked, QC'd klein headshots of the person in the accepted selfies; failed ones are regenerated."""
@@ -437,9 +425,7 @@ class KleinBackend:
         """run() as it happens: the plan, each headshot as soon as it passes QC or runs out of tries (unranked), then
         the ranks of the whole set. Variants named in request.done (an earlier attempt stored them) are not made
         again, only ranked."""
-        from ..pipeline import check_inputs
-
-        check_inputs(dataclasses.replace(request, reproduce=()))
+        self.check(request)
         reproduce = []
         for position, params in enumerate(request.reproduce):
             try:
@@ -450,9 +436,7 @@ class KleinBackend:
             if spec not in batch:
                 raise InputError(f"reproduce[{position}] is invalid: its batch does not contain it")
             reproduce.append((spec, batch))
-        inspections = list(self.studio.inspect_set(request.selfies).inspections)
-        usable = [item for item in inspections if item.verdict.accepted and item.embedding is not None]
-        verdicts = tuple(item.verdict for item in inspections)
+        verdicts, usable = self.inspect(request)
         if not usable:
             yield GenerationPlan(selfies=verdicts, planned=())
             yield GenerationRanking(selfies=verdicts, ranks=())
@@ -473,27 +457,14 @@ class KleinBackend:
         yield GenerationRanking(selfies=verdicts, ranks=person.ranks([*request.done, *made]))
 
 
-class _KleinRun:
+class _KleinRun(StudioBackedRun):
     def __init__(self, backend: KleinBackend, request: GenerationInput, usable: list) -> None:
-        from ..pipeline import source_quality
-
-        self.backend = backend
-        self.config = backend.config
-        self.components = backend.components
-        self.request = request
-        self.brand: BrandSpec = request.brand
-        self.items = {item.verdict.name: item for item in usable}
-        positions = {s.name: i for i, s in enumerate(request.selfies)}
-        self.identity = profile_from_embeddings([i.embedding for i in usable], [i.verdict.name for i in usable])
-        self.profile = np.asarray(self.identity.centre, dtype=np.float64)
-        self.others = {k: np.asarray(v, np.float64) for k, v in dict(request.other_profiles).items()
-                       if np.asarray(v).shape == (128,)}
-        self.timings: dict[str, list[float]] = {}
+        super().__init__(backend, request, usable)
         self._skin: dict[tuple[str, ...], SkinReference | None] = {}
         self.style = self._load_style_reference()
-        quality = {i.verdict.name: source_quality(i, self.profile) for i in usable}
+        quality = self.source_quality
         scored = sorted(((name, q["score"], q["yaw_offset"]) for name, q in quality.items()),
-                        key=lambda s: positions[s[0]])  # input order breaks ties, so the choice is reproducible
+                        key=lambda s: self.positions[s[0]])  # input order breaks ties, so the choice is reproducible
         limit = MAX_REFERENCES - (1 if self.style is not None else 0)
         self.references = tuple(pick_references(scored, limit))
         self.reference_quality = {name: quality[name] for name in self.references}
@@ -504,8 +475,6 @@ class _KleinRun:
         path = self.brand.style_reference
         if not path:
             return None
-        from ..ingest import decode_image
-
         started = time.perf_counter()
         try:
             data = Path(path).read_bytes()
@@ -533,7 +502,7 @@ class _KleinRun:
             for spec, batch in reproduce:
                 rendered = self._render_batch(batch)[batch.index(spec)]
                 scores, failures, embedding = self._qc(spec, rendered)
-                yield self._output(spec, spec, rendered, scores, failures, embedding, [])
+                yield self._output(spec, spec, rendered, scores, failures, embedding, [], source=spec.references[0])
             return
         done = {headshot.requested_variant for headshot in self.request.done}
         specs = [spec for spec in self._planned_specs() if spec.name not in done]
@@ -568,7 +537,7 @@ class _KleinRun:
                     history = attempts[spec.index]
                     if not failures or len(history) >= tries:
                         yield self._output(requested[spec.index], spec, rendered, scores, failures, embedding,
-                                           history)
+                                           history, source=spec.references[0])
                         continue
                     adjusted = dataclasses.replace(spec, seed=(spec.seed * _SEED_MULTIPLIER + 12345) % 2**32,
                                                    keep_face=min(spec.keep_face + 1, len(KEEP_FACE_STRONGER)))
@@ -709,9 +678,7 @@ class _KleinRun:
                 # The style reference's person must never be the one in the headshot.
                 if own is None or not own < to_style:
                     failures.append("style_identity")
-        scorer = self.components.scorer
-        scores["appropriateness"] = (scorer.score(rendered.rgb) if scorer is not None
-                                     else appropriateness.unavailable(self.components.scorer_missing))
+        scores["appropriateness"] = self._appropriateness(rendered.rgb)
         return scores, failures, qc.embedding
 
     def _reference_skin(self, names: Sequence[str]) -> SkinReference | None:
@@ -727,23 +694,6 @@ class _KleinRun:
                 self._skin[names] = SkinReference(lab=lab, pixels=total)  # type: ignore[arg-type]
         return self._skin[names]
 
-    def _output(self, requested: KleinVariant, spec: KleinVariant, rendered: _Rendered, scores: dict[str, Any],
-                failures: list[str], embedding: np.ndarray | None, attempts: list[dict]) -> HeadshotOutput:
-        started = time.perf_counter()
-        image = encode_master_png(rendered.rgb)
-        renditions = make_renditions(rendered.rgb, self.brand.output_sizes)
-        self._time("encode", started)
-        data = {**scores, "passed": not failures, "failures": list(failures), "requested_variant": requested.name,
-                "regenerated": spec != requested, "attempts": attempts,
-                "regeneration_exhausted": bool(failures) and bool(attempts),
-                "identity_profile": {"method": "geometric median of the accepted selfies (identity.py)",
-                                     "count": self.identity.count, "spread": round(self.identity.spread, 4)}}
-        return HeadshotOutput(source=spec.references[0], variant=spec.name, params=rendered.params, image=image,
-                              renditions=renditions, qc=data, passed=not failures,
-                              embedding=None if embedding is None else tuple(float(v) for v in embedding))
-
-    def _time(self, stage: str, started: float) -> None:
-        self.timings.setdefault(stage, []).append((time.perf_counter() - started) * 1000.0)
 
 
 # -- one model call ---------------------------------------------------------------------------------------------
@@ -770,9 +720,6 @@ def prompt_embeddings(components: KleinComponents, prompt: str) -> Any:
 def generate(components: KleinComponents, *, references: Sequence[np.ndarray], prompts: Sequence[str],
              seeds: Sequence[int], size: tuple[int, int]) -> list[np.ndarray]:
     """One batched model call: the same references, one prompt and seed per image; uint8 images of `size`."""
-    import torch
-    from PIL import Image
-
     if not references or len(references) > MAX_REFERENCES + 1:
         raise ValueError(f"a call takes 1 to {MAX_REFERENCES + 1} reference images")
     if len(prompts) != len(seeds) or not prompts:

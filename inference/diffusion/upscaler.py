@@ -7,10 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import torch
+from safetensors.torch import load_file
 from torch import nn
 from torch.nn import functional as F
+
+from ..upscale import guided_upsample, upscale
 
 # Real-ESRGAN's residual scalings (Wang et al. 2018/2021): dense-block and RRDB outputs are damped by 0.2.
 RESIDUAL_SCALE = 0.2
@@ -78,8 +82,6 @@ class RRDBNet(nn.Module):
 
 def load_weights(path: Path) -> dict[str, torch.Tensor]:
     if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
         return load_file(str(path))
     return torch.load(str(path), map_location="cpu", weights_only=True)
 
@@ -102,14 +104,10 @@ class Upscaler:
         self.dtype = dtype
 
     def enlarge(self, rgb: np.ndarray, size: tuple[int, int], matte: np.ndarray | None = None) -> Enlarged:
-        from ..upscale import guided_upsample, upscale
-
         started = time.perf_counter()
         if self.net is None or (rgb.shape[1] >= size[0] and rgb.shape[0] >= size[1]):
             result = upscale(rgb, size, matte)
             return Enlarged(result.rgb, result.matte, {**result.params, "upscaler": "studio"})
-        import cv2
-
         with torch.inference_mode():
             x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].to(self.device, self.dtype) / 255.0
             y = self.net(x).clamp_(0.0, 1.0)[0].permute(1, 2, 0).float().cpu().numpy()

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inference.pipeline import REASON_MESSAGES
+from inference.messages import REASON_MESSAGES
 from teams.models import IdentityProfile, Selfie, SelfieEmbedding
 from tenancy.models import Role
 from tests.conftest import dev_face

@@ -82,7 +82,7 @@ def test_a_photo_with_a_microphone_over_the_chin_is_refused_with_the_tip(org_a, 
     from benchmarks.occluders import Occluder, draw
     from inference.face_detect import prominent_faces
     from inference.ingest import decode_image
-    from inference.pipeline import REASON_MESSAGES
+    from inference.messages import REASON_MESSAGES
     from inference.selfie_qc import face_mesh_on_face
     from teams.selfie_checks import _pipeline
 
@@ -153,7 +153,7 @@ def test_a_photo_cut_off_just_below_the_chin_is_refused_with_the_tip(org_a, empl
     from inference.face_detect import prominent_faces
     from inference.framing import estimate_head_height
     from inference.ingest import decode_image
-    from inference.pipeline import REASON_MESSAGES
+    from inference.messages import REASON_MESSAGES
     from teams.selfie_checks import _pipeline
 
     rgb = decode_image(dev_face("barack_obama", 1).read_bytes()).rgb
@@ -170,7 +170,7 @@ def test_a_photo_cut_off_just_below_the_chin_is_refused_with_the_tip(org_a, empl
 
 
 def test_a_photo_with_a_podium_microphone_below_the_face_is_kept_with_a_warning(org_a, employee_user):
-    from inference.pipeline import REASON_MESSAGES
+    from inference.messages import REASON_MESSAGES
 
     podium = dev_face("barack_obama", 2)  # the demo's podium photo: a microphone under his chin, the face clear
     response = upload(org_a, employee_user, named(podium.read_bytes(), "podium.jpg"),

@@ -52,7 +52,7 @@ def stack(postgres, redis_server, tmp_path):
     env = {
         "DATABASE_URL": postgres.database_url(name), "REDIS_URL": redis_server.url, "DRAMATIQ_BROKER": "redis",
         "DRAMATIQ_NAMESPACE": "faults", "TEST_MEDIA_ROOT": str(tmp_path / "media"), "RAY_ADDRESS": "local",
-        "RAY_PIPELINE": "ray_cluster.standin:CalibratedStandIn", "RAY_NUM_ACTORS": "1",
+        "RAY_PIPELINE": "tests.ray_cluster.standin:CalibratedStandIn", "RAY_NUM_ACTORS": "1",
         "RAY_NUM_CPUS_PER_ACTOR": "0.25", "RAY_LOCAL_NUM_CPUS": "1", "ROLLOUT_TICK_SECONDS": "2",
         "FAULTS_LOG_DIR": str(tmp_path), "FAULTS_HEARTBEAT_MS": "3000", "RAY_USAGE_STATS_ENABLED": "0",
         # A lost hand-off is sent again after 10 s instead of production's 10 minutes.

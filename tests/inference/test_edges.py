@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import inference.pipeline as pipeline_module
 from benchmarks.occluders import CHECK_PEOPLE
 from inference.brand import BrandSpec, Framing, Retouch
 from inference.face_detect import Face, prominent_faces
@@ -27,12 +26,13 @@ from inference.framing import (
     plan_framing,
 )
 from inference.ingest import decode_image
+from inference.messages import REASON_MESSAGES
 from inference.request import GenerationInput, SelfieInput
 from inference.variants import SourceSelfie, framing_fit, framing_for, plan_variants
 
 from .conftest import FACES, SAMPLES, solid_brand
 
-TIP = pipeline_module.REASON_MESSAGES["cut_off_below_chin"]
+TIP = REASON_MESSAGES["cut_off_below_chin"]
 
 
 def cut_below_chin(pipeline, person_file: str, head_heights: float) -> np.ndarray:
@@ -173,7 +173,7 @@ def test_a_generated_headshot_says_why_its_selfie_got_no_head_and_shoulders(pipe
 
 # -- a microphone below the face -------------------------------------------------------------------------------
 
-MIC_TIP = pipeline_module.REASON_MESSAGES["microphone_below_face"]
+MIC_TIP = REASON_MESSAGES["microphone_below_face"]
 
 
 def test_the_podium_microphone_under_obamas_chin_is_named_in_the_verdict(pipeline):
@@ -226,7 +226,7 @@ def test_a_microphone_low_on_the_chest_is_framed_out_and_the_verdict_says_so(pip
     selfie = upload(draw(rgb, mesh.xy(range(478)), Occluder("microphone", "chest", 0.35, 1)), "mic.jpg")
     verdict = pipeline.inspect_selfie(selfie)
     assert verdict.accepted and verdict.metrics["warnings"] == ["microphone_framed_out"]
-    assert "we frame the headshots from this photo close" in pipeline_module.REASON_MESSAGES["microphone_framed_out"]
+    assert "we frame the headshots from this photo close" in REASON_MESSAGES["microphone_framed_out"]
     brand = dataclasses.replace(solid_brand(), variants_per_person=2)
     output = pipeline.run(GenerationInput(selfies=(selfie,), brand=brand, seed=9))
     planned = [h for h in output.headshots if not h.qc["regenerated"]]

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import inference.pipeline as pipeline_module
 from benchmarks.occluders import CALIBRATION_PEOPLE, CHECK_PEOPLE, Occluder, draw
 from inference.face_detect import prominent_faces
 from inference.ingest import decode_image
+from inference.messages import REASON_MESSAGES
 from inference.request import SelfieInput
 from inference.selfie_qc import MAX_OCCLUSION, face_mesh_on_face, occlusion_measure, photo_reasons
 
@@ -49,7 +49,7 @@ def test_an_object_over_the_face_is_refused_as_face_covered_with_the_tip(pipelin
     verdict = pipeline.inspect_selfie(upload)
     assert not verdict.accepted
     assert "face_covered" in verdict.reasons
-    assert pipeline_module.REASON_MESSAGES["face_covered"] == TIP
+    assert REASON_MESSAGES["face_covered"] == TIP
     assert TIP in verdict.messages
     assert verdict.metrics["occlusion"] > MAX_OCCLUSION
 

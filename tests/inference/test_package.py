@@ -11,6 +11,7 @@ MODULES = [
     "inference", "inference.brand", "inference.request", "inference.errors", "inference.ingest",
     "inference.face_detect", "inference.segmentation", "inference.framing", "inference.background",
     "inference.color", "inference.renditions", "inference.output_qc", "inference.pipeline", "inference.cli",
+    "inference.checks", "inference.messages", "inference.inspection", "inference.regeneration",
 ]
 
 

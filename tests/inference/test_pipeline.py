@@ -10,11 +10,12 @@ from PIL import Image
 
 from inference.background import render_background
 from inference.brand import BrandSpec, Framing
+from inference.checks import check_inputs
 from inference.errors import InputError
 from inference.face_detect import SAME_PERSON_DISTANCE, identity_distance, prominent_faces
 from inference.framing import estimate_head_height
+from inference.messages import REASON_MESSAGES
 from inference.output_qc import assess_headshot
-from inference.pipeline import REASON_MESSAGES, check_inputs
 from inference.request import GenerationInput, SelfieInput
 from inference.variants import VariantSpec, framing_for
 

@@ -14,6 +14,7 @@ from inference.face_detect import prominent_faces
 from inference.face_mesh import EYE_A_CONTOUR, EYE_B_CONTOUR
 from inference.identity import IdentityProfile, profile_from_embeddings
 from inference.ingest import decode_image
+from inference.messages import REASON_MESSAGES
 from inference.request import GenerationInput, SelfieInput
 from inference.selfie_qc import (
     MAX_DUPLICATE_HASH_BITS,
@@ -112,7 +113,7 @@ def test_a_sigma_3_blurred_copy_is_rejected_as_too_blurry(pipeline, person_file)
     # angelina/5 has the largest dev face (413 px): the hardest case for a face-size-normalised measure.
     verdict = pipeline.inspect_selfie(upload(cv2.GaussianBlur(photo(person_file), (0, 0), 3.0)))
     assert "too_blurry" in verdict.reasons
-    assert pipeline_module.REASON_MESSAGES["too_blurry"] in verdict.messages
+    assert REASON_MESSAGES["too_blurry"] in verdict.messages
 
 
 def test_the_real_blurry_dark_negative_is_rejected_for_both(pipeline):
@@ -169,7 +170,7 @@ def test_closed_eyes_are_rejected(pipeline, person_file):
     """The eyes painted shut: lids inpainted from the surrounding skin, a lash line where they meet."""
     rgb = photo(person_file)
     face = face_of(pipeline, rgb)
-    mesh = face_mesh_on_face(pipeline._selfie_mesher(), rgb, face)
+    mesh = face_mesh_on_face(pipeline.mesher, rgb, face)
     mask = np.zeros(rgb.shape[:2], np.uint8)
     for contour in (EYE_A_CONTOUR, EYE_B_CONTOUR):
         cv2.fillPoly(mask, [np.round(mesh.xy(contour)).astype(np.int32)], 255)
@@ -187,10 +188,10 @@ def test_head_pose_signs_follow_the_documented_conventions(pipeline):
     for person_file, key in (("barack_obama/4.jpg", "yaw"), ("angelina/8.jpg", "roll")):
         rgb = photo(person_file)
         mirrored = np.ascontiguousarray(rgb[:, ::-1])
-        as_taken = measure_selfie(rgb, face_of(pipeline, rgb), face_mesh_on_face(pipeline._selfie_mesher(), rgb,
+        as_taken = measure_selfie(rgb, face_of(pipeline, rgb), face_mesh_on_face(pipeline.mesher, rgb,
                                                                                 face_of(pipeline, rgb)))
         flipped = measure_selfie(mirrored, face_of(pipeline, mirrored),
-                                 face_mesh_on_face(pipeline._selfie_mesher(), mirrored, face_of(pipeline, mirrored)))
+                                 face_mesh_on_face(pipeline.mesher, mirrored, face_of(pipeline, mirrored)))
         if key == "yaw":
             assert as_taken.yaw < -15 and flipped.yaw > 15
         else:
@@ -217,7 +218,7 @@ def test_every_reason_selfie_qc_can_give_has_a_message_with_a_tip():
              "eyes_not_visible", "duplicate",
              "different_person", "identity_unclear"}
     for code in codes:
-        message = pipeline_module.REASON_MESSAGES[code]
+        message = REASON_MESSAGES[code]
         assert message[0].isupper() and message.endswith(".") and len(message.split(". ")) >= 2, code
 
 
@@ -230,7 +231,7 @@ def test_a_colleagues_photo_in_a_set_of_six_is_rejected_as_different_person(pipe
     verdicts = {v.name: v for v in result.verdicts}
     assert verdicts["colleague.jpg"].accepted is False
     assert verdicts["colleague.jpg"].reasons == ("different_person",)
-    assert pipeline_module.REASON_MESSAGES["different_person"] in verdicts["colleague.jpg"].messages
+    assert REASON_MESSAGES["different_person"] in verdicts["colleague.jpg"].messages
     assert verdicts["colleague.jpg"].metrics["identity_distance"] > 0.55
     assert all(verdicts[s.name].accepted for s in own)
     assert result.profile is not None and result.profile.count == 6
@@ -252,7 +253,7 @@ def test_run_generates_nothing_from_the_colleagues_photo(pipeline, monkeypatch):
         def ranks(self):
             return ()
 
-    monkeypatch.setattr(pipeline_module, "_PersonRun", Recorder)
+    monkeypatch.setattr(pipeline_module, "PersonRun", Recorder)
     selfies = tuple(SelfieInput(f"o{n}.jpg", (FACES / "barack_obama" / f"{n}.jpg").read_bytes()) for n in (1, 2, 4))
     # jack_dorsey/3, not /4: /4 is cut off at the collar and refused for that before any set check.
     colleague = SelfieInput("colleague.jpg", (FACES / "jack_dorsey" / "3.jpg").read_bytes())

@@ -1,9 +1,81 @@
-"""A stand-in pipeline for pool tests: real Ray actors, no face models, and it says which process served it."""
+"""Stand-in pipelines for pool, rollout and fault tests and the rollout benchmark: real Ray actors and real outputs,
+no face models. CalibratedStandIn costs a calibrated, fixed CPU time per headshot; EchoPipeline says which process
+served it; GatedPipeline holds a set half-way until the test lets each headshot through."""
 from __future__ import annotations
 
+import asyncio
+import io
 import os
+import time
 
-from inference.request import GenerationInput, GenerationOutput, SelfieVerdict
+import ray
+from PIL import Image
+
+from inference.request import (
+    GenerationInput,
+    GenerationOutput,
+    GenerationPlan,
+    GenerationRanking,
+    HeadshotOutput,
+    HeadshotRank,
+    SelfieVerdict,
+)
+from inference.streaming import collect_output
+
+# The smallest valid output: storing code opens it to read its size, so it must be a real PNG.
+OUTPUT_PX = 8
+
+
+def tiny_png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (OUTPUT_PX, OUTPUT_PX), (31, 78, 121)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def burn_cpu(seconds: float) -> None:
+    """Spend `seconds` of this thread's CPU time: a fixed amount of work however loaded the machine is.
+
+    Under contention the wall time grows while the work stays the same, which is what a model on a shared core does.
+    """
+    deadline = time.thread_time() + seconds
+    x = 1
+    while time.thread_time() < deadline:
+        for _ in range(2000):
+            x = (x * 1103515245 + 12345) & 0xFFFFFFFF
+
+
+class CalibratedStandIn:
+    """Accepts every selfie and makes `variants_per_person` headshots, each costing `cpu_seconds_per_variant`.
+
+    `delay_seconds` adds a sleep per set (no CPU): tests use it to hold a task open long enough to kill its actor.
+    """
+
+    def __init__(self, cpu_seconds_per_variant: float = 0.0, delay_seconds: float = 0.0, variants: int | None = None):
+        self.cpu_seconds_per_variant = cpu_seconds_per_variant
+        self.delay_seconds = delay_seconds
+        self.variants = variants
+        self.image = tiny_png()
+        self.pid = os.getpid()
+
+    def run(self, request: GenerationInput) -> GenerationOutput:
+        if not request.selfies:
+            raise ValueError("a generation input needs at least one selfie")
+        if self.delay_seconds:
+            time.sleep(self.delay_seconds)
+        count = self.variants or request.brand.variants_per_person
+        headshots = []
+        for n in range(count):
+            burn_cpu(self.cpu_seconds_per_variant)
+            source = request.selfies[n % len(request.selfies)].name
+            variant = f"standin-{n}"
+            headshots.append(HeadshotOutput(
+                source=source, variant=variant, params={"seed": request.seed, "n": n}, image=self.image,
+                renditions=(), qc={"requested_variant": variant, "actor_pid": self.pid}, passed=True, rank=n + 1))
+        verdicts = tuple(SelfieVerdict(name=s.name, accepted=True) for s in request.selfies)
+        return GenerationOutput(selfies=verdicts, headshots=tuple(headshots))
+
+
+# -- which process served it -----------------------------------------------------------------------------------
 
 LOADS = 0
 
@@ -23,19 +95,6 @@ class EchoPipeline:
 
 
 # -- a set held half-way --------------------------------------------------------------------------------------
-
-import asyncio  # noqa: E402
-
-import ray  # noqa: E402
-
-from inference.request import (  # noqa: E402
-    GenerationPlan,
-    GenerationRanking,
-    HeadshotOutput,
-    HeadshotRank,
-)
-from inference.streaming import collect_output  # noqa: E402
-from ray_cluster.standin import _tiny_png  # noqa: E402
 
 
 @ray.remote(num_cpus=0)
@@ -91,7 +150,7 @@ class GatedPipeline:
         self.variants = variants
         self.failing = set(failing)
         self.failures = list(failures)
-        self.image = _tiny_png()
+        self.image = tiny_png()
 
     def stream(self, request: GenerationInput):
         verdicts = tuple(SelfieVerdict(name=s.name, accepted=True) for s in request.selfies)

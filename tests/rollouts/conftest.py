@@ -11,7 +11,7 @@ from PIL import Image
 from tenancy.models import Role
 from tests.factories import grant_consent, make_brand_kit, make_employee, make_user
 
-STANDIN = "ray_cluster.standin:CalibratedStandIn"
+STANDIN = "tests.ray_cluster.standin:CalibratedStandIn"
 VARIANTS = 2
 
 

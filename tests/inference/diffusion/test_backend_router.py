@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from inference.backends import BackendRouter
 from inference.brand import Background, BrandSpec
@@ -17,7 +16,6 @@ TINY = {"variant": "base", "generation_long_side": 64, "steps": 2, "max_variants
 
 @pytest.fixture(scope="module")
 def router(tmp_path_factory):
-    torch.set_num_threads(1)
     store = build_tiny_store(tmp_path_factory.mktemp("store"))
     return BackendRouter(default_backend="studio", model_store=str(store), diffusion_options=TINY)
 

@@ -22,14 +22,6 @@ from .store_factory import build_tiny_store
 BRAND_COLOUR = "#1f4e79"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)  # CI cores carry other load; torch with 2 threads then runs many times slower
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> Path:
     return build_tiny_store(tmp_path_factory.mktemp("model_store"))

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from inference.brand import Attire, Background, BrandSpec
@@ -55,14 +54,6 @@ from tests.inference.conftest import FACES
 from .klein_factory import TINY_MAX_SEQUENCE, TINY_OUT_LAYERS, StandInPipe, build_klein_store
 
 BRAND_COLOUR = "#1f4e79"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)  # CI cores carry other load; torch with 2 threads then runs many times slower
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")

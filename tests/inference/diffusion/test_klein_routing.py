@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 
 import pytest
-import torch
 
 from inference.backends import BackendRouter
 from inference.brand import Background, BrandSpec
@@ -20,14 +19,6 @@ from .store_factory import build_tiny_store
 SDXL = {"variant": "base", "generation_long_side": 64, "steps": 2, "max_variants": 1}
 KLEIN = {"generation_long_side": 64, "steps": 2, "max_variants": 1, "text_encoder_out_layers": TINY_OUT_LAYERS,
          "max_sequence_length": TINY_MAX_SEQUENCE}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")
