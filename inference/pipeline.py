@@ -23,9 +23,9 @@ from .framing import FramingPlan
 from .identity import IdentityProfile, distance_to_profile, profile_from_embeddings
 from .ingest import DecodedImage, IngestLimits, decode_image
 from .matting import DEFAULT_MODEL_PATH, load_portrait_matter
+from .near_duplicate import ImagePrint, image_print, same_image
 from .output_qc import (
     FaceTone,
-    ImagePrint,
     OutputQCInput,
     QCLimits,
     SkinReference,
@@ -33,8 +33,6 @@ from .output_qc import (
     clipped_fractions,
     face_sharpness,
     face_tone,
-    image_print,
-    same_image,
     skin_reference,
 )
 from .ranking import RankingModel, rank_entries
@@ -52,7 +50,8 @@ from .request import (
     SelfieVerdict,
 )
 from .segmentation import PersonSegmenter
-from .selfie_qc import SelfieMetrics, SetItem, SetJudgement, face_mesh_on_face, judge_set, measure_selfie, photo_reasons
+from .selfie_qc import SelfieMetrics, face_mesh_on_face, measure_selfie, photo_reasons
+from .selfie_set import SetItem, SetJudgement, judge_set
 from .streaming import collect_output
 from .variants import (
     FramingFit,

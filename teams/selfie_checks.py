@@ -10,7 +10,7 @@ from functools import lru_cache
 
 from inference.identity import IdentityProfile, profile_from_embeddings
 from inference.request import SelfieInput, SelfieVerdict
-from inference.selfie_qc import SetItem, judge_set
+from inference.selfie_set import SetItem, judge_set
 
 _lock = threading.Lock()
 
