@@ -5,6 +5,7 @@ and with them dlib, mediapipe and OpenCV, on first use.
 """
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .brand import BrandSpec, BrandSpecError
@@ -37,7 +38,5 @@ _LAZY = {"HeadshotPipeline": "pipeline", "check_inputs": "pipeline"}
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        from importlib import import_module
-
         return getattr(import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
