@@ -3,9 +3,9 @@
 1. Every full-size dev photo (john_* chips left out): which framing styles it fills (variants.framing_fit), the
    bottom extension the tightest style still needs, and whether selfie QC refuses it as cut_off_below_chin.
 2. Copies of dev photos cut 0.05..0.5 head heights below the chin, and the tight dev originals: the share of the
-   person shown that finishing invents below the photo (framing.invented_body_share) in a head-and-shoulders frame
+   person shown that finishing invents below the photo (framing_qc.invented_body_share) in a head-and-shoulders frame
    (what was planned before) and in the first style framing_fit now plans; "refused" where selfie QC refuses it.
-3. The microphone check (selfie_qc.microphone_below_face): warnings on clean dev photos and demo samples (false
+3. The microphone check (occlusion.microphone_below_face): warnings on clean dev photos and demo samples (false
    positives), and synthetic microphones on the chest (benchmarks/occluders, place="chest") found, by half.
 """
 from __future__ import annotations
@@ -37,9 +37,10 @@ def main() -> None:
     from inference.finishing import SubjectInput
     from inference.framing import estimate_head_height
     from inference.ingest import decode_image
+    from inference.occlusion import microphone_below_face
     from inference.pipeline import HeadshotPipeline
     from inference.request import SelfieInput
-    from inference.selfie_qc import face_mesh_on_face, microphone_below_face
+    from inference.selfie_qc import face_mesh_on_face
     from inference.variants import framing_fit, framing_for
 
     pipeline = HeadshotPipeline()

@@ -1,5 +1,5 @@
 """Synthetic occluders on real dev photos (hands, microphones, phones, cups), for calibrating and checking selfie
-QC's occlusion check (selfie_qc.occlusion_measure). Shared by benchmarks/quality.py (--section occlusion) and
+QC's occlusion check (occlusion.occlusion_measure). Shared by benchmarks/quality.py (--section occlusion) and
 tests/inference/test_occlusion.py; deterministic for a given seed.
 
 Each object is drawn at the photo's own resolution with soft shading and a slightly soft (anti-aliased) outline,

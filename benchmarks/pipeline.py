@@ -13,16 +13,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 SHARED = Path(os.environ.get("HEADSHOTS_SHARED_DIR", REPO.parent / "shared"))
 
-STAGES = (
-    "decode",
-    "detect+landmarks",
-    "embed",
-    "segment",
-    "frame",
-    "composite+colour",  # edge colour clean-up, grade, alpha blend
-    "renditions",
-    "output QC",
-)
+# The stages HeadshotPipeline.run() goes through for one headshot of one selfie, in order. The finishing stages are
+# the Finisher's own (its timings_ms: prepare once per selfie and framing, render once per look), so the table
+# measures exactly the code run() calls; before them selfie inspection and the selfie's matte, after them delivery.
+INSPECTION_STAGES = ("decode", "detect+landmarks", "selfie mesh+QC", "embed")
+DELIVERY_STAGES = ("output QC", "renditions")
 
 
 def main() -> int:
@@ -32,26 +27,28 @@ def main() -> int:
     parser.add_argument("--variants", type=int, default=24, help="variants per person in the generation section")
     args = parser.parse_args()
 
-    from inference.background import composite, estimate_foreground, render_background
     from inference.brand import BrandSpec
-    from inference.color import grade_subject
     from inference.errors import IngestError
     from inference.face_detect import prominent_faces
-    from inference.framing import frame_portrait, frame_size, plan_framing
+    from inference.finishing import LookInput, SubjectInput
     from inference.ingest import decode_image
-    from inference.output_qc import assess_headshot
+    from inference.near_duplicate import image_print
+    from inference.output_qc import OutputQCInput, assess_output, clipped_fractions, face_tone, skin_reference
     from inference.pipeline import HeadshotPipeline
     from inference.renditions import encode_master_png, make_renditions
     from inference.request import GenerationInput, SelfieInput
+    from inference.selfie_qc import face_mesh_on_face, measure_selfie, photo_reasons
 
     started = time.perf_counter()
     pipeline = HeadshotPipeline()
     load_ms = (time.perf_counter() - started) * 1000
     brand = BrandSpec()
-    size = frame_size(brand)
-    started = time.perf_counter()
-    backdrop = render_background(brand.background, *size)
-    backdrop_ms = (time.perf_counter() - started) * 1000
+    framing = brand.framing
+    # As run() sizes the master: the largest rendition width, at the framing's aspect.
+    width = max(brand.output_sizes)
+    long_side = max(width, round(width / framing.aspect))
+    look = LookInput(background=brand.background, lighting=brand.lighting, color_grade=brand.color_grade,
+                     attire=brand.attire_color)
 
     photos = sorted(args.faces.glob("*/*.jpg"))
     if args.limit:
@@ -59,8 +56,9 @@ def main() -> int:
     if not photos:
         print(f"no photos under {args.faces}", file=sys.stderr)
         return 2
-    timings: dict[str, list[float]] = {stage: [] for stage in STAGES}
+    timings: dict[str, list[float]] = {}
     skipped: list[str] = []
+    size = None
     for photo in photos:
         data = photo.read_bytes()
         marks = [time.perf_counter()]
@@ -77,27 +75,52 @@ def main() -> int:
             skipped.append(f"{photo.parent.name}/{photo.name} ({len(people)} faces)")
             continue
         face = people[0]
+        reasons = photo_reasons(measure_selfie(rgb, face, face_mesh_on_face(pipeline.mesher, rgb, face)))
+        marks.append(time.perf_counter())
+        if reasons:
+            skipped.append(f"{photo.parent.name}/{photo.name} ({reasons[0]})")
+            continue
         embedding = pipeline.faces.embed(rgb, face)
         marks.append(time.perf_counter())
-        plan = plan_framing(face, brand.framing, size)
-        matte, _ = pipeline.finisher._source_matte(rgb, face, plan)
-        marks.append(time.perf_counter())
-        framed = frame_portrait(rgb, matte, plan)
-        marks.append(time.perf_counter())
-        person = estimate_foreground(framed.rgb, framed.matte)
-        headshot = composite(grade_subject(person, brand.color_grade, brand.lighting), framed.matte, backdrop)
+        stage_ms = {stage: (end - begin) * 1000 for stage, (begin, end) in
+                    zip(INSPECTION_STAGES, pairwise(marks), strict=True)}
+
+        started = time.perf_counter()
+        # MODNet's matte of the whole selfie, once for all its framings (None with mediapipe: prepare.segmentation).
+        source_matte = pipeline.finisher.selfie_matte(rgb, face)
+        stage_ms["selfie matte"] = (time.perf_counter() - started) * 1000
+        prepared = pipeline.finisher.prepare(SubjectInput(
+            rgb=rgb, face=face, framing=framing, retouch=brand.retouch, long_side=long_side,
+            source_matte=source_matte))
+        finished = pipeline.finisher.render(prepared, look)
+        finisher_ms = finished.measurements["timings_ms"]
+        for group in ("prepare", "render"):
+            stage_ms.update({f"{group}.{stage}": value for stage, value in finisher_ms[group].items()})
+        headshot = finished.rgb
+        size = headshot.shape[1], headshot.shape[0]
+
+        marks = [time.perf_counter()]
+        image_print(headshot)
+        gain = finished.measurements.get("face_luma_gain")
+        assess_output(pipeline.faces, OutputQCInput(
+            rgb=headshot, profile_embedding=embedding, source_embedding=embedding,
+            source_skin=skin_reference(rgb, face), source_clipped=clipped_fractions(rgb, face.box),
+            source_tone=face_tone(rgb, face), exposure_gain_ev=gain if isinstance(gain, (int, float)) else None,
+            matte=finished.matte, eye_line_target=finished.plan.framing.eye_line,
+            halo_score=finished.measurements.get("halo")), pipeline.qc_limits)
         marks.append(time.perf_counter())
         encode_master_png(headshot)
         make_renditions(headshot, brand.output_sizes)
         marks.append(time.perf_counter())
-        assess_headshot(pipeline.faces, headshot, profile_embedding=embedding, source_embedding=embedding)
-        marks.append(time.perf_counter())
-        for stage, (begin, end) in zip(STAGES, pairwise(marks), strict=True):
-            timings[stage].append((end - begin) * 1000)
+        stage_ms.update({stage: (end - begin) * 1000 for stage, (begin, end) in
+                         zip(DELIVERY_STAGES, pairwise(marks), strict=True)})
+        for stage, value in stage_ms.items():
+            timings.setdefault(stage, []).append(value)
 
-    count = len(timings["decode"])
-    print(f"{count} photos from {args.faces} (frame {size[0]}x{size[1]}, renditions {list(brand.output_sizes)})")
-    print(f"model load (once per actor): {load_ms:.0f} ms; background render (once per run): {backdrop_ms:.1f} ms")
+    count = len(timings.get("decode", []))
+    frame = "no headshot made" if size is None else f"frame {size[0]}x{size[1]}"
+    print(f"{count} photos from {args.faces} ({frame}, renditions {list(brand.output_sizes)})")
+    print(f"model load (once per actor): {load_ms:.0f} ms")
     if skipped:
         by_reason: dict[str, list[str]] = {}
         for entry in skipped:
@@ -105,12 +128,16 @@ def main() -> int:
             by_reason.setdefault(reason.strip("()"), []).append(name)
         summary = "; ".join(f"{reason}: {len(names)} (e.g. {names[0]})" for reason, names in by_reason.items())
         print(f"skipped {len(skipped)} photos the pipeline would reject - {summary}")
-    print(f"{'stage':<18}{'mean':>9}{'median':>9}{'p90':>9}{'max':>9}   ms per photo")
-    totals = [sum(values) for values in zip(*timings.values(), strict=True)]
-    for stage, values in list(timings.items()) + [("total", totals)]:
-        ordered = sorted(values)
-        p90 = ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
-        print(f"{stage:<18}{statistics.fmean(values):9.1f}{statistics.median(values):9.1f}{p90:9.1f}{max(values):9.1f}")
+    if timings:
+        print("one headshot per photo through the stages run() calls: selfie inspection, the Finisher's prepare and "
+              "render stages (its own timings_ms), output QC, renditions")
+        print(f"{'stage':<34}{'mean':>9}{'median':>9}{'p90':>9}{'max':>9}   ms per photo")
+        totals = [sum(values) for values in zip(*timings.values(), strict=True)]
+        for stage, values in list(timings.items()) + [("total", totals)]:
+            ordered = sorted(values)
+            p90 = ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
+            print(f"{stage:<34}{statistics.fmean(values):9.1f}{statistics.median(values):9.1f}{p90:9.1f}"
+                  f"{max(values):9.1f}")
 
     # Cross-check: the real run() on a few photos, one request each, should cost about the stage total.
     sample = [p for p in photos if f"{p.parent.name}/{p.name}" not in {s.split(' ')[0] for s in skipped}][:5]
@@ -120,7 +147,8 @@ def main() -> int:
     per_run = (time.perf_counter() - started) * 1000 / max(len(sample), 1)
     print(f"HeadshotPipeline.run, one selfie per request, {len(sample)} photos: {per_run:.0f} ms per photo")
     generation_stages(pipeline, photos, skipped, variants=args.variants)
-    single_core_2048(pipeline, sample[0])
+    if sample:
+        single_core_2048(pipeline, sample[0])
     return 0
 
 

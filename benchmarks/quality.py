@@ -185,7 +185,7 @@ def selfie_qc_section(pipeline, photos: list[Photo]) -> dict[str, float]:
     from inference.face_detect import prominent_faces
     from inference.ingest import decode_image
     from inference.request import SelfieInput
-    from inference.selfie_qc import SetItem, judge_set
+    from inference.selfie_set import SetItem, judge_set
 
     print("== Selfie QC ==")
     usable, unusable, baseline = split_usable(pipeline, photos)
@@ -320,13 +320,8 @@ def calibration_section(pipeline, photos: list[Photo]) -> None:
     from inference.face_detect import prominent_faces
     from inference.identity import find_consensus, geometric_median
     from inference.ingest import decode_image
-    from inference.selfie_qc import (
-        MAX_DUPLICATE_HASH_BITS,
-        face_mesh_on_face,
-        hash_distance,
-        measure_selfie,
-        perceptual_hash,
-    )
+    from inference.selfie_qc import face_mesh_on_face, measure_selfie, perceptual_hash
+    from inference.selfie_set import MAX_DUPLICATE_HASH_BITS, hash_distance
 
     print("\n== Selfie QC calibration ==")
     measured: dict[str, dict[str, list[float]]] = {}

@@ -42,11 +42,6 @@ def apply_light_falloff(backdrop: np.ndarray, gain: np.ndarray | None) -> np.nda
     return np.clip(np.rint(lit), 0, 255).astype(np.uint8)
 
 
-def gradient_row_colours(background: Background, height: int) -> np.ndarray:
-    """The exact colour of every row of the rendered background (height x 3 uint8); for QC and tests."""
-    return render_background(background, 1, height)[:, 0, :]
-
-
 def composite(person: np.ndarray, matte: np.ndarray, backdrop: np.ndarray) -> np.ndarray:
     """Alpha-blend the person over the backdrop; where the matte is 0 the backdrop pixel is kept bit for bit."""
     if person.shape != backdrop.shape or matte.shape != person.shape[:2]:

@@ -33,6 +33,8 @@ EYE_A_CONTOUR = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 1
 EYE_B_CONTOUR = (362, 382, 381, 380, 374, 373, 390, 249, 263, 466, 388, 387, 386, 385, 384, 398)
 BROW_A = (70, 63, 105, 66, 107, 55, 65, 52, 53, 46)
 BROW_B = (300, 293, 334, 296, 336, 285, 295, 282, 283, 276)
+# The mesh's surface as mediapipe draws it: (a, b) landmark index pairs, the edges of its triangles.
+TESSELATION_EDGES: frozenset[tuple[int, int]] = frozenset(mp.solutions.face_mesh_connections.FACEMESH_TESSELATION)
 
 
 @dataclass(frozen=True)

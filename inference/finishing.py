@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,15 +15,16 @@ from .color import DEFAULT_FACE_LUMA, grade, match_colour_cast, normalize_face_e
 from .face_detect import Face
 from .face_mesh import FaceMesh, FaceMesher
 from .framing import (
+    FramedPortrait,
+    FramingChoice,
     FramingPlan,
     choose_framing,
     frame_subject,
-    hard_edge_score,
-    invented_body_share,
     output_size,
     plan_framing,
     resize_plan,
 )
+from .framing_qc import hard_edge_score, invented_body_share
 from .lighting import LightingInput, relight
 from .retouch import RetouchInput, retouch
 from .segmentation import PersonSegmenter, keep_attached, refine_edges
@@ -73,6 +75,21 @@ class SubjectInput:
 
 
 @dataclass(frozen=True)
+class FramedSubject:
+    """The subject on the working frame, as retouch and white balance receive it (Finisher.frame)."""
+
+    rgb: np.ndarray            # framed at the working size, subject colours cleaned at the matte edge
+    matte: np.ndarray          # float32 0..1, edge-refined, only what is attached to the face
+    mesh: FaceMesh | None      # found on rgb
+    framed: FramedPortrait     # the warp itself: its `inside` says which pixels were photographed
+    choice: FramingChoice      # the framing at the output size (tightened where the selfie's edge showed)
+    work_plan: FramingPlan     # the same framing at the working size
+    size: tuple[int, int]      # output (width, height)
+    source_matte: np.ndarray   # the whole selfie's person matte
+    matte_model: str           # "modnet" or "mediapipe"
+
+
+@dataclass(frozen=True)
 class PreparedSubject:
     rgb: np.ndarray            # framed subject at the OUTPUT size, retouched, white-balanced, face exposure normalised
     matte: np.ndarray          # float32 0..1 at the output size, edge-refined, softly faded where the selfie ends
@@ -103,6 +120,10 @@ class FinishedHeadshot:
     plan: FramingPlan
     params: dict
     measurements: dict
+
+
+def _no_clock(name: str) -> None:
+    """Finisher.frame()'s clock when nobody times it."""
 
 
 class _StageClock:
@@ -136,29 +157,10 @@ class Finisher:
         lap = _StageClock()
         timings = lap.ms
 
-        size = output_size(inp.framing, inp.long_side)
-        if inp.source_matte is not None:
-            source_matte, matte_model = inp.source_matte, "modnet"
-        else:
-            source_matte, matte_model = self._source_matte(inp.rgb, inp.face, plan_framing(inp.face, inp.framing, size))
-        lap("segmentation")
-        choice = choose_framing(inp.face, inp.framing, size, source_matte)
-        plan = choice.plan
-        # Work at the source's resolution for this framing: output / scale, within [MIN_WORK_LONG_SIDE, output].
-        work_long = int(round(min(inp.long_side, max(MIN_WORK_LONG_SIDE, inp.long_side / max(plan.scale, 1e-6)))))
-        work_size = output_size(inp.framing, work_long)
-        work_plan = resize_plan(plan, work_size)
-        framed = frame_subject(inp.rgb, source_matte, work_plan)
-        lap("framing")
-        matte = refine_edges(framed.rgb, framed.matte, framed.inside)
-        # Soft islands left by refinement or the body extension (a glow above the head, a neighbour's remnant) are
-        # no part of the employee: only what is attached to the face stays, and "nobody" is exactly 0.
-        matte = keep_attached(matte, face_box_from_plan(work_plan))
-        # The old background's colour mixed into the soft edge (spill) would ride along onto the new backdrop.
-        rgb = estimate_foreground(framed.rgb, matte)
-        lap("matte_refinement")
-        mesh = self.mesher.detect(rgb)
-        lap("face_mesh")
+        subject = self.frame(inp, lap)
+        rgb, matte, mesh, choice = subject.rgb, subject.matte, subject.mesh, subject.choice
+        work_plan, plan, size = subject.work_plan, subject.choice.plan, subject.size
+        work_size = (work_plan.frame_width, work_plan.frame_height)
         touched = retouch(RetouchInput(rgb=rgb, mesh=mesh, matte=matte, strength=inp.retouch.strength,
                                        min_texture_share=inp.retouch.min_texture_share))
         lap("retouch")
@@ -171,14 +173,14 @@ class Finisher:
         factor = size[1] / work_size[1]
         out_mesh = None if mesh is None else FaceMesh(points=(mesh.points * np.float32(factor)).astype(np.float32))
         lap("upscale")
-        edge = hard_edge_score(matte, source_matte, work_plan)
-        smear = invented_body_share(matte, framed.inside) if framed.inside is not None else 0.0
+        edge = hard_edge_score(matte, subject.source_matte, work_plan)
+        smear = invented_body_share(matte, subject.framed.inside)
         lap("measure")
         params = {
             "framing": {**plan.as_params(), "requested_head_height": inp.framing.head_height,
                         "tighten_factor": round(choice.tighten, 4)},
             "working_size": list(work_size),
-            "matte_model": matte_model,
+            "matte_model": subject.matte_model,
             "retouch": _json_safe(touched.params),
             "white_balance": _json_safe(balance_params),
             "face_exposure": _json_safe(exposure_params),
@@ -187,7 +189,7 @@ class Finisher:
         measurements = {
             **choice.as_measurements(),
             "hard_edge": round(edge, 4),
-            # Share of the person shown that was invented below/beside the photo (framing.invented_body_share).
+            # Share of the person shown that was invented below/beside the photo (framing_qc.invented_body_share).
             "invented_body_share": round(smear, 4),
             "texture_share": round(float(touched.texture_share), 4),
             "face_luma_gain": exposure_params.get("gain_ev"),
@@ -196,6 +198,35 @@ class Finisher:
         }
         return PreparedSubject(rgb=enlarged.rgb, matte=enlarged.matte, mesh=out_mesh, plan=plan, params=params,
                                measurements=measurements)
+
+    def frame(self, inp: SubjectInput, lap: Callable[[str], None] | None = None) -> FramedSubject:
+        """prepare()'s first stages: person matte -> framing (choose_framing, frame_subject at the working size) ->
+        matte refinement -> face mesh. What retouch and white balance then work on; `lap` times each stage."""
+        lap = lap or _no_clock
+        size = output_size(inp.framing, inp.long_side)
+        if inp.source_matte is not None:
+            source_matte, matte_model = inp.source_matte, "modnet"
+        else:
+            source_matte, matte_model = self._source_matte(inp.rgb, inp.face, plan_framing(inp.face, inp.framing, size))
+        lap("segmentation")
+        choice = choose_framing(inp.face, inp.framing, size, source_matte)
+        # Work at the source's resolution for this framing: output / scale, within [MIN_WORK_LONG_SIDE, output].
+        scale = choice.plan.scale
+        work_long = int(round(min(inp.long_side, max(MIN_WORK_LONG_SIDE, inp.long_side / max(scale, 1e-6)))))
+        work_plan = resize_plan(choice.plan, output_size(inp.framing, work_long))
+        framed = frame_subject(inp.rgb, source_matte, work_plan)
+        lap("framing")
+        matte = refine_edges(framed.rgb, framed.matte, framed.inside)
+        # Soft islands left by refinement or the body extension (a glow above the head, a neighbour's remnant) are
+        # no part of the employee: only what is attached to the face stays, and "nobody" is exactly 0.
+        matte = keep_attached(matte, face_box_from_plan(work_plan))
+        # The old background's colour mixed into the soft edge (spill) would ride along onto the new backdrop.
+        rgb = estimate_foreground(framed.rgb, matte)
+        lap("matte_refinement")
+        mesh = self.mesher.detect(rgb)
+        lap("face_mesh")
+        return FramedSubject(rgb=rgb, matte=matte, mesh=mesh, framed=framed, choice=choice, work_plan=work_plan,
+                             size=size, source_matte=source_matte, matte_model=matte_model)
 
     def render(self, subject: PreparedSubject, look: LookInput) -> FinishedHeadshot:
         """Attire colour -> relight -> brand grade -> backdrop (light falloff, subject cast matched) -> composite."""

@@ -19,8 +19,6 @@ HEAD_HEIGHT_PER_EYE_DISTANCE = 3.8
 # Drop from the eye line to the nose base over the eye distance on frontal dev faces (median 0.75). A turned
 # head shortens the eye distance but not this drop, so the larger of the two estimates is used.
 NOSE_DROP_PER_EYE_DISTANCE = 0.75
-# Width of the fade, as a fraction of frame height, where the selfie's own border falls inside the frame.
-EDGE_FADE_FRACTION = 0.06
 # Below this scale the source is shrunk with area averaging first; warpAffine alone would alias.
 _PRESHRINK_BELOW = 0.67
 
@@ -123,41 +121,14 @@ def plan_framing(face: Face, framing: Framing, size: tuple[int, int]) -> Framing
 
 @dataclass(frozen=True)
 class FramedPortrait:
-    # frame_height x frame_width x 3 uint8; pixels outside the selfie are edge-replicated filler.
+    # frame_height x frame_width x 3 uint8; past the selfie's border, the continuation of its edge (frame_subject).
     rgb: np.ndarray
-    # float32 0..1, exactly 0 outside the selfie and faded to 0 towards the selfie's own border.
+    # float32 0..1: the person's matte, continued past the selfie's border and dissolving further out.
     matte: np.ndarray
     plan: FramingPlan
-    # float32 0..1 (frame_subject only): 1 where the pixel comes from the photo itself, 0 where it was invented
-    # by extending the body past the selfie's border; later stages keep their hands off the invented part.
-    inside: np.ndarray | None = None
-
-
-def frame_portrait(
-    rgb: np.ndarray, matte: np.ndarray, plan: FramingPlan, *, edge_fade_fraction: float = EDGE_FADE_FRACTION
-) -> FramedPortrait:
-    """Warp photo and matte together into the frame."""
-    if rgb.shape[:2] != matte.shape:
-        raise ValueError("photo and matte must have the same height and width")
-    matrix = np.array(plan.matrix, dtype=np.float64)
-    fade_px = edge_fade_fraction * plan.frame_height
-    # The fade is built in source pixels (distance to the photo's border times the scale = distance in the frame),
-    # so one warp carries matte and fade together and no distance transform of the frame is needed.
-    matte = matte * _border_fade(matte.shape, fade_px / plan.scale)
-    framed_rgb, framed_matte, _ = _warp_to_frame(rgb, matte.astype(np.float32, copy=False), matrix, plan,
-                                                 matte_border=cv2.BORDER_CONSTANT)
-    return FramedPortrait(rgb=framed_rgb, matte=framed_matte, plan=plan)
-
-
-def _border_fade(shape: tuple[int, int], width_px: float) -> np.ndarray:
-    """0 at the image border rising smoothly to 1 at `width_px` inside it."""
-    height, width = shape
-    width_px = max(width_px, 1.0)
-    ramp_x = np.minimum(np.arange(width) + 0.5, width - 0.5 - np.arange(width)) / width_px
-    ramp_y = np.minimum(np.arange(height) + 0.5, height - 0.5 - np.arange(height)) / width_px
-    # Pixels at the very border are 0.5 px in; subtract that so the outermost row is exactly transparent.
-    ramp = np.clip(np.minimum.outer(ramp_y, ramp_x) - 0.5 / width_px, 0.0, 1.0).astype(np.float32)
-    return ramp * ramp * (3.0 - 2.0 * ramp)  # smoothstep: no visible crease where the fade starts or ends
+    # float32 0..1: 1 where the pixel comes from the photo itself, 0 where it was invented by extending the body
+    # past the selfie's border; later stages keep their hands off the invented part.
+    inside: np.ndarray
 
 
 # -- framing variants ----------------------------------------------------------------------------------------
@@ -320,9 +291,9 @@ _EXTENSION_LEVELS = 6
 def frame_subject(rgb: np.ndarray, matte: np.ndarray, plan: FramingPlan) -> FramedPortrait:
     """Warp photo and matte into the frame, extending the body wherever the selfie ends inside it (no hard line).
 
-    Unlike frame_portrait(), nothing here fades at the selfie's border itself: the photo is first padded with a
-    stretched, progressively blurred continuation of its edge rows whose matte dissolves gently, so the border
-    is invisible and only the far end of the continuation fades.
+    Nothing fades at the selfie's border itself: the photo is first padded with a stretched, progressively blurred
+    continuation of its edge rows whose matte dissolves gently, so the border is invisible and only the far end of
+    the continuation fades.
     """
     if rgb.shape[:2] != matte.shape:
         raise ValueError("photo and matte must have the same height and width")
@@ -496,137 +467,6 @@ def _extension_block(image: np.ndarray, alpha: np.ndarray, length: int, unit: fl
     return block_rgb.astype(np.float32), block_alpha.astype(np.float32)
 
 
-# -- measuring a hard edge where the selfie ends -------------------------------------------------------------
-
-# Length over which a change is measured, as a fraction of frame height: at 0.5% a cut (any change within a pixel
-# or two) shows in full, a fade over several % shows a fraction of it.
-HARD_EDGE_STEP = 0.005
-# Half-width of the band around the border line searched for the steepest change (fraction of frame height): a
-# fade that ends a little before the line (frame_portrait's) and one that starts past it must both count.
-HARD_EDGE_BAND = 0.1
-# Share of the border points (those next to the person) whose change counts: robust to a few texture pixels.
-HARD_EDGE_PERCENTILE = 95.0
-# Only where the reference is solidly the person is the ratio measured: on the soft edge of the person's outline a
-# ratio is unstable, and edge refinement legitimately changes it.
-_SOLID_PERSON = 0.9
-
-
-def hard_edge_score(framed_matte: np.ndarray, source_matte: np.ndarray, plan: FramingPlan, *,
-                    band: float = HARD_EDGE_BAND) -> float:
-    """How hard the selfie's own border shows in the framed matte: 0 = invisible, 1 = a full cut.
-
-    The person's own outline must not count, so the score looks at what the border did to the person: the ratio
-    of the framed matte to a reference that warps the source matte as if the selfie went on forever (its edge
-    pixels repeated), where that reference is solidly the person (> 0.9). Across each border line that falls inside
-    the frame the ratio is sampled within +-band of frame height; a point's score is its steepest change over
-    HARD_EDGE_STEP of frame height, and the HARD_EDGE_PERCENTILE over the points that meet the person is
-    returned (0 when the border never meets the person).
-    """
-    height, width = framed_matte.shape
-    if (width, height) != (plan.frame_width, plan.frame_height):
-        raise ValueError("the framed matte must have the plan's frame size")
-    reference = cv2.warpAffine(source_matte.astype(np.float32), np.array(plan.matrix, dtype=np.float64),
-                               (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    kept = np.where(reference > _SOLID_PERSON, framed_matte.astype(np.float32) / np.maximum(reference, _SOLID_PERSON),
-                    np.nan)
-    step = HARD_EDGE_STEP * height
-    increment = max(1.0, step / 4)
-    offsets = np.arange(-band * height, band * height + 1e-6, increment)
-    lag = max(1, round(step / increment))
-    src_h, src_w = source_matte.shape
-    matrix = np.array(plan.matrix, dtype=np.float64)
-    scores = []
-    for a, b in _border_lines(src_w, src_h):
-        pa = matrix @ np.array([a[0], a[1], 1.0])
-        pb = matrix @ np.array([b[0], b[1], 1.0])
-        length = float(np.hypot(*(pb - pa)))
-        if length < 1:
-            continue
-        points = pa[None] + np.linspace(0.0, 1.0, max(2, int(length / 2)))[:, None] * (pb - pa)[None]
-        inside = (points[:, 0] >= 0) & (points[:, 0] <= width - 1) & (points[:, 1] >= 0) & (points[:, 1] <= height - 1)
-        if not inside.any():
-            continue
-        normal = np.array([-(pb - pa)[1], (pb - pa)[0]]) / length
-        profile = (points[inside][:, None, :] + offsets[None, :, None] * normal[None, None, :]).reshape(-1, 2)
-        profile = profile.astype(np.float32)
-        count = int(inside.sum())
-        values = _sample_nearest(kept, profile).reshape(count, -1)
-        change = np.abs(values[:, lag:] - values[:, :-lag])
-        meets = (~np.isnan(change)).any(axis=1)
-        if meets.any():
-            scores.append(np.nanmax(change[meets], axis=1))
-    if not scores or not any(s.size for s in scores):
-        return 0.0
-    return float(np.percentile(np.concatenate(scores), HARD_EDGE_PERCENTILE))
-
-
-# border_step() ignores border points where neither side holds more than this much of the person.
-_BORDER_STEP_PERSON_MIN = 0.05
-
-
-def border_step(image: np.ndarray, plan: FramingPlan, source_size: tuple[int, int], matte: np.ndarray) -> float:
-    """The colour jump straight across the selfie's border line in a framed image (e.g. the composite), 0..1.
-
-    The HARD_EDGE_PERCENTILE, over border points next to the person, of the largest channel difference / 255
-    between the two points HARD_EDGE_STEP / 2 of frame height either side of the line.
-    """
-    height, width = image.shape[:2]
-    values = image.astype(np.float32) / 255.0
-    half = HARD_EDGE_STEP * height / 2
-    matrix = np.array(plan.matrix, dtype=np.float64)
-    steps = []
-    for a, b in _border_lines(*source_size):
-        pa = matrix @ np.array([a[0], a[1], 1.0])
-        pb = matrix @ np.array([b[0], b[1], 1.0])
-        length = float(np.hypot(*(pb - pa)))
-        if length < 1:
-            continue
-        points = pa[None] + np.linspace(0.0, 1.0, max(2, int(length / 2)))[:, None] * (pb - pa)[None]
-        normal = np.array([-(pb - pa)[1], (pb - pa)[0]]) / length
-        one, two = (points - half * normal).astype(np.float32), (points + half * normal).astype(np.float32)
-        inside = ((np.minimum(one, two).min(axis=1) >= 0) & (np.maximum(one[:, 0], two[:, 0]) <= width - 1)
-                  & (np.maximum(one[:, 1], two[:, 1]) <= height - 1))
-        if not inside.any():
-            continue
-        one, two = one[inside], two[inside]
-        jump = np.abs(_sample(values, one) - _sample(values, two)).max(axis=1)
-        near = np.maximum(_sample(matte.astype(np.float32), one), _sample(matte.astype(np.float32), two))
-        steps.append(jump[near > _BORDER_STEP_PERSON_MIN])
-    if not steps or not any(s.size for s in steps):
-        return 0.0
-    return float(np.percentile(np.concatenate(steps), HARD_EDGE_PERCENTILE))
-
-
-def _border_lines(width: int, height: int):
-    return (((0, 0), (width, 0)), ((0, height), (width, height)), ((0, 0), (0, height)), ((width, 0), (width, height)))
-
-
-def _sample_nearest(image: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Nearest-pixel samples (so NaN marks stay where they are); past the edge: NaN."""
-    height, width = image.shape[:2]
-    x = np.rint(points[:, 0]).astype(np.intp)
-    y = np.rint(points[:, 1]).astype(np.intp)
-    valid = (x >= 0) & (x < width) & (y >= 0) & (y < height)
-    out = np.full(points.shape[0], np.nan, dtype=np.float32)
-    out[valid] = image[y[valid], x[valid]]
-    return out
-
-
-def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Bilinear samples of image at float (x, y) points (past the edge: the edge pixel); N or N x C."""
-    count = points.shape[0]
-    # remap wants maps under 32767 wide: lay the points out in rows of 1024.
-    rows = max(1, -(-count // 1024))
-    padded = np.zeros((rows * 1024, 2), dtype=np.float32)
-    padded[:count] = points
-    map_x = padded[:, 0].reshape(rows, 1024)
-    map_y = padded[:, 1].reshape(rows, 1024)
-    out = cv2.remap(image, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    if out.ndim == 2:
-        return out.reshape(-1)[:count]
-    return out.reshape(-1, out.shape[2])[:count]
-
-
 # -- how much body a framing must invent below the photo -----------------------------------------------------
 
 # Share of frame height a framing may extend the body below the selfie's bottom edge (at its worse bottom corner)
@@ -658,14 +498,3 @@ def bottom_extension(plan: FramingPlan, width: int, height: int) -> float:
     slope = (y1 - y0) / (x1 - x0)
     rows = [y0 + slope * (x - x0) for x in (0.0, float(plan.frame_width))]
     return float(np.clip((plan.frame_height - min(rows)) / plan.frame_height, 0.0, 1.0))
-
-
-
-def invented_body_share(matte: np.ndarray, inside: np.ndarray) -> float:
-    """Share of the person shown in the frame (matte mass) that was invented past the photo's border rather than
-    photographed; frame_subject()'s `inside` says which pixels were photographed. The smear of a tight crop,
-    measured."""
-    mass = float(matte.sum())
-    if mass <= 0.0:
-        return 0.0
-    return float((matte.astype(np.float32) * (1.0 - inside.astype(np.float32))).sum() / mass)

@@ -20,7 +20,8 @@ from .ingest import DecodedImage, IngestLimits, decode_image
 from .messages import REASON_MESSAGES, rejected
 from .output_qc import face_sharpness
 from .request import SelfieInput, SelfieVerdict
-from .selfie_qc import SelfieMetrics, SetItem, SetJudgement, face_mesh_on_face, judge_set, measure_selfie, photo_reasons
+from .selfie_qc import SelfieMetrics, face_mesh_on_face, measure_selfie, photo_reasons
+from .selfie_set import SetItem, SetJudgement, judge_set
 from .variants import FramingFit, framing_fit
 
 logger = logging.getLogger(__name__)

@@ -21,6 +21,7 @@ from .face_mesh import (
     NOSE_TIP,
     RIGHT_CHEEK,
     RIGHT_IRIS,
+    TESSELATION_EDGES,
     FaceMesh,
 )
 from .retouch import Grid, skin_polygon_mask
@@ -122,12 +123,8 @@ class LightingOutput:
 @functools.lru_cache(maxsize=1)
 def mesh_triangles() -> np.ndarray:
     """(T, 3) vertex indices of the face mesh's triangles: every 3-cycle of the tesselation's edges."""
-    import mediapipe as mp
-
-    from . import segmentation as _segmentation  # noqa: F401  (mediapipe's logging set-up comes first)
-
     neighbours: dict[int, set[int]] = {}
-    for a, b in mp.solutions.face_mesh_connections.FACEMESH_TESSELATION:
+    for a, b in TESSELATION_EDGES:
         neighbours.setdefault(a, set()).add(b)
         neighbours.setdefault(b, set()).add(a)
     triangles = set()

@@ -59,7 +59,7 @@ class PortraitMatter:
     """One onnxruntime session on CPU; alpha() gives a float32 0..1 matte at the photo's resolution (~0.3 s)."""
 
     def __init__(self, path: Path | str, *, threads: int = 1) -> None:
-        import onnxruntime as ort  # only a pipeline that has the file pays for the import
+        import onnxruntime as ort  # lazy: onnxruntime is heavy, and only a pipeline that has the MODNet file needs it
 
         self.path = Path(path)
         verify_model_file(self.path)

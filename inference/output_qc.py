@@ -4,95 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
 import numpy as np
 
+from .cielab import delta_e_ciede2000, exposure_adjusted_lab
 from .face_detect import SAME_PERSON_DISTANCE, Face, FaceAnalyzer, identity_distance
-
-
-@dataclass(frozen=True)
-class HeadshotQC:
-    face_count: int
-    # Distance to the mean embedding of the employee's accepted selfies (the identity profile).
-    identity_distance: float | None
-    # Distance to the one selfie this headshot was made from.
-    identity_distance_to_source: float | None
-    # Variance of the Laplacian over the face box, on a fixed-size grey crop so it is comparable across sizes
-    # (and with the selfie check in pipeline.py).
-    sharpness: float | None
-    # Measured eye-midpoint height / frame height, to compare with the brand's framing.eye_line.
-    eye_line: float | None
-    passed: bool
-    # Why it failed, as codes: "face_count", "identity".
-    failures: tuple[str, ...] = ()
-
-    def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["failures"] = list(self.failures)
-        return data
-
-
-def assess_headshot(
-    analyzer: FaceAnalyzer,
-    rgb: np.ndarray,
-    *,
-    profile_embedding: np.ndarray,
-    source_embedding: np.ndarray | None = None,
-    threshold: float = SAME_PERSON_DISTANCE,
-) -> tuple[HeadshotQC, np.ndarray | None]:
-    """QC scores of one finished headshot, and its face embedding (None when no face is found)."""
-    faces = analyzer.detect(rgb)
-    if not faces:
-        return HeadshotQC(0, None, None, None, None, passed=False, failures=("face_count",)), None
-    face = faces[0]
-    embedding = analyzer.embed(rgb, face)
-    distance = identity_distance(embedding, profile_embedding)
-    to_source = identity_distance(embedding, source_embedding) if source_embedding is not None else None
-    failures = []
-    if len(faces) != 1:
-        failures.append("face_count")
-    if not distance < threshold:
-        failures.append("identity")
-    qc = HeadshotQC(
-        face_count=len(faces),
-        identity_distance=round(distance, 4),
-        identity_distance_to_source=None if to_source is None else round(to_source, 4),
-        sharpness=round(face_sharpness(rgb, face.box), 2),
-        eye_line=round(face.eye_midpoint[1] / rgb.shape[0], 4),
-        passed=not failures,
-        failures=tuple(failures),
-    )
-    return qc, embedding
-
-
-def face_sharpness(rgb: np.ndarray, box: tuple[float, float, float, float], *, size: int = 128) -> float:
-    """Variance of the Laplacian of the face crop resized to size x size (so a bigger frame doesn't score sharper)."""
-    height, width = rgb.shape[:2]
-    left, top, right, bottom = (int(round(v)) for v in box)
-    left, top = max(left, 0), max(top, 0)
-    right, bottom = min(right, width), min(bottom, height)
-    if right - left < 2 or bottom - top < 2:
-        return 0.0
-    grey = cv2.cvtColor(np.ascontiguousarray(rgb[top:bottom, left:right]), cv2.COLOR_RGB2GRAY)
-    grey = cv2.resize(grey, (size, size), interpolation=cv2.INTER_AREA)
-    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
-
-
-def face_brightness(rgb: np.ndarray, box: tuple[float, float, float, float]) -> float:
-    """Mean grey level (0..255) inside the face box: a cheap exposure check."""
-    height, width = rgb.shape[:2]
-    left, top, right, bottom = (int(round(v)) for v in box)
-    crop = rgb[max(top, 0):min(bottom, height), max(left, 0):min(right, width)]
-    if crop.size == 0:
-        return 0.0
-    return float(cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY).mean())
-
-
-
-# -- the full output QC --------------------------------------------------------------------------------------------
 
 # Skin-tone drift bound in CIEDE2000 units between the selfie's face and the headshot's face: about the difference a
 # viewer notices side by side on skin (ΔE00 ~2-3 is "just noticeable", 5 is "clearly a different tone").
@@ -353,6 +272,31 @@ def assess_output(analyzer: FaceAnalyzer, inp: OutputQCInput, limits: QCLimits |
     return OutputQC(scores=scores, failures=tuple(failures), embedding=embedding)
 
 
+# -- measurements ------------------------------------------------------------------------------------------------
+
+def _face_box(rgb: np.ndarray, face: Face, *, min_eye_distance: float, down: float, reach: float, up: float,
+              min_side: int) -> tuple[float, float, float, float, float, tuple[int, int, int, int]] | None:
+    """The face's own axis and a box on it, in image pixels: (eye distance, ux, uy, cx, cy, (left, top, right,
+    bottom)). (ux, uy) is the unit vector from the image-left eye to the image-right eye; (cx, cy) the point `down`
+    eye distances below the eye midpoint, square to that axis; the box reaches ceil(reach x eye distance) px left,
+    right and below that point and `up` of that above it, clipped to the image. None when the eyes are under
+    min_eye_distance apart or the clipped box is under min_side px on a side: too little face to measure."""
+    (lx, ly), (rx, ry) = face.left_eye, face.right_eye
+    distance = math.hypot(rx - lx, ry - ly)
+    if distance < min_eye_distance:
+        return None
+    ux, uy = (rx - lx) / distance, (ry - ly) / distance
+    mx, my = face.eye_midpoint
+    cx, cy = mx - uy * down * distance, my + ux * down * distance
+    side = int(math.ceil(reach * distance))
+    height, width = rgb.shape[:2]
+    left, right = max(int(cx) - side, 0), min(int(cx) + side + 1, width)
+    top, bottom = max(int(cy) - int(side * up), 0), min(int(cy) + side + 1, height)
+    if right - left < min_side or bottom - top < min_side:
+        return None
+    return distance, ux, uy, cx, cy, (left, top, right, bottom)
+
+
 # Cheek and nose-bridge patches, in units of the eye distance, in the face's own frame (x along the eyes, y down
 # to the nose): skin on nearly every face (no hair, beard lines or glasses frames), so the selfie and the headshot
 # are compared on the same skin.
@@ -368,19 +312,11 @@ _MIN_SKIN_PIXELS = 30
 
 def skin_reference(rgb: np.ndarray, face: Face) -> SkinReference | None:
     """Mean CIELAB colour of the face's cheek and nose-bridge skin, after trimming highlights and shadows."""
-    (lx, ly), (rx, ry) = face.left_eye, face.right_eye
-    distance = math.hypot(rx - lx, ry - ly)
-    if distance < 4:
+    found = _face_box(rgb, face, min_eye_distance=4, down=0.0, reach=1.0, up=0.5, min_side=2)
+    if found is None:
         return None
-    ux, uy = (rx - lx) / distance, (ry - ly) / distance
+    distance, ux, uy, mx, my, (left, top, right, bottom) = found
     vx, vy = -uy, ux  # perpendicular, pointing down the face
-    mx, my = face.eye_midpoint
-    height, width = rgb.shape[:2]
-    reach = int(math.ceil(1.0 * distance))
-    left, right = max(int(mx) - reach, 0), min(int(mx) + reach + 1, width)
-    top, bottom = max(int(my) - reach // 2, 0), min(int(my) + reach + 1, height)
-    if right - left < 2 or bottom - top < 2:
-        return None
     ys, xs = np.mgrid[top:bottom, left:right].astype(np.float32)
     mask = np.zeros(xs.shape, dtype=bool)
     for px, py, radius in _SKIN_PATCHES:
@@ -421,20 +357,11 @@ _TONE_BLUR = 0.04
 
 def face_tone(rgb: np.ndarray, face: Face) -> FaceTone | None:
     """L* mean and std of the inner face ellipse (see FaceTone); None when the face is too small or off-frame."""
-    (lx, ly), (rx, ry) = face.left_eye, face.right_eye
-    distance = math.hypot(rx - lx, ry - ly)
-    if distance < 8:
+    found = _face_box(rgb, face, min_eye_distance=8, down=_TONE_CENTRE_DOWN, reach=1.3, up=1.0, min_side=4)
+    if found is None:
         return None
+    distance, ux, uy, cx, cy, (left, top, right, bottom) = found
     scale = _TONE_EYE_PX / distance
-    ux, uy = (rx - lx) / distance, (ry - ly) / distance
-    mx, my = face.eye_midpoint
-    cx, cy = mx - uy * _TONE_CENTRE_DOWN * distance, my + ux * _TONE_CENTRE_DOWN * distance
-    reach = int(math.ceil(1.3 * distance))
-    height, width = rgb.shape[:2]
-    left, right = max(int(cx) - reach, 0), min(int(cx) + reach + 1, width)
-    top, bottom = max(int(cy) - reach, 0), min(int(cy) + reach + 1, height)
-    if right - left < 4 or bottom - top < 4:
-        return None
     crop = np.ascontiguousarray(rgb[top:bottom, left:right])
     size = (max(4, round((right - left) * scale)), max(4, round((bottom - top) * scale)))
     small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
@@ -451,68 +378,14 @@ def face_tone(rgb: np.ndarray, face: Face) -> FaceTone | None:
     return FaceTone(l_mean=float(values.mean()), l_std=float(values.std()))
 
 
-# D65 reference white of sRGB in CIE XYZ (Y = 1), the white OpenCV's RGB->Lab conversion uses.
-_WHITE = (0.950456, 1.0, 1.088754)
-
-
-def exposure_adjusted_lab(lab: tuple[float, float, float], gain_ev: float) -> tuple[float, float, float]:
-    """The CIELAB colour of a surface after a global exposure gain of gain_ev stops in linear light (X, Y, Z scale)."""
-    if not gain_ev:
-        return lab
-    lightness, a, b = lab
-    fy = (lightness + 16.0) / 116.0
-    f = (fy + a / 500.0, fy, fy - b / 200.0)
-    xyz = [(v ** 3 if v ** 3 > 0.008856 else (v - 16.0 / 116.0) / 7.787) * w for v, w in zip(f, _WHITE, strict=True)]
-    gain = 2.0 ** gain_ev
-    # Clipping at the white point: a gain can't make a surface brighter than white (the finisher's shoulder).
-    scaled = [min(v * gain, w) for v, w in zip(xyz, _WHITE, strict=True)]
-    g = [((v / w) ** (1.0 / 3.0) if v / w > 0.008856 else 7.787 * v / w + 16.0 / 116.0)
-         for v, w in zip(scaled, _WHITE, strict=True)]
-    return (116.0 * g[1] - 16.0, 500.0 * (g[0] - g[1]), 200.0 * (g[1] - g[2]))
-
-
-def delta_e_ciede2000(lab1: tuple[float, float, float], lab2: tuple[float, float, float]) -> float:
-    """CIEDE2000 colour difference (Sharma, Wu & Dalal 2005), kL = kC = kH = 1."""
-    l1, a1, b1 = lab1
-    l2, a2, b2 = lab2
-    c1, c2 = math.hypot(a1, b1), math.hypot(a2, b2)
-    c_mean7 = ((c1 + c2) / 2.0) ** 7
-    g = 0.5 * (1.0 - math.sqrt(c_mean7 / (c_mean7 + 25.0 ** 7)))
-    a1p, a2p = (1.0 + g) * a1, (1.0 + g) * a2
-    c1p, c2p = math.hypot(a1p, b1), math.hypot(a2p, b2)
-    h1p = math.degrees(math.atan2(b1, a1p)) % 360.0 if c1p else 0.0
-    h2p = math.degrees(math.atan2(b2, a2p)) % 360.0 if c2p else 0.0
-    dl = l2 - l1
-    dc = c2p - c1p
-    if c1p * c2p == 0:
-        dh = 0.0
-    else:
-        dh = h2p - h1p
-        if dh > 180.0:
-            dh -= 360.0
-        elif dh < -180.0:
-            dh += 360.0
-    dhh = 2.0 * math.sqrt(c1p * c2p) * math.sin(math.radians(dh / 2.0))
-    l_mean = (l1 + l2) / 2.0
-    c_mean = (c1p + c2p) / 2.0
-    if c1p * c2p == 0:
-        h_mean = h1p + h2p
-    elif abs(h1p - h2p) <= 180.0:
-        h_mean = (h1p + h2p) / 2.0
-    elif h1p + h2p < 360.0:
-        h_mean = (h1p + h2p + 360.0) / 2.0
-    else:
-        h_mean = (h1p + h2p - 360.0) / 2.0
-    t = (1.0 - 0.17 * math.cos(math.radians(h_mean - 30.0)) + 0.24 * math.cos(math.radians(2.0 * h_mean))
-         + 0.32 * math.cos(math.radians(3.0 * h_mean + 6.0)) - 0.20 * math.cos(math.radians(4.0 * h_mean - 63.0)))
-    d_theta = 30.0 * math.exp(-(((h_mean - 275.0) / 25.0) ** 2))
-    c_mean7 = c_mean ** 7
-    r_c = 2.0 * math.sqrt(c_mean7 / (c_mean7 + 25.0 ** 7))
-    s_l = 1.0 + 0.015 * (l_mean - 50.0) ** 2 / math.sqrt(20.0 + (l_mean - 50.0) ** 2)
-    s_c = 1.0 + 0.045 * c_mean
-    s_h = 1.0 + 0.015 * c_mean * t
-    r_t = -math.sin(math.radians(2.0 * d_theta)) * r_c
-    return math.sqrt((dl / s_l) ** 2 + (dc / s_c) ** 2 + (dhh / s_h) ** 2 + r_t * (dc / s_c) * (dhh / s_h))
+def face_sharpness(rgb: np.ndarray, box: tuple[float, float, float, float], *, size: int = 128) -> float:
+    """Variance of the Laplacian of the face crop resized to size x size (so a bigger frame doesn't score sharper)."""
+    crop = _crop(rgb, box)
+    if crop.shape[0] < 2 or crop.shape[1] < 2:
+        return 0.0
+    grey = cv2.resize(cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY), (size, size),
+                      interpolation=cv2.INTER_AREA)
+    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
 
 
 def clipped_fractions(rgb: np.ndarray, box: tuple[float, float, float, float]) -> tuple[float, float]:
@@ -611,39 +484,6 @@ def stray_matte(matte: np.ndarray) -> float:
     gap = max(1.0, STRAY_MATTE_GAP * matte.shape[0])
     away = cv2.distanceTransform(1 - person, cv2.DIST_L2, 3) > gap
     return float((alive.astype(bool) & away).mean())
-
-
-# -- the same image twice -------------------------------------------------------------------------------------------
-
-# Two headshots are the same picture when their pixels are identical (digest), or when a 96 px grey copy differs
-# nowhere by this many levels or more: resampling and rounding noise only. The smallest real change between two
-# variants, a retouch step (0.5 -> 0.25 on angelina/1 and barack_obama/1), moves that copy by 2-3 levels.
-NEAR_DUPLICATE_SIZE = 96
-NEAR_DUPLICATE_LEVELS = 1.5
-
-
-@dataclass(frozen=True)
-class ImagePrint:
-    digest: str
-    shape: tuple[int, ...]
-    thumb: np.ndarray = field(repr=False, compare=False)
-
-
-def image_print(rgb: np.ndarray) -> ImagePrint:
-    """What same_image() compares: a SHA-256 of the pixels and a small grey copy."""
-    import hashlib
-
-    grey = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
-    thumb = cv2.resize(grey, (NEAR_DUPLICATE_SIZE, NEAR_DUPLICATE_SIZE), interpolation=cv2.INTER_AREA)
-    return ImagePrint(hashlib.sha256(np.ascontiguousarray(rgb).tobytes()).hexdigest(), tuple(rgb.shape),
-                      thumb.astype(np.float32))
-
-
-def same_image(a: ImagePrint, b: ImagePrint) -> bool:
-    """True for pixel-identical images and for ones nobody could tell apart (see NEAR_DUPLICATE_LEVELS)."""
-    if a.digest == b.digest:
-        return True
-    return a.shape == b.shape and float(np.abs(a.thumb - b.thumb).max()) < NEAR_DUPLICATE_LEVELS
 
 
 def _crop(rgb: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:

@@ -166,10 +166,6 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
 )}
 
 
-def preset_names() -> tuple[str, ...]:
-    return tuple(PRESETS)
-
-
 def get_preset(name: str) -> Preset:
     try:
         return PRESETS[name]

@@ -19,17 +19,15 @@ from .finishing import Finisher, LookInput, SubjectInput
 from .framing import FramingPlan
 from .identity import distance_to_profile, profile_from_embeddings
 from .inspection import SelfieInspection, keep_out_below, source_quality
+from .near_duplicate import ImagePrint, image_print, same_image
 from .output_qc import (
     FaceTone,
-    ImagePrint,
     OutputQCInput,
     QCLimits,
     SkinReference,
     assess_output,
     clipped_fractions,
     face_tone,
-    image_print,
-    same_image,
     skin_reference,
 )
 from .ranking import RankingModel, rank_entries

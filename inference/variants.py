@@ -107,7 +107,7 @@ def framing_fit(face: Face, width: int, height: int, base: Framing,
                 keep_out_below: float | None = None) -> FramingFit:
     """How far below the photo each style's frame reaches (geometry only, before any matte), and which fit.
 
-    keep_out_below: the photo row where an object below the face begins (selfie_qc.chest_object); styles whose
+    keep_out_below: the photo row where an object below the face begins (occlusion.chest_object); styles whose
     frame, untightened, shows that row are left out when another fitting style ends above it.
     """
     extensions, bottoms = {}, {}

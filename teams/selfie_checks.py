@@ -11,7 +11,7 @@ from functools import lru_cache
 from inference.identity import IdentityProfile, profile_from_embeddings
 from inference.messages import REASON_MESSAGES
 from inference.request import SelfieInput, SelfieVerdict
-from inference.selfie_qc import SetItem, judge_set
+from inference.selfie_set import SetItem, judge_set
 
 _lock = threading.Lock()
 

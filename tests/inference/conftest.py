@@ -88,8 +88,9 @@ def solid_runs(pipeline) -> dict[str, GenerationOutput]:
 
 # Faces for the photometric finishing specifications: a range of skin tones and lighting, one smiling with teeth.
 FINISHING_FACES = ("barack_obama/1.jpg", "angelina/1.jpg", "scarlett/1.jpg", "jennifer/4.jpg", "katy_perry/3.jpg")
-# Half the master size (820 x 1024): the same framing, a quarter of the pixels, so the specifications stay fast.
-FINISHING_SIZE = (820, 1024)
+# Half the master's long side (a 819 x 1024 output): the same framing, a quarter of the pixels, so the specifications
+# stay fast. Like production, the stages get the working frame: at most this size, less for a small selfie.
+FINISHING_LONG_SIDE = 1024
 
 
 @pytest.fixture(scope="session")
@@ -103,27 +104,29 @@ def face_mesher():
 
 @pytest.fixture(scope="session")
 def finishing_subjects(face_mesher) -> dict:
-    """{name: (rgb, matte, mesh)}: dev selfies framed as the finishing stages receive them (subject colours
-    cleaned at the matte edge), with the face mesh found on the framed image."""
-    from inference.background import estimate_foreground
-    from inference.brand import Framing
+    """{name: (rgb, matte, mesh)}: dev selfies framed as production frames them (Finisher.frame: the brand framing
+    chosen by choose_framing, frame_subject on the working frame, refined matte, subject colours cleaned at its
+    edge, the face mesh found on the framed image), which is what retouch and white balance receive. The person
+    matte is production's too: MODNet's (test_matting requires its file), as HeadshotPipeline loads it."""
+    from inference.brand import Framing, Retouch
     from inference.face_detect import FaceAnalyzer, prominent_faces
-    from inference.framing import frame_portrait, plan_framing
+    from inference.finishing import Finisher, SubjectInput
     from inference.ingest import decode_image
+    from inference.matting import DEFAULT_MODEL_PATH, load_portrait_matter
     from inference.segmentation import PersonSegmenter
 
-    analyzer, segmenter = FaceAnalyzer(), PersonSegmenter()
+    analyzer, segmenter = FaceAnalyzer(), PersonSegmenter(load_portrait_matter(DEFAULT_MODEL_PATH))
+    finisher = Finisher(segmenter=segmenter, mesher=face_mesher)
     subjects = {}
     try:
         for name in FINISHING_FACES:
             image = decode_image((FACES / name).read_bytes())
             face = prominent_faces(analyzer.detect(image.rgb))[0]
-            plan = plan_framing(face, Framing(), FINISHING_SIZE)
-            framed = frame_portrait(image.rgb, segmenter.matte(image.rgb, face), plan)
-            rgb = estimate_foreground(framed.rgb, framed.matte)
-            mesh = face_mesher.detect(rgb)
-            assert mesh is not None, f"no face mesh on framed {name}"
-            subjects[name] = (rgb, framed.matte, mesh)
+            framed = finisher.frame(SubjectInput(
+                rgb=image.rgb, face=face, framing=Framing(), retouch=Retouch(), long_side=FINISHING_LONG_SIDE,
+                source_matte=finisher.selfie_matte(image.rgb, face)))
+            assert framed.mesh is not None, f"no face mesh on framed {name}"
+            subjects[name] = (framed.rgb, framed.matte, framed.mesh)
     finally:
         segmenter.close()
     return subjects

@@ -7,7 +7,7 @@ from PIL import Image
 
 from inference.background import composite, estimate_foreground, render_background
 from inference.brand import Background, ColorGrade
-from inference.color import grade_subject
+from inference.color import grade
 from inference.errors import BackgroundError
 
 
@@ -72,40 +72,27 @@ def test_old_background_colour_is_removed_from_the_soft_edge_of_the_person():
     assert (clean[:, :99] == rgb[:, :99]).all() and (clean[:, 106:] == rgb[:, 106:]).all(), "only the edge changes"
 
 
-def test_neutral_grade_with_natural_light_changes_nothing():
+def test_neutral_grade_changes_nothing():
     rng = np.random.default_rng(1)
     rgb = rng.integers(0, 256, (20, 20, 3), dtype=np.uint8)
-    assert (grade_subject(rgb, ColorGrade(), "natural") == rgb).all()
+    assert (grade(rgb, ColorGrade()) == rgb).all()
 
 
 def test_warm_temperature_raises_red_and_lowers_blue():
     grey = np.full((4, 4, 3), 128, dtype=np.uint8)
-    warm = grade_subject(grey, ColorGrade(temperature=1.0), "natural")
-    cool = grade_subject(grey, ColorGrade(temperature=-1.0), "natural")
+    warm = grade(grey, ColorGrade(temperature=1.0))
+    cool = grade(grey, ColorGrade(temperature=-1.0))
     assert warm[0, 0, 0] > 128 > warm[0, 0, 2]
     assert cool[0, 0, 2] > 128 > cool[0, 0, 0]
 
 
 def test_zero_saturation_gives_grey_and_contrast_spreads_tones():
     colour = np.array([[[200, 60, 40], [90, 140, 200]]], dtype=np.uint8)
-    grey = grade_subject(colour, ColorGrade(saturation=0.0), "natural")
+    grey = grade(colour, ColorGrade(saturation=0.0))
     assert (np.ptp(grey.astype(int), axis=2) <= 1).all()
     tones = np.array([[[64, 64, 64], [192, 192, 192]]], dtype=np.uint8)
-    contrasty = grade_subject(tones, ColorGrade(contrast=1.4), "natural")
+    contrasty = grade(tones, ColorGrade(contrast=1.4))
     assert contrasty[0, 0, 0] < 64 and contrasty[0, 1, 0] > 192
-
-
-@pytest.mark.parametrize("preset", ["soft", "studio", "dramatic"])
-def test_lighting_presets_are_mild_global_curves(preset):
-    ramp = np.tile(np.arange(256, dtype=np.uint8)[None, :, None], (1, 1, 3))
-    out = grade_subject(ramp, ColorGrade(), preset)
-    assert (np.diff(out[0, :, 0].astype(int)) >= 0).all(), "tone order is kept"
-    assert np.abs(out.astype(int) - ramp).max() <= 25, "a preset is a nudge, not a new look"
-
-
-def test_unknown_lighting_preset_is_refused():
-    with pytest.raises(ValueError, match="lighting"):
-        grade_subject(np.zeros((2, 2, 3), dtype=np.uint8), ColorGrade(), "disco")
 
 
 # -- office backdrop and background light falloff (geometric finishing) ----------------------------------------

@@ -199,7 +199,8 @@ def test_a_microphone_drawn_on_a_white_shirt_is_found(pipeline):
     # katy_perry/1 (calibration half) wears a light top: a black microphone on it stands out. On a dark suit or
     # t-shirt a black microphone can't be told from the clothes (see the report's recall), and is not claimed.
     from benchmarks.occluders import Occluder, draw
-    from inference.selfie_qc import face_mesh_on_face, microphone_below_face
+    from inference.occlusion import microphone_below_face
+    from inference.selfie_qc import face_mesh_on_face
 
     rgb = decode_image((FACES / "katy_perry" / "1.jpg").read_bytes()).rgb
     mesh = face_mesh_on_face(pipeline.mesher, rgb, face_of(pipeline, rgb))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 import pytest
 
@@ -14,15 +15,14 @@ from inference.framing import (
     MAX_TIGHTEN,
     choose_framing,
     estimate_head_height,
-    frame_portrait,
     frame_size,
     frame_subject,
     framing_variant,
-    hard_edge_score,
     output_size,
     plan_framing,
     resize_plan,
 )
+from inference.framing_qc import hard_edge_score
 
 
 def synthetic_face(cx: float, cy: float, eye_distance: float, roll_degrees: float = 0.0,
@@ -81,34 +81,19 @@ def test_plan_puts_levelled_eyes_centred_on_the_eye_line_at_the_head_size(roll):
     assert head_in_frame == pytest.approx(0.45 * 1250, rel=1e-6)
 
 
-def test_matte_is_zero_past_the_selfies_border_and_fades_in_smoothly():
-    # The face sits low in a small photo, so the photo's bottom edge falls inside the frame.
-    rgb = np.full((400, 300, 3), 90, dtype=np.uint8)
-    matte = np.ones((400, 300), dtype=np.float32)
-    face = synthetic_face(150, 320, 40)
-    plan = plan_framing(face, Framing(), (800, 1000))
-    framed = frame_portrait(rgb, matte, plan)
-    bottom_in_frame = apply(plan.matrix, (150, 400))[1]
-    assert bottom_in_frame < 1000 - 50, "the set-up must put the photo's border inside the frame"
-    column = framed.matte[:, 400]
-    assert (column[int(math.ceil(bottom_in_frame)) + 1:] == 0).all(), "nothing of the person past the photo's edge"
-    near = column[int(bottom_in_frame) - 80:int(bottom_in_frame) + 2]
-    assert np.abs(np.diff(near)).max() < 0.1, "the cut-off body fades out instead of ending in a hard line"
-    assert column[int(bottom_in_frame) - 100] == pytest.approx(1.0, abs=1e-3), "well inside the photo it is opaque"
-
-
-def test_corners_exposed_by_rotation_are_transparent():
-    rgb = np.full((600, 600, 3), 90, dtype=np.uint8)
-    matte = np.ones((600, 600), dtype=np.float32)
-    face = synthetic_face(300, 250, 60, roll_degrees=30)
-    plan = plan_framing(face, Framing(head_height=0.3), (600, 750))
-    framed = frame_portrait(rgb, matte, plan)
-    inverse = np.linalg.inv(np.vstack([np.array(plan.matrix), [0, 0, 1]]))
-    ys, xs = np.mgrid[0:750:5, 0:600:5]
-    source = inverse @ np.stack([xs.ravel(), ys.ravel(), np.ones(xs.size)])
-    outside = (source[0] < -1) | (source[0] > 601) | (source[1] < -1) | (source[1] > 601)
-    assert outside.any(), "the rotation must expose some corner for this test to mean anything"
-    assert (framed.matte[ys.ravel()[outside], xs.ravel()[outside]] == 0).all()
+def warped_matte(matte: np.ndarray, plan, *, fade: float = 0.0) -> np.ndarray:
+    """The source matte warped into the frame with nothing past the selfie's border: cut there (fade=0), or faded to
+    0 over `fade` of the frame height inside the border (a smoothstep), the reference cases for hard_edge_score."""
+    if fade > 0.0:
+        height, width = matte.shape
+        reach = max(fade * plan.frame_height / plan.scale, 1.0)  # the fade's width in source pixels
+        ramp_x = np.minimum(np.arange(width) + 0.5, width - 0.5 - np.arange(width)) / reach
+        ramp_y = np.minimum(np.arange(height) + 0.5, height - 0.5 - np.arange(height)) / reach
+        ramp = np.clip(np.minimum.outer(ramp_y, ramp_x) - 0.5 / reach, 0.0, 1.0).astype(np.float32)
+        matte = matte * (ramp * ramp * (3.0 - 2.0 * ramp))
+    return cv2.warpAffine(matte.astype(np.float32), np.array(plan.matrix, dtype=np.float64),
+                          (plan.frame_width, plan.frame_height), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
 
 
 # -- variants, tightening and the selfie's border ----------------------------------------------------------------
@@ -204,11 +189,11 @@ def test_hard_edge_score_tells_a_cut_from_a_fade():
     matte = np.ones((400, 300), dtype=np.float32)
     face = synthetic_face(150, 320, 40)
     plan = plan_framing(face, Framing(), (800, 1000))
-    cut = frame_portrait(rgb, matte, plan, edge_fade_fraction=1e-4)
-    faded = frame_portrait(rgb, matte, plan)
     extended = frame_subject(rgb, matte, plan)
-    assert hard_edge_score(cut.matte, matte, plan) > 0.9
-    assert hard_edge_score(faded.matte, matte, plan) == pytest.approx(0.125, abs=0.02)
+    assert apply(plan.matrix, (150, 400))[1] < 1000 - 50, "the set-up must put the photo's border inside the frame"
+    assert hard_edge_score(warped_matte(matte, plan), matte, plan) > 0.9
+    # A 6% smoothstep fade: its steepest step over 0.5% of the frame is 1.5 x 0.005 / 0.06 = 0.125.
+    assert hard_edge_score(warped_matte(matte, plan, fade=0.06), matte, plan) == pytest.approx(0.125, abs=0.02)
     assert hard_edge_score(extended.matte, matte, plan) < 0.06
 
 
@@ -218,8 +203,8 @@ def test_where_the_selfie_ends_inside_the_frame_there_is_no_hard_line(models, na
     rgb, face, matte = dev_selfie(models, name, framing, size)
     choice = choose_framing(face, framing, size, matte)
     assert choice.exposure_before > 0.02, "the set-up: this selfie's border shows in the brand frame"
-    cut = frame_portrait(rgb, matte, choice.plan, edge_fade_fraction=1e-4)
-    assert hard_edge_score(cut.matte, matte, choice.plan) > 0.9, "without care it would be a hard line"
+    assert hard_edge_score(warped_matte(matte, choice.plan), matte, choice.plan) > 0.9, \
+        "without care it would be a hard line"
     framed = frame_subject(rgb, matte, choice.plan)
     assert hard_edge_score(framed.matte, matte, choice.plan) < HARD_EDGE_BOUND
     # The body is continued, not erased: just past the border the person is still (nearly) opaque.

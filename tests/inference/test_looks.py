@@ -11,7 +11,8 @@ import pytest
 
 from inference.brand import BrandSpec
 from inference.finishing import Finisher
-from inference.output_qc import OutputQCInput, assess_output, face_tone, image_print, same_image
+from inference.near_duplicate import image_print, same_image
+from inference.output_qc import OutputQCInput, assess_output, face_tone
 from inference.presets import preset_brand_dict
 from inference.ranking import DISTINCT_TOP, rank_entries
 from inference.request import GenerationInput

@@ -13,8 +13,9 @@ from benchmarks.occluders import CALIBRATION_PEOPLE, CHECK_PEOPLE, Occluder, dra
 from inference.face_detect import prominent_faces
 from inference.ingest import decode_image
 from inference.messages import REASON_MESSAGES
+from inference.occlusion import MAX_OCCLUSION, occlusion_measure
 from inference.request import SelfieInput
-from inference.selfie_qc import MAX_OCCLUSION, face_mesh_on_face, occlusion_measure, photo_reasons
+from inference.selfie_qc import face_mesh_on_face, photo_reasons
 
 from .conftest import FACES, SAMPLES
 

@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
+from inference.cielab import delta_e_ciede2000
 from inference.face_detect import SAME_PERSON_DISTANCE
 from inference.output_qc import (
     MAX_SKIN_DELTA_E,
@@ -13,7 +14,6 @@ from inference.output_qc import (
     OutputQCInput,
     QCLimits,
     assess_output,
-    delta_e_ciede2000,
     noise_sigma,
     skin_reference,
     stray_matte,

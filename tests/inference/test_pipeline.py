@@ -15,7 +15,7 @@ from inference.errors import InputError
 from inference.face_detect import SAME_PERSON_DISTANCE, identity_distance, prominent_faces
 from inference.framing import estimate_head_height
 from inference.messages import REASON_MESSAGES
-from inference.output_qc import assess_headshot
+from inference.output_qc import OutputQCInput, assess_output
 from inference.request import GenerationInput, SelfieInput
 from inference.variants import VariantSpec, framing_for
 
@@ -174,7 +174,7 @@ def test_headshot_keeps_its_persons_identity_and_not_anyone_elses(pipeline, soli
 def test_output_qc_fails_a_headshot_compared_with_someone_else(pipeline, solid_runs):
     obama = solid_runs["barack_obama"].headshots[0]
     scarlett_profile = np.mean([v.embedding for v in solid_runs["scarlett"].selfies], axis=0)
-    qc, _ = assess_headshot(pipeline.faces, decode_png(obama.image), profile_embedding=scarlett_profile)
+    qc = assess_output(pipeline.faces, OutputQCInput(rgb=decode_png(obama.image), profile_embedding=scarlett_profile))
     assert not qc.passed and "identity" in qc.failures
 
 

@@ -16,17 +16,8 @@ from inference.identity import IdentityProfile, profile_from_embeddings
 from inference.ingest import decode_image
 from inference.messages import REASON_MESSAGES
 from inference.request import GenerationInput, SelfieInput
-from inference.selfie_qc import (
-    MAX_DUPLICATE_HASH_BITS,
-    PHASH_BITS,
-    SetItem,
-    check_set,
-    face_mesh_on_face,
-    hash_distance,
-    judge_set,
-    measure_selfie,
-    photo_reasons,
-)
+from inference.selfie_qc import face_mesh_on_face, measure_selfie, photo_reasons
+from inference.selfie_set import MAX_DUPLICATE_HASH_BITS, PHASH_BITS, SetItem, check_set, hash_distance, judge_set
 
 from .conftest import FACES, NEGATIVES, SAMPLES, solid_brand
 
