@@ -220,9 +220,11 @@ def selfie_qc_section(pipeline, photos) -> None:
                rule="middle of the gap between the brightest -2 EV copy and the darkest original",
                limit=lambda m, h, key=key: gap_middle(m.get(h, key, "minus_2ev"), m.get(h, key, "original")),
                passes=at_least, good=("original",), bad=("minus_2ev",))
-    report("  too dark = both highlights under their limits", 0.5, "selfie_qc", measured, "underexposed",
-           rule="1 = under-exposed", limit=lambda m, h: None, passes=lambda v, _: v < 0.5,
-           good=("original",), bad=("minus_2ev",))
+    for half in HALVES:
+        flagged = {kind: measured.get(half, "underexposed", kind) for kind in ("original", "minus_2ev")}
+        print(f"  too_dark (both highlights under their limits), half {half}: originals "
+              f"{sum(flagged['original']):.0f}/{len(flagged['original'])}, -2 EV copies "
+              f"{sum(flagged['minus_2ev']):.0f}/{len(flagged['minus_2ev'])}")
     report("MAX_CLIPPED_HIGHLIGHTS", qc.MAX_CLIPPED_HIGHLIGHTS, "selfie_qc", measured, "clipped_highlights",
            rule="at least 10 x the originals' largest share and 1 % of the skin, at most the +2 EV copies' median "
                 "(a dark face brightened 2 EV may clip nothing)",

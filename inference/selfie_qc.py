@@ -78,8 +78,8 @@ MIN_IMAGE_HIGHLIGHT = 166.0
 # benchmarks/calibration.py): originals clip <= 0.001 % white and <= 0.16 % black; +2 EV copies 0.4..86 % white
 # (median 52 %). The limits stay far above the originals (at least 10x and 1 % of the skin) and the highlight
 # one under that median; the shadow one leaves room for beards, which the skin mask keeps and half A barely has.
-# Half B, held out: originals <= 0.008 % white and up to 3 % black (ten times half A's worst) all pass; its +2 EV copies
-# (20..87 % white) all fail the highlight limit.
+# Half B, held out: originals <= 0.008 % white and up to 3 % black (19x half A's worst: a shadow limit at the bound,
+# 1.6 %, would refuse it) all pass; its +2 EV copies (20..87 % white) all fail the highlight limit.
 CLIP_WHITE = 250
 CLIP_BLACK = 5
 MAX_CLIPPED_HIGHLIGHTS = 0.05
