@@ -92,6 +92,20 @@ def test_quality_outputs(bench_env):
     assert sheet.stat().st_size > 0
 
 
+def test_calibration(bench_env):
+    # One photo of each half's person (barack_obama: half A, angelina: half B), composites at 256 px.
+    _, base = bench_env
+    output = run(bench_env, "calibration.py", "--faces", str(base / "faces"), "--per-person", "1", "--size", "256",
+                 timeout=300)
+    assert_figures(output, rf"MIN_SHARPNESS: set on half A; in the code {NUMBER}; .* gives any value in {NUMBER}",
+                   r"half B at [\d.]+: original pass \d/1, minus_2ev pass \d/1, blur_sigma3 fail \d/1",
+                   rf"MAX_ABS_ROLL: set on half A; .* gives any value in {NUMBER}\.\.",
+                   rf"MAX_DUPLICATE_HASH_BITS: set on half A; in the code {NUMBER}",
+                   rf"HEAD_HEIGHT_PER_EYE_DISTANCE: set on half A; .* gives {NUMBER}",
+                   rf"MAX_HALO_SCORE: set on half A; in the code {NUMBER}; .* gives {NUMBER}",
+                   r"calibration done in")
+
+
 def test_gpu_diffusion_tiny(bench_env):
     output = run(bench_env, "gpu_diffusion.py", "--tiny", timeout=300)
     assert_figures(output, rf"steps=\d+ batch=\d+: {NUMBER} s/call", r"klein eager refs=\d+ batch=\d+: ",

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 import inference.pipeline as pipeline_module
+from benchmarks.dev_split import HALF_B
 from inference.face_detect import prominent_faces
 from inference.face_mesh import EYE_A_CONTOUR, EYE_B_CONTOUR
 from inference.identity import IdentityProfile, profile_from_embeddings
@@ -23,6 +24,13 @@ from .conftest import FACES, NEGATIVES, SAMPLES, solid_brand
 
 # The full-size dev photos; the john_* folders are 150 px aligned chips that ingest rejects (too_small).
 DEV_ORIGINALS = sorted(p for p in FACES.glob("*/*.jpg") if not p.parent.name.startswith("john_"))
+# The per-photo and duplicate limits were set on half A of the dev people (benchmarks/dev_split.py,
+# benchmarks/calibration.py): the specifications that check them on dev photos use the held-out half B only.
+HELD_OUT = HALF_B
+
+
+def held_out(name: str) -> bool:
+    return name.split("/")[0] in HELD_OUT
 
 
 # -- synthetic degradations (at the photo's own resolution, then saved as an upload would be) -----------------
@@ -69,10 +77,11 @@ def face_of(pipeline, rgb):
 # -- usable photos pass ------------------------------------------------------------------------------------------
 
 def test_at_least_95_percent_of_the_usable_dev_originals_are_accepted(originals):
-    # Calibration guard: every threshold was set with all 41 full-size dev photos usable; a drift shows here.
-    rejected = {name: item.verdict.reasons for name, item in originals.items() if not item.verdict.accepted}
+    # Calibration guard on the held-out half: its 21 photos are all usable; a drift of the limits shows here.
+    checked = {name: item for name, item in originals.items() if held_out(name)}
+    rejected = {name: item.verdict.reasons for name, item in checked.items() if not item.verdict.accepted}
     assert len(DEV_ORIGINALS) == 41
-    assert len(rejected) <= 0.05 * len(originals), rejected
+    assert len(rejected) <= 0.05 * len(checked), rejected
 
 
 def test_every_accepted_selfie_carries_the_numbers_the_set_check_needs(originals):
@@ -112,23 +121,25 @@ def test_the_real_blurry_dark_negative_is_rejected_for_both(pipeline):
     assert {"too_blurry", "too_dark"} <= set(verdict.reasons)
 
 
-@pytest.mark.parametrize("person_file", ["scarlett/5.jpg", "jack_dorsey/2.jpg", "barack_obama/4.jpg"])
+@pytest.mark.parametrize("person_file", ["angelina/8.jpg", "jack_dorsey/2.jpg", "katy_perry/4.jpg"])
 def test_a_minus_2_ev_copy_is_rejected_as_too_dark_but_not_as_blurry(pipeline, originals, person_file):
-    # scarlett/5 is the brightest dev face: its -2 EV copy is still brighter than the darkest originals, which
-    # is why the check looks for missing highlights, not only at the mean.
+    # angelina/8 is the brightest face of the held-out half (face luma 181), jack_dorsey/2 its darkest photo (the
+    # lowest photo highlights of all dev photos): a -2 EV copy of a bright face is about as bright as a dark
+    # original, which is why the check looks for missing highlights, not only at the mean.
     verdict = pipeline.inspect_selfie(upload(exposure(photo(person_file), -2.0)))
     assert "too_dark" in verdict.reasons and "too_blurry" not in verdict.reasons
     assert originals[person_file].verdict.accepted
 
 
 def test_a_plus_2_ev_copy_is_rejected_as_washed_out(pipeline):
-    verdict = pipeline.inspect_selfie(upload(exposure(photo("jennifer/1.jpg"), 2.0)))
+    verdict = pipeline.inspect_selfie(upload(exposure(photo("angelina/1.jpg"), 2.0)))
     assert {"too_bright", "blown_highlights"} & set(verdict.reasons)
 
 
-@pytest.mark.parametrize("person_file", ["alex_lacamoire/3.jpg", "katy_perry/4.jpg"])
+@pytest.mark.parametrize("person_file", ["jack_dorsey/1.jpg", "katy_perry/4.jpg", "katy_perry/5.jpg"])
 def test_a_copy_with_strong_noise_is_rejected_as_too_noisy(pipeline, person_file):
-    # alex_lacamoire/3 (a beard) has the most texture of the dev faces: the noise estimate must not read it as grain.
+    # jack_dorsey/1 (a beard) and katy_perry/5 (the held-out half's noisiest original) have the most texture of the
+    # held-out faces: the noise estimate must not read it as grain.
     verdict = pipeline.inspect_selfie(upload(noisy(photo(person_file), 20.0)))
     assert verdict.reasons == ("too_noisy",)
 
@@ -151,12 +162,12 @@ def test_a_second_persons_face_pasted_beside_is_rejected_as_multiple_faces(pipel
 
 
 def test_a_head_tilted_30_degrees_is_rejected_and_the_original_is_not(pipeline, originals):
-    assert abs(originals["jennifer/4.jpg"].verdict.metrics["roll"]) < 5
-    verdict = pipeline.inspect_selfie(upload(rotated(photo("jennifer/4.jpg"), 30.0)))
+    assert abs(originals["angelina/1.jpg"].verdict.metrics["roll"]) < 5
+    verdict = pipeline.inspect_selfie(upload(rotated(photo("angelina/1.jpg"), 30.0)))
     assert verdict.reasons == ("head_tilted",)
 
 
-@pytest.mark.parametrize("person_file", ["scarlett/1.jpg", "barack_obama/1.jpg"])
+@pytest.mark.parametrize("person_file", ["angelina/4.jpg", "jack_dorsey/2.jpg"])
 def test_closed_eyes_are_rejected(pipeline, person_file):
     """The eyes painted shut: lids inpainted from the surrounding skin, a lash line where they meet."""
     rgb = photo(person_file)
@@ -192,7 +203,7 @@ def test_head_pose_signs_follow_the_documented_conventions(pipeline):
 
 def test_pose_and_eye_limits_turn_into_their_reasons(originals):
     """The rules themselves, on a real measurement with one number pushed past its limit."""
-    metrics = originals["scarlett/4.jpg"].metrics
+    metrics = originals["angelina/4.jpg"].metrics
     assert photo_reasons(metrics) == ()
     assert photo_reasons(dataclasses.replace(metrics, yaw=-35.0)) == ("head_turned",)
     assert photo_reasons(dataclasses.replace(metrics, pitch=-30.0)) == ("chin_up",)
@@ -266,8 +277,8 @@ def test_a_near_duplicate_is_rejected_and_the_sharper_copy_kept(pipeline):
 
 
 def test_different_photos_of_one_person_are_not_duplicates(originals):
-    # Calibration guard for the duplicate limits: no two different dev photos of anyone count as duplicates.
-    items = [item for item in originals.values() if item.verdict.accepted]
+    # Held-out guard for the duplicate limits: no two different photos of the held-out half count as duplicates.
+    items = [item for name, item in originals.items() if item.verdict.accepted and held_out(name)]
     judged = check_set([SetItem(i.verdict.name, i.verdict.embedding, i.verdict.metrics["phash"],
                                 i.verdict.metrics["sharpness"]) for i in items])
     assert not [name for name, reasons in judged.items() if "duplicate" in reasons]
