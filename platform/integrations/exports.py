@@ -12,10 +12,12 @@ import zipfile
 from typing import BinaryIO
 
 from config.csv_cells import csv_row
+from teams.labels import TRAINED_ALGORITHMIC_MEDIA
 from teams.models import Headshot
+from teams.rendering import render_headshot
 from tenancy.models import Organization
 
-from .delivery import render_headshot
+from .delivery import preset_for
 
 # What HR's directory knows about each person (SCIM or the employees API), in both manifests after `team`.
 DIRECTORY_COLUMNS = ["employee_number", "title", "department", "manager", "manager_email"]
@@ -129,9 +131,6 @@ def export_preset_zip_write(*, organization: Organization, preset: str, approved
     manifest row saying why. Returns (images written, headshots skipped); calls progress(done) every
     `progress_every` headshots.
     """
-    from .delivery import preset_for, render_headshot
-    from .labels import TRAINED_ALGORITHMIC_MEDIA
-
     destination = preset_for(preset)
     options = destination.options()
     written = skipped = seen = 0
