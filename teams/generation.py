@@ -12,6 +12,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.dispatch import Signal
+from PIL import Image
 
 from audit.services import generation_inputs_read
 from brand_kits.services import brand_spec_for
@@ -187,8 +188,6 @@ def _store_headshot(request: GenerationRequest, result: HeadshotOutput) -> Heads
     try:
         headshot.file.name = _save_new_file(
             headshot.file.field.generate_filename(headshot, f"{stem}.png"), result.image, written)
-        from PIL import Image
-
         with Image.open(io.BytesIO(result.image)) as im:
             headshot.width, headshot.height = im.size
         for rendition in result.renditions:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import threading
 from functools import lru_cache
 
+from django.conf import settings
+
 from inference.identity import IdentityProfile, profile_from_embeddings
 from inference.request import SelfieInput, SelfieVerdict
 from inference.selfie_qc import SetItem, judge_set
@@ -17,8 +19,7 @@ _lock = threading.Lock()
 
 @lru_cache(maxsize=1)
 def _pipeline():
-    from django.conf import settings
-
+    # lazy: inference.pipeline loads cv2 and the face models' code; only processes that check selfies pay for it
     from inference.pipeline import HeadshotPipeline
 
     return HeadshotPipeline(portrait_matte_model=settings.PORTRAIT_MATTE_MODEL or None)
@@ -31,7 +32,7 @@ def inspect_selfie(name: str, data: bytes) -> SelfieVerdict:
 
 
 def reason_message(reason: str) -> str:
-    from inference.pipeline import REASON_MESSAGES
+    from inference.pipeline import REASON_MESSAGES  # lazy: as in _pipeline (cv2 and the face models' code)
 
     return REASON_MESSAGES.get(reason, "This photo can't be used. Try another one.")
 

@@ -12,6 +12,7 @@ from pathlib import PurePath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -378,8 +379,6 @@ def selfies_upload(*, employee: Employee, uploads: list) -> UploadResult:
 
 
 def _store_selfie(*, employee: Employee, name: str, data: bytes, checksum: str, verdict) -> Selfie | None:
-    from django.core.files.base import ContentFile
-
     extension = PurePath(name).suffix.lower()
     selfie = Selfie(organization=employee.organization, employee=employee, original_name=name,
                     extension=extension if extension in ALLOWED_EXTENSIONS else "", checksum=checksum,
