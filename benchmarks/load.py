@@ -75,7 +75,7 @@ def seed_accounts(org, count: int) -> list[str]:
     from django.contrib.auth import get_user_model
     from rest_framework.authtoken.models import Token
 
-    from privacy.services import consent_grant
+    from consent.services import consent_grant
     from teams.models import Employee, Selfie
     from tenancy.models import Membership, Role
 

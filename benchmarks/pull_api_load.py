@@ -260,9 +260,9 @@ def main() -> None:
     from django.conf import settings
 
     from export_memory import DATABASE
-    from integrations.delivery import delivery_etag
     from integrations.selectors import latest_approved_headshots
     from teams.models import Employee
+    from teams.rendering import delivery_etag
     ids = list(Employee.objects.for_organization(org).values_list("external_id", flat=True))
     first = latest_approved_headshots(org).get(employee__external_id=ids[0])
     etag = delivery_etag(first, size=256)

@@ -270,7 +270,7 @@ def fault_injection(args) -> None:
     from rest_framework.authtoken.models import Token
 
     from brand_kits.services import brand_kit_create
-    from privacy.services import consent_grant
+    from consent.services import consent_grant
     from teams.models import Employee, GenerationRequest, Headshot, Selfie
     from tenancy.models import Organization, Role
     from tests.factories import make_user

@@ -484,7 +484,7 @@ class HeadshotFileApi(OrganizationEndpoint):
         from django.http import HttpResponseNotModified
         from django.utils.http import parse_etags
 
-        from integrations.delivery import delivery_etag, render_headshot
+        from .rendering import delivery_etag, render_headshot
 
         headshot = self.get_object()
         size = request.query_params.get("size")

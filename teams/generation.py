@@ -12,9 +12,11 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.dispatch import Signal
+from PIL import Image
 
 from audit.services import generation_inputs_read
 from brand_kits.services import brand_spec_for
+from consent.services import NO_CONSENT_MESSAGE, consent_current
 from inference.request import (
     DoneHeadshot,
     GenerationInput,
@@ -28,7 +30,7 @@ from inference.request import (
 from ray_cluster.pool import PoolConfig, shared_pool
 
 from .models import GenerationRequest, Headshot, IdentityProfile, RequestStatus, Selfie
-from .services import request_transition
+from .transitions import request_transition
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +86,6 @@ def generation_run(request_id: int) -> GenerationRequest:
         request = GenerationRequest.objects.select_for_update().get(pk=request_id)
         if request.status in (RequestStatus.DONE, RequestStatus.FAILED):
             return request
-        from privacy.services import NO_CONSENT_MESSAGE, consent_current
-
         if consent_current(request.employee) is None:
             # Consent was withdrawn after the request was made: fail it for good (no retry), never process.
             request_transition(request, RequestStatus.FAILED, error=NO_CONSENT_MESSAGE)
@@ -188,8 +188,6 @@ def _store_headshot(request: GenerationRequest, result: HeadshotOutput) -> Heads
     try:
         headshot.file.name = _save_new_file(
             headshot.file.field.generate_filename(headshot, f"{stem}.png"), result.image, written)
-        from PIL import Image
-
         with Image.open(io.BytesIO(result.image)) as im:
             headshot.width, headshot.height = im.size
         for rendition in result.renditions:

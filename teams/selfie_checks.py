@@ -8,6 +8,8 @@ from __future__ import annotations
 import threading
 from functools import lru_cache
 
+from django.conf import settings
+
 from inference.identity import IdentityProfile, profile_from_embeddings
 from inference.messages import REASON_MESSAGES
 from inference.request import SelfieInput, SelfieVerdict
@@ -18,8 +20,7 @@ _lock = threading.Lock()
 
 @lru_cache(maxsize=1)
 def _pipeline():
-    from django.conf import settings
-
+    # lazy: inference.pipeline loads cv2 and the face models' code; only processes that check selfies pay for it
     from inference.pipeline import HeadshotPipeline
 
     return HeadshotPipeline(portrait_matte_model=settings.PORTRAIT_MATTE_MODEL or None)

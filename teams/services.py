@@ -12,6 +12,7 @@ from pathlib import PurePath
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -19,6 +20,7 @@ from django.utils import timezone
 from accounts.models import User
 from brand_kits.models import BrandKit
 from brand_kits.services import brand_spec_for
+from consent.services import ConsentError, require_consent
 from inference.identity import MODEL_NAME
 from inference.ranking import learn_from_selection
 from tenancy.models import Organization
@@ -26,8 +28,8 @@ from tenancy.services import MembershipError, membership_end
 
 from .errors import TeamsError
 from .invites import employee_invites_revoke
+from .jobs import generate_headshots
 from .models import (
-    STATUS_TRANSITIONS,
     Employee,
     GenerationRequest,
     Headshot,
@@ -39,6 +41,7 @@ from .models import (
 )
 from .selfie_checks import inspect_selfie, judge, reason_message, set_item
 from .signals import employee_changed, employee_deleted, headshot_approved, send_on_commit
+from .transitions import request_transition
 
 log = logging.getLogger(__name__)
 
@@ -317,6 +320,15 @@ def _read_capped(upload, limit: int) -> bytes | None:
     return None if len(data) > limit else data
 
 
+def _require_consent(employee: Employee) -> None:
+    """consent.services.require_consent, refused as a TeamsError like every other rule of these services (same code,
+    message and status), so their callers catch one error type."""
+    try:
+        require_consent(employee)
+    except ConsentError as exc:
+        raise TeamsError(exc.code, exc.message, exc.status) from None
+
+
 def selfies_upload(*, employee: Employee, uploads: list) -> UploadResult:
     """Check each photo on its own, then against the stored set; store the good ones untouched.
 
@@ -324,9 +336,7 @@ def selfies_upload(*, employee: Employee, uploads: list) -> UploadResult:
     whose identity can't be settled yet (e.g. the second of two photos that disagree) is kept outside the set, so
     later photos can outvote whichever of the two is not the employee.
     """
-    from privacy.services import require_consent
-
-    require_consent(employee)  # nothing biometric is computed or stored before consent
+    _require_consent(employee)  # nothing biometric is computed or stored before consent
     result = UploadResult()
     limit = employee.organization.selfies_max
     for upload in uploads:
@@ -369,8 +379,6 @@ def selfies_upload(*, employee: Employee, uploads: list) -> UploadResult:
 
 
 def _store_selfie(*, employee: Employee, name: str, data: bytes, checksum: str, verdict) -> Selfie | None:
-    from django.core.files.base import ContentFile
-
     extension = PurePath(name).suffix.lower()
     selfie = Selfie(organization=employee.organization, employee=employee, original_name=name,
                     extension=extension if extension in ALLOWED_EXTENSIONS else "", checksum=checksum,
@@ -439,22 +447,6 @@ def selfie_delete(*, selfie: Selfie) -> None:
 # Generation requests -----------------------------------------------------------------------------------------
 
 
-def request_transition(request: GenerationRequest, to: str, **fields) -> GenerationRequest:
-    """Move a request along the status machine; any other move is a programming error."""
-    if to != request.status and to not in STATUS_TRANSITIONS[request.status]:
-        raise TeamsError("invalid_transition", f"A {request.status} request can't become {to}.", 409)
-    now = timezone.now()
-    request.status = to
-    stamps = {RequestStatus.QUEUED: "queued_at", RequestStatus.RUNNING: "started_at",
-              RequestStatus.DONE: "finished_at", RequestStatus.FAILED: "finished_at"}
-    if to in stamps:
-        fields.setdefault(stamps[to], now)
-    for key, value in fields.items():
-        setattr(request, key, value)
-    request.save(update_fields=["status", *fields.keys()])
-    return request
-
-
 def default_brand_kit(organization: Organization) -> BrandKit | None:
     return BrandKit.objects.for_organization(organization).filter(archived_at__isnull=True).order_by("-id").first()
 
@@ -462,9 +454,7 @@ def default_brand_kit(organization: Organization) -> BrandKit | None:
 def generation_request_start(*, employee: Employee, created_by: User | None,
                              brand_kit: BrandKit | None = None) -> GenerationRequest:
     """Freeze the selfie set and brand kit version, then enqueue the job once the transaction commits."""
-    from privacy.services import require_consent
-
-    require_consent(employee)
+    _require_consent(employee)
     organization = employee.organization
     kit = brand_kit or default_brand_kit(organization)
     if kit is None:
@@ -498,8 +488,6 @@ def generation_request_start(*, employee: Employee, created_by: User | None,
 def request_enqueue(request: GenerationRequest) -> None:
     """Send the request's job once the transaction commits. If the broker can't take it, the request stays queued
     in PostgreSQL and requests_resend_stale() sends it again: a hand-off is never lost, and never a 500."""
-    from .jobs import generate_headshots
-
     request_id = request.pk
 
     def send() -> None:

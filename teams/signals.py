@@ -5,6 +5,7 @@ change's transaction, for the one listener that must commit or fail with the cha
 rolls the change back); then the event's own signal after the commit, whose receivers get keyword arguments only
 and must not raise into the sender (a failing webhook must never undo an employee's approval or an admin's edit).
 """
+from django.db import transaction
 from django.dispatch import Signal
 
 # headshot=<Headshot>, actor=<User|None>: a headshot was approved for the directory.
@@ -18,7 +19,5 @@ in_transaction = Signal()
 
 
 def send_on_commit(signal: Signal, **kwargs) -> None:
-    from django.db import transaction
-
     in_transaction.send(sender=signal, **kwargs)  # not robust: a failed audit write undoes the change
     transaction.on_commit(lambda: signal.send_robust(sender=signal, **kwargs))

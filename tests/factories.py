@@ -35,7 +35,7 @@ def make_employee(organization: Organization, user: User | None = None, name: st
 
 def grant_consent(employee: Employee, user: User | None = None):
     """The employee agrees to the current consent text (nothing biometric is processed before that)."""
-    from privacy.services import consent_grant
+    from consent.services import consent_grant
 
     return consent_grant(employee=employee, user=user or employee.user, ip="127.0.0.1", user_agent="tests",
                          channel="api")

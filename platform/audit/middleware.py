@@ -10,6 +10,9 @@ import logging
 import re
 import uuid
 
+from accounts.models import User
+from tenancy.models import Membership, Organization
+
 from .services import current_request, record, request_id_from
 
 log = logging.getLogger(__name__)
@@ -88,9 +91,6 @@ def _organization(request, match):
     """The organization the request acted in: what the view resolved, else the URL's org_slug when the caller is
     anonymous (a refused attempt on that organization) or one of its members. An outsider's attempt stays
     site-level, so one organization's admins never see who from elsewhere knocked."""
-    from accounts.models import User
-    from tenancy.models import Membership, Organization
-
     resolved = getattr(request, "organization", None)
     if isinstance(resolved, Organization):
         return resolved

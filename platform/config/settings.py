@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "accounts",
     "brand_kits",
     "teams",
+    "consent",
     "integrations",
     "rollouts",
     "privacy",

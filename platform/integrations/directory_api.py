@@ -18,11 +18,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audit.services import record as audit_record
+from teams.labels import TRAINED_ALGORITHMIC_MEDIA
+from teams.rendering import delivery_etag, delivery_etag_function, render_headshot
 from tenancy.api import DomainError
 
 from .auth import ApiKeyAuthentication, ApiKeyRateThrottle, HasApiKeyScope
-from .delivery import DESTINATION_PRESETS, delivery_etag, delivery_etag_function, render_headshot
-from .labels import TRAINED_ALGORITHMIC_MEDIA
+from .delivery import DESTINATION_PRESETS
 from .models import ApiKeyScope
 from .selectors import BadCursor, Cursor, directory_headshot, directory_page
 

@@ -12,11 +12,12 @@ import zipfile
 from typing import BinaryIO
 
 from config.csv_cells import csv_row
+from teams.labels import TRAINED_ALGORITHMIC_MEDIA
 from teams.models import Headshot
+from teams.rendering import render_headshot
 from tenancy.models import Organization
 
-from .delivery import preset_for, render_headshot
-from .labels import TRAINED_ALGORITHMIC_MEDIA
+from .delivery import preset_for
 
 # What HR's directory knows about each person (SCIM or the employees API), in both manifests after `team`.
 DIRECTORY_COLUMNS = ["employee_number", "title", "department", "manager", "manager_email"]

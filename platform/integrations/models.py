@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
+from audit.models import ActorType
 from tenancy.models import Organization, TenantModel
 
 # Every key starts with this, so a leaked one is easy to recognise (and for secret scanners to match).
@@ -60,6 +61,11 @@ class ApiKey(TenantModel):
         if self.is_expired(now):
             return "expired"
         return "rotating" if self.revoked_at else "active"
+
+    @property
+    def audit_actor(self) -> tuple[str, str, int | None]:
+        """Who this key is in the audit log: (actor type, id, the organization it belongs to)."""
+        return ActorType.API_KEY, str(self.pk), self.organization_id
 
 
 class ExportStatus(models.TextChoices):

@@ -12,9 +12,8 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils.dateparse import parse_datetime
 
 from teams.models import Employee, Headshot
+from teams.rendering import ETAG_SOURCE_COLUMNS, EtagSource
 from tenancy.models import Organization
-
-from .delivery import ETAG_SOURCE_COLUMNS, EtagSource
 
 
 class BadCursor(ValueError):

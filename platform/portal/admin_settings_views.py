@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from privacy.texts import CONSENT_VERSION
+from consent.texts import CONSENT_VERSION
 from tenancy.models import BIOMETRIC_RETENTION_DAYS_MAX, BIOMETRIC_RETENTION_DAYS_MIN
 from tenancy.services import OrganizationSettingsError, organization_update_settings
 

@@ -21,11 +21,12 @@ from django.views import View
 
 from brand_kits.attire import attire_notice
 from brand_kits.services import brand_spec_for, resolved_backend
+from consent.models import ConsentChannel
+from consent.services import consent_current, consent_grant
+from consent.texts import consent_text
 from inference.errors import IngestError
 from inference.ingest import IngestLimits, decode_image
-from privacy.models import ConsentChannel
-from privacy.services import consent_current, consent_grant, consent_withdraw
-from privacy.texts import consent_text
+from privacy.services import consent_withdraw
 from rollouts.api import progress_data
 from sso.models import IdentityProviderConfig
 from teams.looks import group_by_look

@@ -5,11 +5,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from consent.models import Consent, ConsentChannel
+from consent.services import consent_current, consent_grant
+from consent.texts import consent_text
 from teams.api import MyEndpoint
 
-from .models import Consent, ConsentChannel
-from .services import consent_current, consent_grant, consent_withdraw
-from .texts import consent_text
+from .services import consent_withdraw
 
 
 class ConsentTextOut(serializers.Serializer):

@@ -19,13 +19,28 @@ from datetime import timedelta
 
 from django.apps import apps
 from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.core.files.storage import default_storage
 from django.db import models, transaction
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from rest_framework.authtoken.models import Token
 
+from accounts.models import Invite, User
+from audit.services import record_in_transaction
 from config.errors import ServiceError
+from connectors.models import Connection, DeletionStatus, PhotoDeletion, PhotoSync, SlackConnection, SyncStatus
+from connectors.services import photo_delete_everywhere, slack_photo_deletion_keep
+from consent.models import Consent
+from integrations.models import ExportJob
+from scim.models import ScimUser
+from sso.models import LoginCode
+from teams.models import Employee, GenerationRequest, Headshot, IdentityProfile, Selfie, SelfieEmbedding
+from teams.signals import employee_deleted, send_on_commit
+from tenancy.models import Membership, Role
+from webhooks.models import WebhookDelivery, WebhookMessage
 
 from .receipts import ErasureReceipt, new_salt, receipt_sign, subject_hash
 
@@ -42,7 +57,6 @@ class ErasureError(ServiceError):
 @dataclass(frozen=True)
 class Subject:
     """What we knew about the person, held in memory only while erasing (to find and scrub their traces)."""
-
     organization_id: int
     employee_id: int
     user_id: int | None
@@ -76,12 +90,6 @@ def _replace_folded(text: str, value: str, replacement: str) -> str:
 
 def erasure_preview(employee) -> dict[str, int]:
     """What erase_person would delete for this employee, counted the same way (for the admin's confirmation)."""
-    from accounts.models import Invite
-    from connectors.models import PhotoSync, SlackConnection
-    from teams.models import GenerationRequest, Headshot, IdentityProfile, Selfie, SelfieEmbedding
-
-    from .models import Consent
-
     mine = {"organization": employee.organization, "employee": employee}
     headshots = list(Headshot.objects.filter(**mine).only("renditions"))
     return {
@@ -106,9 +114,6 @@ def erase_person(*, employee, requested_by, ip: str | None = None) -> ErasureRec
     requested_by: the admin who asked, or the person's own user (a self-service erasure). `ip` is accepted for
     the audit trail of the request only; the receipt never stores an address.
     """
-    from teams.models import Employee
-    from tenancy.models import Membership, Role
-
     organization = employee.organization
     subject = Subject(organization.pk, employee.pk, employee.user_id, employee.email, employee.name,
                       employee.external_id, dict(employee.external_ids or {}), employee.employee_number)
@@ -149,10 +154,6 @@ def erase_person(*, employee, requested_by, ip: str | None = None) -> ErasureRec
 
 def _remote_photos_delete(organization, subject: Subject) -> list[dict]:
     """Remove the person's pushed photo from each directory that allows it; one outcome per destination."""
-    from connectors.models import Connection, DeletionStatus, PhotoDeletion, PhotoSync, SyncStatus
-    from connectors.services import photo_delete_everywhere, slack_photo_deletion_keep
-    from teams.models import Employee
-
     outcomes: dict[str, dict] = {}
     employee = Employee.objects.filter(pk=subject.employee_id).first()
     slack_row = slack_photo_deletion_keep(employee) if employee is not None else None
@@ -227,8 +228,6 @@ def export_lists_person(storage, name: str, subject: Subject) -> bool:
 
 
 def _exports_listing(organization, subject: Subject) -> list[int]:
-    from integrations.models import ExportJob
-
     found = []
     for job in ExportJob.objects.for_organization(organization).exclude(file="").only("id", "file"):
         if export_lists_person(job.file.storage, job.file.name, subject):
@@ -252,20 +251,6 @@ def _user_foreign_keys():
 
 def _rows_delete(organization, employee, subject: Subject, export_ids: list[int]) -> tuple[dict, list[str]]:
     """Delete every row about the person (inside the caller's transaction); returns counts and files to delete."""
-    from django.contrib.sessions.models import Session
-    from rest_framework.authtoken.models import Token
-
-    from accounts.models import Invite, User
-    from connectors.models import PhotoSync, SlackConnection
-    from integrations.models import ExportJob
-    from scim.models import ScimUser
-    from sso.models import LoginCode
-    from teams.models import Employee, GenerationRequest, Headshot, IdentityProfile, Selfie, SelfieEmbedding
-    from tenancy.models import Membership
-    from webhooks.models import WebhookDelivery, WebhookMessage
-
-    from .models import Consent
-
     mine = {"organization": organization, "employee": employee}
     selfies = list(Selfie.objects.filter(**mine))
     headshots = list(Headshot.objects.filter(**mine))
@@ -352,9 +337,6 @@ def _sessions_delete(Session, user_id: int) -> int:
 
 
 def _audit_and_after_commit(organization, subject: Subject, receipt: ErasureReceipt) -> None:
-    from audit.services import record_in_transaction
-    from teams.signals import employee_deleted, send_on_commit
-
     # Written with the deletion: if the log can't take it, nothing is erased (AuditWriteError rolls it all back).
     record_in_transaction(action="person.erased", organization=organization, object=("employee", subject.employee_id),
                           detail={"receipt_id": str(receipt.receipt_id), "self": receipt.requested_by_subject})
@@ -384,8 +366,6 @@ def erasure_files_delete(*, receipt_id: int) -> ErasureReceipt | None:
 
     Files that still can't be deleted stay pending, are logged as errors and shown on the receipt; the daily
     purge_biometrics run tries them again (erasure_files_retry)."""
-    from django.core.files.storage import default_storage
-
     with transaction.atomic():
         receipt = ErasureReceipt.objects.select_for_update().filter(pk=receipt_id).first()
         if receipt is None or not receipt.pending_files:
@@ -413,8 +393,6 @@ EXPORT_SWEEP_DAYS = 7
 def erasure_exports_sweep(*, now=None) -> int:
     """Delete export ZIPs finished after an erasure that still list the erased person (an export that was already
     running when they were erased read them first). Run daily; returns how many ZIPs were deleted."""
-    from integrations.models import ExportJob
-
     now = now or timezone.now()
     deleted = 0
     for receipt in ErasureReceipt.objects.filter(erased_at__gte=now - timedelta(days=EXPORT_SWEEP_DAYS)):

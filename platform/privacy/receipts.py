@@ -15,6 +15,9 @@ import secrets
 import uuid
 from datetime import UTC
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -96,9 +99,6 @@ def _ed25519_private_key():
     raw = settings.PRIVACY_RECEIPT_SIGNING_KEY.strip()
     if not raw:
         return None
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
     if raw.startswith("-----BEGIN"):
         key = serialization.load_pem_private_key(raw.encode(), password=None)
         if not isinstance(key, Ed25519PrivateKey):
@@ -116,8 +116,6 @@ def _unb64(text: str) -> bytes:
 
 
 def _public_key_b64(private_key) -> str:
-    from cryptography.hazmat.primitives import serialization
-
     return _b64(private_key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
 
 
@@ -158,8 +156,6 @@ def verify(receipt_json: dict | str | bytes) -> bool:
         if alg == HMAC_ALG:
             return hmac.compare_digest(_hmac(payload), value)
         if alg == ED25519_ALG:
-            from cryptography.exceptions import InvalidSignature
-
             key = _ed25519_private_key()
             if key is None:
                 return False

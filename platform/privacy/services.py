@@ -1,55 +1,27 @@
-"""Consent writes and checks: nothing biometric is processed before consent, and withdrawal deletes it."""
+"""Withdrawal and retention: deleting biometric data is an operation over teams' records (selfies, embeddings,
+identity profiles, waiting requests), so it lives here, above teams. Recording and checking consent is the consent
+app's (consent.services), below teams, which checks it before each biometric step."""
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from audit.services import record_in_transaction
-
-from .models import Consent, ConsentChannel
-from .texts import CONSENT_VERSION, consent_text
+from consent.models import Consent
+from teams.generation import generation_finished
+from teams.models import Employee, GenerationRequest, Headshot, IdentityProfile, RequestStatus, Selfie, SelfieEmbedding
+from teams.services import selfie_set_rejudge
+from teams.transitions import request_transition
+from tenancy.models import Organization
 
 log = logging.getLogger(__name__)
 
-USER_AGENT_MAX = 500
-
-
-def consent_current(employee) -> Consent | None:
-    """The employee's consent to the current text, or None (never given, withdrawn, or given to an older text)."""
-    return (Consent.objects.for_organization(employee.organization)
-            .filter(employee=employee, withdrawn_at__isnull=True, text_version=CONSENT_VERSION).first())
-
-
-def require_consent(employee) -> Consent:
-    from teams.services import TeamsError
-
-    consent = consent_current(employee)
-    if consent is None:
-        raise TeamsError("consent_required", _("Please agree to the processing of your face data before uploading "
-                                               "selfies or creating headshots (see the consent page in the portal)."),
-                         403)
-    return consent
-
-
-def consent_grant(*, employee, user, ip: str | None, user_agent: str, channel: str) -> Consent:
-    """Record consent to the current text; granting again while consent stands returns the standing record."""
-    if channel not in ConsentChannel.values:
-        raise ValueError(f"consent channel must be one of {ConsentChannel.values}")
-    text = consent_text(employee.organization)
-    with transaction.atomic():
-        # One grant at a time per employee, so a double-click can't store two standing consents.
-        type(employee).objects.select_for_update().filter(pk=employee.pk).first()
-        current = consent_current(employee)
-        if current is not None:
-            return current
-        return Consent.objects.create(
-            organization=employee.organization, employee=employee, user=user, text_version=text.version,
-            text_sha256=text.sha256, ip_address=ip or None, user_agent=(user_agent or "")[:USER_AGENT_MAX],
-            channel=channel)
+WITHDRAWN_MESSAGE = ("Consent to process your face data was withdrawn, so your selfies were deleted and no headshots "
+                     "were made. Give consent and upload selfies again to create headshots.")
 
 
 def consent_withdraw(*, employee, user) -> int:
@@ -58,10 +30,6 @@ def consent_withdraw(*, employee, user) -> int:
     Headshots already made stay. Requests not yet running fail with a clear message; a running one fails when its
     job next checks consent. Returns how many selfies were deleted.
     """
-    from teams.generation import generation_finished
-    from teams.models import GenerationRequest, IdentityProfile, RequestStatus, Selfie, SelfieEmbedding
-    from teams.services import request_transition
-
     organization = employee.organization
     selfies = Selfie.objects.for_organization(organization).filter(employee=employee)
     files = [s.file.name for s in selfies if s.file.name]
@@ -90,12 +58,6 @@ def consent_withdraw(*, employee, user) -> int:
     return deleted
 
 
-NO_CONSENT_MESSAGE = ("There is no consent to process this person's face data (it was withdrawn or never given), so "
-                      "no headshots were made. Give consent in the portal and start again.")
-WITHDRAWN_MESSAGE = ("Consent to process your face data was withdrawn, so your selfies were deleted and no headshots "
-                     "were made. Give consent and upload selfies again to create headshots.")
-
-
 def biometric_purge_expired(*, now=None) -> int:
     """Retention: delete the selfies (rows, files, embeddings) an employee had when their headshot was approved,
     once that approval is the organization's biometric_retention_days old. Headshots stay. Returns how many
@@ -104,12 +66,6 @@ def biometric_purge_expired(*, now=None) -> int:
     Selfies uploaded after the approval (a later re-take) wait for their own approval. Run daily (cron / CronJob:
     `manage.py purge_biometrics`).
     """
-    from django.db.models import Max
-
-    from teams.models import Employee, Headshot, IdentityProfile, Selfie
-    from teams.services import selfie_set_rejudge
-    from tenancy.models import Organization
-
     now = now or timezone.now()
     storage = Selfie.file.field.storage
     deleted = 0

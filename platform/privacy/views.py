@@ -4,9 +4,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.shortcuts import get_object_or_404, render
 
+from consent.texts import consent_text
 from tenancy.models import Organization
-
-from .texts import consent_text
 
 
 def privacy_notice(request, org_slug: str):

@@ -7,6 +7,7 @@ import hashlib
 from django.conf import settings
 from django.db import models
 
+from audit.models import ActorType
 from teams.models import Employee, Team
 from tenancy.models import TenantModel
 
@@ -30,6 +31,11 @@ class ScimToken(TenantModel):
 
     class Meta:
         ordering = ["-id"]
+
+    @property
+    def audit_actor(self) -> tuple[str, str, int | None]:
+        """Who this token is in the audit log: (actor type, id, the organization it belongs to)."""
+        return ActorType.SCIM_TOKEN, str(self.pk), self.organization_id
 
 
 class ScimUser(TenantModel):

@@ -8,7 +8,7 @@ import zipfile
 import pytest
 from PIL import Image
 
-from integrations.labels import read_label
+from teams.labels import read_label
 from teams.services import headshot_approve
 from tests.api.conftest import populate
 from tests.factories import client_for

@@ -25,7 +25,7 @@ def ready_for_another_request(tenant) -> None:
 def _grant_consent_if_required(tenant) -> None:
     # The privacy app (a colleague's) may require consent before any generation; grant it when it exists.
     try:
-        from privacy.services import consent_grant
+        from consent.services import consent_grant
     except ImportError:
         return
     consent_grant(employee=tenant.employee, user=tenant.employee_user, ip="127.0.0.1", user_agent="test",

@@ -114,7 +114,7 @@ def test_a_verified_domain_whose_removal_cannot_be_logged_stays(org_a, log_refus
 
 
 def test_a_consent_withdrawal_that_cannot_be_logged_keeps_the_consent(org_a, log_refuses_inserts):
-    from privacy.models import Consent
+    from consent.models import Consent
     from privacy.services import consent_withdraw
 
     user = make_user(org_a)

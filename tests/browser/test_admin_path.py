@@ -37,7 +37,7 @@ def named(path) -> io.BytesIO:
 def grant_consent(employee) -> None:
     # The privacy app records biometric consent; an employee must have given it before selfies are processed.
     try:
-        from privacy.services import consent_grant
+        from consent.services import consent_grant
     except ImportError:
         return
     consent_grant(employee=employee, user=employee.user, ip="127.0.0.1", user_agent="test", channel="portal")

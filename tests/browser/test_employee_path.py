@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from privacy.models import Consent
+from consent.models import Consent
 from teams.delivery import request_delivery
 from teams.models import GenerationRequest, Headshot, RequestStatus, Selfie
 from tenancy.models import Role

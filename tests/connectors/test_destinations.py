@@ -18,7 +18,7 @@ from connectors.clients import bamboohr, google_directory, microsoft_graph, slac
 from connectors.clients.base import PushError
 from connectors.models import ConnectionKind, Destination, PhotoSync, SlackConnection, SyncStatus
 from connectors.services import connection_create, photo_sync_run, photo_syncs_for_approval
-from integrations.labels import read_label
+from teams.labels import read_label
 
 from .conftest import make_headshot, sa_json
 

@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from integrations.delivery import delivery_etag
 from teams.models import Headshot, headshot_content_tag
+from teams.rendering import delivery_etag
 from tests.factories import make_employee
 from tests.integrations.test_directory_api import add_headshot
 

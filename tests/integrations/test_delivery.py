@@ -12,8 +12,9 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image, ImageCms
 
-from integrations.delivery import DESTINATION_PRESETS, Delivered, delivery_etag, preset_for, render_headshot
-from integrations.labels import TRAINED_ALGORITHMIC_MEDIA, read_label
+from integrations.delivery import DESTINATION_PRESETS, preset_for
+from teams.labels import TRAINED_ALGORITHMIC_MEDIA, read_label
+from teams.rendering import Delivered, delivery_etag, render_headshot
 from tests.api.conftest import populate
 from tests.conftest import REPO
 

@@ -14,8 +14,8 @@ from rest_framework.test import APIClient
 
 from brand_kits.models import BrandKit
 from integrations.directory_api import _etag_matches
-from integrations.labels import TRAINED_ALGORITHMIC_MEDIA, read_label
 from integrations.services import api_key_create
+from teams.labels import TRAINED_ALGORITHMIC_MEDIA, read_label
 from teams.models import Employee, GenerationRequest, Headshot, RequestStatus
 from teams.services import employee_update, headshot_approve
 from tests.api.conftest import populate

@@ -12,8 +12,8 @@ from PIL import Image
 
 from brand_kits.models import BrandKit
 from integrations.export_jobs import export_job_run, export_job_start
-from integrations.labels import read_label
 from integrations.models import ExportJob
+from teams.labels import read_label
 from teams.models import Employee, GenerationRequest, Headshot, RequestStatus
 from teams.services import employee_update, headshot_approve
 from tenancy.models import Role

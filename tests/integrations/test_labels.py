@@ -17,9 +17,10 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from django.core.exceptions import ImproperlyConfigured
 from PIL import Image
 
-from integrations import c2pa_signing
-from integrations.delivery import DESTINATION_PRESETS, delivery_etag, render_headshot
-from integrations.labels import NS, PRODUCT, TRAINED_ALGORITHMIC_MEDIA, ai_label_xmp, parse_label, read_label
+from integrations.delivery import DESTINATION_PRESETS
+from teams import c2pa_signing
+from teams.labels import NS, PRODUCT, TRAINED_ALGORITHMIC_MEDIA, ai_label_xmp, parse_label, read_label
+from teams.rendering import delivery_etag, render_headshot
 from teams.services import headshot_approve
 from tests.factories import client_for
 

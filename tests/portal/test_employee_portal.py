@@ -10,7 +10,7 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from PIL import Image
 
-from privacy.models import Consent
+from consent.models import Consent
 from teams.models import GenerationRequest, Headshot, RequestStatus, Selfie
 from tenancy.models import Membership, Role
 from tests.conftest import dev_face

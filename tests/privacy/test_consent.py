@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from privacy.models import Consent
-from privacy.services import consent_current, consent_grant, consent_withdraw
-from privacy.texts import CONSENT_VERSION, consent_text
+from consent.models import Consent
+from consent.services import consent_current, consent_grant
+from consent.texts import CONSENT_VERSION, consent_text
+from privacy.services import consent_withdraw
 from teams.models import GenerationRequest, Headshot, IdentityProfile, RequestStatus, Selfie, SelfieEmbedding
 from tenancy.models import Role
 from tests.conftest import dev_face

@@ -26,9 +26,9 @@ from accounts.models import User
 from accounts.services import invite_create
 from connectors.models import PhotoDeletion, PhotoSync, SlackConnection, SyncStatus
 from connectors.services import connection_create
+from consent.models import Consent
 from integrations.export_jobs import export_job_run, export_job_start
 from integrations.models import ExportJob
-from privacy.models import Consent
 from privacy.receipts import ErasureReceipt, receipt_json, verify
 from sso.models import LoginCode
 from teams.generation import generation_run

@@ -2,7 +2,7 @@
 
 The label is an XMP packet with IPTC's digital source type `trainedAlgorithmicMedia` (the vocabulary C2PA, Google and
 Meta read), embedded where each format keeps XMP: JPEG APP1, PNG iTXt `XML:com.adobe.xmp`, WebP `XMP ` chunk.
-A C2PA manifest (integrations.c2pa_signing) is added on top when a signing certificate is configured.
+A C2PA manifest (teams.c2pa_signing) is added on top when a signing certificate is configured.
 """
 from __future__ import annotations
 

@@ -99,7 +99,7 @@ def manifest_definition(fmt: str) -> dict:
 
 
 def _context():
-    import c2pa  # lazy: heavy native library (c2pa-python); loaded only when signing is configured
+    import c2pa  # lazy: the C2PA native library loads only when images are signed or read
 
     # No embedded thumbnail: the image itself is small, and a thumbnail would double a 100 kB headshot.
     return c2pa.Context.from_dict({"builder": {"thumbnail": {"enabled": False}}})
@@ -107,7 +107,7 @@ def _context():
 
 def sign(data: bytes, fmt: str, config: SigningConfig) -> bytes:
     """Embed a signed manifest (c2pa.created by a trained algorithm) in the image bytes."""
-    import c2pa  # lazy: heavy native library (c2pa-python); loaded only when signing is configured
+    import c2pa  # lazy: the C2PA native library loads only when images are signed or read
 
     info = c2pa.C2paSignerInfo(alg=config.alg, sign_cert=config.cert_chain, private_key=config.private_key,
                                ta_url=config.tsa_url)
@@ -125,7 +125,7 @@ def sign_if_configured(data: bytes, fmt: str) -> bytes:
 
 def read_manifest(data: bytes, fmt: str) -> dict | None:
     """The active manifest and validation state of an image's Content Credentials, or None when it has none."""
-    import c2pa  # lazy: heavy native library (c2pa-python); loaded only to read a manifest back
+    import c2pa  # lazy: the C2PA native library loads only when images are signed or read
 
     try:
         with c2pa.Reader(_MIME[fmt], io.BytesIO(data)) as reader:

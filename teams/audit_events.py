@@ -1,15 +1,16 @@
-"""Teams' domain events (teams.signals), written as audit events inside the transaction that makes the change.
+"""Teams' domain events (teams.signals) and generation outcomes, written to the audit log.
 
+On teams' side, so the audit app (the floor) imports nothing above it: teams.apps connects these in ready().
 `in_transaction` is sent before the commit; a failed write raises AuditWriteError and the change rolls back with it.
 """
 from __future__ import annotations
 
+from audit.services import record, record_in_transaction
+
+from . import signals
+
 
 def domain_event(sender, **kwargs) -> None:
-    from teams import signals
-
-    from .services import record_in_transaction
-
     if sender is signals.employee_changed:
         employee = kwargs["employee"]
         record_in_transaction(action="employee.created" if kwargs.get("created") else "employee.updated",
@@ -28,7 +29,5 @@ def domain_event(sender, **kwargs) -> None:
 
 def generation_finished(sender, *, request, **kwargs) -> None:
     """A generation job's outcome: sent after its commit by the worker, so best effort (logged when it fails)."""
-    from .services import record
-
     record(action=f"generation.{request.status}", organization=request.organization_id, actor="system",
            object=("generationrequest", request.pk), detail={"employee_id": request.employee_id})
