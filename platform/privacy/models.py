@@ -2,8 +2,5 @@
 consent app's (consent.models)."""
 from __future__ import annotations
 
-# Consent and ConsentChannel, importable from here as before the consent app (rollouts.selectors reads them).
-from consent.models import Consent, ConsentChannel  # noqa: F401
-
 # Erasure receipts live with their signing code; imported here so Django registers the model.
 from .receipts import ErasureReceipt  # noqa: F401

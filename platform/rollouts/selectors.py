@@ -9,8 +9,8 @@ from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from privacy.models import Consent
-from privacy.texts import CONSENT_VERSION
+from consent.models import Consent
+from consent.texts import CONSENT_VERSION
 from teams.models import Employee, GenerationRequest, Headshot, RequestStatus, Selfie, Team
 from tenancy.models import Organization
 
