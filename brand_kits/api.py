@@ -8,13 +8,12 @@ from rest_framework.response import Response
 
 from config.parsers import FormParser, JSONField, MultiPartParser
 from inference.presets import catalogue
-from tenancy.api import DomainError, OrganizationAdminEndpoint
+from tenancy.api import OrganizationAdminEndpoint
 
 from .models import BrandKit, BrandKitVersion
 from .services import (
     BACKGROUND_MAX_BYTES,
     BACKGROUND_MAX_PIXELS,
-    BrandKitError,
     brand_kit_archive,
     brand_kit_create,
     brand_kit_update,
@@ -84,9 +83,6 @@ class BrandKitPatchIn(serializers.Serializer):
     spec = BrandSpecField(required=False)
 
 
-def _domain(exc: BrandKitError) -> DomainError:
-    return DomainError(exc.message, code="invalid_brand_kit")
-
 
 class BrandKitListApi(OrganizationAdminEndpoint):
     tenant_model = BrandKit
@@ -104,10 +100,7 @@ class BrandKitListApi(OrganizationAdminEndpoint):
     def post(self, request, org_slug: str):
         data = BrandKitIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            kit = brand_kit_create(organization=self.organization, created_by=request.user, **data.validated_data)
-        except BrandKitError as exc:
-            raise _domain(exc) from None
+        kit = brand_kit_create(organization=self.organization, created_by=request.user, **data.validated_data)
         return Response(BrandKitOut(kit).data, status=status.HTTP_201_CREATED)
 
 
@@ -125,10 +118,7 @@ class BrandKitDetailApi(OrganizationAdminEndpoint):
         kit = self.get_object()
         data = BrandKitPatchIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            brand_kit_update(kit=kit, created_by=request.user, **data.validated_data)
-        except BrandKitError as exc:
-            raise _domain(exc) from None
+        brand_kit_update(kit=kit, created_by=request.user, **data.validated_data)
         kit.refresh_from_db()
         return Response(BrandKitOut(kit).data)
 
@@ -158,11 +148,8 @@ class BrandKitBackgroundApi(OrganizationAdminEndpoint):
         data = BackgroundIn(data=request.data)
         data.is_valid(raise_exception=True)
         spec = {"background": {**kit.current_version.spec["background"], "kind": "image"}}
-        try:
-            brand_kit_update(kit=kit, spec=spec, created_by=request.user,
-                             background_image=data.validated_data["background_image"])
-        except BrandKitError as exc:
-            raise _domain(exc) from None
+        brand_kit_update(kit=kit, spec=spec, created_by=request.user,
+                         background_image=data.validated_data["background_image"])
         kit.refresh_from_db()
         return Response(BrandKitOut(kit).data)
 
@@ -184,10 +171,7 @@ class BrandKitStyleReferenceApi(OrganizationAdminEndpoint):
         kit = self.get_object()
         data = StyleReferenceIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            brand_kit_update(kit=kit, created_by=request.user, style_reference=data.validated_data["style_reference"])
-        except BrandKitError as exc:
-            raise _domain(exc) from None
+        brand_kit_update(kit=kit, created_by=request.user, style_reference=data.validated_data["style_reference"])
         kit.refresh_from_db()
         return Response(BrandKitOut(kit).data)
 
@@ -197,10 +181,7 @@ class BrandKitStyleReferenceApi(OrganizationAdminEndpoint):
         kit = self.get_object()
         if not kit.current_version.style_reference:
             return Response(BrandKitOut(kit).data)
-        try:
-            brand_kit_update(kit=kit, created_by=request.user, remove_style_reference=True)
-        except BrandKitError as exc:
-            raise _domain(exc) from None
+        brand_kit_update(kit=kit, created_by=request.user, remove_style_reference=True)
         kit.refresh_from_db()
         return Response(BrandKitOut(kit).data)
 

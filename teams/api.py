@@ -32,7 +32,6 @@ from .services import (
     CSV_MAX_BYTES,
     CSV_MAX_REPORTED,
     CsvImportRefused,
-    TeamsError,
     employee_create,
     employee_delete,
     employee_update,
@@ -46,11 +45,6 @@ from .services import (
     selfies_upload,
     team_get_or_create,
 )
-
-
-def _domain(exc: TeamsError) -> DomainError:
-    return DomainError(exc.message, code=exc.code, status_code=exc.status)
-
 
 # Serializers ---------------------------------------------------------------------------------------------------
 
@@ -293,10 +287,7 @@ class EmployeeListApi(OrganizationAdminEndpoint):
         _resolve_manager(self.organization, values)
         team_name = values.pop("team", None)
         team = team_get_or_create(organization=self.organization, name=team_name) if team_name else None
-        try:
-            employee = employee_create(organization=self.organization, team=team, **values)
-        except TeamsError as exc:
-            raise _domain(exc) from None
+        employee = employee_create(organization=self.organization, team=team, **values)
         return Response(EmployeeOut(employee).data, status=status.HTTP_201_CREATED)
 
 
@@ -319,19 +310,13 @@ class EmployeeDetailApi(OrganizationAdminEndpoint):
         if "team" in values:
             name = values.pop("team")
             values["team"] = team_get_or_create(organization=self.organization, name=name) if name else None
-        try:
-            employee = employee_update(employee=employee, **values)
-        except TeamsError as exc:
-            raise _domain(exc) from None
+        employee = employee_update(employee=employee, **values)
         return Response(EmployeeOut(employee).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, org_slug: str, employee_id: int):
         """Delete the employee and their data; their access here ends (409 for the organization's last owner)."""
-        try:
-            employee_delete(employee=self.get_object())
-        except TeamsError as exc:
-            raise _domain(exc) from None
+        employee_delete(employee=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -353,8 +338,6 @@ class EmployeeImportApi(OrganizationAdminEndpoint):
         except CsvImportRefused as exc:
             return Response({"detail": exc.message, "code": exc.code, "errors": {"rows": exc.rows}},
                             status=status.HTTP_400_BAD_REQUEST)
-        except TeamsError as exc:
-            raise _domain(exc) from None
         return Response({"created": len(result.created), "updated": len(result.updated), "errors": []})
 
 
@@ -368,10 +351,7 @@ class EmployeeInviteApi(OrganizationAdminEndpoint):
         """Invite the employee: an expiring, single-use link emailed to the employee's address only (never
         returned here: whoever holds it could accept in their name)."""
         employee = self.get_object()
-        try:
-            issued = employee_invite_send(employee=employee, invited_by=request.user)
-        except TeamsError as exc:
-            raise _domain(exc) from None
+        issued = employee_invite_send(employee=employee, invited_by=request.user)
         return Response(InviteOut(issued.invite).data, status=status.HTTP_201_CREATED)
 
 
@@ -455,10 +435,7 @@ class HeadshotApproveApi(OrganizationAdminEndpoint):
         data.is_valid(raise_exception=True)
         # The same review service as the portal's queue, so both paths record the reviewer and the status.
         review = headshot_review_approve if data.validated_data["approved"] else headshot_review_withdraw
-        try:
-            headshot = review(headshot=self.get_object(), actor=request.user, note=data.validated_data["note"])
-        except TeamsError as exc:
-            raise DomainError(exc.message, code=exc.code, status_code=exc.status) from None
+        headshot = review(headshot=self.get_object(), actor=request.user, note=data.validated_data["note"])
         return Response(HeadshotOut(headshot).data)
 
 
@@ -554,10 +531,7 @@ class MySelfieListApi(MyEndpoint):
         uploads = request.FILES.getlist("files")
         if not uploads:
             raise DomainError("Attach one or more photos in the field 'files'.", code="no_files")
-        try:
-            result = selfies_upload(employee=employee, uploads=uploads)
-        except TeamsError as exc:
-            raise _domain(exc) from None
+        result = selfies_upload(employee=employee, uploads=uploads)
         body = {"accepted": SelfieOut(result.accepted, many=True).data, "rejected": result.rejected,
                 "set": selfie_set_summary(employee)}
         return Response(body, status=status.HTTP_201_CREATED if result.accepted else status.HTTP_400_BAD_REQUEST)
@@ -594,10 +568,7 @@ class MyGenerationRequestListApi(MyEndpoint):
                 pk=data.validated_data["brand_kit"]).first()
             if kit is None:
                 raise DomainError("No such brand kit.", code="not_found", status_code=404)
-        try:
-            generation = generation_request_start(employee=self.employee(), created_by=request.user, brand_kit=kit)
-        except TeamsError as exc:
-            raise _domain(exc) from None
+        generation = generation_request_start(employee=self.employee(), created_by=request.user, brand_kit=kit)
         return Response(GenerationRequestOut(generation).data, status=status.HTTP_201_CREATED)
 
 

@@ -13,7 +13,6 @@ from tenancy.api import DomainError, OrganizationAdminEndpoint, OrganizationEndp
 
 from .models import Connection, ConnectionKind, Destination, PhotoSync, SlackConnection, SyncStatus
 from .services import (
-    ConnectorError,
     connection_create,
     connection_delete,
     connection_update,
@@ -21,10 +20,6 @@ from .services import (
     slack_configured,
     slack_disconnect,
 )
-
-
-def _domain(exc: ConnectorError) -> DomainError:
-    return DomainError(exc.message, code=exc.code, status_code=exc.status)
 
 
 class ConnectionOut(serializers.ModelSerializer):
@@ -84,10 +79,7 @@ class ConnectionListApi(OrganizationAdminEndpoint):
     def post(self, request, org_slug: str):
         data = ConnectionIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            connection = connection_create(organization=self.organization, **data.validated_data)
-        except ConnectorError as exc:
-            raise _domain(exc) from None
+        connection = connection_create(organization=self.organization, **data.validated_data)
         return Response(ConnectionOut(connection).data, status=status.HTTP_201_CREATED)
 
 
@@ -105,10 +97,7 @@ class ConnectionDetailApi(OrganizationAdminEndpoint):
         connection = self.get_object()
         data = ConnectionPatchIn(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        try:
-            connection = connection_update(connection=connection, **data.validated_data)
-        except ConnectorError as exc:
-            raise _domain(exc) from None
+        connection = connection_update(connection=connection, **data.validated_data)
         return Response(ConnectionOut(connection).data)
 
     @extend_schema(responses={204: None})
@@ -154,10 +143,7 @@ class PhotoSyncRetryApi(OrganizationAdminEndpoint):
 
     @extend_schema(request=None, responses={202: PhotoSyncOut})
     def post(self, request, org_slug: str, photo_sync_id: int):
-        try:
-            photo_sync = photo_sync_retry(photo_sync=self.get_object())
-        except ConnectorError as exc:
-            raise _domain(exc) from None
+        photo_sync = photo_sync_retry(photo_sync=self.get_object())
         return Response(PhotoSyncOut(photo_sync).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -14,11 +14,7 @@ from tenancy.api import DomainError, OrganizationAdminEndpoint
 
 from .models import Rollout, RolloutPriority, RolloutScope
 from .selectors import request_progress, rollout_counts, rollout_eta, rollouts_counts
-from .services import RolloutError, rollout_cancel, rollout_pause, rollout_resume, rollout_start
-
-
-def _domain(exc: RolloutError) -> DomainError:
-    return DomainError(exc.message, code=exc.code, status_code=exc.status)
+from .services import rollout_cancel, rollout_pause, rollout_resume, rollout_start
 
 
 class RolloutCountsOut(serializers.Serializer):
@@ -114,11 +110,8 @@ class RolloutListApi(OrganizationAdminEndpoint):
                 raise DomainError("No such brand kit in this organization.", code="no_such_brand_kit",
                                   status_code=404)
         priority = {label: value for value, label in RolloutPriority.choices}[values["priority"]]
-        try:
-            rollout = rollout_start(organization=self.organization, created_by=request.user, scope=values["scope"],
-                                    team=team, priority=priority, brand_kit=kit)
-        except RolloutError as exc:
-            raise _domain(exc) from None
+        rollout = rollout_start(organization=self.organization, created_by=request.user, scope=values["scope"],
+                                team=team, priority=priority, brand_kit=kit)
         return Response(RolloutOut(rollout).data, status=status.HTTP_201_CREATED)
 
 
@@ -139,10 +132,7 @@ class _RolloutActionApi(OrganizationAdminEndpoint):
     service = staticmethod(lambda *, rollout: rollout)
 
     def act(self):
-        try:
-            rollout = type(self).service(rollout=self.get_object())
-        except RolloutError as exc:
-            raise _domain(exc) from None
+        rollout = type(self).service(rollout=self.get_object())
         return Response(RolloutOut(rollout).data)
 
 

@@ -10,17 +10,12 @@ from tenancy.api import DomainError, OrganizationAdminEndpoint
 
 from .models import DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint
 from .services import (
-    WebhookError,
     endpoint_create,
     endpoint_delete,
     endpoint_rotate_secret,
     endpoint_send_test,
     endpoint_update,
 )
-
-
-def _domain(exc: WebhookError) -> DomainError:
-    return DomainError(exc.message, code=exc.code, status_code=exc.status)
 
 
 class WebhookEndpointOut(serializers.ModelSerializer):
@@ -78,10 +73,7 @@ class WebhookListApi(OrganizationAdminEndpoint):
         """Register an endpoint. The answer holds its signing secret; store it, it is not listed again."""
         data = WebhookEndpointIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            endpoint = endpoint_create(organization=self.organization, **data.validated_data)
-        except WebhookError as exc:
-            raise _domain(exc) from None
+        endpoint = endpoint_create(organization=self.organization, **data.validated_data)
         return Response(WebhookEndpointSecretOut(endpoint).data, status=status.HTTP_201_CREATED)
 
 
@@ -101,10 +93,7 @@ class WebhookDetailApi(_WebhookObjectApi):
         endpoint = self.get_object()
         data = WebhookEndpointPatchIn(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        try:
-            endpoint = endpoint_update(endpoint=endpoint, **data.validated_data)
-        except WebhookError as exc:
-            raise _domain(exc) from None
+        endpoint = endpoint_update(endpoint=endpoint, **data.validated_data)
         return Response(WebhookEndpointOut(endpoint).data)
 
     @extend_schema(responses={204: None})
@@ -154,8 +143,5 @@ class WebhookTestApi(_WebhookObjectApi):
     @extend_schema(request=None, responses={202: WebhookDeliveryOut})
     def post(self, request, org_slug: str, webhook_id: int):
         """Queue a signed `webhook.ping` event to this endpoint; its outcome shows in the delivery log."""
-        try:
-            delivery = endpoint_send_test(endpoint=self.get_object())
-        except WebhookError as exc:
-            raise _domain(exc) from None
+        delivery = endpoint_send_test(endpoint=self.get_object())
         return Response(WebhookDeliveryOut(delivery).data, status=status.HTTP_202_ACCEPTED)
