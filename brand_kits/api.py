@@ -93,8 +93,7 @@ class BrandKitListApi(OrganizationAdminEndpoint):
         newest_first = Prefetch("versions", queryset=BrandKitVersion.objects.order_by("-version"),
                                 to_attr="newest_versions")
         kits = self.get_queryset().filter(archived_at__isnull=True).prefetch_related(newest_first)
-        page = self.paginate_queryset(kits)
-        return self.get_paginated_response(BrandKitOut(page, many=True).data)
+        return self.paginated_response(kits, BrandKitOut)
 
     @extend_schema(request=BrandKitIn, responses={201: BrandKitOut})
     def post(self, request, org_slug: str):

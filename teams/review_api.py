@@ -7,8 +7,9 @@ from rest_framework.response import Response
 
 from tenancy.api import OrganizationAdminEndpoint
 
-from .api import GenerationRequestOut, HeadshotOut
+from .api import HeadshotOut
 from .models import Headshot
+from .requests_api import GenerationRequestOut
 from .review import NOTE_MAX_CHARS, headshot_regenerate, headshot_reject
 
 

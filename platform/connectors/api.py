@@ -132,8 +132,7 @@ class PhotoSyncListApi(OrganizationAdminEndpoint):
             if (employee_id := ascii_id(employee)) is None:  # not "²".isdigit(): int() of it was a 500
                 raise DomainError("employee must be an employee id.", code="invalid_employee")
             queryset = queryset.filter(employee_id=employee_id)
-        page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(PhotoSyncOut(page, many=True).data)
+        return self.paginated_response(queryset, PhotoSyncOut)
 
 
 class PhotoSyncRetryApi(OrganizationAdminEndpoint):

@@ -81,8 +81,7 @@ class ApiKeyListApi(OrganizationAdminEndpoint):
     @extend_schema(responses=ApiKeyOut(many=True))
     def get(self, request, org_slug: str):
         """The organization's API keys (never their secrets)."""
-        page = self.paginate_queryset(self.get_queryset().select_related("created_by"))
-        return self.get_paginated_response(ApiKeyOut(page, many=True).data)
+        return self.paginated_response(self.get_queryset().select_related("created_by"), ApiKeyOut)
 
     @extend_schema(request=ApiKeyIn, responses={201: IssuedApiKeyOut})
     def post(self, request, org_slug: str):
@@ -156,8 +155,8 @@ class ExportJobListApi(OrganizationAdminEndpoint):
 
     @extend_schema(responses=ExportJobOut(many=True))
     def get(self, request, org_slug: str):
-        page = self.paginate_queryset(self.get_queryset().select_related("organization", "created_by"))
-        return self.get_paginated_response(ExportJobOut(page, many=True, context={"request": request}).data)
+        jobs = self.get_queryset().select_related("organization", "created_by")
+        return self.paginated_response(jobs, ExportJobOut, context={"request": request})
 
     @extend_schema(request=ExportJobIn, responses={202: ExportJobOut})
     def post(self, request, org_slug: str):

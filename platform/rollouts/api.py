@@ -194,7 +194,9 @@ def progress_data(request: GenerationRequest) -> dict:
             "not_delivered_reasons": list(delivery.reasons), "summary": delivery.message}
 
 
-class GenerationRequestProgressApi(OrganizationAdminEndpoint):
+class _RequestProgressApi:
+    """Where a request stands; the admin and the employee views differ only in whose requests they can see."""
+
     tenant_model = GenerationRequest
     serializer_class = RequestProgressOut
     lookup_url_kwarg = "request_id"
@@ -205,11 +207,9 @@ class GenerationRequestProgressApi(OrganizationAdminEndpoint):
         return Response(RequestProgressOut(progress_data(self.get_object())).data)
 
 
-class MyGenerationRequestProgressApi(MyEndpoint):
-    tenant_model = GenerationRequest
-    serializer_class = RequestProgressOut
-    lookup_url_kwarg = "request_id"
+class GenerationRequestProgressApi(_RequestProgressApi, OrganizationAdminEndpoint):
+    """Any request of the organization (admins)."""
 
-    @extend_schema(responses=RequestProgressOut)
-    def get(self, request, org_slug: str, request_id: int):
-        return Response(RequestProgressOut(progress_data(self.get_object())).data)
+
+class MyGenerationRequestProgressApi(_RequestProgressApi, MyEndpoint):
+    """One of the signed-in employee's own requests."""

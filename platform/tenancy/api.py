@@ -5,6 +5,7 @@ from django.http import Http404
 from rest_framework import permissions
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 from config.errors import ServiceError
 
@@ -62,6 +63,13 @@ class OrganizationEndpoint(GenericAPIView):
 
     def get_queryset(self):
         return self.tenant_queryset()
+
+    def paginated_response(self, queryset, serializer_class=None, **serializer_kwargs) -> Response:
+        """One page of `queryset` through an output serializer (the endpoint's own by default): the shape of every
+        tenant list."""
+        serializer_class = serializer_class or self.serializer_class
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(serializer_class(page, many=True, **serializer_kwargs).data)
 
 
 class DomainError(ServiceError):

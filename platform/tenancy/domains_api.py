@@ -56,8 +56,7 @@ class DomainEndpoint(OrganizationAdminEndpoint):
 class DomainListApi(DomainEndpoint):
     @extend_schema(responses=DomainOut(many=True))
     def get(self, request, org_slug: str):
-        page = self.paginate_queryset(self.get_queryset().order_by("domain"))
-        return self.get_paginated_response(DomainOut(page, many=True).data)
+        return self.paginated_response(self.get_queryset().order_by("domain"), DomainOut)
 
     @extend_schema(request=DomainIn, responses={201: DomainOut})
     def post(self, request, org_slug: str):

@@ -36,8 +36,7 @@ class MemberEndpoint(OrganizationAdminEndpoint):
 class MemberListApi(MemberEndpoint):
     @extend_schema(responses=MemberOut(many=True))
     def get(self, request, org_slug: str):
-        page = self.paginate_queryset(self.get_queryset().order_by("id"))
-        return self.get_paginated_response(MemberOut(page, many=True).data)
+        return self.paginated_response(self.get_queryset().order_by("id"), MemberOut)
 
 
 class MemberDetailApi(MemberEndpoint):

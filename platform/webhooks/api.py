@@ -9,13 +9,7 @@ from rest_framework.response import Response
 from tenancy.api import DomainError, OrganizationAdminEndpoint
 
 from .models import DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint
-from .services import (
-    endpoint_create,
-    endpoint_delete,
-    endpoint_rotate_secret,
-    endpoint_send_test,
-    endpoint_update,
-)
+from .services import endpoint_create, endpoint_delete, endpoint_rotate_secret, endpoint_send_test, endpoint_update
 
 
 class WebhookEndpointOut(serializers.ModelSerializer):
@@ -65,8 +59,7 @@ class WebhookListApi(OrganizationAdminEndpoint):
 
     @extend_schema(responses=WebhookEndpointOut(many=True))
     def get(self, request, org_slug: str):
-        page = self.paginate_queryset(self.get_queryset().order_by("id"))
-        return self.get_paginated_response(WebhookEndpointOut(page, many=True).data)
+        return self.paginated_response(self.get_queryset().order_by("id"), WebhookEndpointOut)
 
     @extend_schema(request=WebhookEndpointIn, responses={201: WebhookEndpointSecretOut})
     def post(self, request, org_slug: str):
@@ -133,8 +126,7 @@ class WebhookDeliveryListApi(_WebhookObjectApi):
                 raise DomainError(_("status must be one of: %(names)s.") % {"names": ", ".join(DeliveryStatus.values)},
                                   code="invalid_status")
             deliveries = deliveries.filter(status=wanted)
-        page = self.paginate_queryset(deliveries)
-        return self.get_paginated_response(WebhookDeliveryOut(page, many=True).data)
+        return self.paginated_response(deliveries, WebhookDeliveryOut)
 
 
 class WebhookTestApi(_WebhookObjectApi):
