@@ -1,7 +1,6 @@
 """Brand kit endpoints (admins): CRUD where every edit adds a version, and background image upload."""
 from __future__ import annotations
 
-from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -11,6 +10,7 @@ from inference.presets import catalogue
 from tenancy.api import OrganizationAdminEndpoint
 
 from .models import BrandKit, BrandKitVersion
+from .selectors import brand_kit_list, brand_kit_versions
 from .services import (
     BACKGROUND_MAX_BYTES,
     BACKGROUND_MAX_PIXELS,
@@ -90,10 +90,7 @@ class BrandKitListApi(OrganizationAdminEndpoint):
 
     @extend_schema(responses=BrandKitOut(many=True))
     def get(self, request, org_slug: str):
-        newest_first = Prefetch("versions", queryset=BrandKitVersion.objects.order_by("-version"),
-                                to_attr="newest_versions")
-        kits = self.get_queryset().filter(archived_at__isnull=True).prefetch_related(newest_first)
-        return self.paginated_response(kits, BrandKitOut)
+        return self.paginated_response(brand_kit_list(organization=self.organization), BrandKitOut)
 
     @extend_schema(request=BrandKitIn, responses={201: BrandKitOut})
     def post(self, request, org_slug: str):
@@ -194,7 +191,7 @@ class BrandKitVersionListApi(OrganizationAdminEndpoint):
     @extend_schema(responses=BrandKitVersionOut(many=True))
     def get(self, request, org_slug: str, kit_id: int):
         kit = self.get_object()
-        return Response(BrandKitVersionOut(kit.versions.order_by("version"), many=True).data)
+        return Response(BrandKitVersionOut(brand_kit_versions(kit=kit), many=True).data)
 
 
 class PresetOut(serializers.Serializer):

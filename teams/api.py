@@ -13,6 +13,7 @@ from tenancy.api import DomainError, OrganizationAdminEndpoint, OrganizationEndp
 
 from .models import Employee, Headshot
 from .review import NOTE_MAX_CHARS, headshot_review_approve, headshot_review_withdraw
+from .selectors import employee_of_user, headshot_list, my_headshot_list
 from .services import headshot_approve, headshot_set_selected
 
 
@@ -20,7 +21,7 @@ class MyEndpoint(OrganizationEndpoint):
     """Endpoints about the signed-in person's own employee record in this organization."""
 
     def employee(self) -> Employee:
-        employee = Employee.objects.for_organization(self.organization).filter(user=self.request.user).first()
+        employee = employee_of_user(organization=self.organization, user=self.request.user)
         if employee is None:
             raise Http404("You have no employee profile in this organization.")
         return employee
@@ -62,15 +63,15 @@ class HeadshotListApi(OrganizationAdminEndpoint):
     @extend_schema(responses=HeadshotOut(many=True), parameters=[
         OpenApiParameter("employee", int), OpenApiParameter("approved", bool), OpenApiParameter("qc_passed", bool)])
     def get(self, request, org_slug: str):
-        queryset = self.get_queryset().select_related("brand_kit_version")
+        filters = {}
         if employee := request.query_params.get("employee"):
             if (employee_id := ascii_id(employee)) is None:  # not "²".isdigit(): int() of it was a 500
                 raise DomainError("employee must be an employee id.", code="invalid_employee")
-            queryset = queryset.filter(employee_id=employee_id)
+            filters["employee_id"] = employee_id
         for field in ("approved", "qc_passed"):
             if (value := request.query_params.get(field)) is not None:
-                queryset = queryset.filter(**{field: value.lower() in {"1", "true", "yes"}})
-        return self.paginated_response(queryset, HeadshotOut)
+                filters[field] = value.lower() in {"1", "true", "yes"}
+        return self.paginated_response(headshot_list(organization=self.organization, **filters), HeadshotOut)
 
 
 class HeadshotApproveApi(OrganizationAdminEndpoint):
@@ -141,8 +142,8 @@ class MyHeadshotListApi(MyEndpoint):
     @extend_schema(responses=HeadshotOut(many=True))
     def get(self, request, org_slug: str):
         """Your headshots that passed quality control, best-ranked first."""
-        queryset = self.get_queryset().filter(qc_passed=True).select_related("brand_kit_version")
-        return self.paginated_response(queryset.order_by("request_id", "rank", "id"), HeadshotOut)
+        return self.paginated_response(my_headshot_list(organization=self.organization, user=request.user),
+                                       HeadshotOut)
 
 
 class MyHeadshotSelectApi(MyEndpoint):

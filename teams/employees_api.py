@@ -17,6 +17,7 @@ from .models import (
     Employee,
     Team,
 )
+from .selectors import employee_get, employee_list
 from .services import (
     CSV_MAX_BYTES,
     CSV_MAX_REPORTED,
@@ -89,7 +90,7 @@ def _resolve_manager(organization, values: dict) -> None:
     """Replace the manager id in `values` by that employee, looked up in this organization only."""
     if values.get("manager") is None:
         return
-    manager = Employee.objects.for_organization(organization).filter(pk=values["manager"]).first()
+    manager = employee_get(organization=organization, employee_id=values["manager"])
     if manager is None:
         # The same answer whether the id is unused or another organization's: ids of other tenants stay opaque.
         raise DomainError(f"No employee {values['manager']} in this organization to be the manager.",
@@ -149,7 +150,7 @@ class EmployeeListApi(OrganizationAdminEndpoint):
 
     @extend_schema(responses=EmployeeOut(many=True))
     def get(self, request, org_slug: str):
-        return self.paginated_response(self.get_queryset().select_related("team", "manager"), EmployeeOut)
+        return self.paginated_response(employee_list(organization=self.organization), EmployeeOut)
 
     @extend_schema(request=EmployeeIn, responses={201: EmployeeOut})
     def post(self, request, org_slug: str):

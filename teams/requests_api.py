@@ -6,11 +6,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from brand_kits.models import BrandKit
+from brand_kits.selectors import brand_kit_get
 from tenancy.api import DomainError, OrganizationAdminEndpoint
 
 from .api import MyEndpoint
 from .models import GenerationRequest
+from .selectors import generation_request_list
 from .services import generation_request_retry, generation_request_start
 
 
@@ -35,7 +36,7 @@ class GenerationRequestListApi(OrganizationAdminEndpoint):
 
     @extend_schema(responses=GenerationRequestOut(many=True))
     def get(self, request, org_slug: str):
-        return self.paginated_response(self.get_queryset().select_related("brand_kit_version"), GenerationRequestOut)
+        return self.paginated_response(generation_request_list(organization=self.organization), GenerationRequestOut)
 
 
 class GenerationRequestDetailApi(OrganizationAdminEndpoint):
@@ -67,7 +68,8 @@ class MyGenerationRequestListApi(MyEndpoint):
 
     @extend_schema(responses=GenerationRequestOut(many=True))
     def get(self, request, org_slug: str):
-        return self.paginated_response(self.get_queryset().select_related("brand_kit_version"), GenerationRequestOut)
+        return self.paginated_response(generation_request_list(organization=self.organization, user=request.user),
+                                       GenerationRequestOut)
 
     @extend_schema(request=GenerationRequestIn, responses={201: GenerationRequestOut})
     def post(self, request, org_slug: str):
@@ -76,8 +78,7 @@ class MyGenerationRequestListApi(MyEndpoint):
         data.is_valid(raise_exception=True)
         kit = None
         if "brand_kit" in data.validated_data:
-            kit = BrandKit.objects.for_organization(self.organization).filter(
-                pk=data.validated_data["brand_kit"]).first()
+            kit = brand_kit_get(organization=self.organization, kit_id=data.validated_data["brand_kit"])
             if kit is None:
                 raise DomainError("No such brand kit.", code="not_found", status_code=404)
         generation = generation_request_start(employee=self.employee(), created_by=request.user, brand_kit=kit)

@@ -6,10 +6,11 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from brand_kits.models import BrandKit
+from brand_kits.selectors import brand_kit_get
 from teams.api import MyEndpoint
 from teams.delivery import request_delivery
-from teams.models import GenerationRequest, Team
+from teams.models import GenerationRequest
+from teams.selectors import team_get
 from tenancy.api import DomainError, OrganizationAdminEndpoint
 
 from .models import Rollout, RolloutPriority, RolloutScope
@@ -101,11 +102,11 @@ class RolloutListApi(OrganizationAdminEndpoint):
         values = data.validated_data
         team = kit = None
         if "team" in values:
-            team = Team.objects.for_organization(self.organization).filter(pk=values["team"]).first()
+            team = team_get(organization=self.organization, team_id=values["team"])
             if team is None:
                 raise DomainError("No such team in this organization.", code="no_such_team", status_code=404)
         if "brand_kit" in values:
-            kit = BrandKit.objects.for_organization(self.organization).filter(pk=values["brand_kit"]).first()
+            kit = brand_kit_get(organization=self.organization, kit_id=values["brand_kit"])
             if kit is None:
                 raise DomainError("No such brand kit in this organization.", code="no_such_brand_kit",
                                   status_code=404)

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from tenancy.api import DomainError, OrganizationAdminEndpoint
 
 from .models import DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint
+from .selectors import delivery_list
 from .services import endpoint_create, endpoint_delete, endpoint_rotate_secret, endpoint_send_test, endpoint_update
 
 
@@ -118,14 +119,11 @@ class WebhookDeliveryListApi(_WebhookObjectApi):
     def get(self, request, org_slug: str, webhook_id: int):
         """The delivery log, newest first."""
         endpoint = self.get_object()
-        deliveries = (WebhookDelivery.objects.for_organization(self.organization).filter(endpoint=endpoint)
-                      .select_related("message").order_by("-id"))
         wanted = request.query_params.get("status")
-        if wanted:
-            if wanted not in DeliveryStatus.values:
-                raise DomainError(_("status must be one of: %(names)s.") % {"names": ", ".join(DeliveryStatus.values)},
-                                  code="invalid_status")
-            deliveries = deliveries.filter(status=wanted)
+        if wanted and wanted not in DeliveryStatus.values:
+            raise DomainError(_("status must be one of: %(names)s.") % {"names": ", ".join(DeliveryStatus.values)},
+                              code="invalid_status")
+        deliveries = delivery_list(organization=self.organization, endpoint=endpoint, status=wanted)
         return self.paginated_response(deliveries, WebhookDeliveryOut)
 
 
