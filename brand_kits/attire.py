@@ -6,6 +6,7 @@ can't do is said the same way in both places instead of being silently ignored.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from django.utils.translation import gettext as _
 
@@ -22,8 +23,6 @@ class AttireNotice:
 
     def as_header(self) -> str:
         """The text for an HTTP header (latin-1 only): percent-encoded, for decodeURIComponent."""
-        from urllib.parse import quote
-
         return quote(self.text, safe=" ,.:;()")
 
 

@@ -3,6 +3,7 @@ Slack link. Credentials are write-only: no response ever contains them."""
 from __future__ import annotations
 
 from django.http import Http404
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -163,8 +164,6 @@ class MySlackConnectionApi(MyEndpoint):
 
     @extend_schema(responses=MySlackOut)
     def get(self, request, org_slug: str):
-        from django.urls import reverse
-
         employee = self.employee()
         link, sync = slack_link_of(organization=self.organization, employee=employee)
         available = slack_configured()

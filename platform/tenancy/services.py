@@ -1,6 +1,7 @@
 """Tenant writes: creating an organization with its first owner, its settings, memberships and roles."""
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -8,7 +9,14 @@ from django.utils.translation import gettext as _
 from audit.services import record_in_transaction
 from config.errors import ServiceError
 
-from .models import ROLE_RANK, Membership, Organization, Role
+from .models import (
+    BIOMETRIC_RETENTION_DAYS_MAX,
+    BIOMETRIC_RETENTION_DAYS_MIN,
+    ROLE_RANK,
+    Membership,
+    Organization,
+    Role,
+)
 
 
 @transaction.atomic
@@ -31,10 +39,6 @@ class OrganizationSettingsError(ServiceError):
 def organization_update_settings(*, organization: Organization, selfies_required: int | None = None,
                                  selfies_max: int | None = None, biometric_retention_days: int | None = None,
                                  name: str | None = None) -> Organization:
-    from django.conf import settings
-
-    from .models import BIOMETRIC_RETENTION_DAYS_MAX, BIOMETRIC_RETENTION_DAYS_MIN
-
     required = organization.selfies_required if selfies_required is None else selfies_required
     maximum = organization.selfies_max if selfies_max is None else selfies_max
     if not 1 <= required <= maximum <= settings.SELFIES_LIMIT:
