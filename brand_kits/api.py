@@ -84,6 +84,19 @@ class BrandKitPatchIn(serializers.Serializer):
 
 
 
+class _BrandKitApi(OrganizationAdminEndpoint):
+    """One kit of the organization, by kit_id; every change to it is a new version."""
+
+    tenant_model = BrandKit
+    lookup_url_kwarg = "kit_id"
+
+    def updated(self, kit: BrandKit, **changes) -> Response:
+        """Save `changes` as the kit's next version and answer with the kit as it now is."""
+        brand_kit_update(kit=kit, created_by=self.request.user, **changes)
+        kit.refresh_from_db()
+        return Response(BrandKitOut(kit).data)
+
+
 class BrandKitListApi(OrganizationAdminEndpoint):
     tenant_model = BrandKit
     serializer_class = BrandKitOut
@@ -100,10 +113,8 @@ class BrandKitListApi(OrganizationAdminEndpoint):
         return Response(BrandKitOut(kit).data, status=status.HTTP_201_CREATED)
 
 
-class BrandKitDetailApi(OrganizationAdminEndpoint):
-    tenant_model = BrandKit
+class BrandKitDetailApi(_BrandKitApi):
     serializer_class = BrandKitOut
-    lookup_url_kwarg = "kit_id"
 
     @extend_schema(responses=BrandKitOut)
     def get(self, request, org_slug: str, kit_id: int):
@@ -114,9 +125,7 @@ class BrandKitDetailApi(OrganizationAdminEndpoint):
         kit = self.get_object()
         data = BrandKitPatchIn(data=request.data)
         data.is_valid(raise_exception=True)
-        brand_kit_update(kit=kit, created_by=request.user, **data.validated_data)
-        kit.refresh_from_db()
-        return Response(BrandKitOut(kit).data)
+        return self.updated(kit, **data.validated_data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, org_slug: str, kit_id: int):
@@ -131,9 +140,7 @@ class BackgroundIn(serializers.Serializer):
         f"{BACKGROUND_MAX_PIXELS // 1_000_000} megapixels."))
 
 
-class BrandKitBackgroundApi(OrganizationAdminEndpoint):
-    tenant_model = BrandKit
-    lookup_url_kwarg = "kit_id"
+class BrandKitBackgroundApi(_BrandKitApi):
     parser_classes = [MultiPartParser, FormParser]
     serializer_class = BackgroundIn
 
@@ -144,19 +151,14 @@ class BrandKitBackgroundApi(OrganizationAdminEndpoint):
         data = BackgroundIn(data=request.data)
         data.is_valid(raise_exception=True)
         spec = {"background": {**kit.current_version.spec["background"], "kind": "image"}}
-        brand_kit_update(kit=kit, spec=spec, created_by=request.user,
-                         background_image=data.validated_data["background_image"])
-        kit.refresh_from_db()
-        return Response(BrandKitOut(kit).data)
+        return self.updated(kit, spec=spec, background_image=data.validated_data["background_image"])
 
 
 class StyleReferenceIn(serializers.Serializer):
     style_reference = serializers.FileField()
 
 
-class BrandKitStyleReferenceApi(OrganizationAdminEndpoint):
-    tenant_model = BrandKit
-    lookup_url_kwarg = "kit_id"
+class BrandKitStyleReferenceApi(_BrandKitApi):
     parser_classes = [MultiPartParser, FormParser]
     serializer_class = StyleReferenceIn
 
@@ -167,9 +169,7 @@ class BrandKitStyleReferenceApi(OrganizationAdminEndpoint):
         kit = self.get_object()
         data = StyleReferenceIn(data=request.data)
         data.is_valid(raise_exception=True)
-        brand_kit_update(kit=kit, created_by=request.user, style_reference=data.validated_data["style_reference"])
-        kit.refresh_from_db()
-        return Response(BrandKitOut(kit).data)
+        return self.updated(kit, style_reference=data.validated_data["style_reference"])
 
     @extend_schema(responses={200: BrandKitOut})
     def delete(self, request, org_slug: str, kit_id: int):
@@ -177,14 +177,10 @@ class BrandKitStyleReferenceApi(OrganizationAdminEndpoint):
         kit = self.get_object()
         if not kit.current_version.style_reference:
             return Response(BrandKitOut(kit).data)
-        brand_kit_update(kit=kit, created_by=request.user, remove_style_reference=True)
-        kit.refresh_from_db()
-        return Response(BrandKitOut(kit).data)
+        return self.updated(kit, remove_style_reference=True)
 
 
-class BrandKitVersionListApi(OrganizationAdminEndpoint):
-    tenant_model = BrandKit
-    lookup_url_kwarg = "kit_id"
+class BrandKitVersionListApi(_BrandKitApi):
     serializer_class = BrandKitVersionOut
     pagination_class = None  # every version, as a plain list (the schema said paginated)
 

@@ -86,16 +86,21 @@ class EmployeePatchIn(EmployeeDirectoryIn):
     active = serializers.BooleanField(required=False, help_text="false deactivates: access ends, pushes stop")
 
 
-def _resolve_manager(organization, values: dict) -> None:
-    """Replace the manager id in `values` by that employee, looked up in this organization only."""
-    if values.get("manager") is None:
-        return
-    manager = employee_get(organization=organization, employee_id=values["manager"])
-    if manager is None:
-        # The same answer whether the id is unused or another organization's: ids of other tenants stay opaque.
-        raise DomainError(f"No employee {values['manager']} in this organization to be the manager.",
-                          code="invalid_manager")
-    values["manager"] = manager
+def _with_references(organization, validated: dict) -> dict:
+    """The validated input with the manager id replaced by that employee (looked up in this organization only) and
+    the team name by that team (made on first use; blank or null: no team)."""
+    values = dict(validated)
+    if values.get("manager") is not None:
+        manager = employee_get(organization=organization, employee_id=values["manager"])
+        if manager is None:
+            # The same answer whether the id is unused or another organization's: ids of other tenants stay opaque.
+            raise DomainError(f"No employee {values['manager']} in this organization to be the manager.",
+                              code="invalid_manager")
+        values["manager"] = manager
+    if "team" in values:
+        name = values["team"]
+        values["team"] = team_get_or_create(organization=organization, name=name) if name else None
+    return values
 
 
 class ImportOut(serializers.Serializer):
@@ -156,11 +161,8 @@ class EmployeeListApi(OrganizationAdminEndpoint):
     def post(self, request, org_slug: str):
         data = EmployeeIn(data=request.data)
         data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
-        _resolve_manager(self.organization, values)
-        team_name = values.pop("team", None)
-        team = team_get_or_create(organization=self.organization, name=team_name) if team_name else None
-        employee = employee_create(organization=self.organization, team=team, **values)
+        employee = employee_create(organization=self.organization,
+                                   **_with_references(self.organization, data.validated_data))
         return Response(EmployeeOut(employee).data, status=status.HTTP_201_CREATED)
 
 
@@ -178,12 +180,7 @@ class EmployeeDetailApi(OrganizationAdminEndpoint):
         employee = self.get_object()
         data = EmployeePatchIn(data=request.data)
         data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
-        _resolve_manager(self.organization, values)
-        if "team" in values:
-            name = values.pop("team")
-            values["team"] = team_get_or_create(organization=self.organization, name=name) if name else None
-        employee = employee_update(employee=employee, **values)
+        employee = employee_update(employee=employee, **_with_references(self.organization, data.validated_data))
         return Response(EmployeeOut(employee).data)
 
     @extend_schema(responses={204: None})
