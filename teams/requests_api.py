@@ -39,21 +39,25 @@ class GenerationRequestListApi(OrganizationAdminEndpoint):
         return self.paginated_response(generation_request_list(organization=self.organization), GenerationRequestOut)
 
 
-class GenerationRequestDetailApi(OrganizationAdminEndpoint):
+class _GenerationRequestApi:
+    """One request by request_id; the admin and the employee views differ only in whose requests they can see."""
+
     tenant_model = GenerationRequest
     serializer_class = GenerationRequestOut
     lookup_url_kwarg = "request_id"
 
+
+class _GenerationRequestDetail(_GenerationRequestApi):
     @extend_schema(responses=GenerationRequestOut)
     def get(self, request, org_slug: str, request_id: int):
         return Response(GenerationRequestOut(self.get_object()).data)
 
 
-class GenerationRequestRetryApi(OrganizationAdminEndpoint):
-    tenant_model = GenerationRequest
-    serializer_class = GenerationRequestOut
-    lookup_url_kwarg = "request_id"
+class GenerationRequestDetailApi(_GenerationRequestDetail, OrganizationAdminEndpoint):
+    """Any request of the organization (admins)."""
 
+
+class GenerationRequestRetryApi(_GenerationRequestApi, OrganizationAdminEndpoint):
     @extend_schema(request=None, responses={202: GenerationRequestOut})
     def post(self, request, org_slug: str, request_id: int):
         """Send a failed request through the queue again (after the disk was freed, Ray came back, ...); the
@@ -85,11 +89,5 @@ class MyGenerationRequestListApi(MyEndpoint):
         return Response(GenerationRequestOut(generation).data, status=status.HTTP_201_CREATED)
 
 
-class MyGenerationRequestDetailApi(MyEndpoint):
-    tenant_model = GenerationRequest
-    serializer_class = GenerationRequestOut
-    lookup_url_kwarg = "request_id"
-
-    @extend_schema(responses=GenerationRequestOut)
-    def get(self, request, org_slug: str, request_id: int):
-        return Response(GenerationRequestOut(self.get_object()).data)
+class MyGenerationRequestDetailApi(_GenerationRequestDetail, MyEndpoint):
+    """One of the signed-in employee's own requests."""
