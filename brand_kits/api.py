@@ -1,20 +1,19 @@
 """Brand kit endpoints (admins): CRUD where every edit adds a version, and background image upload."""
 from __future__ import annotations
 
-from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from config.parsers import FormParser, JSONField, MultiPartParser
 from inference.presets import catalogue
-from tenancy.api import DomainError, OrganizationAdminEndpoint
+from tenancy.api import OrganizationAdminEndpoint
 
 from .models import BrandKit, BrandKitVersion
+from .selectors import brand_kit_list, brand_kit_versions
 from .services import (
     BACKGROUND_MAX_BYTES,
     BACKGROUND_MAX_PIXELS,
-    BrandKitError,
     brand_kit_archive,
     brand_kit_create,
     brand_kit_update,
@@ -84,8 +83,18 @@ class BrandKitPatchIn(serializers.Serializer):
     spec = BrandSpecField(required=False)
 
 
-def _domain(exc: BrandKitError) -> DomainError:
-    return DomainError(exc.message, code="invalid_brand_kit")
+
+class _BrandKitApi(OrganizationAdminEndpoint):
+    """One kit of the organization, by kit_id; every change to it is a new version."""
+
+    tenant_model = BrandKit
+    lookup_url_kwarg = "kit_id"
+
+    def updated(self, kit: BrandKit, **changes) -> Response:
+        """Save `changes` as the kit's next version and answer with the kit as it now is."""
+        brand_kit_update(kit=kit, created_by=self.request.user, **changes)
+        kit.refresh_from_db()
+        return Response(BrandKitOut(kit).data)
 
 
 class BrandKitListApi(OrganizationAdminEndpoint):
@@ -94,27 +103,18 @@ class BrandKitListApi(OrganizationAdminEndpoint):
 
     @extend_schema(responses=BrandKitOut(many=True))
     def get(self, request, org_slug: str):
-        newest_first = Prefetch("versions", queryset=BrandKitVersion.objects.order_by("-version"),
-                                to_attr="newest_versions")
-        kits = self.get_queryset().filter(archived_at__isnull=True).prefetch_related(newest_first)
-        page = self.paginate_queryset(kits)
-        return self.get_paginated_response(BrandKitOut(page, many=True).data)
+        return self.paginated_response(brand_kit_list(organization=self.organization), BrandKitOut)
 
     @extend_schema(request=BrandKitIn, responses={201: BrandKitOut})
     def post(self, request, org_slug: str):
         data = BrandKitIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            kit = brand_kit_create(organization=self.organization, created_by=request.user, **data.validated_data)
-        except BrandKitError as exc:
-            raise _domain(exc) from None
+        kit = brand_kit_create(organization=self.organization, created_by=request.user, **data.validated_data)
         return Response(BrandKitOut(kit).data, status=status.HTTP_201_CREATED)
 
 
-class BrandKitDetailApi(OrganizationAdminEndpoint):
-    tenant_model = BrandKit
+class BrandKitDetailApi(_BrandKitApi):
     serializer_class = BrandKitOut
-    lookup_url_kwarg = "kit_id"
 
     @extend_schema(responses=BrandKitOut)
     def get(self, request, org_slug: str, kit_id: int):
@@ -125,12 +125,7 @@ class BrandKitDetailApi(OrganizationAdminEndpoint):
         kit = self.get_object()
         data = BrandKitPatchIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            brand_kit_update(kit=kit, created_by=request.user, **data.validated_data)
-        except BrandKitError as exc:
-            raise _domain(exc) from None
-        kit.refresh_from_db()
-        return Response(BrandKitOut(kit).data)
+        return self.updated(kit, **data.validated_data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, org_slug: str, kit_id: int):
@@ -145,9 +140,7 @@ class BackgroundIn(serializers.Serializer):
         f"{BACKGROUND_MAX_PIXELS // 1_000_000} megapixels."))
 
 
-class BrandKitBackgroundApi(OrganizationAdminEndpoint):
-    tenant_model = BrandKit
-    lookup_url_kwarg = "kit_id"
+class BrandKitBackgroundApi(_BrandKitApi):
     parser_classes = [MultiPartParser, FormParser]
     serializer_class = BackgroundIn
 
@@ -158,22 +151,14 @@ class BrandKitBackgroundApi(OrganizationAdminEndpoint):
         data = BackgroundIn(data=request.data)
         data.is_valid(raise_exception=True)
         spec = {"background": {**kit.current_version.spec["background"], "kind": "image"}}
-        try:
-            brand_kit_update(kit=kit, spec=spec, created_by=request.user,
-                             background_image=data.validated_data["background_image"])
-        except BrandKitError as exc:
-            raise _domain(exc) from None
-        kit.refresh_from_db()
-        return Response(BrandKitOut(kit).data)
+        return self.updated(kit, spec=spec, background_image=data.validated_data["background_image"])
 
 
 class StyleReferenceIn(serializers.Serializer):
     style_reference = serializers.FileField()
 
 
-class BrandKitStyleReferenceApi(OrganizationAdminEndpoint):
-    tenant_model = BrandKit
-    lookup_url_kwarg = "kit_id"
+class BrandKitStyleReferenceApi(_BrandKitApi):
     parser_classes = [MultiPartParser, FormParser]
     serializer_class = StyleReferenceIn
 
@@ -184,12 +169,7 @@ class BrandKitStyleReferenceApi(OrganizationAdminEndpoint):
         kit = self.get_object()
         data = StyleReferenceIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            brand_kit_update(kit=kit, created_by=request.user, style_reference=data.validated_data["style_reference"])
-        except BrandKitError as exc:
-            raise _domain(exc) from None
-        kit.refresh_from_db()
-        return Response(BrandKitOut(kit).data)
+        return self.updated(kit, style_reference=data.validated_data["style_reference"])
 
     @extend_schema(responses={200: BrandKitOut})
     def delete(self, request, org_slug: str, kit_id: int):
@@ -197,24 +177,17 @@ class BrandKitStyleReferenceApi(OrganizationAdminEndpoint):
         kit = self.get_object()
         if not kit.current_version.style_reference:
             return Response(BrandKitOut(kit).data)
-        try:
-            brand_kit_update(kit=kit, created_by=request.user, remove_style_reference=True)
-        except BrandKitError as exc:
-            raise _domain(exc) from None
-        kit.refresh_from_db()
-        return Response(BrandKitOut(kit).data)
+        return self.updated(kit, remove_style_reference=True)
 
 
-class BrandKitVersionListApi(OrganizationAdminEndpoint):
-    tenant_model = BrandKit
-    lookup_url_kwarg = "kit_id"
+class BrandKitVersionListApi(_BrandKitApi):
     serializer_class = BrandKitVersionOut
     pagination_class = None  # every version, as a plain list (the schema said paginated)
 
     @extend_schema(responses=BrandKitVersionOut(many=True))
     def get(self, request, org_slug: str, kit_id: int):
         kit = self.get_object()
-        return Response(BrandKitVersionOut(kit.versions.order_by("version"), many=True).data)
+        return Response(BrandKitVersionOut(brand_kit_versions(kit=kit), many=True).data)
 
 
 class PresetOut(serializers.Serializer):

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
+from config.errors import ServiceError
 from inference.brand import BrandSpec, BrandSpecError
 from inference.presets import preset_brand_dict
 from tenancy.models import Organization
@@ -30,10 +31,11 @@ def preset_canonical(name: str) -> str:
     return PRESET_ALIASES.get(key, key)
 
 
-class BrandKitError(Exception):
+class BrandKitError(ServiceError):
+    """A brand kit edit refused; `field` names the form field it is about (the portal shows it there)."""
+
     def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
+        super().__init__("invalid_brand_kit", message)
         self.field = field
 
 

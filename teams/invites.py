@@ -87,3 +87,11 @@ def remind_not_uploaded(*, employees, invited_by: User | None) -> Reminded:
 def employee_invites_revoke(*, employee: Employee) -> int:
     """Withdraw the employee's unused invites; returns how many were pending."""
     return pending_invites(employee).update(revoked_at=timezone.now())
+
+
+def invite_revoke(*, invite: Invite) -> Invite:
+    """Withdraw one invite that hasn't been used yet; an accepted or already revoked one stays as it is."""
+    if invite.accepted_at is None and invite.revoked_at is None:
+        invite.revoked_at = timezone.now()
+        invite.save(update_fields=["revoked_at"])
+    return invite

@@ -5,12 +5,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from tenancy.api import DomainError, OrganizationAdminEndpoint
+from tenancy.api import OrganizationAdminEndpoint
 
-from .api import GenerationRequestOut, HeadshotOut
+from .api import HeadshotOut
 from .models import Headshot
+from .requests_api import GenerationRequestOut
 from .review import NOTE_MAX_CHARS, headshot_regenerate, headshot_reject
-from .services import TeamsError
 
 
 class NoteIn(serializers.Serializer):
@@ -38,10 +38,7 @@ class HeadshotRejectApi(_ReviewApi):
     def post(self, request, org_slug: str, headshot_id: int):
         """Reject a headshot with a note; an approved one is withdrawn from the directory."""
         headshot = self.get_object()
-        try:
-            headshot = headshot_reject(headshot=headshot, actor=request.user, note=self.note())
-        except TeamsError as exc:
-            raise DomainError(exc.message, code=exc.code, status_code=exc.status) from None
+        headshot = headshot_reject(headshot=headshot, actor=request.user, note=self.note())
         return Response(HeadshotOut(headshot).data)
 
 
@@ -50,10 +47,7 @@ class HeadshotRegenerateApi(_ReviewApi):
     def post(self, request, org_slug: str, headshot_id: int):
         """Reject a headshot and queue a new generation for the person with the same brand kit version."""
         headshot = self.get_object()
-        try:
-            generation = headshot_regenerate(headshot=headshot, actor=request.user, note=self.note())
-        except TeamsError as exc:
-            raise DomainError(exc.message, code=exc.code, status_code=exc.status) from None
+        generation = headshot_regenerate(headshot=headshot, actor=request.user, note=self.note())
         headshot.refresh_from_db()
         return Response({"headshot": HeadshotOut(headshot).data, "request": GenerationRequestOut(generation).data},
                         status=status.HTTP_201_CREATED)

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.password_validation import validate_password
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
@@ -94,7 +95,8 @@ def invite_accept(*, token: str, password: str | None = None, name: str = "",
     - no account has that address: the token, which only travelled by email to it, proves it, and `password`
       becomes the new account's password; or
     - an account has that address and `password` is that account's own password.
-    A password chosen here never opens an account that already exists."""
+    A password chosen here never opens an account that already exists; a new account's password must pass the
+    password validators (django.core.exceptions.ValidationError otherwise)."""
     invite = invite_get_pending(token=token, for_update=True)
     existing = User.objects.filter(email__iexact=invite.email).first()
     if signed_in_user is not None:
@@ -107,6 +109,7 @@ def invite_accept(*, token: str, password: str | None = None, name: str = "",
             raise InviteError("account_exists", _("An account with this email already exists. Accept with that "
                                                   "account's password, or open the emailed link to get a code."), 409)
         return _join(invite, existing)
+    validate_password(password or "")
     if not password:
         raise InviteError("password_required", _("Choose a password for your new account."), 400)
     return _join(invite, User.objects.create_user(invite.email, password, name=name))

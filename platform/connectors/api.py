@@ -9,12 +9,12 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from config.request_input import ascii_id
-from teams.models import Employee
-from tenancy.api import DomainError, OrganizationAdminEndpoint, OrganizationEndpoint
+from teams.api import MyEndpoint
+from tenancy.api import DomainError, OrganizationAdminEndpoint
 
-from .models import Connection, ConnectionKind, Destination, PhotoSync, SlackConnection, SyncStatus
+from .models import Connection, ConnectionKind, Destination, PhotoSync, SyncStatus
+from .selectors import connection_list, photo_sync_list, slack_link_of
 from .services import (
-    ConnectorError,
     connection_create,
     connection_delete,
     connection_update,
@@ -22,10 +22,6 @@ from .services import (
     slack_configured,
     slack_disconnect,
 )
-
-
-def _domain(exc: ConnectorError) -> DomainError:
-    return DomainError(exc.message, code=exc.code, status_code=exc.status)
 
 
 class ConnectionOut(serializers.ModelSerializer):
@@ -79,16 +75,13 @@ class ConnectionListApi(OrganizationAdminEndpoint):
 
     @extend_schema(responses=ConnectionOut(many=True))
     def get(self, request, org_slug: str):
-        return Response(ConnectionOut(self.get_queryset().order_by("kind"), many=True).data)
+        return Response(ConnectionOut(connection_list(organization=self.organization), many=True).data)
 
     @extend_schema(request=ConnectionIn, responses={201: ConnectionOut})
     def post(self, request, org_slug: str):
         data = ConnectionIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            connection = connection_create(organization=self.organization, **data.validated_data)
-        except ConnectorError as exc:
-            raise _domain(exc) from None
+        connection = connection_create(organization=self.organization, **data.validated_data)
         return Response(ConnectionOut(connection).data, status=status.HTTP_201_CREATED)
 
 
@@ -106,10 +99,7 @@ class ConnectionDetailApi(OrganizationAdminEndpoint):
         connection = self.get_object()
         data = ConnectionPatchIn(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        try:
-            connection = connection_update(connection=connection, **data.validated_data)
-        except ConnectorError as exc:
-            raise _domain(exc) from None
+        connection = connection_update(connection=connection, **data.validated_data)
         return Response(ConnectionOut(connection).data)
 
     @extend_schema(responses={204: None})
@@ -129,23 +119,20 @@ class PhotoSyncListApi(OrganizationAdminEndpoint):
         OpenApiParameter("destination", str, enum=Destination.values),
         OpenApiParameter("employee", int, description="one employee's rows")])
     def get(self, request, org_slug: str):
-        queryset = self.get_queryset().select_related("employee").order_by("employee__name", "employee_id",
-                                                                          "destination")
-        filters = {"status": SyncStatus.values, "destination": Destination.values}
-        for name, allowed in filters.items():
+        filters = {}
+        for name, allowed in {"status": SyncStatus.values, "destination": Destination.values}.items():
             value = request.query_params.get(name)
             if value:
                 if value not in allowed:
                     raise DomainError(f"Unknown {name} {value!r}; choose one of {', '.join(allowed)}.",
                                       code=f"invalid_{name}")
-                queryset = queryset.filter(**{name: value})
+                filters[name] = value
         employee = request.query_params.get("employee")
         if employee:
             if (employee_id := ascii_id(employee)) is None:  # not "²".isdigit(): int() of it was a 500
                 raise DomainError("employee must be an employee id.", code="invalid_employee")
-            queryset = queryset.filter(employee_id=employee_id)
-        page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(PhotoSyncOut(page, many=True).data)
+            filters["employee_id"] = employee_id
+        return self.paginated_response(photo_sync_list(organization=self.organization, **filters), PhotoSyncOut)
 
 
 class PhotoSyncRetryApi(OrganizationAdminEndpoint):
@@ -155,10 +142,7 @@ class PhotoSyncRetryApi(OrganizationAdminEndpoint):
 
     @extend_schema(request=None, responses={202: PhotoSyncOut})
     def post(self, request, org_slug: str, photo_sync_id: int):
-        try:
-            photo_sync = photo_sync_retry(photo_sync=self.get_object())
-        except ConnectorError as exc:
-            raise _domain(exc) from None
+        photo_sync = photo_sync_retry(photo_sync=self.get_object())
         return Response(PhotoSyncOut(photo_sync).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -173,23 +157,15 @@ class MySlackOut(serializers.Serializer):
     photo_error = serializers.CharField(allow_null=True)
 
 
-class MySlackConnectionApi(OrganizationEndpoint):
+class MySlackConnectionApi(MyEndpoint):
     """The signed-in employee's own Slack link (the token itself is never shown)."""
 
     serializer_class = MySlackOut
 
-    def employee(self) -> Employee:
-        employee = Employee.objects.for_organization(self.organization).filter(user=self.request.user).first()
-        if employee is None:
-            raise Http404("You have no employee profile in this organization.")
-        return employee
-
     @extend_schema(responses=MySlackOut)
     def get(self, request, org_slug: str):
         employee = self.employee()
-        link = SlackConnection.objects.for_organization(self.organization).filter(employee=employee).first()
-        sync = PhotoSync.objects.for_organization(self.organization).filter(
-            employee=employee, destination=Destination.SLACK).first()
+        link, sync = slack_link_of(organization=self.organization, employee=employee)
         available = slack_configured()
         return Response(MySlackOut({
             "available": available, "connected": link is not None,

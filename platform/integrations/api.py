@@ -17,7 +17,7 @@ from .delivery import DESTINATION_PRESETS
 from .export_jobs import export_job_retry, export_job_start
 from .exports import export_zip_write
 from .models import ApiKey, ApiKeyScope, ExportJob, ExportStatus
-from .services import IntegrationsError, api_key_create, api_key_revoke, api_key_rotate
+from .services import api_key_create, api_key_revoke, api_key_rotate
 
 
 class HeadshotExportApi(OrganizationAdminEndpoint):
@@ -33,9 +33,6 @@ class HeadshotExportApi(OrganizationAdminEndpoint):
         filename = f"{self.organization.slug}-headshots.zip"
         return FileResponse(target, as_attachment=True, filename=filename, content_type="application/zip")
 
-
-def _domain(exc: IntegrationsError) -> DomainError:
-    return DomainError(exc.message, code=exc.code, status_code=exc.status)
 
 
 # API keys (admins) ----------------------------------------------------------------------------------------------
@@ -84,18 +81,14 @@ class ApiKeyListApi(OrganizationAdminEndpoint):
     @extend_schema(responses=ApiKeyOut(many=True))
     def get(self, request, org_slug: str):
         """The organization's API keys (never their secrets)."""
-        page = self.paginate_queryset(self.get_queryset().select_related("created_by"))
-        return self.get_paginated_response(ApiKeyOut(page, many=True).data)
+        return self.paginated_response(self.get_queryset().select_related("created_by"), ApiKeyOut)
 
     @extend_schema(request=ApiKeyIn, responses={201: IssuedApiKeyOut})
     def post(self, request, org_slug: str):
         """Create a key for an HRIS or directory; the response holds the full key, shown only this once."""
         data = ApiKeyIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            issued = api_key_create(organization=self.organization, created_by=request.user, **data.validated_data)
-        except IntegrationsError as exc:
-            raise _domain(exc) from None
+        issued = api_key_create(organization=self.organization, created_by=request.user, **data.validated_data)
         return Response(_issued(issued), status=status.HTTP_201_CREATED)
 
 
@@ -126,10 +119,7 @@ class ApiKeyRotateApi(OrganizationAdminEndpoint):
         api_key = self.get_object()
         data = ApiKeyRotateIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            issued = api_key_rotate(api_key=api_key, created_by=request.user, **data.validated_data)
-        except IntegrationsError as exc:
-            raise _domain(exc) from None
+        issued = api_key_rotate(api_key=api_key, created_by=request.user, **data.validated_data)
         return Response(_issued(issued), status=status.HTTP_201_CREATED)
 
 
@@ -165,18 +155,15 @@ class ExportJobListApi(OrganizationAdminEndpoint):
 
     @extend_schema(responses=ExportJobOut(many=True))
     def get(self, request, org_slug: str):
-        page = self.paginate_queryset(self.get_queryset().select_related("organization", "created_by"))
-        return self.get_paginated_response(ExportJobOut(page, many=True, context={"request": request}).data)
+        jobs = self.get_queryset().select_related("organization", "created_by")
+        return self.paginated_response(jobs, ExportJobOut, context={"request": request})
 
     @extend_schema(request=ExportJobIn, responses={202: ExportJobOut})
     def post(self, request, org_slug: str):
         """Start an export for a destination preset: a job renders each headshot and stores the ZIP."""
         data = ExportJobIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            job = export_job_start(organization=self.organization, created_by=request.user, **data.validated_data)
-        except IntegrationsError as exc:
-            raise _domain(exc) from None
+        job = export_job_start(organization=self.organization, created_by=request.user, **data.validated_data)
         return Response(ExportJobOut(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -199,10 +186,7 @@ class ExportJobRetryApi(OrganizationAdminEndpoint):
     @extend_schema(request=None, responses={202: ExportJobOut})
     def post(self, request, org_slug: str, export_id: int):
         """Run a failed export again."""
-        try:
-            job = export_job_retry(job=self.get_object())
-        except IntegrationsError as exc:
-            raise _domain(exc) from None
+        job = export_job_retry(job=self.get_object())
         return Response(ExportJobOut(job, context={"request": request}).data, status=status.HTTP_202_ACCEPTED)
 
 

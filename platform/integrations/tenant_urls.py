@@ -4,6 +4,7 @@ from django.urls import path
 from . import api
 
 patterns: list = [
+    path("exports/headshots.zip", api.HeadshotExportApi.as_view(), name="headshot-export"),
     path("api-keys", api.ApiKeyListApi.as_view(), name="api-key-list"),
     path("api-keys/<int:api_key_id>", api.ApiKeyDetailApi.as_view(), name="api-key-detail"),
     path("api-keys/<int:api_key_id>/rotate", api.ApiKeyRotateApi.as_view(), name="api-key-rotate"),

@@ -6,19 +6,16 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from brand_kits.models import BrandKit
+from brand_kits.selectors import brand_kit_get
 from teams.api import MyEndpoint
 from teams.delivery import request_delivery
-from teams.models import GenerationRequest, Team
+from teams.models import GenerationRequest
+from teams.selectors import team_get
 from tenancy.api import DomainError, OrganizationAdminEndpoint
 
 from .models import Rollout, RolloutPriority, RolloutScope
 from .selectors import request_progress, rollout_counts, rollout_eta, rollouts_counts
-from .services import RolloutError, rollout_cancel, rollout_pause, rollout_resume, rollout_start
-
-
-def _domain(exc: RolloutError) -> DomainError:
-    return DomainError(exc.message, code=exc.code, status_code=exc.status)
+from .services import rollout_cancel, rollout_pause, rollout_resume, rollout_start
 
 
 class RolloutCountsOut(serializers.Serializer):
@@ -105,20 +102,17 @@ class RolloutListApi(OrganizationAdminEndpoint):
         values = data.validated_data
         team = kit = None
         if "team" in values:
-            team = Team.objects.for_organization(self.organization).filter(pk=values["team"]).first()
+            team = team_get(organization=self.organization, team_id=values["team"])
             if team is None:
                 raise DomainError("No such team in this organization.", code="no_such_team", status_code=404)
         if "brand_kit" in values:
-            kit = BrandKit.objects.for_organization(self.organization).filter(pk=values["brand_kit"]).first()
+            kit = brand_kit_get(organization=self.organization, kit_id=values["brand_kit"])
             if kit is None:
                 raise DomainError("No such brand kit in this organization.", code="no_such_brand_kit",
                                   status_code=404)
         priority = {label: value for value, label in RolloutPriority.choices}[values["priority"]]
-        try:
-            rollout = rollout_start(organization=self.organization, created_by=request.user, scope=values["scope"],
-                                    team=team, priority=priority, brand_kit=kit)
-        except RolloutError as exc:
-            raise _domain(exc) from None
+        rollout = rollout_start(organization=self.organization, created_by=request.user, scope=values["scope"],
+                                team=team, priority=priority, brand_kit=kit)
         return Response(RolloutOut(rollout).data, status=status.HTTP_201_CREATED)
 
 
@@ -139,10 +133,7 @@ class _RolloutActionApi(OrganizationAdminEndpoint):
     service = staticmethod(lambda *, rollout: rollout)
 
     def act(self):
-        try:
-            rollout = type(self).service(rollout=self.get_object())
-        except RolloutError as exc:
-            raise _domain(exc) from None
+        rollout = type(self).service(rollout=self.get_object())
         return Response(RolloutOut(rollout).data)
 
 
@@ -204,7 +195,9 @@ def progress_data(request: GenerationRequest) -> dict:
             "not_delivered_reasons": list(delivery.reasons), "summary": delivery.message}
 
 
-class GenerationRequestProgressApi(OrganizationAdminEndpoint):
+class _RequestProgressApi:
+    """Where a request stands; the admin and the employee views differ only in whose requests they can see."""
+
     tenant_model = GenerationRequest
     serializer_class = RequestProgressOut
     lookup_url_kwarg = "request_id"
@@ -215,11 +208,9 @@ class GenerationRequestProgressApi(OrganizationAdminEndpoint):
         return Response(RequestProgressOut(progress_data(self.get_object())).data)
 
 
-class MyGenerationRequestProgressApi(MyEndpoint):
-    tenant_model = GenerationRequest
-    serializer_class = RequestProgressOut
-    lookup_url_kwarg = "request_id"
+class GenerationRequestProgressApi(_RequestProgressApi, OrganizationAdminEndpoint):
+    """Any request of the organization (admins)."""
 
-    @extend_schema(responses=RequestProgressOut)
-    def get(self, request, org_slug: str, request_id: int):
-        return Response(RequestProgressOut(progress_data(self.get_object())).data)
+
+class MyGenerationRequestProgressApi(_RequestProgressApi, MyEndpoint):
+    """One of the signed-in employee's own requests."""

@@ -37,8 +37,7 @@ class ScimTokenListApi(OrganizationAdminEndpoint):
 
     @extend_schema(responses=ScimTokenOut(many=True))
     def get(self, request, org_slug: str):
-        page = self.paginate_queryset(self.tenant_queryset().select_related("created_by"))
-        return self.get_paginated_response(ScimTokenOut(page, many=True).data)
+        return self.paginated_response(self.tenant_queryset().select_related("created_by"), ScimTokenOut)
 
     @extend_schema(request=ScimTokenIn, responses={201: IssuedScimTokenOut})
     def post(self, request, org_slug: str):

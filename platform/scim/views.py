@@ -10,7 +10,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.db.models import Prefetch, Q
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -24,6 +24,7 @@ from .errors import ScimError, not_found
 from .filters import parse_filter
 from .patch import GROUP_SPEC, USER_SPEC, apply_patch
 from .representation import group_document, group_resource, user_document, user_resource
+from .selectors import scim_group_get, scim_group_list, scim_groups, scim_user_get, scim_users
 from .services import (
     scim_group_create,
     scim_group_delete,
@@ -182,8 +183,10 @@ def root_search(request):
     """
     url = base_url(request)
     params = _params(request)
-    kinds = [(_users(request), USER_FILTERS, USER_LOOKUPS, lambda e: user_resource(e, url), discovery.USER_SCHEMA),
-             (_groups(request), GROUP_FILTERS, GROUP_LOOKUPS, lambda t: group_resource(t, url),
+    organization = request.organization
+    kinds = [(scim_users(organization=organization), USER_FILTERS, USER_LOOKUPS, lambda e: user_resource(e, url),
+              discovery.USER_SCHEMA),
+             (scim_groups(organization=organization), GROUP_FILTERS, GROUP_LOOKUPS, lambda t: group_resource(t, url),
               discovery.GROUP_SCHEMA)]
     querysets, last_error = [], None
     for queryset, allowed, lookups, render, schema in kinds:
@@ -351,13 +354,8 @@ USER_LOOKUPS = {
 }
 
 
-def _users(request):
-    return Employee.objects.for_organization(request.organization).select_related("scim", "team")
-
-
 def _user(request, user_id: str) -> Employee:
-    pk = request_input.ascii_id(user_id)
-    employee = _users(request).filter(pk=pk).first() if pk is not None else None
+    employee = scim_user_get(organization=request.organization, pk=request_input.ascii_id(user_id))
     if employee is None:
         raise not_found(_("No user %(id)s.") % {"id": user_id})
     return employee
@@ -379,8 +377,8 @@ def users_search(request):
 
 def _user_list(request):
     url = base_url(request)
-    return _listing(request, _users(request), USER_FILTERS, USER_LOOKUPS, lambda e: user_resource(e, url),
-                    discovery.USER_SCHEMA)
+    users = scim_users(organization=request.organization)
+    return _listing(request, users, USER_FILTERS, USER_LOOKUPS, lambda e: user_resource(e, url), discovery.USER_SCHEMA)
 
 
 @scim_view(("GET", "PUT", "PATCH", "DELETE"))
@@ -419,13 +417,8 @@ GROUP_LOOKUPS = {
 }
 
 
-def _groups(request):
-    return Team.objects.for_organization(request.organization).select_related("scim")
-
-
 def _group(request, group_id: str) -> Team:
-    pk = request_input.ascii_id(group_id)
-    team = _groups(request).filter(pk=pk).first() if pk is not None else None
+    team = scim_group_get(organization=request.organization, pk=request_input.ascii_id(group_id))
     if team is None:
         raise not_found(_("No group %(id)s.") % {"id": group_id})
     return team
@@ -446,11 +439,7 @@ def groups_search(request):
 
 def _group_list(request):
     url = base_url(request)
-    # Each group lists its members: fetched for the whole page at once, not once per group.
-    members = Prefetch("employees", queryset=Employee.objects.for_organization(request.organization)
-                       .order_by("id").only("id", "team_id"),
-                       to_attr="member_list")
-    groups = _groups(request).select_related("organization").prefetch_related(members)
+    groups = scim_group_list(organization=request.organization)
     return _listing(request, groups, GROUP_FILTERS, GROUP_LOOKUPS, lambda t: group_resource(t, url),
                     discovery.GROUP_SCHEMA)
 

@@ -15,17 +15,12 @@ from .presets import MAPPING_FIELDS, PRESETS
 from .saml import _public, sp_acs_url, sp_entity_id
 from .services import (
     METADATA_MAX_BYTES,
-    SsoError,
     idp_config_delete,
     idp_config_get,
     idp_config_save,
     idp_metadata_fetch,
     sso_require,
 )
-
-
-def _domain(exc: SsoError) -> DomainError:
-    return DomainError(exc.message, code=exc.code, status_code=exc.status)
 
 
 class ServiceProviderOut(serializers.Serializer):
@@ -137,14 +132,11 @@ class SsoConfigApi(OrganizationAdminEndpoint):
                 raise DomainError("The metadata file is larger than 1 MB.", code="metadata_too_large")
             metadata = upload.read()
         require = values.pop("require_sso", None)
-        try:
-            if url:
-                metadata = idp_metadata_fetch(url)
-            config = idp_config_save(organization=self.organization, metadata_xml=metadata or None, **values)
-            if require is not None:
-                sso_require(organization=self.organization, required=require, actor=request.user)
-        except SsoError as exc:
-            raise _domain(exc) from None
+        if url:
+            metadata = idp_metadata_fetch(url)
+        config = idp_config_save(organization=self.organization, metadata_xml=metadata or None, **values)
+        if require is not None:
+            sso_require(organization=self.organization, required=require, actor=request.user)
         return Response(_config_body(self.organization, config))
 
     @extend_schema(responses={204: None})

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from django.http import Http404
 from rest_framework import permissions
-from rest_framework.exceptions import APIException
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
+from rest_framework.response import Response
 
-from .access import AccessError, membership_resolve
+from config.errors import ServiceError
+
+from .access import membership_resolve
 from .models import Organization
 
 
@@ -43,12 +45,9 @@ class OrganizationEndpoint(GenericAPIView):
         request.membership = None
         slug = kwargs.get("org_slug")
         if request.user and request.user.is_authenticated and slug:
-            try:
-                # A token (request.auth) or the session: each counts under its own rules (tenancy.access).
-                membership = membership_resolve(request=request, user=request.user, organization_slug=slug,
-                                                via_token=request.auth is not None)
-            except AccessError as exc:
-                raise DomainError(exc.message, code=exc.code, status_code=exc.status) from None
+            # A token (request.auth) or the session: each counts under its own rules (tenancy.access).
+            membership = membership_resolve(request=request, user=request.user, organization_slug=slug,
+                                            via_token=request.auth is not None)
             if membership is None:
                 raise Http404("No such organization.")
             request.organization = membership.organization
@@ -65,13 +64,20 @@ class OrganizationEndpoint(GenericAPIView):
     def get_queryset(self):
         return self.tenant_queryset()
 
+    def paginated_response(self, queryset, serializer_class=None, **serializer_kwargs) -> Response:
+        """One page of `queryset` through an output serializer (the endpoint's own by default): the shape of every
+        tenant list."""
+        serializer_class = serializer_class or self.serializer_class
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(serializer_class(page, many=True, **serializer_kwargs).data)
 
-class DomainError(APIException):
-    """A service refused a change: the client gets its status, a stable code and the human message."""
+
+class DomainError(ServiceError):
+    """A view refused a request before any service ran (a bad query parameter, an unknown id in the body): the
+    same ServiceError every service raises, so config.api_errors renders both alike."""
 
     def __init__(self, message: str, code: str = "invalid", status_code: int = 400):
-        super().__init__(detail=message, code=code)
-        self.status_code = status_code
+        super().__init__(code, message, status_code)
 
 
 class OrganizationAdminEndpoint(OrganizationEndpoint):

@@ -5,10 +5,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from .api import DomainError, OrganizationAdminEndpoint
+from .api import OrganizationAdminEndpoint
 from .domains import (
     ADMIN_MAILBOXES,
-    DomainClaimError,
     domain_claim,
     domain_code_resend,
     domain_delete,
@@ -17,10 +16,6 @@ from .domains import (
     txt_record_value,
 )
 from .models import OrganizationDomain
-
-
-def _refused(exc: DomainClaimError) -> DomainError:
-    return DomainError(exc.message, code=exc.code, status_code=exc.status)
 
 
 class DomainOut(serializers.ModelSerializer):
@@ -61,18 +56,14 @@ class DomainEndpoint(OrganizationAdminEndpoint):
 class DomainListApi(DomainEndpoint):
     @extend_schema(responses=DomainOut(many=True))
     def get(self, request, org_slug: str):
-        page = self.paginate_queryset(self.get_queryset().order_by("domain"))
-        return self.get_paginated_response(DomainOut(page, many=True).data)
+        return self.paginated_response(self.get_queryset().order_by("domain"), DomainOut)
 
     @extend_schema(request=DomainIn, responses={201: DomainOut})
     def post(self, request, org_slug: str):
         """Claim a domain: publish the TXT record shown (method dns), or get a code at an admin mailbox (email)."""
         data = DomainIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            claim = domain_claim(organization=self.organization, actor=request.user, **data.validated_data)
-        except DomainClaimError as exc:
-            raise _refused(exc) from None
+        claim = domain_claim(organization=self.organization, actor=request.user, **data.validated_data)
         return Response(DomainOut(claim).data, status=status.HTTP_201_CREATED)
 
 
@@ -93,10 +84,7 @@ class DomainVerifyApi(DomainEndpoint):
         """Check the proof now: the TXT record in DNS, or the emailed code."""
         data = DomainVerifyIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            claim = domain_verify(claim=self.get_object(), code=data.validated_data["code"], actor=request.user)
-        except DomainClaimError as exc:
-            raise _refused(exc) from None
+        claim = domain_verify(claim=self.get_object(), code=data.validated_data["code"], actor=request.user)
         return Response(DomainOut(claim).data)
 
 
@@ -104,8 +92,5 @@ class DomainCodeApi(DomainEndpoint):
     @extend_schema(request=None, responses=DomainOut)
     def post(self, request, org_slug: str, domain_id: int):
         """Send a new code to the domain's admin mailbox (method email)."""
-        try:
-            claim = domain_code_resend(claim=self.get_object())
-        except DomainClaimError as exc:
-            raise _refused(exc) from None
+        claim = domain_code_resend(claim=self.get_object())
         return Response(DomainOut(claim).data)

@@ -6,13 +6,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from .api import DomainError, OrganizationAdminEndpoint
+from .api import OrganizationAdminEndpoint
 from .models import Membership, Role
-from .services import MembershipError, membership_remove, membership_set_role, ownership_transfer
-
-
-def _refused(exc: MembershipError) -> DomainError:
-    return DomainError(exc.message, code=exc.code, status_code=exc.status)
+from .services import membership_remove, membership_set_role, ownership_transfer
 
 
 class MemberOut(serializers.ModelSerializer):
@@ -40,8 +36,7 @@ class MemberEndpoint(OrganizationAdminEndpoint):
 class MemberListApi(MemberEndpoint):
     @extend_schema(responses=MemberOut(many=True))
     def get(self, request, org_slug: str):
-        page = self.paginate_queryset(self.get_queryset().order_by("id"))
-        return self.get_paginated_response(MemberOut(page, many=True).data)
+        return self.paginated_response(self.get_queryset().order_by("id"), MemberOut)
 
 
 class MemberDetailApi(MemberEndpoint):
@@ -55,20 +50,14 @@ class MemberDetailApi(MemberEndpoint):
         membership = self.get_object()  # another organization's member is a 404 before the body is read
         data = MemberRoleIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            membership = membership_set_role(membership=membership, role=data.validated_data["role"],
-                                             actor=request.membership)
-        except MembershipError as exc:
-            raise _refused(exc) from None
+        membership = membership_set_role(membership=membership, role=data.validated_data["role"],
+                                         actor=request.membership)
         return Response(MemberOut(membership).data)
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request, org_slug: str, member_id: int):
         """End a member's access to this organization (their account and other organizations stay)."""
-        try:
-            membership_remove(membership=self.get_object(), actor=request.membership)
-        except MembershipError as exc:
-            raise _refused(exc) from None
+        membership_remove(membership=self.get_object(), actor=request.membership)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -76,8 +65,5 @@ class OwnershipTransferApi(MemberEndpoint):
     @extend_schema(request=None, responses=MemberOut)
     def post(self, request, org_slug: str, member_id: int):
         """The calling owner makes this member an owner and becomes an admin."""
-        try:
-            membership = ownership_transfer(to=self.get_object(), actor=request.membership)
-        except MembershipError as exc:
-            raise _refused(exc) from None
+        membership = ownership_transfer(to=self.get_object(), actor=request.membership)
         return Response(MemberOut(membership).data)

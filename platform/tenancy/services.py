@@ -31,8 +31,9 @@ def organization_create(*, name: str, owner) -> Organization:
     return organization
 
 
-class OrganizationSettingsError(ValueError):
-    pass
+class OrganizationSettingsError(ServiceError):
+    def __init__(self, message: str):
+        super().__init__("invalid_settings", message)
 
 
 def organization_update_settings(*, organization: Organization, selfies_required: int | None = None,

@@ -5,9 +5,9 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from .api import DomainError, OrganizationAdminEndpoint
+from .api import OrganizationAdminEndpoint
 from .models import BIOMETRIC_RETENTION_DAYS_MAX, BIOMETRIC_RETENTION_DAYS_MIN
-from .services import OrganizationSettingsError, organization_update_settings
+from .services import organization_update_settings
 
 
 class OrganizationSettingsOut(serializers.Serializer):
@@ -39,8 +39,5 @@ class OrganizationSettingsApi(OrganizationAdminEndpoint):
     def patch(self, request, org_slug: str):
         data = OrganizationSettingsIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            organization = organization_update_settings(organization=self.organization, **data.validated_data)
-        except OrganizationSettingsError as exc:
-            raise DomainError(str(exc), code="invalid_settings") from None
+        organization = organization_update_settings(organization=self.organization, **data.validated_data)
         return Response(OrganizationSettingsOut(organization).data)

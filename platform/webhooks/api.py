@@ -9,18 +9,8 @@ from rest_framework.response import Response
 from tenancy.api import DomainError, OrganizationAdminEndpoint
 
 from .models import DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint
-from .services import (
-    WebhookError,
-    endpoint_create,
-    endpoint_delete,
-    endpoint_rotate_secret,
-    endpoint_send_test,
-    endpoint_update,
-)
-
-
-def _domain(exc: WebhookError) -> DomainError:
-    return DomainError(exc.message, code=exc.code, status_code=exc.status)
+from .selectors import delivery_list
+from .services import endpoint_create, endpoint_delete, endpoint_rotate_secret, endpoint_send_test, endpoint_update
 
 
 class WebhookEndpointOut(serializers.ModelSerializer):
@@ -70,18 +60,14 @@ class WebhookListApi(OrganizationAdminEndpoint):
 
     @extend_schema(responses=WebhookEndpointOut(many=True))
     def get(self, request, org_slug: str):
-        page = self.paginate_queryset(self.get_queryset().order_by("id"))
-        return self.get_paginated_response(WebhookEndpointOut(page, many=True).data)
+        return self.paginated_response(self.get_queryset().order_by("id"), WebhookEndpointOut)
 
     @extend_schema(request=WebhookEndpointIn, responses={201: WebhookEndpointSecretOut})
     def post(self, request, org_slug: str):
         """Register an endpoint. The answer holds its signing secret; store it, it is not listed again."""
         data = WebhookEndpointIn(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            endpoint = endpoint_create(organization=self.organization, **data.validated_data)
-        except WebhookError as exc:
-            raise _domain(exc) from None
+        endpoint = endpoint_create(organization=self.organization, **data.validated_data)
         return Response(WebhookEndpointSecretOut(endpoint).data, status=status.HTTP_201_CREATED)
 
 
@@ -101,10 +87,7 @@ class WebhookDetailApi(_WebhookObjectApi):
         endpoint = self.get_object()
         data = WebhookEndpointPatchIn(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        try:
-            endpoint = endpoint_update(endpoint=endpoint, **data.validated_data)
-        except WebhookError as exc:
-            raise _domain(exc) from None
+        endpoint = endpoint_update(endpoint=endpoint, **data.validated_data)
         return Response(WebhookEndpointOut(endpoint).data)
 
     @extend_schema(responses={204: None})
@@ -136,16 +119,12 @@ class WebhookDeliveryListApi(_WebhookObjectApi):
     def get(self, request, org_slug: str, webhook_id: int):
         """The delivery log, newest first."""
         endpoint = self.get_object()
-        deliveries = (WebhookDelivery.objects.for_organization(self.organization).filter(endpoint=endpoint)
-                      .select_related("message").order_by("-id"))
         wanted = request.query_params.get("status")
-        if wanted:
-            if wanted not in DeliveryStatus.values:
-                raise DomainError(_("status must be one of: %(names)s.") % {"names": ", ".join(DeliveryStatus.values)},
-                                  code="invalid_status")
-            deliveries = deliveries.filter(status=wanted)
-        page = self.paginate_queryset(deliveries)
-        return self.get_paginated_response(WebhookDeliveryOut(page, many=True).data)
+        if wanted and wanted not in DeliveryStatus.values:
+            raise DomainError(_("status must be one of: %(names)s.") % {"names": ", ".join(DeliveryStatus.values)},
+                              code="invalid_status")
+        deliveries = delivery_list(organization=self.organization, endpoint=endpoint, status=wanted)
+        return self.paginated_response(deliveries, WebhookDeliveryOut)
 
 
 class WebhookTestApi(_WebhookObjectApi):
@@ -154,8 +133,5 @@ class WebhookTestApi(_WebhookObjectApi):
     @extend_schema(request=None, responses={202: WebhookDeliveryOut})
     def post(self, request, org_slug: str, webhook_id: int):
         """Queue a signed `webhook.ping` event to this endpoint; its outcome shows in the delivery log."""
-        try:
-            delivery = endpoint_send_test(endpoint=self.get_object())
-        except WebhookError as exc:
-            raise _domain(exc) from None
+        delivery = endpoint_send_test(endpoint=self.get_object())
         return Response(WebhookDeliveryOut(delivery).data, status=status.HTTP_202_ACCEPTED)
