@@ -2,7 +2,10 @@
 any of the organization's headshots; employees list, pick, approve and fetch their own."""
 from __future__ import annotations
 
-from django.http import FileResponse, Http404
+import io
+
+from django.http import FileResponse, Http404, HttpResponseNotModified
+from django.utils.http import parse_etags
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -12,6 +15,7 @@ from config.request_input import ascii_id
 from tenancy.api import DomainError, OrganizationAdminEndpoint, OrganizationEndpoint
 
 from .models import Employee, Headshot
+from .rendering import delivery_etag, render_headshot
 from .review import NOTE_MAX_CHARS, headshot_review_approve, headshot_review_withdraw
 from .selectors import employee_of_user, headshot_list, my_headshot_list
 from .services import headshot_approve, headshot_set_selected
@@ -106,13 +110,6 @@ class HeadshotFileApi(OrganizationEndpoint):
                    responses={(200, "image/*"): bytes, 304: None})
     def get(self, request, org_slug: str, headshot_id: int):
         """The image as delivered everywhere (metadata stripped, labelled AI-generated); an ETag answers 304."""
-        import io
-
-        from django.http import HttpResponseNotModified
-        from django.utils.http import parse_etags
-
-        from .rendering import delivery_etag, render_headshot
-
         headshot = self.get_object()
         size = request.query_params.get("size")
         if size is None:

@@ -20,10 +20,18 @@ import time
 import zipfile
 from pathlib import Path
 
+import dramatiq
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from dramatiq import Worker
 from PIL import Image, ImageDraw, ImageOps
+from rest_framework.test import APIClient
+
+from inference.brand import BrandSpec
+from inference.request import GenerationInput, SelfieInput
+from ray_cluster.pool import shared_pool, shutdown_shared_pool
+from teams.generation import pool_config
 
 SAMPLES = Path(settings.BASE_DIR) / "samples" / "selfies"
 EMPLOYEES = [
@@ -129,8 +137,6 @@ class Command(BaseCommand):
 
         self.step("Setting up the database")
         call_command("migrate", verbosity=0)
-        from rest_framework.test import APIClient
-
         admin = APIClient()
         # Sign-up proves the address first: the code arrives by email (demo-output/outbox).
         self.api(admin.post, "/api/v1/auth/signup", {
@@ -176,9 +182,6 @@ class Command(BaseCommand):
             people.append({"folder": folder, "name": name, "employee": employee, "client": client, "photos": photos})
 
         self.step("Generating headshots (dramatiq actor -> local Ray pool)")
-        from ray_cluster.pool import shared_pool
-        from teams.generation import pool_config
-
         # Start Ray and load the models once, before the worker takes the first job.
         t0 = time.monotonic()
         shared_pool(pool_config())
@@ -218,8 +221,6 @@ class Command(BaseCommand):
         self.say(f"  Industry presets on one employee: {presets_sheet}")
         (out_dir / "summary.json").write_text(json.dumps(demo_summary(people), indent=2))
 
-        from ray_cluster.pool import shutdown_shared_pool
-
         shutdown_shared_pool()
         failed = [p["name"] for p in people if p["request"]["status"] != "done"]
         self.step(f"Done in {time.monotonic() - started:.0f} s; output in {out_dir}/")
@@ -229,9 +230,6 @@ class Command(BaseCommand):
     # -- helpers -------------------------------------------------------------------------------------------------
 
     def run_worker_until_done(self, admin, org: str, people: list[dict], timeout: int) -> None:
-        import dramatiq
-        from dramatiq import Worker
-
         worker = Worker(dramatiq.get_broker(), worker_threads=1)
         worker.start()
         deadline = time.monotonic() + timeout
@@ -260,11 +258,6 @@ class Command(BaseCommand):
 
     def render_presets(self, presets: list[dict], photos: list[Path], target: Path) -> None:
         """The best variant of one employee under every industry preset, through the same Ray pool."""
-        from inference.brand import BrandSpec
-        from inference.request import GenerationInput, SelfieInput
-        from ray_cluster.pool import shared_pool
-        from teams.generation import pool_config
-
         selfies = tuple(SelfieInput(name=p.name, data=p.read_bytes()) for p in photos)
         inputs = [GenerationInput(selfies=selfies, seed=7, brand=BrandSpec.from_dict(
             {**p["brand"], "variants_per_person": 1, "output_sizes": [480]})) for p in presets]
