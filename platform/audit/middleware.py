@@ -89,7 +89,8 @@ def _organization(request, match):
     anonymous (a refused attempt on that organization) or one of its members. An outsider's attempt stays
     site-level, so one organization's admins never see who from elsewhere knocked."""
     from accounts.models import User
-    from tenancy.models import Membership, Organization
+    from tenancy.models import Organization
+    from tenancy.selectors import membership_for
 
     resolved = getattr(request, "organization", None)
     if isinstance(resolved, Organization):
@@ -99,8 +100,7 @@ def _organization(request, match):
         return None
     user = getattr(request, "user", None)
     if isinstance(user, User):  # a signed-in person (an API key's principal is not one)
-        membership = Membership.objects.select_related("organization").filter(
-            organization__slug=slug, user=user).first()
+        membership = membership_for(user, slug)
         return membership.organization if membership else None
     if getattr(request, "auth", None) is not None or getattr(request, "scim_token", None) is not None:
         return None  # API keys and SCIM tokens carry their own organization (services._actor)
