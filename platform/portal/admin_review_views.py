@@ -1,5 +1,5 @@
 """HR admin portal: the review queue. Headshots waiting for a decision (approve, reject, regenerate), those that
-failed quality control, and the source selfie a reviewer compares them with."""
+failed quality control, the source selfie a reviewer compares them with, and failed generation requests to retry."""
 from __future__ import annotations
 
 from django.contrib import messages
@@ -10,12 +10,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from config.request_input import ascii_id
-from teams.models import Headshot, Selfie, Team
+from teams.models import GenerationRequest, Headshot, Selfie, Team
 from teams.review import headshot_regenerate, headshot_reject, headshot_review_approve
-from teams.services import TeamsError
+from teams.services import TeamsError, generation_request_retry
 
 from .admin_forms import NoteForm
-from .admin_selectors import review_failed_qc, review_queue
+from .admin_selectors import review_failed_qc, review_failed_requests, review_queue
 from .admin_views import PAGE_SIZE, AdminView
 from .images import selfie_jpeg
 
@@ -67,6 +67,8 @@ def qc_rows(qc: dict) -> list[tuple[str, str, str]]:
 
 # Failed headshots listed under the queue; more are counted (they wait for a regeneration, not a decision each).
 FAILED_QC_SHOWN = 50
+# Failed generation requests listed under the queue (each with its Retry); more are counted.
+FAILED_REQUESTS_SHOWN = 50
 
 
 class ReviewQueueView(AdminView):
@@ -78,11 +80,15 @@ class ReviewQueueView(AdminView):
         team_id = ascii_id(team) if team else None
         page = Paginator(review_queue(self.organization, team_id=team_id), PAGE_SIZE).get_page(request.GET.get("page"))
         failed = review_failed_qc(self.organization, team_id=team_id)
+        failed_requests = review_failed_requests(self.organization, team_id=team_id)
         return self.render("review.html", {
             "rows": [self.row(headshot) for headshot in page], "page": page, "teams": teams, "team_id": team_id,
             "failed_rows": [{**self.row(headshot), "reasons": qc_failure_reasons(headshot.qc)}
                             for headshot in failed[:FAILED_QC_SHOWN]],
-            "failed_count": failed.count(), "note_form": NoteForm()})
+            "failed_count": failed.count(), "note_form": NoteForm(),
+            "failed_requests": [(generation, self.url("admin-request-retry", generation.pk))
+                                for generation in failed_requests[:FAILED_REQUESTS_SHOWN]],
+            "failed_requests_count": failed_requests.count()})
 
     def row(self, headshot: Headshot) -> dict:
         api = f"/api/v1/orgs/{self.organization.slug}"
@@ -119,6 +125,22 @@ class ReviewActionView(AdminView):
                 messages.success(request, _("New headshots for %(name)s are on their way.") % {"name": name})
         except TeamsError as exc:
             messages.error(request, exc.message)
+        return HttpResponseRedirect(self.url("admin-review"))
+
+
+class RequestRetryView(AdminView):
+    """Send a failed generation request through the queue again; what it already stored is kept."""
+
+    def post(self, request, org_slug: str, request_id: int):
+        generation = get_object_or_404(GenerationRequest.objects.for_organization(self.organization)
+                                       .select_related("employee"), pk=request_id)
+        try:
+            generation_request_retry(request=generation)
+        except TeamsError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("%(name)s’s headshots are being made again.")
+                             % {"name": generation.employee.name})
         return HttpResponseRedirect(self.url("admin-review"))
 
 

@@ -183,6 +183,20 @@ def review_failed_qc(organization: Organization, *, team_id: int | None = None) 
     return queryset
 
 
+def review_failed_requests(organization: Organization, *, team_id: int | None = None) -> QuerySet[GenerationRequest]:
+    """Active people's generation requests that failed (the error says why) and are still their latest, newest
+    first: an admin may send one through the queue again (teams.services.generation_request_retry)."""
+    newer = GenerationRequest.objects.filter(employee=OuterRef("employee"), pk__gt=OuterRef("pk"))
+    queryset = (GenerationRequest.objects.for_organization(organization)
+                .filter(status=RequestStatus.FAILED, employee__active=True)
+                .exclude(Exists(newer))
+                .select_related("employee__team", "brand_kit_version__kit")
+                .order_by("-finished_at", "-id"))
+    if team_id is not None:
+        queryset = queryset.filter(employee__team_id=team_id)
+    return queryset
+
+
 # Where each person stands with access to the organization, as the People and roles page shows it.
 ACCESS_STATES: tuple[str, ...] = ("never_invited", "invited", "invite_lapsed", "joined", "deactivated")
 

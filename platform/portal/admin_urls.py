@@ -36,6 +36,7 @@ urlpatterns = [
          name="admin-brand-kit-preview"),
     path("review/", review.ReviewQueueView.as_view(), name="admin-review"),
     path("review/<int:headshot_id>", review.ReviewActionView.as_view(), name="admin-review-action"),
+    path("review/requests/<int:request_id>/retry", review.RequestRetryView.as_view(), name="admin-request-retry"),
     path("selfies/<int:selfie_id>/image.jpg", review.SelfieImageView.as_view(), name="admin-selfie-image"),
     path("exports/", exports.ExportsView.as_view(), name="admin-exports"),
     path("exports/jobs", exports.ExportJobStartView.as_view(), name="admin-export-job-start"),
