@@ -5,12 +5,13 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.db.models import OuterRef, Subquery
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
 from brand_kits.attire import attire_notice
-from brand_kits.models import BrandKit
+from brand_kits.models import BrandKit, BrandKitVersion
 from brand_kits.services import BrandKitError, brand_kit_create, brand_kit_update, brand_spec_for, resolved_backend
 from inference.brand import BrandSpec, BrandSpecError
 from inference.presets import PRESETS
@@ -27,10 +28,15 @@ class BrandKitListView(AdminView):
         return self.page(BrandKitCreateForm())
 
     def page(self, form, status: int = 200):
-        kits = BrandKit.objects.for_organization(self.organization).filter(archived_at__isnull=True)
+        newest = BrandKitVersion.objects.filter(kit=OuterRef("pk")).order_by("-version").values("pk")[:1]
+        kits = list(BrandKit.objects.for_organization(self.organization).filter(archived_at__isnull=True)
+                    .annotate(current_version_id=Subquery(newest)))
+        # Each kit's current version in one query, not one per kit (BrandKit.current_version asks each time).
+        versions = BrandKitVersion.objects.in_bulk([kit.current_version_id for kit in kits])
         return self.render("brand_kits.html", {
             "form": form, "presets": PRESETS.values(),
-            "kits": [(kit, kit.current_version, self.url("admin-brand-kit-edit", kit.pk)) for kit in kits]},
+            "kits": [(kit, versions.get(kit.current_version_id), self.url("admin-brand-kit-edit", kit.pk))
+                     for kit in kits]},
             status=status)
 
     def post(self, request, org_slug: str):
@@ -94,8 +100,9 @@ def backend_display(choice: str) -> dict:
 
 
 def _query(initial: dict) -> dict:
+    # `is`, not `in (None, False)`: 0 == False, and a 0 strength or temperature is a value the form requires.
     return {key: ("on" if value is True else value) for key, value in initial.items()
-            if value not in (None, False)}
+            if value is not None and value is not False}
 
 
 class BrandKitPreviewView(BrandKitEditView):

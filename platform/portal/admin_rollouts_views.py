@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from rollouts.models import Rollout, RolloutPriority, RolloutScope, RolloutStatus
-from rollouts.selectors import rollout_counts, rollout_readiness
+from rollouts.selectors import rollout_counts, rollout_readiness, rollouts_counts
 from rollouts.services import RolloutError, rollout_cancel, rollout_pause, rollout_resume, rollout_start
 from teams.models import Employee, Team
 from teams.services import default_brand_kit
@@ -88,7 +88,8 @@ class RolloutPageView(AdminView):
                    .filter(status__in=[RolloutStatus.DONE, RolloutStatus.CANCELLED])
                    .select_related("team", "created_by").order_by("-id"))
         page = Paginator(history, HISTORY_PAGE_SIZE).get_page(self.request.GET.get("page"))
-        finished = [{"rollout": r, "counts": rollout_counts(r)} for r in page]
+        counts = rollouts_counts(page.object_list)
+        finished = [{"rollout": r, "counts": counts[r.pk]} for r in page]
         return self.render("rollouts.html", {
             "form": form, "preview": preview, "teams": Team.objects.for_organization(self.organization)
             .order_by("name"), "brand_kit": default_brand_kit(self.organization), "active": active_rollouts(
