@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from accounts.models import Invite
 from rollouts.models import Rollout, RolloutStatus
-from rollouts.selectors import Eta, rollout_eta, rollouts_counts
+from rollouts.selectors import Eta, rollout_eta, rollouts_counts, seconds_per_request
 from teams.models import Employee, GenerationRequest, Headshot, RequestStatus, ReviewStatus, Selfie
 from tenancy.models import Organization
 
@@ -133,9 +133,10 @@ def active_rollouts(organization: Organization) -> list[RolloutRow]:
     rollouts = list(Rollout.objects.for_organization(organization)
                     .filter(status__in=[RolloutStatus.RUNNING, RolloutStatus.PAUSED]).select_related("team"))
     counts = rollouts_counts(rollouts)  # two queries for all of them, not two per rollout
-    for rollout in rollouts:
-        rollout.organization = organization  # the ETA reads it: no query per rollout
-    return [RolloutRow(rollout, counts[rollout.pk], rollout_eta(rollout, counts[rollout.pk])) for rollout in rollouts]
+    # A running rollout's ETA may need the organization's pace: measured once for all of them.
+    per = seconds_per_request(organization) if any(r.status == RolloutStatus.RUNNING for r in rollouts) else None
+    return [RolloutRow(rollout, counts[rollout.pk], rollout_eta(rollout, counts[rollout.pk], per_request=per))
+            for rollout in rollouts]
 
 
 def review_queue(organization: Organization, *, team_id: int | None = None) -> QuerySet[Headshot]:

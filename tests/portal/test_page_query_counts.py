@@ -98,10 +98,16 @@ def add_rows(tenant, first: int, count: int) -> None:
                     width=64, height=80, file=tenant.headshot.file.name, renditions=tenant.headshot.renditions,
                     qc={"identity_distance": 0.3, "failures": [] if status == RequestStatus.DONE else ["identity"]},
                     qc_passed=status == RequestStatus.DONE, rank=i + 1)
-                # A finished rollout for the history, a paused (active) one for the dashboard.
+                # A finished rollout for the history, a paused one for the dashboard ...
                 rollout = Rollout.objects.create(organization=tenant.org, scope="all", created_by=tenant.admin,
                                                  status="done" if status == RequestStatus.DONE else "paused")
                 RolloutRequest.objects.create(organization=tenant.org, rollout=rollout, request=generation)
+        # ... and a running one with nothing finished yet (its ETA goes by the organization's recent pace).
+        queued = GenerationRequest.objects.create(organization=tenant.org, employee=employee,
+                                                  brand_kit_version=kit.current_version, status=RequestStatus.QUEUED)
+        rollout = Rollout.objects.create(organization=tenant.org, scope="all", created_by=tenant.admin,
+                                         status="running")
+        RolloutRequest.objects.create(organization=tenant.org, rollout=rollout, request=queued)
         headshot = Headshot.objects.filter(employee=employee, qc_passed=True).first()
         more = SimpleNamespace(org=tenant.org, admin=tenant.admin, employee=employee, employee_user=user,
                                headshot=headshot)
