@@ -11,7 +11,8 @@ import re
 import uuid
 
 from accounts.models import User
-from tenancy.models import Membership, Organization
+from tenancy.models import Organization
+from tenancy.selectors import membership_for
 
 from .services import current_request, record, request_id_from
 
@@ -99,8 +100,7 @@ def _organization(request, match):
         return None
     user = getattr(request, "user", None)
     if isinstance(user, User):  # a signed-in person (an API key's principal is not one)
-        membership = Membership.objects.select_related("organization").filter(
-            organization__slug=slug, user=user).first()
+        membership = membership_for(user, slug)
         return membership.organization if membership else None
     if getattr(request, "auth", None) is not None or getattr(request, "scim_token", None) is not None:
         return None  # API keys and SCIM tokens carry their own organization (services._actor)

@@ -62,6 +62,8 @@ class ApiKeysView(AdminView):
 
 
 class ApiKeyActionView(ApiKeysView):
+    http_method_names = ["post"]  # the list's GET doesn't take a key's id: 405, not a TypeError (500)
+
     def post(self, request, org_slug: str, api_key_id: int):
         api_key = get_object_or_404(ApiKey.objects.for_organization(self.organization), pk=api_key_id)
         if request.POST.get("action") == "revoke":

@@ -34,6 +34,7 @@ class PreviewError(Exception):
 def _get_pipeline():
     global _pipeline
     if _pipeline is None:
+        # lazy: the studio pipeline pulls in OpenCV, ONNX runtime and its models; only the preview needs it
         from inference.pipeline import HeadshotPipeline
 
         _pipeline = HeadshotPipeline(portrait_matte_model=settings.PORTRAIT_MATTE_MODEL or None)

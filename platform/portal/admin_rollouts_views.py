@@ -9,14 +9,14 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from rollouts.models import Rollout, RolloutPriority, RolloutScope, RolloutStatus
-from rollouts.selectors import rollout_counts, rollout_readiness
-from rollouts.services import RolloutError, rollout_start
+from rollouts.selectors import rollout_counts, rollout_readiness, rollouts_counts
+from rollouts.services import RolloutError, rollout_cancel, rollout_pause, rollout_resume, rollout_start
 from teams.models import Employee, Team
 from teams.services import default_brand_kit
 
@@ -88,7 +88,8 @@ class RolloutPageView(AdminView):
                    .filter(status__in=[RolloutStatus.DONE, RolloutStatus.CANCELLED])
                    .select_related("team", "created_by").order_by("-id"))
         page = Paginator(history, HISTORY_PAGE_SIZE).get_page(self.request.GET.get("page"))
-        finished = [{"rollout": r, "counts": rollout_counts(r)} for r in page]
+        counts = rollouts_counts(page.object_list)
+        finished = [{"rollout": r, "counts": counts[r.pk]} for r in page]
         return self.render("rollouts.html", {
             "form": form, "preview": preview, "teams": Team.objects.for_organization(self.organization)
             .order_by("name"), "brand_kit": default_brand_kit(self.organization), "active": active_rollouts(
@@ -126,3 +127,23 @@ def duration_text(seconds: float | None) -> str:
         return ngettext("about %(n)s minute", "about %(n)s minutes", minutes) % {"n": minutes}
     hours = round(minutes / 60, 1)
     return _("about %(n)s hours") % {"n": f"{hours:g}"}
+
+
+class RolloutActionView(AdminView):
+    """Pause, resume or cancel a rollout from the dashboard's list of active ones."""
+
+    ACTIONS = {"pause": rollout_pause, "resume": rollout_resume, "cancel": rollout_cancel}
+
+    def post(self, request, org_slug: str, rollout_id: int, action: str):
+        rollout = get_object_or_404(Rollout.objects.for_organization(self.organization), pk=rollout_id)
+        if action not in self.ACTIONS:
+            raise Http404
+        try:
+            self.ACTIONS[action](rollout=rollout)
+        except RolloutError as exc:
+            messages.error(request, exc.message)
+        else:
+            done = {"pause": _("Rollout #%(id)s paused."), "resume": _("Rollout #%(id)s resumed."),
+                    "cancel": _("Rollout #%(id)s cancelled.")}[action]
+            messages.success(request, done % {"id": rollout.pk})
+        return HttpResponseRedirect(self.url("admin-dashboard"))

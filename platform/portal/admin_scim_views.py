@@ -45,6 +45,8 @@ class ScimView(AdminView):
 
 
 class ScimTokenActionView(ScimView):
+    http_method_names = ["post"]  # the page's GET doesn't take a token's id: 405, not a TypeError (500)
+
     def post(self, request, org_slug: str, token_id: int):
         token = get_object_or_404(ScimToken.objects.for_organization(self.organization), pk=token_id)
         if token.revoked_at is not None:

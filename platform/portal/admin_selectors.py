@@ -36,7 +36,7 @@ from django.utils import timezone
 
 from accounts.models import Invite
 from rollouts.models import Rollout, RolloutStatus
-from rollouts.selectors import Eta, rollout_counts, rollout_eta
+from rollouts.selectors import Eta, rollout_eta, rollouts_counts, seconds_per_request
 from teams.models import Employee, GenerationRequest, Headshot, RequestStatus, ReviewStatus, Selfie
 from tenancy.models import Organization
 
@@ -130,13 +130,13 @@ class RolloutRow:
 
 
 def active_rollouts(organization: Organization) -> list[RolloutRow]:
-    rollouts = (Rollout.objects.for_organization(organization)
-                .filter(status__in=[RolloutStatus.RUNNING, RolloutStatus.PAUSED]).select_related("team"))
-    rows = []
-    for rollout in rollouts:
-        counts = rollout_counts(rollout)
-        rows.append(RolloutRow(rollout, counts, rollout_eta(rollout, counts)))
-    return rows
+    rollouts = list(Rollout.objects.for_organization(organization)
+                    .filter(status__in=[RolloutStatus.RUNNING, RolloutStatus.PAUSED]).select_related("team"))
+    counts = rollouts_counts(rollouts)  # two queries for all of them, not two per rollout
+    # A running rollout's ETA may need the organization's pace: measured once for all of them.
+    per = seconds_per_request(organization) if any(r.status == RolloutStatus.RUNNING for r in rollouts) else None
+    return [RolloutRow(rollout, counts[rollout.pk], rollout_eta(rollout, counts[rollout.pk], per_request=per))
+            for rollout in rollouts]
 
 
 def review_queue(organization: Organization, *, team_id: int | None = None) -> QuerySet[Headshot]:
@@ -178,6 +178,20 @@ def review_failed_qc(organization: Organization, *, team_id: int | None = None) 
                 .filter(qc_passed=False, approved=False, review_status=ReviewStatus.PENDING, employee__active=True)
                 .select_related("employee__team", "source_selfie", "brand_kit_version__kit")
                 .order_by("-created_at", "-id"))
+    if team_id is not None:
+        queryset = queryset.filter(employee__team_id=team_id)
+    return queryset
+
+
+def review_failed_requests(organization: Organization, *, team_id: int | None = None) -> QuerySet[GenerationRequest]:
+    """Active people's generation requests that failed (the error says why) and are still their latest, newest
+    first: an admin may send one through the queue again (teams.services.generation_request_retry)."""
+    newer = GenerationRequest.objects.filter(employee=OuterRef("employee"), pk__gt=OuterRef("pk"))
+    queryset = (GenerationRequest.objects.for_organization(organization)
+                .filter(status=RequestStatus.FAILED, employee__active=True)
+                .exclude(Exists(newer))
+                .select_related("employee__team", "brand_kit_version__kit")
+                .order_by("-finished_at", "-id"))
     if team_id is not None:
         queryset = queryset.filter(employee__team_id=team_id)
     return queryset

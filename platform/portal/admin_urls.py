@@ -4,8 +4,12 @@ from django.urls import path
 from . import admin_access_views as access
 from . import admin_api_keys_views as api_keys
 from . import admin_audit_views as audit
+from . import admin_brand_kits_views as brand_kits
 from . import admin_directory_views as directory
+from . import admin_employees_views as employees
+from . import admin_exports_views as exports
 from . import admin_privacy_views as privacy
+from . import admin_review_views as review
 from . import admin_rollouts_views as rollouts
 from . import admin_scim_views as scim
 from . import admin_settings_views as settings_views
@@ -15,26 +19,28 @@ from . import admin_webhooks_views as webhooks
 
 urlpatterns = [
     path("", views.DashboardView.as_view(), name="admin-dashboard"),
-    path("rollouts/<int:rollout_id>/<str:action>", views.RolloutActionView.as_view(), name="admin-rollout-action"),
+    path("rollouts/<int:rollout_id>/<str:action>", rollouts.RolloutActionView.as_view(), name="admin-rollout-action"),
     path("rollouts/", rollouts.RolloutPageView.as_view(), name="admin-rollouts"),
     path("rollouts/start", rollouts.RolloutStartView.as_view(), name="admin-rollout-start"),
-    path("employees/", views.EmployeeListView.as_view(), name="admin-employees"),
-    path("employees/import", views.EmployeeImportView.as_view(), name="admin-employee-import"),
-    path("employees/invite", views.EmployeeInviteView.as_view(), name="admin-employee-invite"),
-    path("employees/remind", views.EmployeeRemindView.as_view(), name="admin-employee-remind"),
-    path("employees/<int:employee_id>/revoke-invite", views.EmployeeRevokeView.as_view(), {"what": "invite"},
+    path("employees/", employees.EmployeeListView.as_view(), name="admin-employees"),
+    path("employees/import", employees.EmployeeImportView.as_view(), name="admin-employee-import"),
+    path("employees/invite", employees.EmployeeInviteView.as_view(), name="admin-employee-invite"),
+    path("employees/remind", employees.EmployeeRemindView.as_view(), name="admin-employee-remind"),
+    path("employees/<int:employee_id>/revoke-invite", employees.EmployeeRevokeView.as_view(), {"what": "invite"},
          name="admin-employee-revoke-invite"),
-    path("employees/<int:employee_id>/deactivate", views.EmployeeRevokeView.as_view(), {"what": "deactivate"},
+    path("employees/<int:employee_id>/deactivate", employees.EmployeeRevokeView.as_view(), {"what": "deactivate"},
          name="admin-employee-deactivate"),
-    path("brand-kits/", views.BrandKitListView.as_view(), name="admin-brand-kits"),
-    path("brand-kits/<int:kit_id>/", views.BrandKitEditView.as_view(), name="admin-brand-kit-edit"),
-    path("brand-kits/<int:kit_id>/preview.jpg", views.BrandKitPreviewView.as_view(), name="admin-brand-kit-preview"),
-    path("review/", views.ReviewQueueView.as_view(), name="admin-review"),
-    path("review/<int:headshot_id>", views.ReviewActionView.as_view(), name="admin-review-action"),
-    path("selfies/<int:selfie_id>/image.jpg", views.SelfieImageView.as_view(), name="admin-selfie-image"),
-    path("exports/", views.ExportsView.as_view(), name="admin-exports"),
-    path("exports/jobs", views.ExportJobStartView.as_view(), name="admin-export-job-start"),
-    path("exports/jobs/<int:export_id>/retry", views.ExportJobRetryView.as_view(), name="admin-export-job-retry"),
+    path("brand-kits/", brand_kits.BrandKitListView.as_view(), name="admin-brand-kits"),
+    path("brand-kits/<int:kit_id>/", brand_kits.BrandKitEditView.as_view(), name="admin-brand-kit-edit"),
+    path("brand-kits/<int:kit_id>/preview.jpg", brand_kits.BrandKitPreviewView.as_view(),
+         name="admin-brand-kit-preview"),
+    path("review/", review.ReviewQueueView.as_view(), name="admin-review"),
+    path("review/<int:headshot_id>", review.ReviewActionView.as_view(), name="admin-review-action"),
+    path("review/requests/<int:request_id>/retry", review.RequestRetryView.as_view(), name="admin-request-retry"),
+    path("selfies/<int:selfie_id>/image.jpg", review.SelfieImageView.as_view(), name="admin-selfie-image"),
+    path("exports/", exports.ExportsView.as_view(), name="admin-exports"),
+    path("exports/jobs", exports.ExportJobStartView.as_view(), name="admin-export-job-start"),
+    path("exports/jobs/<int:export_id>/retry", exports.ExportJobRetryView.as_view(), name="admin-export-job-retry"),
     path("settings/", settings_views.SettingsIndexView.as_view(), name="admin-settings"),
     path("settings/organization", settings_views.OrganizationSettingsView.as_view(),
          name="admin-settings-organization"),

@@ -15,7 +15,6 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views import View
 
@@ -24,11 +23,8 @@ from brand_kits.services import brand_spec_for, resolved_backend
 from consent.models import ConsentChannel
 from consent.services import consent_current, consent_grant
 from consent.texts import consent_text
-from inference.errors import IngestError
-from inference.ingest import IngestLimits, decode_image
 from privacy.services import consent_withdraw
 from rollouts.api import progress_data
-from sso.models import IdentityProviderConfig
 from teams.looks import group_by_look
 from teams.models import Employee, GenerationRequest, Headshot, RequestStatus, Selfie
 from teams.selfie_checks import reason_message
@@ -41,8 +37,10 @@ from teams.services import (
     selfie_set_summary,
     selfies_upload,
 )
-from tenancy.access import AccessError, membership_resolve
-from tenancy.models import Membership, Organization
+from tenancy.models import Membership
+
+from .access import portal_member
+from .images import selfie_jpeg
 
 THUMBNAIL_SIDE = 320
 # The gallery's grid (portal.css): two columns on a phone (a card is about half the screen), 14rem cards wider.
@@ -56,15 +54,6 @@ ACTIVE = (RequestStatus.PENDING, RequestStatus.QUEUED, RequestStatus.RUNNING)
 
 def portal_url(name: str, organization, *args) -> str:
     return reverse(f"portal:{name}", args=[organization.slug, *args])
-
-
-def sign_in_again(request, org_slug: str):
-    """A member whose session doesn't count for this organization (another organization's SSO, or SSO required)
-    signs in again the way it asks: through its IdP when it has one on, else with a code."""
-    organization = Organization.objects.get(slug=org_slug)
-    sso_on = IdentityProviderConfig.objects.for_organization(organization).filter(enabled=True).exists()
-    target = reverse("sso:start", kwargs={"org_slug": org_slug}) if sso_on else settings.LOGIN_URL
-    return HttpResponseRedirect(f"{target}?{urlencode({'next': request.get_full_path()})}")
 
 
 def client_ip(request) -> str | None:
@@ -93,15 +82,9 @@ class EmployeeView(View):
     needs_consent = True
 
     def dispatch(self, request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-        try:
-            membership = membership_resolve(request=request, user=request.user,
-                                            organization_slug=kwargs.get("org_slug"))
-        except AccessError:
-            return sign_in_again(request, kwargs.get("org_slug"))
-        if membership is None:
-            raise Http404(_("No such organization."))
+        membership = portal_member(request, kwargs.get("org_slug"))
+        if not isinstance(membership, Membership):
+            return membership
         self.organization = request.organization = membership.organization
         self.membership = request.membership = membership
         self.employee = (Employee.objects.for_organization(self.organization)
@@ -220,18 +203,8 @@ class SelfieThumbnailView(EmployeeView):
     def get(self, request, org_slug: str, selfie_id: int):
         selfie = get_object_or_404(Selfie.objects.for_organization(self.organization), pk=selfie_id,
                                    employee=self.employee)
-        with selfie.file.open("rb") as handle:
-            data = handle.read()
-        from PIL import Image
-
-        try:
-            decoded = decode_image(data, IngestLimits(min_side=1, working_long_side=THUMBNAIL_SIDE))
-        except IngestError:
-            raise Http404(_("This photo can't be shown.")) from None
-        buffer = io.BytesIO()
-        Image.fromarray(decoded.rgb).save(buffer, "JPEG", quality=82)
-        buffer.seek(0)
-        response = FileResponse(buffer, content_type="image/jpeg")
+        response = FileResponse(io.BytesIO(selfie_jpeg(selfie, side=THUMBNAIL_SIDE, quality=82)),
+                                content_type="image/jpeg")
         response["Cache-Control"] = "private, max-age=3600"
         return response
 

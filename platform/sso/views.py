@@ -20,8 +20,8 @@ from audit.services import client_ip
 from tenancy.access import session_signed_in
 from tenancy.models import Organization
 
-from . import services
-from .services import SsoError
+from . import email_codes, invites, saml_login
+from .services import SsoError, idp_config_get
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def _sign_in(request: HttpRequest, user, next_url: str | None, *, method: str = 
 def sp_metadata(request: HttpRequest, org_slug: str) -> HttpResponse:
     organization = get_object_or_404(Organization, slug=org_slug)
     try:
-        saml = services.sp_settings(organization, None)
+        saml = saml_login.sp_settings(organization, None)
     except SsoError as exc:
         return HttpResponse(exc.message, status=exc.status, content_type="text/plain; charset=utf-8")
     metadata = saml.get_sp_metadata()
@@ -86,7 +86,7 @@ def sp_metadata(request: HttpRequest, org_slug: str) -> HttpResponse:
 def sso_start(request: HttpRequest, org_slug: str) -> HttpResponse:
     organization = get_object_or_404(Organization, slug=org_slug)
     try:
-        url = services.sso_login_url(organization=organization, request=request,
+        url = saml_login.sso_login_url(organization=organization, request=request,
                                      next_url=safe_next(request, request.GET.get("next")))
     except SsoError as exc:
         return _error(request, exc, organization=organization)
@@ -101,7 +101,7 @@ def acs(request: HttpRequest, org_slug: str) -> HttpResponse:
     if organization is None:
         return _error(request, SsoError("no_organization", _("This sign-in address is not known."), 404))
     try:
-        result = services.sso_acs(organization=organization, request=request)
+        result = saml_login.sso_acs(organization=organization, request=request)
     except SsoError as exc:
         if TEST_MARKER in request.POST.get("RelayState", ""):
             request.session[SESSION_TEST_REPORT] = {"organization": organization.pk, "ok": False,
@@ -133,7 +133,7 @@ def login_page(request: HttpRequest) -> HttpResponse:
         except ValidationError:
             context["error"] = _("Enter your work email address, like name@company.com.")
             return _page(request, "sso/login.html", context, status=400)
-        organization = services.login_code_request(email=email, ip=client_ip(request))
+        organization = email_codes.login_code_request(email=email, ip=client_ip(request))
         if organization is not None:
             start = reverse("sso:start", kwargs={"org_slug": organization.slug})
             return HttpResponseRedirect(f"{start}?{urlencode({'next': safe_next(request, next_url)})}")
@@ -154,7 +154,7 @@ def login_code_page(request: HttpRequest) -> HttpResponse:
     context = {"email": email, "next": next_url, "error": ""}
     if request.method == "POST":
         try:
-            user = services.login_with_code(email=email, code=request.POST.get("code", ""))
+            user = email_codes.login_with_code(email=email, code=request.POST.get("code", ""))
         except SsoError as exc:
             context["error"] = exc.message
             return _page(request, "sso/login_code.html", context, status=exc.status)
@@ -177,17 +177,17 @@ def logout_view(request: HttpRequest) -> HttpResponse:
 @never_cache
 def invite_page(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        invite = services.invite_for_token(token=token)
+        invite = invites.invite_for_token(token=token)
     except SsoError as exc:
         return _error(request, exc, title=_("This invite can't be used"))
     organization = invite.organization
-    config = services.idp_config_get(organization)
+    config = idp_config_get(organization)
     sso_url = (reverse("sso:start", kwargs={"org_slug": organization.slug})
                if config is not None and config.enabled else "")
     context = {"invite": invite, "organization": organization, "sso_url": sso_url, "step": "start", "error": ""}
     if request.method == "POST" and not sso_url:
         if request.POST.get("action") == "send":
-            _invite, wait = services.invite_code_send(token=token, ip=client_ip(request))
+            _invite, wait = invites.invite_code_send(token=token, ip=client_ip(request))
             context["step"] = "code"
             if wait:
                 context["error"] = _("A code was sent a moment ago. Check your email, or ask for a new one in "
@@ -196,7 +196,7 @@ def invite_page(request: HttpRequest, token: str) -> HttpResponse:
         else:
             context["step"] = "code"
             try:
-                user = services.invite_accept_with_code(token=token, code=request.POST.get("code", ""))
+                user = invites.invite_accept_with_code(token=token, code=request.POST.get("code", ""))
             except SsoError as exc:
                 context["error"] = exc.message
                 return _page(request, "sso/invite.html", context, status=exc.status)

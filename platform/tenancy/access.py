@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from config.errors import ServiceError
 
 from .models import Membership, Organization, Role
+from .selectors import membership_for
 
 # How this session was signed in: "password" or "code" (the account's own proof), or "sso".
 SESSION_METHOD = "auth_method"
@@ -64,8 +65,7 @@ def membership_resolve(*, request, user, organization_slug: str, via_token: bool
     there."""
     if user is None or not user.is_authenticated or not user.is_active or not organization_slug:
         return None
-    membership = (Membership.objects.select_related("organization")
-                  .filter(organization__slug=organization_slug, user=user).first())
+    membership = membership_for(user, organization_slug)
     if membership is None:
         return None
     organization = membership.organization

@@ -166,7 +166,7 @@ def editor_form(**changes) -> dict:
 
 def test_the_editor_saves_the_backend_and_style_reference_and_its_preview_names_the_backend(org_a, settings,
                                                                                           monkeypatch):
-    import portal.admin_views as views
+    import portal.admin_brand_kits_views as views
     from portal import admin_preview
 
     settings.INFERENCE_BACKEND, settings.MODEL_STORE = "studio", "/srv/models"

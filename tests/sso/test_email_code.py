@@ -121,7 +121,7 @@ def test_a_code_works_once(client, known):
 def test_a_new_code_replaces_the_old_one(client, known, monkeypatch):
     # Two known, different codes: a random pair is equal one time in a million, and then nothing would be tested.
     codes = iter(["123456", "654321"])
-    monkeypatch.setattr("sso.services.code_new", lambda: next(codes))
+    monkeypatch.setattr("sso.email_codes.code_new", lambda: next(codes))
     ask_for_code(client, known.email)
     first = mailed_code()
     # As if the back-off had passed (asked again at once, no second code is sent: the old test compared a code
@@ -247,8 +247,8 @@ def test_the_back_off_doubles_and_ends(known, settings):
 
     from django.db.models import F
 
+    from sso.email_codes import login_code_issue
     from sso.models import LoginCode
-    from sso.services import login_code_issue
 
     def later(seconds: int) -> None:  # as if that much time had passed since the codes were sent
         LoginCode.objects.update(created_at=F("created_at") - timedelta(seconds=seconds))
