@@ -97,7 +97,6 @@ def function_level_imports(path: Path) -> list[tuple[int, str, bool]]:
     return found
 
 
-@pytest.mark.xfail(strict=True, reason="issue 16 in progress: the lead removes this marker once all are commented")
 def test_function_level_imports_are_commented_lazy_imports():
     bare = []
     for folder in SOURCE_DIRS:
