@@ -35,6 +35,20 @@ SHARED = Path(os.environ.get("HEADSHOTS_SHARED_DIR", REPO.parent / "shared"))
 
 from benchmarks.dev_split import HALF_A, HALF_B  # noqa: E402  (after the path set-up above)
 from benchmarks.quality import exposure, gaussian_blur, gaussian_noise, near_copies, to_upload  # noqa: E402
+from inference import framing  # noqa: E402
+from inference.background import apply_light_falloff, halo_score, render_background  # noqa: E402
+from inference.brand import Attire, Background, ColorGrade, Framing, Retouch  # noqa: E402
+from inference.face_detect import prominent_faces  # noqa: E402
+from inference.ingest import decode_image  # noqa: E402
+from inference.output_qc import (  # noqa: E402
+    MAX_EDGE_RIM,
+    MAX_FACE_L,
+    MAX_HALO_SCORE,
+    MIN_FACE_L,
+    edge_rim,
+    skin_reference,
+)
+from inference.selfie_set import MAX_DUPLICATE_EMBEDDING_DISTANCE, MAX_DUPLICATE_HASH_BITS, hash_distance  # noqa: E402
 
 # The half each family of limits is set on; the other half is held out (dev_split.py).
 CALIBRATION = {"selfie_qc": "A", "framing": "A", "outputs": "A"}
@@ -116,7 +130,7 @@ def dev_photos(faces: Path, per_person: int | None) -> list[tuple[str, str, Path
 def eyes_shut(rgb: np.ndarray, mesh, eye_distance: float) -> np.ndarray:
     """The eyes painted shut: lids inpainted from the skin around them, a lash line where they meet (as the
     closed-eye test in tests/inference/test_selfie_qc.py paints them)."""
-    from inference.face_mesh import EYE_A_CONTOUR, EYE_B_CONTOUR
+    from inference.face_mesh import EYE_A_CONTOUR, EYE_B_CONTOUR  # lazy: mediapipe (heavy), not for --help
 
     mask = np.zeros(rgb.shape[:2], np.uint8)
     for contour in (EYE_A_CONTOUR, EYE_B_CONTOUR):
@@ -135,9 +149,7 @@ def uploaded(rgb: np.ndarray) -> np.ndarray:
 # -- selfie QC --------------------------------------------------------------------------------------------------
 
 def selfie_qc_section(pipeline, photos) -> None:
-    from inference import selfie_qc as qc
-    from inference.face_detect import prominent_faces
-    from inference.ingest import decode_image
+    from inference import selfie_qc as qc  # lazy: mediapipe (heavy), not for --help
 
     print("== Selfie QC ==")
     measured = Measured()
@@ -190,7 +202,7 @@ def selfie_qc_section(pipeline, photos) -> None:
         for copy in near_copies(rgb):
             faces = prominent_faces(pipeline.faces.detect(copy))
             if len(faces) == 1:
-                bits = qc.hash_distance(originals[name][2], qc.perceptual_hash(grey_of(copy), faces[0]))
+                bits = hash_distance(originals[name][2], qc.perceptual_hash(grey_of(copy), faces[0]))
                 gap = float(np.linalg.norm(pipeline.faces.embed(copy, faces[0]) - originals[name][3]))
                 copies.setdefault(half, []).append((bits, gap))
 
@@ -260,7 +272,7 @@ def selfie_qc_section(pipeline, photos) -> None:
                                         * min(m.get(h, "eye_openness", "original")))
            if m.get(h, "eye_openness", "eyes_shut") and m.get(h, "eye_openness", "original") else None,
            passes=at_least, good=("original",), bad=("eyes_shut",))
-    duplicates(measured, originals, copies, qc)
+    duplicates(measured, originals, copies)
 
 
 def clipped_rule(originals: Sequence[float], degraded: Sequence[float]) -> Limit:
@@ -278,12 +290,12 @@ def pose_rule(values: Sequence[float], sign: int, beyond: Sequence[float] = ()) 
     return -math.inf, min(values) - 5
 
 
-def duplicates(measured: Measured, originals: dict, copies: dict, qc) -> None:
+def duplicates(measured: Measured, originals: dict, copies: dict) -> None:
     """The near-duplicate limits: copies of one photo must be caught, two different photos must not."""
     pairs: dict[str, list[tuple[int, float]]] = {}  # half -> (hash bits, embedding distance) per pair of photos
     for (half_a, _, hash_a, emb_a), (half_b, _, hash_b, emb_b) in itertools.combinations(originals.values(), 2):
         if half_a == half_b:
-            pairs.setdefault(half_a, []).append((qc.hash_distance(hash_a, hash_b),
+            pairs.setdefault(half_a, []).append((hash_distance(hash_a, hash_b),
                                                  float(np.linalg.norm(emb_a - emb_b))))
     for half in HALVES:
         for bits, gap in copies.get(half, []):
@@ -292,14 +304,14 @@ def duplicates(measured: Measured, originals: dict, copies: dict, qc) -> None:
         for bits, gap in pairs.get(half, []):
             measured.add(half, "hash_bits", "other_photo", bits)
             measured.add(half, "embedding", "other_photo", gap)
-            if bits <= qc.MAX_DUPLICATE_HASH_BITS:
+            if bits <= MAX_DUPLICATE_HASH_BITS:
                 measured.add(half, "embedding", "other_photo_within_hash_limit", gap)
     at_most = lambda value, limit: value <= limit  # noqa: E731
-    report("MAX_DUPLICATE_HASH_BITS", qc.MAX_DUPLICATE_HASH_BITS, "selfie_qc", measured, "hash_bits",
+    report("MAX_DUPLICATE_HASH_BITS", MAX_DUPLICATE_HASH_BITS, "selfie_qc", measured, "hash_bits",
            rule="middle of the gap between the near copies' largest distance and the nearest other photo",
            limit=lambda m, h: gap_middle(m.get(h, "hash_bits", "near_copy"), m.get(h, "hash_bits", "other_photo")),
            passes=at_most, good=("near_copy",), shown=("other_photo",))
-    report("MAX_DUPLICATE_EMBEDDING_DISTANCE", qc.MAX_DUPLICATE_EMBEDDING_DISTANCE, "selfie_qc", measured,
+    report("MAX_DUPLICATE_EMBEDDING_DISTANCE", MAX_DUPLICATE_EMBEDDING_DISTANCE, "selfie_qc", measured,
            "embedding",
            rule="middle of the gap between the near copies' largest distance and the nearest other photo within the "
                 "hash limit (all other photos when none is)",
@@ -308,10 +320,10 @@ def duplicates(measured: Measured, originals: dict, copies: dict, qc) -> None:
                                          or m.get(h, "embedding", "other_photo")),
            passes=at_most, good=("near_copy",), bad=("other_photo_within_hash_limit", "other_photo"))
     for half in HALVES:
-        both = [(b, e) for b, e in pairs.get(half, []) if b <= qc.MAX_DUPLICATE_HASH_BITS
-                and e <= qc.MAX_DUPLICATE_EMBEDDING_DISTANCE]
-        caught = [(b, e) for b, e in copies.get(half, []) if b <= qc.MAX_DUPLICATE_HASH_BITS
-                  and e <= qc.MAX_DUPLICATE_EMBEDDING_DISTANCE]
+        both = [(b, e) for b, e in pairs.get(half, []) if b <= MAX_DUPLICATE_HASH_BITS
+                and e <= MAX_DUPLICATE_EMBEDDING_DISTANCE]
+        caught = [(b, e) for b, e in copies.get(half, []) if b <= MAX_DUPLICATE_HASH_BITS
+                  and e <= MAX_DUPLICATE_EMBEDDING_DISTANCE]
         print(f"  both limits, half {half}: near copies caught {len(caught)}/{len(copies.get(half, []))}; "
               f"different photos called duplicates {len(both)}/{len(pairs.get(half, []))}")
 
@@ -319,11 +331,8 @@ def duplicates(measured: Measured, originals: dict, copies: dict, qc) -> None:
 # -- framing ----------------------------------------------------------------------------------------------------
 
 def framing_section(pipeline, photos) -> None:
-    from inference import framing
-    from inference.face_detect import prominent_faces
-    from inference.face_mesh import CHIN
-    from inference.ingest import decode_image
-    from inference.selfie_qc import face_mesh_on_face
+    from inference.face_mesh import CHIN  # lazy: mediapipe (heavy), not for --help
+    from inference.selfie_qc import face_mesh_on_face  # lazy: mediapipe (heavy), not for --help
 
     print("\n== Framing ==")
     measured = Measured()
@@ -382,13 +391,8 @@ def framing_section(pipeline, photos) -> None:
 # -- outputs: halo, edge rim, face L* ---------------------------------------------------------------------------
 
 def outputs_section(pipeline, photos, size: int) -> None:
-    from inference.background import apply_light_falloff, halo_score, render_background
-    from inference.brand import Attire, Background, ColorGrade, Framing, Retouch
-    from inference.face_detect import prominent_faces
-    from inference.finishing import LookInput, SubjectInput
-    from inference.ingest import decode_image
-    from inference.lighting import LightingInput, relight
-    from inference.output_qc import MAX_EDGE_RIM, MAX_FACE_L, MAX_HALO_SCORE, MIN_FACE_L, edge_rim, skin_reference
+    from inference.finishing import LookInput, SubjectInput  # lazy: mediapipe (heavy), not for --help
+    from inference.lighting import LightingInput, relight  # lazy: mediapipe (heavy), not for --help
 
     # Two looks: a flat navy backdrop, where a light rim shows most, and the textured office backdrop (test_finishing's
     # square-avatar look), where the edge measures are noisiest.
@@ -461,7 +465,7 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=1024, help="long side of the finished composites, px")
     args = parser.parse_args()
 
-    from inference.pipeline import HeadshotPipeline
+    from inference.pipeline import HeadshotPipeline  # lazy: mediapipe (heavy), not for --help
 
     photos = [p for p in dev_photos(args.faces, args.per_person) if p[2].is_file()]
     if not photos:

@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import argparse
 import io
 import os
 import sys
@@ -20,6 +21,15 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from benchmarks.occluders import CALIBRATION_PEOPLE, SIZES, Occluder, draw  # noqa: E402  (after the path set-up)
+from inference.brand import Framing, Retouch  # noqa: E402
+from inference.face_detect import prominent_faces  # noqa: E402
+from inference.framing import estimate_head_height  # noqa: E402
+from inference.ingest import decode_image  # noqa: E402
+from inference.request import SelfieInput  # noqa: E402
+from inference.variants import framing_fit, framing_for  # noqa: E402
+
 SHARED = Path(os.environ.get("HEADSHOTS_SHARED_DIR", REPO.parent / "shared"))
 FACES = SHARED / "faces" / "dev"
 SAMPLES = REPO / "samples" / "selfies"
@@ -31,17 +41,11 @@ TIGHT_ORIGINALS = ("jack_dorsey/1.jpg", "jack_dorsey/4.jpg", "barack_obama/4.jpg
 
 
 def main() -> None:
-    from benchmarks.occluders import CALIBRATION_PEOPLE, SIZES, Occluder, draw
-    from inference.brand import Framing, Retouch
-    from inference.face_detect import prominent_faces
-    from inference.finishing import SubjectInput
-    from inference.framing import estimate_head_height
-    from inference.ingest import decode_image
-    from inference.occlusion import microphone_below_face
-    from inference.pipeline import HeadshotPipeline
-    from inference.request import SelfieInput
-    from inference.selfie_qc import face_mesh_on_face
-    from inference.variants import framing_fit, framing_for
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    from inference.finishing import SubjectInput  # lazy: mediapipe (heavy), not for --help
+    from inference.occlusion import microphone_below_face  # lazy: mediapipe (heavy), not for --help
+    from inference.pipeline import HeadshotPipeline  # lazy: mediapipe (heavy), not for --help
+    from inference.selfie_qc import face_mesh_on_face  # lazy: mediapipe (heavy), not for --help
 
     pipeline = HeadshotPipeline()
 

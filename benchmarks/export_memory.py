@@ -12,11 +12,21 @@ import argparse
 import io
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
+
+import django
+import psycopg
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.management import call_command
+from django.utils import timezone
+from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "platform"), str(REPO)]
@@ -28,14 +38,10 @@ def setup_django(media_root: str) -> None:
     os.environ.setdefault("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{DATABASE}")
     os.environ["MEDIA_ROOT"] = media_root
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
     django.setup()
 
 
 def ensure_database() -> None:
-    import psycopg
-
     url = os.environ.get("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{DATABASE}")
     name = url.rsplit("/", 1)[-1]
     with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
@@ -45,14 +51,15 @@ def ensure_database() -> None:
 
 def seed(employees: int, slug: str) -> int:
     """An organization of `employees` people, each with one approved headshot on the shared image files."""
-    from django.core.files.base import ContentFile
-    from django.core.files.storage import default_storage
-    from django.utils import timezone
-    from PIL import Image
-
-    from brand_kits.services import brand_kit_create
-    from teams.models import Employee, GenerationRequest, Headshot, RequestStatus, headshot_content_tag
-    from tenancy.models import Organization
+    from brand_kits.services import brand_kit_create  # lazy: after django.setup()
+    from teams.models import (  # lazy: after django.setup()
+        Employee,
+        GenerationRequest,
+        Headshot,
+        RequestStatus,
+        headshot_content_tag,
+    )
+    from tenancy.models import Organization  # lazy: after django.setup()
 
     org = Organization.objects.filter(slug=slug).first()
     if (org and Employee.objects.for_organization(org).count() == employees
@@ -104,13 +111,8 @@ def _proc_status_kib(field: str) -> int:
 
 def run_export(org_id: int, preset: str) -> dict:
     """In this process: the export job's own code, measured."""
-    import resource
-    import tracemalloc
-
-    from django.core.files.storage import default_storage
-
-    from integrations.export_jobs import export_job_run, export_job_start
-    from tenancy.models import Organization
+    from integrations.export_jobs import export_job_run, export_job_start  # lazy: after django.setup()
+    from tenancy.models import Organization  # lazy: after django.setup()
 
     org = Organization.objects.get(pk=org_id)
     job = export_job_start(organization=org, preset=preset, created_by=None)
@@ -150,8 +152,6 @@ def main() -> None:
         return
 
     ensure_database()
-    from django.core.management import call_command
-
     call_command("migrate", verbosity=0)
     sizes = sorted({max(1, args.employees // 10), args.employees})
     print(f"export job memory: preset {args.preset}, one shared {PHOTO.name} headshot per person, "

@@ -27,7 +27,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import numpy as np
 import torch
+from safetensors.torch import save_file
+
+from tests.inference.diffusion.klein_factory import (
+    KLEIN_4B_OUT_LAYERS,
+    TINY_MAX_SEQUENCE,
+    TINY_OUT_LAYERS,
+    build_klein,
+)
+from tests.inference.diffusion.sdxl_parts import (
+    FACEID_EMBED_DIM,
+    TINY_FACEID_EMBED_DIM,
+    build_controlnet,
+    build_sdxl,
+    faceid_adapter_state_dict,
+)
 
 # Steps: 4 is the distilled variants' count (Lightning/LCM; no classifier-free guidance), 30 the base model's (CFG 5).
 GUIDANCE_FOR_STEPS = {4: 0.0, 30: 5.0}
@@ -55,17 +71,8 @@ def log(message: str) -> None:
 
 
 def build_pipeline(*, reduced: bool, device: str, dtype: torch.dtype, folder: Path):
-    from diffusers import StableDiffusionXLControlNetInpaintPipeline
-    from diffusers.models.controlnets import MultiControlNetModel
-    from safetensors.torch import save_file
-
-    from tests.inference.diffusion.sdxl_parts import (
-        FACEID_EMBED_DIM,
-        TINY_FACEID_EMBED_DIM,
-        build_controlnet,
-        build_sdxl,
-        faceid_adapter_state_dict,
-    )
+    from diffusers import StableDiffusionXLControlNetInpaintPipeline  # lazy: diffusers (heavy), only for SDXL
+    from diffusers.models.controlnets import MultiControlNetModel  # lazy: diffusers (heavy), only for SDXL
 
     started = time.perf_counter()
     size = "tiny" if reduced else "full"
@@ -149,13 +156,7 @@ def klein_table(rows: list[Row], *, title: str, goals: bool) -> str:
 
 def build_klein_components(*, tiny: bool, device: str, dtype: torch.dtype):
     """The klein backend's components around a random-weight pipeline (tiny, or the full 4B architecture)."""
-    from inference.diffusion.klein import KleinComponents, KleinConfig
-    from tests.inference.diffusion.klein_factory import (
-        KLEIN_4B_OUT_LAYERS,
-        TINY_MAX_SEQUENCE,
-        TINY_OUT_LAYERS,
-        build_klein,
-    )
+    from inference.diffusion.klein import KleinComponents, KleinConfig  # lazy: mediapipe (heavy), only for klein
 
     started = time.perf_counter()
     previous = torch.get_default_dtype()
@@ -184,9 +185,7 @@ def build_klein_components(*, tiny: bool, device: str, dtype: torch.dtype):
 
 def measure_klein(components, *, references: int, batch: int, repeats: int, compiled: bool) -> Row:
     """Seconds per call of the backend's own batched model call, with the kit's prompt embedding already cached."""
-    import numpy as np
-
-    from inference.diffusion.klein import generate
+    from inference.diffusion.klein import generate  # lazy: mediapipe (heavy), only for klein
 
     config = components.config
     size = (config.generation_long_side, config.generation_long_side)
@@ -219,7 +218,7 @@ def run_klein(*, tiny: bool, device: str, repeats: int, budget_s: float, overall
     dtype = torch.float32 if tiny else torch.bfloat16
     components = build_klein_components(tiny=tiny, device=device, dtype=dtype)
     started = time.perf_counter()
-    from inference.diffusion.klein import prompt_embeddings
+    from inference.diffusion.klein import prompt_embeddings  # lazy: mediapipe (heavy), only for klein
 
     prompt_embeddings(components, "Re-photograph the person as a professional corporate headshot.")
     if device.startswith("cuda"):

@@ -17,10 +17,15 @@ import sys
 import tempfile
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.test import Client, override_settings
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "benchmarks"), str(REPO / "platform"), str(REPO)]
 
 import child_processes  # noqa: E402
+from export_memory import DATABASE  # noqa: E402
 from pull_api_load import free_port, prepare, wait_until_up  # noqa: E402
 
 SELFIE = REPO / "samples" / "selfies" / "barack_obama" / "2.jpg"
@@ -72,12 +77,11 @@ class Mixed(HttpUser):
 
 def seed_accounts(org, count: int) -> list[str]:
     """`count` employees with a password, a token and consent given: 'email token' each."""
-    from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
+    from rest_framework.authtoken.models import Token  # lazy: after django.setup()
 
-    from consent.services import consent_grant
-    from teams.models import Employee, Selfie
-    from tenancy.models import Membership, Role
+    from consent.services import consent_grant  # lazy: after django.setup()
+    from teams.models import Employee, Selfie  # lazy: after django.setup()
+    from tenancy.models import Membership, Role  # lazy: after django.setup()
 
     accounts = []
     for n in range(count):
@@ -100,10 +104,7 @@ def seed_accounts(org, count: int) -> list[str]:
 
 def check_one_upload_is_accepted(slug: str, account: str) -> None:
     """The photo must pass face QC, or the run would measure rejections."""
-    from django.core.cache import cache
-    from django.test import Client, override_settings
-
-    from teams.models import Selfie
+    from teams.models import Selfie  # lazy: after django.setup()
 
     client = Client(HTTP_AUTHORIZATION=f"Token {account.split(' ')[1]}")
     with override_settings(ALLOWED_HOSTS=["*"]), SELFIE.open("rb") as photo:
@@ -124,7 +125,6 @@ def main() -> None:
     args = parser.parse_args()
 
     org, key, media_root = prepare(args.employees, f"bench-load-{args.employees}")
-    from export_memory import DATABASE
     accounts = seed_accounts(org, args.users)
     check_one_upload_is_accepted(org.slug, accounts[0])
 

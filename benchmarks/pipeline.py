@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import statistics
 import sys
@@ -9,8 +10,20 @@ import time
 from itertools import pairwise
 from pathlib import Path
 
+from PIL import Image
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from inference.brand import BrandSpec  # noqa: E402  (after the path set-up above)
+from inference.errors import IngestError  # noqa: E402
+from inference.face_detect import prominent_faces  # noqa: E402
+from inference.ingest import decode_image  # noqa: E402
+from inference.near_duplicate import image_print  # noqa: E402
+from inference.output_qc import OutputQCInput, assess_output, clipped_fractions, face_tone, skin_reference  # noqa: E402
+from inference.renditions import encode_master_png, make_renditions  # noqa: E402
+from inference.request import GenerationInput, SelfieInput  # noqa: E402
+
 SHARED = Path(os.environ.get("HEADSHOTS_SHARED_DIR", REPO.parent / "shared"))
 
 # The stages HeadshotPipeline.run() goes through for one headshot of one selfie, in order. The finishing stages are
@@ -27,17 +40,13 @@ def main() -> int:
     parser.add_argument("--variants", type=int, default=24, help="variants per person in the generation section")
     args = parser.parse_args()
 
-    from inference.brand import BrandSpec
-    from inference.errors import IngestError
-    from inference.face_detect import prominent_faces
-    from inference.finishing import LookInput, SubjectInput
-    from inference.ingest import decode_image
-    from inference.near_duplicate import image_print
-    from inference.output_qc import OutputQCInput, assess_output, clipped_fractions, face_tone, skin_reference
-    from inference.pipeline import HeadshotPipeline
-    from inference.renditions import encode_master_png, make_renditions
-    from inference.request import GenerationInput, SelfieInput
-    from inference.selfie_qc import face_mesh_on_face, measure_selfie, photo_reasons
+    from inference.finishing import LookInput, SubjectInput  # lazy: mediapipe (heavy), not for --help
+    from inference.pipeline import HeadshotPipeline  # lazy: mediapipe (heavy), not for --help
+    from inference.selfie_qc import (  # lazy: mediapipe (heavy), not for --help
+        face_mesh_on_face,
+        measure_selfie,
+        photo_reasons,
+    )
 
     started = time.perf_counter()
     pipeline = HeadshotPipeline()
@@ -154,9 +163,6 @@ def main() -> int:
 
 def generation_stages(pipeline, photos, skipped, *, variants: int) -> None:
     """The variant loop per person (prepare once per selfie/framing/retouch, render per look, QC, encode), in ms."""
-    from inference.brand import BrandSpec
-    from inference.request import GenerationInput, SelfieInput
-
     bad = {s.split(" ")[0] for s in skipped}
     people: dict[str, list] = {}
     for photo in photos:
@@ -192,10 +198,6 @@ def generation_stages(pipeline, photos, skipped, *, variants: int) -> None:
 
 def single_core_2048(pipeline, photo: Path) -> None:
     """One finished headshot at 2048 px long side, every stage, pinned to one CPU core."""
-
-    from inference.brand import BrandSpec
-    from inference.request import GenerationInput, SelfieInput
-
     try:
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     except (AttributeError, OSError) as exc:  # not Linux: say so instead of pretending
@@ -213,10 +215,6 @@ def single_core_2048(pipeline, photo: Path) -> None:
         runs.append((time.perf_counter() - started, dict(pipeline.last_timings)))
     best, timings = min(runs, key=lambda item: item[0])
     (headshot,) = result.headshots
-    import io
-
-    from PIL import Image
-
     size = Image.open(io.BytesIO(headshot.image)).size
     parts = ", ".join(f"{k} {sum(v):.0f}" for k, v in timings.items())
     print(f"\none headshot at {size[0]}x{size[1]} on one core (sched_setaffinity to 1 CPU, cv2 threads 1), "

@@ -16,20 +16,31 @@ from __future__ import annotations
 
 import argparse
 import csv
+import http.client
 import os
+import random
 import re
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client, override_settings
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "benchmarks"), str(REPO / "platform"), str(REPO)]
 
 import child_processes  # noqa: E402
+from export_memory import DATABASE, ensure_database, seed, setup_django  # noqa: E402
 
 LOCUSTFILE = '''
 import os, random
@@ -89,11 +100,6 @@ def wait_until_up(url: str, timeout: float = 60) -> None:
 def in_process_cpu_ms(key: str, ids: list[str], etag: str, calls: int = 30) -> dict[str, float]:
     """CPU milliseconds per request of this process (the app's Python; PostgreSQL's work is not counted), measured
     through Django's test client: on a machine shared with other work, CPU time says more than wall time."""
-    import random
-
-    from django.core.cache import cache
-    from django.test import Client, override_settings
-
     client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
     cases = {
         "list (100 rows)": lambda: client.get("/api/v1/directory/employees", {"limit": 100}),
@@ -118,24 +124,18 @@ def in_process_cpu_ms(key: str, ids: list[str], etag: str, calls: int = 30) -> d
 def prepare(employees: int, label: str):
     """Django on the bench database, migrated, with an organization of `employees` approved people and an API key
     that reads them; returns (organization, key, media root)."""
-    from export_memory import ensure_database, seed, setup_django
-
     media_root = str(Path(tempfile.gettempdir()) / "headshots-bench-media")
     setup_django(media_root)
     ensure_database()
-    from django.core.management import call_command
-
     call_command("migrate", verbosity=0)
     org_id = seed(employees, label)
-    from django.db import connection
-
     # Fresh rows have no planner statistics until autovacuum gets to them (production tables have them): without
     # this, PostgreSQL plans the headshot lookup as a nested loop over every employee, 141 ms instead of 0.25 ms.
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
 
-    from integrations.services import api_key_create
-    from tenancy.models import Organization
+    from integrations.services import api_key_create  # lazy: after django.setup()
+    from tenancy.models import Organization  # lazy: after django.setup()
 
     org = Organization.objects.get(pk=org_id)
     key = api_key_create(organization=org, name="load test", scopes=["employees:read", "headshots:read"],
@@ -146,11 +146,6 @@ def prepare(employees: int, label: str):
 def open_loop(port: int, key: str, ids: list[str], etag: str, rate: float, seconds: float) -> dict:
     """Send the 2:2:1 mix at `rate` requests per second for `seconds`, each request when it is due whether or not
     earlier ones were answered; latency runs from the due time (a late send counts against the server)."""
-    import http.client
-    import random
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
     headers = {"Authorization": f"Bearer {key}"}
     kinds = [("list (100 rows)", "/api/v1/directory/employees?limit=100", {}, 200)] * 2 + [
         ("headshot 256 px (rendered)", None, {}, 200)] * 2 + [
@@ -257,12 +252,10 @@ def main() -> None:
     # The servers keep their database connections (as compose and Kubernetes configure them): measure the same here.
     os.environ.setdefault("DATABASE_CONN_MAX_AGE", "60")
     org, key, media_root = prepare(args.employees, f"bench-pull-{args.employees}")
-    from django.conf import settings
+    from integrations.selectors import latest_approved_headshots  # lazy: after django.setup()
+    from teams.models import Employee  # lazy: after django.setup()
+    from teams.rendering import delivery_etag  # lazy: after django.setup()
 
-    from export_memory import DATABASE
-    from integrations.selectors import latest_approved_headshots
-    from teams.models import Employee
-    from teams.rendering import delivery_etag
     ids = list(Employee.objects.for_organization(org).values_list("external_id", flat=True))
     first = latest_approved_headshots(org).get(employee__external_id=ids[0])
     etag = delivery_etag(first, size=256)

@@ -9,8 +9,10 @@ precision is the share of rejected photos that were bad, recall the share of bad
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import itertools
+import math
 import os
 import statistics
 import sys
@@ -26,7 +28,21 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 SHARED = Path(os.environ.get("HEADSHOTS_SHARED_DIR", REPO.parent / "shared"))
 
-from benchmarks.dev_split import HALF_A, HALF_B  # noqa: E402  (after the path set-up above)
+from benchmarks import quality_matting, quality_outputs  # noqa: E402  (after the path set-up above)
+from benchmarks.dev_split import HALF_A, HALF_B  # noqa: E402
+from benchmarks.occluders import CALIBRATION_PEOPLE as OCCLUDER_CALIBRATION_PEOPLE  # noqa: E402
+from benchmarks.occluders import CHECK_PEOPLE as OCCLUDER_CHECK_PEOPLE  # noqa: E402
+from benchmarks.occluders import all_occluders, draw  # noqa: E402
+from inference.brand import BrandSpec  # noqa: E402
+from inference.face_detect import prominent_faces  # noqa: E402
+from inference.identity import find_consensus, geometric_median  # noqa: E402
+from inference.ingest import decode_image  # noqa: E402
+from inference.output_qc import QCLimits  # noqa: E402
+from inference.presets import PRESETS, preset_brand_dict  # noqa: E402
+from inference.ranking import DISTINCT_TOP, rank_entries, variant_axes  # noqa: E402
+from inference.request import GenerationInput, SelfieInput  # noqa: E402
+from inference.selfie_set import MAX_DUPLICATE_HASH_BITS, SetItem, hash_distance, judge_set  # noqa: E402
+from inference.variants import SourceSelfie, plan_variants  # noqa: E402
 
 SAMPLES = REPO / "samples" / "selfies"
 
@@ -166,8 +182,6 @@ def load_photos(faces_dir: Path) -> list[Photo]:
 
 def split_usable(pipeline, photos: list[Photo]):
     """Originals the per-photo checks accept (the usable ones), the reasons for the others, and every verdict."""
-    from inference.request import SelfieInput
-
     usable, unusable, verdicts = [], {}, {}
     for photo in photos:
         verdict = verdicts[photo.name] = pipeline.inspect_selfie(SelfieInput(photo.name, photo.data))
@@ -182,10 +196,6 @@ def split_usable(pipeline, photos: list[Photo]):
 
 def selfie_qc_section(pipeline, photos: list[Photo]) -> dict[str, float]:
     """Per-photo checks on originals and their degradations, then the set check with a colleague mixed in."""
-    from inference.face_detect import prominent_faces
-    from inference.ingest import decode_image
-    from inference.request import SelfieInput
-    from inference.selfie_set import SetItem, judge_set
 
     print("== Selfie QC ==")
     usable, unusable, baseline = split_usable(pipeline, photos)
@@ -317,11 +327,11 @@ def selfie_qc_section(pipeline, photos: list[Photo]) -> dict[str, float]:
 
 def calibration_section(pipeline, photos: list[Photo]) -> None:
     """The distributions behind selfie_qc's and identity's thresholds."""
-    from inference.face_detect import prominent_faces
-    from inference.identity import find_consensus, geometric_median
-    from inference.ingest import decode_image
-    from inference.selfie_qc import face_mesh_on_face, measure_selfie, perceptual_hash
-    from inference.selfie_set import MAX_DUPLICATE_HASH_BITS, hash_distance
+    from inference.selfie_qc import (  # lazy: mediapipe (heavy), not for --help
+        face_mesh_on_face,
+        measure_selfie,
+        perceptual_hash,
+    )
 
     print("\n== Selfie QC calibration ==")
     measured: dict[str, dict[str, list[float]]] = {}
@@ -423,16 +433,12 @@ def occlusion_section(pipeline, photos: list[Photo], *, every: int = 3) -> dict[
     only and the clean photo are negatives. Thresholds were set on the calibration half; the check half's figures
     are the ones to quote. `every`: each photo gets every n-th occluder, offset per photo, so all kinds, places
     and sizes are covered without drawing all 60 on every photo."""
-    from benchmarks.occluders import CALIBRATION_PEOPLE, CHECK_PEOPLE, all_occluders, draw
-    from inference.face_detect import prominent_faces
-    from inference.ingest import decode_image
-    from inference.request import SelfieInput
-    from inference.selfie_qc import face_mesh_on_face
+    from inference.selfie_qc import face_mesh_on_face  # lazy: mediapipe (heavy), not for --help
 
     print("== Occlusion (something in front of the face) ==")
     occluders = all_occluders(seed=SEED)
     figures: dict[str, float] = {}
-    for half, people in (("calibration", CALIBRATION_PEOPLE), ("check", CHECK_PEOPLE)):
+    for half, people in (("calibration", OCCLUDER_CALIBRATION_PEOPLE), ("check", OCCLUDER_CHECK_PEOPLE)):
         counts = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
         clean_refused, clean_covered, clean_total, below_refused, below_total = 0, [], 0, 0, 0
         recall_by_kind: dict[str, list[bool]] = {}
@@ -505,7 +511,7 @@ def main() -> int:
     if args.section == "matting":
         return run_matting_section(args.faces, rest)
 
-    from inference.pipeline import HeadshotPipeline
+    from inference.pipeline import HeadshotPipeline  # lazy: mediapipe (heavy), not for --help
 
     photos = load_photos(args.faces)
     if not photos:
@@ -528,18 +534,12 @@ def main() -> int:
 
 def run_outputs_section(faces: Path, extra_args: list[str]) -> int:
     """Identity distances, skin-tone dE and the contact sheet of generated outputs (benchmarks/quality_outputs.py)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import quality_outputs
-
     sys.argv = [str(Path(quality_outputs.__file__)), "--faces", str(faces), *extra_args]
     return quality_outputs.main()
 
 
 def run_matting_section(faces: Path, extra_args: list[str]) -> int:
     """Hair-edge bleed and halo, mediapipe before vs MODNet after, and their contact sheet (quality_matting.py)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import quality_matting
-
     return quality_matting.main(["--faces", str(faces), *extra_args])
 
 
@@ -557,9 +557,6 @@ def looks_section(faces: Path, argv: list[str]) -> int:
     pairs and backdrop-only pairs among the top 8, duplicate images delivered. Quick look (about 2 min per pass on
     two busy cores): `--section looks --people 3 --variants 12 --size 384`; the figures in output_qc's comment come
     from `--split calibration --size 512` with `--preset corporate_finance` and `--preset default`."""
-    import hashlib
-    import math
-
     parser = argparse.ArgumentParser(prog="quality.py --section looks")
     parser.add_argument("--people", type=int, default=len(CALIBRATION_PEOPLE) + len(HELD_OUT_PEOPLE))
     parser.add_argument("--split", choices=("all", "calibration", "held_out"), default="all")
@@ -570,12 +567,7 @@ def looks_section(faces: Path, argv: list[str]) -> int:
                         help="industry preset the brand kit starts from; 'default' for BrandSpec()'s defaults")
     args = parser.parse_args(argv)
 
-    from inference.brand import BrandSpec
-    from inference.output_qc import QCLimits
-    from inference.pipeline import HeadshotPipeline
-    from inference.presets import preset_brand_dict
-    from inference.ranking import DISTINCT_TOP, rank_entries, variant_axes
-    from inference.request import GenerationInput, SelfieInput
+    from inference.pipeline import HeadshotPipeline  # lazy: mediapipe (heavy), not for --help
 
     people = {"calibration": CALIBRATION_PEOPLE, "held_out": HELD_OUT_PEOPLE}.get(
         args.split, tuple(p for pair in itertools.zip_longest(CALIBRATION_PEOPLE, HELD_OUT_PEOPLE) for p in pair if p))
@@ -590,8 +582,6 @@ def looks_section(faces: Path, argv: list[str]) -> int:
     print(f"looks: {', '.join(people)}; kit {args.preset} ({brand.variants_per_person} variants, "
           f"{len(brand.backgrounds)} backdrops), {args.size} px")
     print("  plans (3 selfies): distinct (selfie, framing) pairs and photos repeated on another backdrop, per kit:")
-    from inference.presets import PRESETS
-    from inference.variants import SourceSelfie, plan_variants
     for kit in ("default", *PRESETS):
         kit_brand = BrandSpec() if kit == "default" else BrandSpec.from_dict(preset_brand_dict(kit))
         plan = plan_variants(kit_brand, [SourceSelfie(f"s{i}", i) for i in range(3)], base_seed=0)

@@ -27,6 +27,20 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from inference.background import (  # noqa: E402  (after the path set-up above)
+    background_bleed,
+    composite,
+    estimate_foreground,
+    halo_score,
+    render_background,
+)
+from inference.brand import Background, Framing  # noqa: E402
+from inference.face_detect import FaceAnalyzer, prominent_faces  # noqa: E402
+from inference.framing import frame_subject, plan_framing  # noqa: E402
+from inference.ingest import decode_image  # noqa: E402
+from inference.matting import DEFAULT_MODEL_PATH, PortraitMatter  # noqa: E402
+
 SHARED = Path(os.environ.get("HEADSHOTS_SHARED_DIR", REPO.parent / "shared"))
 
 # Curls, blond (on light and on dark originals), long dark hair.
@@ -61,9 +75,7 @@ class Methods:
     """The two mattes on one photo, as the Finisher computes them: mediapipe per framing crop, MODNet per selfie."""
 
     def __init__(self) -> None:
-        from inference.face_detect import FaceAnalyzer
-        from inference.matting import DEFAULT_MODEL_PATH, PortraitMatter
-        from inference.segmentation import PersonSegmenter
+        from inference.segmentation import PersonSegmenter  # lazy: mediapipe (heavy), not for --help
 
         self.analyzer = FaceAnalyzer()
         self.segmenter = PersonSegmenter(PortraitMatter(DEFAULT_MODEL_PATH))
@@ -71,7 +83,7 @@ class Methods:
         self.losses: list[float] = []  # segmentation.portrait_loss of each MODNet matte since the last reset
 
     def source_matte(self, method: str, rgb: np.ndarray, face, plan) -> np.ndarray:
-        from inference.segmentation import PORTRAIT_MAX_LOSS
+        from inference.segmentation import PORTRAIT_MAX_LOSS  # lazy: mediapipe (heavy), not for --help
 
         started = time.perf_counter()
         matte = None
@@ -91,10 +103,8 @@ class Methods:
 
     def finish(self, method: str, rgb: np.ndarray, face, plan, backdrop: np.ndarray):
         """Composite on the backdrop through the Finisher's matte stages; (composite, matte, framed photo)."""
-        from inference.background import composite, estimate_foreground
-        from inference.finishing import face_box_from_plan
-        from inference.framing import frame_subject
-        from inference.segmentation import keep_attached, refine_edges
+        from inference.finishing import face_box_from_plan  # lazy: mediapipe (heavy), not for --help
+        from inference.segmentation import keep_attached, refine_edges  # lazy: mediapipe (heavy), not for --help
 
         framed = frame_subject(rgb, self.source_matte(method, rgb, face, plan), plan)
         matte = refine_edges(framed.rgb, framed.matte, framed.inside)
@@ -105,7 +115,7 @@ class Methods:
 
 def head_band(matte: np.ndarray, plan) -> np.ndarray:
     """Pixels within HAIR_BAND of the matte's 0.5 line, above the chin: where hair meets the background."""
-    from inference.finishing import face_box_from_plan
+    from inference.finishing import face_box_from_plan  # lazy: mediapipe (heavy), not for --help
 
     height = matte.shape[0]
     radius = max(2, round(HAIR_BAND * height))
@@ -118,11 +128,6 @@ def head_band(matte: np.ndarray, plan) -> np.ndarray:
 
 
 def run(faces: Path, out: Path) -> dict:
-    from inference.background import background_bleed, halo_score, render_background
-    from inference.brand import Background, Framing
-    from inference.face_detect import prominent_faces
-    from inference.framing import frame_subject, plan_framing
-    from inference.ingest import decode_image
     methods = Methods()
     backdrop = render_background(Background(color=NAVY), *SIZE)
     rows, figures = [], {"composited": {}, "real": {}}
@@ -196,7 +201,7 @@ def run(faces: Path, out: Path) -> dict:
 
 
 def _losses(losses: list[float]) -> str:
-    from inference.segmentation import PORTRAIT_MAX_LOSS
+    from inference.segmentation import PORTRAIT_MAX_LOSS  # lazy: mediapipe (heavy), not for --help
 
     return " / ".join(f"{v:.3f}{' (mediapipe used)' if v > PORTRAIT_MAX_LOSS else ''}" for v in losses)
 
@@ -229,8 +234,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faces", type=Path, default=SHARED / "faces" / "dev", help="folder of <person>/<n>.jpg")
     parser.add_argument("--matting-out", type=Path, default=Path("/tmp/matting"), help="folder for the sheet")
     args = parser.parse_args(argv)
-    from inference.matting import DEFAULT_MODEL_PATH
-
     if not DEFAULT_MODEL_PATH.is_file():
         print(f"{DEFAULT_MODEL_PATH} is missing: run `make models/modnet.onnx` first", file=sys.stderr)
         return 2

@@ -10,8 +10,17 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+from PIL import Image, ImageDraw
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from inference.brand import Background, BrandSpec  # noqa: E402  (after the path set-up above)
+from inference.face_detect import SAME_PERSON_DISTANCE, identity_distance  # noqa: E402
+from inference.identity import profile_from_embeddings  # noqa: E402
+from inference.request import GenerationInput, SelfieInput  # noqa: E402
+
 SHARED = Path(os.environ.get("HEADSHOTS_SHARED_DIR", REPO.parent / "shared"))
 # The john_* folders hold 150 px aligned face chips (dlib/LFW style crops), not selfies: the selfie gate rejects
 # them as too small, and a head-and-shoulders headshot can't be made from a crop that ends at the chin.
@@ -29,14 +38,7 @@ def main() -> int:
     parser.add_argument("--per-row", type=int, default=6, help="variants shown per person on the contact sheet")
     args = parser.parse_args()
 
-    import numpy as np
-    from PIL import Image, ImageDraw
-
-    from inference.brand import Background, BrandSpec
-    from inference.face_detect import SAME_PERSON_DISTANCE, identity_distance
-    from inference.identity import profile_from_embeddings
-    from inference.pipeline import HeadshotPipeline
-    from inference.request import GenerationInput, SelfieInput
+    from inference.pipeline import HeadshotPipeline  # lazy: mediapipe (heavy), not for --help
 
     pipeline = HeadshotPipeline()
     folders = sorted(p for p in args.faces.iterdir() if p.is_dir())

@@ -11,14 +11,27 @@ figures measure the orchestration around a model, not a model.
 from __future__ import annotations
 
 import argparse
+import atexit
+import json
 import os
 import random
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
+
+import django
+import dramatiq
+import psutil
+import psycopg
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.management import call_command
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "benchmarks"), str(REPO / "platform"), str(REPO)]
@@ -27,7 +40,12 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 # lets any other process take the actors' cores, which is not what is measured here: same priority as everyone else.
 os.environ.setdefault("RAY_worker_niceness", "0")
 
+import ray  # noqa: E402  (after RAY_* above)
+
 import child_processes  # noqa: E402
+from inference.brand import BrandSpec  # noqa: E402
+from inference.request import GenerationInput, SelfieInput  # noqa: E402
+from ray_cluster.pool import HeadshotPool, PoolConfig, ensure_ray  # noqa: E402
 
 STANDIN = "tests.ray_cluster.standin:CalibratedStandIn"
 # A selfie set as it travels: a few photos of a realistic phone-upload size, put in the object store by reference.
@@ -41,9 +59,6 @@ def load() -> str:
 
 
 def selfie_sets(employees: int, variants: int):
-    from inference.brand import BrandSpec
-    from inference.request import GenerationInput, SelfieInput
-
     brand = BrandSpec(variants_per_person=variants)
     photo = os.urandom(SELFIE_BYTES)
     for n in range(employees):
@@ -64,8 +79,6 @@ def timed_rollout(pool, employees: int, variants: int) -> tuple[float, float, fl
 
 
 def pool_for(actors: int, cpus: float, cpu_ms: float, batch: int, variants: int | None = None):
-    from ray_cluster.pool import HeadshotPool, PoolConfig
-
     options = (("cpu_seconds_per_variant", cpu_ms / 1000),) + ((("variants", variants),) if variants else ())
     return HeadshotPool(PoolConfig(num_actors=actors, num_cpus_per_actor=cpus, pipeline=STANDIN, batch_size=batch,
                                    pipeline_options=options))
@@ -97,10 +110,6 @@ def overhead_and_scaling(args) -> None:
 
 def real_model(args) -> None:
     """The real studio pipeline through the same pool: seconds per headshot, for the sizing note."""
-    from inference.brand import BrandSpec
-    from inference.request import GenerationInput, SelfieInput
-    from ray_cluster.pool import HeadshotPool, PoolConfig
-
     faces = Path(os.environ.get("HEADSHOTS_SHARED_DIR", REPO.parent / "shared")) / "faces" / "dev"
     people = sorted(p for p in faces.iterdir() if p.is_dir() and not p.name.startswith("john"))[:args.real_people]
     inputs = [GenerationInput(selfies=tuple(SelfieInput(name=f.name, data=f.read_bytes())
@@ -140,8 +149,6 @@ def scheduler_throughput(args) -> None:
 
 
 def bench_database_url() -> str:
-    import psycopg
-
     url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/headshots_bench")
     server, _, name = url.rpartition("/")
     with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
@@ -153,8 +160,6 @@ def bench_database_url() -> str:
 def ray_processes() -> list:
     """The Ray processes this benchmark started (its local cluster: GCS, raylet, helpers, workers and actors), never
     another process's on this shared machine: the descendants of this process that are not its web or workers."""
-    import psutil
-
     own = psutil.Process(os.getpid())
     found = []
     for process in own.children(recursive=True):
@@ -177,8 +182,6 @@ def actor_pids(min_age_s: float = 0.0) -> list[int]:
 
 
 def _started(process) -> float:
-    import psutil
-
     try:
         return process.create_time()
     except psutil.Error:
@@ -186,8 +189,6 @@ def _started(process) -> float:
 
 
 def _first_arg(process) -> str:
-    import psutil
-
     try:
         return (process.cmdline() or [""])[0]
     except psutil.Error:
@@ -223,8 +224,6 @@ class PeakMemory:
 
 def tree(pid: int) -> list:
     """The process and its descendants ([] once it is gone)."""
-    import psutil
-
     try:
         root = psutil.Process(pid)
         return [root, *root.children(recursive=True)]
@@ -233,14 +232,6 @@ def tree(pid: int) -> list:
 
 
 def fault_injection(args) -> None:
-    import atexit
-    import json
-    import shutil
-    import socket
-    import urllib.request
-
-    import ray
-
     media = Path(tempfile.mkdtemp(prefix="rollout-bench-"))
     atexit.register(shutil.rmtree, media, True)  # the selfies and headshots go, whatever happens
     url = bench_database_url()
@@ -257,27 +248,25 @@ def fault_injection(args) -> None:
         "ROLLOUT_TICK_SECONDS": "10", "LOG_LEVEL": "ERROR",
     }
     os.environ.update(worker_env)
-    import django
-
     django.setup()
-    from django.conf import settings
-    from django.core.files.base import ContentFile
-    from django.core.management import call_command
-
     settings.MEDIA_ROOT = media
     call_command("migrate", verbosity=0)
-    import dramatiq
-    from rest_framework.authtoken.models import Token
+    from rest_framework.authtoken.models import Token  # lazy: after django.setup()
 
-    from brand_kits.services import brand_kit_create
-    from consent.services import consent_grant
-    from teams.models import Employee, GenerationRequest, Headshot, Selfie
-    from tenancy.models import Organization, Role
-    from tests.factories import make_user
+    from brand_kits.services import brand_kit_create  # lazy: after django.setup()
+    from consent.services import consent_grant  # lazy: after django.setup()
+    from rollouts.models import Rollout, RolloutStatus  # lazy: after django.setup()
+    from teams.models import (  # lazy: after django.setup()
+        Employee,
+        GenerationRequest,
+        Headshot,
+        RequestStatus,
+        Selfie,
+    )
+    from tenancy.models import Organization, Role  # lazy: after django.setup()
+    from tests.factories import make_user  # lazy: after django.setup()
 
     employees, variants = args.fault_employees, args.fault_variants
-    from rollouts.models import Rollout, RolloutStatus
-    from teams.models import RequestStatus
 
     # An earlier run that stopped half-way leaves running rollouts and active requests in this benchmark database,
     # which the feeder and the watchdog would serve too (with their selfies gone): close them, empty the queues.
@@ -442,8 +431,6 @@ def main() -> int:
     parser.add_argument("--real-pipeline", default="inference.pipeline:HeadshotPipeline")
     parser.add_argument("--real-gpus", type=float, default=0.0, help="num_gpus for the real-model actor")
     args = parser.parse_args()
-
-    from ray_cluster.pool import PoolConfig, ensure_ray
 
     print(f"benchmarks/rollout.py, {load()} at start")
     ensure_ray(PoolConfig(local_num_cpus=args.local_cpus, object_store_mb=256))

@@ -122,6 +122,7 @@ class Engine:
             # crun refuses this machine's hybrid cgroups and rlimits; these settings are passed, /etc is left alone.
             self.env = {**os.environ, "CONTAINERS_CONF": str(conf)}
             try:
+                # lazy: podman-compose is an optional tool, needed only where docker is missing
                 import podman_compose  # noqa: F401
             except ImportError:
                 raise CheckFailed("podman-compose is missing: pip install 'podman-compose==1.6.0'") from None

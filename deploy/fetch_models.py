@@ -15,6 +15,8 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from huggingface_hub import HfApi, snapshot_download
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from inference.diffusion.model_store import (
@@ -32,8 +34,6 @@ def default_models() -> tuple[str, ...]:
 
 
 def fetch(store: Path, names: list[str], *, accept_non_commercial: bool) -> int:
-    from huggingface_hub import HfApi, snapshot_download
-
     api = HfApi()
     done = []
     for name in names:
