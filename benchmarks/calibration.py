@@ -136,6 +136,7 @@ def uploaded(rgb: np.ndarray) -> np.ndarray:
 
 def selfie_qc_section(pipeline, photos) -> None:
     from inference import selfie_qc as qc
+    from inference import selfie_set
     from inference.face_detect import prominent_faces
     from inference.ingest import decode_image
 
@@ -190,7 +191,7 @@ def selfie_qc_section(pipeline, photos) -> None:
         for copy in near_copies(rgb):
             faces = prominent_faces(pipeline.faces.detect(copy))
             if len(faces) == 1:
-                bits = qc.hash_distance(originals[name][2], qc.perceptual_hash(grey_of(copy), faces[0]))
+                bits = selfie_set.hash_distance(originals[name][2], qc.perceptual_hash(grey_of(copy), faces[0]))
                 gap = float(np.linalg.norm(pipeline.faces.embed(copy, faces[0]) - originals[name][3]))
                 copies.setdefault(half, []).append((bits, gap))
 
@@ -260,7 +261,7 @@ def selfie_qc_section(pipeline, photos) -> None:
                                         * min(m.get(h, "eye_openness", "original")))
            if m.get(h, "eye_openness", "eyes_shut") and m.get(h, "eye_openness", "original") else None,
            passes=at_least, good=("original",), bad=("eyes_shut",))
-    duplicates(measured, originals, copies, qc)
+    duplicates(measured, originals, copies, selfie_set)
 
 
 def clipped_rule(originals: Sequence[float], degraded: Sequence[float]) -> Limit:
@@ -278,12 +279,12 @@ def pose_rule(values: Sequence[float], sign: int, beyond: Sequence[float] = ()) 
     return -math.inf, min(values) - 5
 
 
-def duplicates(measured: Measured, originals: dict, copies: dict, qc) -> None:
+def duplicates(measured: Measured, originals: dict, copies: dict, sets) -> None:
     """The near-duplicate limits: copies of one photo must be caught, two different photos must not."""
     pairs: dict[str, list[tuple[int, float]]] = {}  # half -> (hash bits, embedding distance) per pair of photos
     for (half_a, _, hash_a, emb_a), (half_b, _, hash_b, emb_b) in itertools.combinations(originals.values(), 2):
         if half_a == half_b:
-            pairs.setdefault(half_a, []).append((qc.hash_distance(hash_a, hash_b),
+            pairs.setdefault(half_a, []).append((sets.hash_distance(hash_a, hash_b),
                                                  float(np.linalg.norm(emb_a - emb_b))))
     for half in HALVES:
         for bits, gap in copies.get(half, []):
@@ -292,14 +293,14 @@ def duplicates(measured: Measured, originals: dict, copies: dict, qc) -> None:
         for bits, gap in pairs.get(half, []):
             measured.add(half, "hash_bits", "other_photo", bits)
             measured.add(half, "embedding", "other_photo", gap)
-            if bits <= qc.MAX_DUPLICATE_HASH_BITS:
+            if bits <= sets.MAX_DUPLICATE_HASH_BITS:
                 measured.add(half, "embedding", "other_photo_within_hash_limit", gap)
     at_most = lambda value, limit: value <= limit  # noqa: E731
-    report("MAX_DUPLICATE_HASH_BITS", qc.MAX_DUPLICATE_HASH_BITS, "selfie_qc", measured, "hash_bits",
+    report("MAX_DUPLICATE_HASH_BITS", sets.MAX_DUPLICATE_HASH_BITS, "selfie_qc", measured, "hash_bits",
            rule="middle of the gap between the near copies' largest distance and the nearest other photo",
            limit=lambda m, h: gap_middle(m.get(h, "hash_bits", "near_copy"), m.get(h, "hash_bits", "other_photo")),
            passes=at_most, good=("near_copy",), shown=("other_photo",))
-    report("MAX_DUPLICATE_EMBEDDING_DISTANCE", qc.MAX_DUPLICATE_EMBEDDING_DISTANCE, "selfie_qc", measured,
+    report("MAX_DUPLICATE_EMBEDDING_DISTANCE", sets.MAX_DUPLICATE_EMBEDDING_DISTANCE, "selfie_qc", measured,
            "embedding",
            rule="middle of the gap between the near copies' largest distance and the nearest other photo within the "
                 "hash limit (all other photos when none is)",
@@ -308,10 +309,10 @@ def duplicates(measured: Measured, originals: dict, copies: dict, qc) -> None:
                                          or m.get(h, "embedding", "other_photo")),
            passes=at_most, good=("near_copy",), bad=("other_photo_within_hash_limit", "other_photo"))
     for half in HALVES:
-        both = [(b, e) for b, e in pairs.get(half, []) if b <= qc.MAX_DUPLICATE_HASH_BITS
-                and e <= qc.MAX_DUPLICATE_EMBEDDING_DISTANCE]
-        caught = [(b, e) for b, e in copies.get(half, []) if b <= qc.MAX_DUPLICATE_HASH_BITS
-                  and e <= qc.MAX_DUPLICATE_EMBEDDING_DISTANCE]
+        both = [(b, e) for b, e in pairs.get(half, []) if b <= sets.MAX_DUPLICATE_HASH_BITS
+                and e <= sets.MAX_DUPLICATE_EMBEDDING_DISTANCE]
+        caught = [(b, e) for b, e in copies.get(half, []) if b <= sets.MAX_DUPLICATE_HASH_BITS
+                  and e <= sets.MAX_DUPLICATE_EMBEDDING_DISTANCE]
         print(f"  both limits, half {half}: near copies caught {len(caught)}/{len(copies.get(half, []))}; "
               f"different photos called duplicates {len(both)}/{len(pairs.get(half, []))}")
 
