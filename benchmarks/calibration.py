@@ -21,9 +21,10 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -127,6 +128,18 @@ def dev_photos(faces: Path, per_person: int | None) -> list[tuple[str, str, Path
     return photos
 
 
+def one_face_photos(pipeline, photos: Sequence[tuple[str, str, Path]], *,
+                    say_left_out: bool = False) -> Iterator[tuple[str, str, Path, np.ndarray, Any]]:
+    """(half, person, path, rgb, face) for each photo with exactly one prominent face; the others are left out."""
+    for half, person, path in photos:
+        rgb = decode_image(path.read_bytes(), pipeline.limits).rgb
+        found = prominent_faces(pipeline.faces.detect(rgb))
+        if len(found) == 1:
+            yield half, person, path, rgb, found[0]
+        elif say_left_out:
+            print(f"  {person}/{path.name}: {len(found)} faces, left out")
+
+
 def eyes_shut(rgb: np.ndarray, mesh, eye_distance: float) -> np.ndarray:
     """The eyes painted shut: lids inpainted from the skin around them, a lash line where they meet (as the
     closed-eye test in tests/inference/test_selfie_qc.py paints them)."""
@@ -155,21 +168,16 @@ def selfie_qc_section(pipeline, photos) -> None:
     measured = Measured()
     originals = {}  # name -> (half, person, phash, embedding)
     copies: dict[str, list[tuple[int, float]]] = {}  # half -> (hash bits, embedding distance) per near copy
-    for half, person, path in photos:
+    for half, person, path, rgb, face in one_face_photos(pipeline, photos, say_left_out=True):
         name = f"{person}/{path.name}"
-        rgb = decode_image(path.read_bytes(), pipeline.limits).rgb
-        found = prominent_faces(pipeline.faces.detect(rgb))
-        if len(found) != 1:
-            print(f"  {name}: {len(found)} faces, left out")
-            continue
-        mesh = qc.face_mesh_on_face(pipeline.mesher, rgb, found[0])
+        mesh = qc.face_mesh_on_face(pipeline.mesher, rgb, face)
         degraded = {
             "original": rgb, "blur_sigma3": gaussian_blur(rgb, 3.0), "minus_2ev": exposure(rgb, -2.0),
             "plus_2ev": exposure(rgb, 2.0), "blur_sigma2": gaussian_blur(rgb, 2.0),
             "noise_sigma10": gaussian_noise(rgb, 10.0), "noise_sigma20": gaussian_noise(rgb, 20.0),
         }
         if mesh is not None:
-            degraded["eyes_shut"] = eyes_shut(rgb, mesh, found[0].eye_distance)
+            degraded["eyes_shut"] = eyes_shut(rgb, mesh, face.eye_distance)
         for kind, image in degraded.items():
             image = rgb if kind == "original" else uploaded(image)  # the original is the upload itself
             faces = prominent_faces(pipeline.faces.detect(image))
@@ -336,12 +344,7 @@ def framing_section(pipeline, photos) -> None:
 
     print("\n== Framing ==")
     measured = Measured()
-    for half, _person, path in photos:
-        rgb = decode_image(path.read_bytes(), pipeline.limits).rgb
-        found = prominent_faces(pipeline.faces.detect(rgb))
-        if len(found) != 1:
-            continue
-        face = found[0]
+    for half, _person, _path, rgb, face in one_face_photos(pipeline, photos):
         mesh = face_mesh_on_face(pipeline.mesher, rgb, face)
         if mesh is None:
             continue
@@ -404,12 +407,8 @@ def outputs_section(pipeline, photos, size: int) -> None:
     }
     print(f"\n== Outputs (finished composites at {size} px on a navy and an office backdrop) ==")
     measured = Measured()
-    for half, _person, path in photos:
-        rgb = decode_image(path.read_bytes(), pipeline.limits).rgb
-        found = prominent_faces(pipeline.faces.detect(rgb))
-        if len(found) != 1:
-            continue
-        subject = pipeline.finisher.prepare(SubjectInput(rgb=rgb, face=found[0], framing=Framing(),
+    for half, _person, _path, rgb, face in one_face_photos(pipeline, photos):
+        subject = pipeline.finisher.prepare(SubjectInput(rgb=rgb, face=face, framing=Framing(),
                                                          retouch=Retouch(), long_side=size))
         height, width = subject.matte.shape
         outside = (subject.matte < 0.05).astype(np.uint8)

@@ -141,6 +141,29 @@ def weight_file(model: StoredModel, suffixes: Sequence[str] = (".safetensors", "
     return found[0]
 
 
+def load_finishers(store: ModelStore, used: dict[str, dict[str, Any]], *, upscaler_model: str | None,
+                   appropriateness_model: str | None, device: str,
+                   dtype: torch.dtype) -> tuple[Upscaler, AppropriatenessScorer | None, str | None]:
+    """What both generative backends load after their pipeline: the upscaler (the plain one where the store lacks
+    the model) and the appropriateness scorer (None, with why, where it lacks that one); each model taken is
+    recorded in used."""
+    if upscaler_model and store.has(upscaler_model):
+        model = store.get(upscaler_model)
+        used[upscaler_model] = model.as_params()
+        net = RRDBNet.from_state_dict(load_weights(model.path / weight_file(model)))
+        upscaler = Upscaler(net, name=upscaler_model, device=device, dtype=dtype)
+    else:
+        upscaler = Upscaler()
+    scorer, missing = None, None
+    if appropriateness_model and store.has(appropriateness_model):
+        model = store.get(appropriateness_model)
+        used[appropriateness_model] = model.as_params()
+        scorer = AppropriatenessScorer.load(model.path, name=appropriateness_model, device=device)
+    else:
+        missing = f"model {appropriateness_model!r} is not in the model store {store.root}"
+    return upscaler, scorer, missing
+
+
 def make_scheduler(kind: str, config: Mapping[str, Any]) -> Any:
     from diffusers import (  # lazy: see load_components
         EulerAncestralDiscreteScheduler,
@@ -213,18 +236,9 @@ def load_components(config: DiffusionConfig, store: ModelStore | None = None) ->
         pipe.unet = torch.compile(pipe.unet)
         pipe.controlnet = torch.compile(pipe.controlnet)
 
-    if config.upscaler_model and store.has(config.upscaler_model):
-        model = take(config.upscaler_model)
-        net = RRDBNet.from_state_dict(load_weights(model.path / weight_file(model)))
-        upscaler = Upscaler(net, name=config.upscaler_model, device=config.device, dtype=dtype)
-    else:
-        upscaler = Upscaler()
-    scorer, missing = None, None
-    if config.appropriateness_model and store.has(config.appropriateness_model):
-        model = take(config.appropriateness_model)
-        scorer = AppropriatenessScorer.load(model.path, name=config.appropriateness_model, device=config.device)
-    else:
-        missing = f"model {config.appropriateness_model!r} is not in the model store {store.root}"
+    upscaler, scorer, missing = load_finishers(store, used, upscaler_model=config.upscaler_model,
+                                               appropriateness_model=config.appropriateness_model,
+                                               device=config.device, dtype=dtype)
     multiple = pipe.vae_scale_factor * 2 ** (len(pipe.unet.config.block_out_channels) - 1)
     return Components(pipe=pipe, config=config, variant=variant, identity_dim=identity_dim, upscaler=upscaler,
                       scorer=scorer, scorer_missing=missing, models=used, size_multiple=int(multiple), store=store)

@@ -49,11 +49,9 @@ from ..request import (
 )
 from ..streaming import collect_output
 from ..variants import framing_for
-from .appropriateness import AppropriatenessScorer
-from .components import torch_dtype, weight_file
+from .components import load_finishers, torch_dtype
 from .model_store import KLEIN_MODELS, ModelStore
 from .studio_backed import StudioBackedBackend, StudioBackedRun, check_model_settings
-from .upscaler import RRDBNet, Upscaler, load_weights
 
 logger = logging.getLogger(__name__)
 
@@ -202,20 +200,9 @@ def load_klein(config: KleinConfig, store: ModelStore | None = None) -> KleinCom
     if config.compile:
         pipe.transformer = torch.compile(pipe.transformer)
 
-    if config.upscaler_model and store.has(config.upscaler_model):
-        model = store.get(config.upscaler_model)
-        used[config.upscaler_model] = model.as_params()
-        net = RRDBNet.from_state_dict(load_weights(model.path / weight_file(model)))
-        upscaler = Upscaler(net, name=config.upscaler_model, device=config.device, dtype=dtype)
-    else:
-        upscaler = Upscaler()
-    scorer, missing = None, None
-    if config.appropriateness_model and store.has(config.appropriateness_model):
-        model = store.get(config.appropriateness_model)
-        used[config.appropriateness_model] = model.as_params()
-        scorer = AppropriatenessScorer.load(model.path, name=config.appropriateness_model, device=config.device)
-    else:
-        missing = f"model {config.appropriateness_model!r} is not in the model store {store.root}"
+    upscaler, scorer, missing = load_finishers(store, used, upscaler_model=config.upscaler_model,
+                                               appropriateness_model=config.appropriateness_model,
+                                               device=config.device, dtype=dtype)
     return KleinComponents(pipe=pipe, config=config, upscaler=upscaler, scorer=scorer, scorer_missing=missing,
                            models=used, store=store)
 

@@ -92,19 +92,26 @@ def erasure_preview(employee) -> dict[str, int]:
     """What erase_person would delete for this employee, counted the same way (for the admin's confirmation)."""
     mine = {"organization": employee.organization, "employee": employee}
     headshots = list(Headshot.objects.filter(**mine).only("renditions"))
+    invites = Invite.objects.for_organization(employee.organization).filter(Q(employee=employee) |
+                                                                            Q(email__iexact=employee.email))
+    counts = _row_counts(mine, selfies=Selfie.objects.filter(**mine).count(), headshots=headshots, invites=invites)
+    counts["account"] = int(employee.user_id is not None)
+    return counts
+
+
+def _row_counts(mine: dict, *, selfies: int, headshots: list, invites) -> dict[str, int]:
+    """The person's rows, counted the same way for the preview and for erase_person's record of what it deleted."""
     return {
-        "selfies": Selfie.objects.filter(**mine).count(),
+        "selfies": selfies,
         "embeddings": SelfieEmbedding.objects.filter(**mine).count(),
         "identity_profiles": IdentityProfile.objects.filter(**mine).count(),
         "generation_requests": GenerationRequest.objects.filter(**mine).count(),
         "headshots": len(headshots),
         "renditions": sum(len(h.renditions or {}) for h in headshots),
         "consents": Consent.objects.filter(**mine).count(),
-        "invites": Invite.objects.for_organization(employee.organization)
-        .filter(Q(employee=employee) | Q(email__iexact=employee.email)).count(),
+        "invites": invites.count(),
         "slack_connections": SlackConnection.objects.filter(**mine).count(),
         "photo_syncs": PhotoSync.objects.filter(**mine).count(),
-        "account": int(employee.user_id is not None),
     }
 
 
@@ -262,19 +269,8 @@ def _rows_delete(organization, employee, subject: Subject, export_ids: list[int]
 
     invites = Invite.objects.for_organization(organization).filter(Q(employee=employee) |
                                                                    Q(email__iexact=subject.email))
-    counts = {
-        "selfies": len(selfies),
-        "embeddings": SelfieEmbedding.objects.filter(**mine).count(),
-        "identity_profiles": IdentityProfile.objects.filter(**mine).count(),
-        "generation_requests": GenerationRequest.objects.filter(**mine).count(),
-        "headshots": len(headshots),
-        "renditions": sum(len(h.renditions or {}) for h in headshots),
-        "consents": Consent.objects.filter(**mine).count(),
-        "invites": invites.count(),
-        "slack_connections": SlackConnection.objects.filter(**mine).count(),
-        "photo_syncs": PhotoSync.objects.filter(**mine).count(),
-        "scim_users": ScimUser.objects.filter(**mine).count(),
-    }
+    counts = _row_counts(mine, selfies=len(selfies), headshots=headshots, invites=invites)
+    counts["scim_users"] = ScimUser.objects.filter(**mine).count()
     counts["login_codes"] = LoginCode.objects.filter(Q(email__iexact=subject.email) | Q(invite__in=invites)).delete()[0]
     invites.delete()
 
