@@ -156,7 +156,7 @@ def klein_table(rows: list[Row], *, title: str, goals: bool) -> str:
 
 def build_klein_components(*, tiny: bool, device: str, dtype: torch.dtype):
     """The klein backend's components around a random-weight pipeline (tiny, or the full 4B architecture)."""
-    from inference.diffusion.klein import KleinComponents, KleinConfig  # lazy: mediapipe (heavy), only for klein
+    from inference.diffusion.klein_model import KleinComponents, KleinConfig  # lazy: torch (heavy), only for klein
 
     started = time.perf_counter()
     previous = torch.get_default_dtype()
@@ -185,7 +185,7 @@ def build_klein_components(*, tiny: bool, device: str, dtype: torch.dtype):
 
 def measure_klein(components, *, references: int, batch: int, repeats: int, compiled: bool) -> Row:
     """Seconds per call of the backend's own batched model call, with the kit's prompt embedding already cached."""
-    from inference.diffusion.klein import generate  # lazy: mediapipe (heavy), only for klein
+    from inference.diffusion.klein_model import generate  # lazy: torch (heavy), only for klein
 
     config = components.config
     size = (config.generation_long_side, config.generation_long_side)
@@ -218,7 +218,7 @@ def run_klein(*, tiny: bool, device: str, repeats: int, budget_s: float, overall
     dtype = torch.float32 if tiny else torch.bfloat16
     components = build_klein_components(tiny=tiny, device=device, dtype=dtype)
     started = time.perf_counter()
-    from inference.diffusion.klein import prompt_embeddings  # lazy: mediapipe (heavy), only for klein
+    from inference.diffusion.klein_model import prompt_embeddings  # lazy: torch (heavy), only for klein
 
     prompt_embeddings(components, "Re-photograph the person as a professional corporate headshot.")
     if device.startswith("cuda"):

@@ -41,7 +41,8 @@ class BackendRouter:
         # The default backend always loads (a missing model is a loud error at start); the other one loads when the
         # store has its models, so a store filled with the commercial default (klein) doesn't need SDXL.
         if default_backend == "klein" or all(store.has(name) for name in KLEIN_MODELS):
-            from .diffusion.klein import KleinBackend, KleinConfig  # lazy: torch, only with klein's models
+            from .diffusion.klein import KleinBackend  # lazy: torch, only with klein's models
+            from .diffusion.klein_model import KleinConfig  # lazy: as above
 
             options = dict(store=Path(model_store), device=device, dtype=dtype)
             options.update(klein_options or {})

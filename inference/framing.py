@@ -9,7 +9,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .brand import BrandSpec, Framing
+from .brand import Framing
 from .face_detect import Face, Point
 
 # Chin-to-crown head height (hair included) over the distance between the eye centres, what a viewer reads as "the
@@ -26,12 +26,6 @@ HEAD_HEIGHT_PER_EYE_DISTANCE = 3.8
 NOSE_DROP_PER_EYE_DISTANCE = 0.75
 # Below this scale the source is shrunk with area averaging first; warpAffine alone would alias.
 _PRESHRINK_BELOW = 0.67
-
-
-def frame_size(brand: BrandSpec) -> tuple[int, int]:
-    """Master frame (width, height): the largest rendition width and the brand aspect."""
-    width = max(brand.output_sizes)
-    return width, max(1, round(width / brand.framing.aspect))
 
 
 def estimate_head_height(face: Face) -> float:

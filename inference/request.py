@@ -46,7 +46,7 @@ class SelfieVerdict:
     width: int | None = None
     height: int | None = None
     # Selfie-QC measurements (inference.selfie_qc.SelfieMetrics.as_dict(), JSON-safe) when a single face was
-    # measured: "phash" and "sharpness" (with the embedding, what selfie_set.check_set() needs to re-check a stored
+    # measured: "phash" and "sharpness" (with the embedding, what selfie_set.judge_set() needs to re-check a stored
     # set), "noise", "face_luma", "face_highlight", "image_highlight", "clipped_highlights", "clipped_shadows",
     # "yaw"/"pitch"/"roll" (degrees), "eye_openness", "irises_found", "eye_distance"; set checks add
     # "identity_distance" and "duplicate_of".

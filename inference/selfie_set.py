@@ -53,14 +53,10 @@ def hash_distance(a: str, b: str) -> int:
     return int(bin(int(a, 16) ^ int(b, 16)).count("1"))
 
 
-def check_set(items: Sequence[SetItem], *, reference: IdentityProfile | None = None) -> dict[str, tuple[str, ...]]:
-    """Reason codes per item name for the set-level checks ("duplicate", "different_person", "identity_unclear");
-    () for the photos to keep. Pure: works on stored verdict numbers, e.g. to re-check a set in the web app."""
-    return judge_set(items, reference=reference).reasons
-
-
 def judge_set(items: Sequence[SetItem], *, reference: IdentityProfile | None = None) -> SetJudgement:
-    """check_set() plus the identity profile of the kept photos and the distances behind the verdicts.
+    """The set-level checks on stored verdict numbers alone (no photo decoded again): reason codes per item name
+    ("duplicate", "different_person", "identity_unclear"; () for the photos to keep), the identity profile of the
+    kept photos and the distances behind the verdicts.
 
     Duplicates first (of each group of near-duplicates the sharpest stays), so a photo uploaded twice does not get
     two votes on who the employee is. Then identity: against `reference` when the caller has a trusted profile

@@ -13,7 +13,8 @@ from .model_store import CATALOGUE, COMMERCIAL_DEFAULT, KLEIN_MODELS, ModelStore
 if TYPE_CHECKING:
     from .backend import DiffusionBackend
     from .components import DiffusionConfig
-    from .klein import KleinBackend, KleinConfig
+    from .klein import KleinBackend
+    from .klein_model import KleinConfig
 
 __all__ = ["CATALOGUE", "COMMERCIAL_DEFAULT", "KLEIN_MODELS", "DiffusionBackend", "DiffusionConfig", "KleinBackend",
            "KleinConfig", "ModelStore", "ModelStoreError"]

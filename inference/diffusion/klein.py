@@ -12,23 +12,18 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import math
 import time
 import zlib
-from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from itertools import product
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
-import torch
-from PIL import Image
 
 from ..background import composite, render_background
-from ..brand import BrandSpec, Retouch
+from ..brand import Retouch
 from ..color import grade
 from ..errors import InputError
 from ..face_detect import Face, identity_distance, prominent_faces
@@ -49,338 +44,26 @@ from ..request import (
 )
 from ..streaming import collect_output
 from ..variants import framing_for
-from .components import load_finishers, torch_dtype
-from .model_store import KLEIN_MODELS, ModelStore
-from .studio_backed import StudioBackedBackend, StudioBackedRun, check_model_settings
+from .copy_guard import aligned_face, copy_paste_check
+from .klein_model import KleinComponents, KleinConfig, generate, load_klein
+from .klein_prompt import (
+    BACKEND,
+    KEEP_FACE_STRONGER,
+    MAX_REFERENCES,
+    KleinVariant,
+    compile_instruction,
+    hex_colours,
+    pick_references,
+    plan_grid,
+)
+from .studio_backed import StudioBackedBackend, StudioBackedRun
 
 logger = logging.getLogger(__name__)
 
-BACKEND = "klein"
 BACKEND_VERSION = "1"
-# The model takes at most four reference images; a style reference takes one of them.
-MAX_REFERENCES = 4
-# The pose axis of the variant grid: small, natural changes a photographer asks for.
-POSES: tuple[str, ...] = (
-    "facing the camera, shoulders square",
-    "body turned slightly to the left, face towards the camera",
-    "body turned slightly to the right, face towards the camera",
-    "head tilted very slightly, relaxed shoulders",
-)
-FRAMING_TEXT = {
-    "head_and_shoulders": "head-and-shoulders portrait, eyes about {eye:.0%} from the top of the frame, "
-                          "the head about {head:.0%} of the frame height, centred",
-    "close_up": "close-up portrait, the head filling about {head:.0%} of the frame height, eyes about {eye:.0%} from "
-                "the top, centred",
-    "square_avatar": "square avatar crop, head and upper shoulders, the face centred, eyes about {eye:.0%} from the "
-                     "top",
-}
-LIGHTING_TEXT = {
-    "soft": "soft, even, diffused studio light from the front, gentle shadows",
-    "studio": "classic studio key light from one side with a fill light, defined but soft shadows",
-    "dramatic": "directional key light with deeper shadows on one side and a subtle rim light",
-    "natural": "natural window light, soft and bright, true colours",
-}
-KEEP_FACE = ("Keep unchanged: the person's face and facial features, hair, skin tone, age and glasses (if they wear "
-             "any). It must be unmistakably the same person.")
-# Regeneration after a failure adds these, one more per try: a firmer instruction to keep the face.
-KEEP_FACE_STRONGER = (
-    "Most important: do not alter the face. Same eyes, nose, mouth, jawline, eyebrows, skin tone and hairline as in "
-    "the reference photos; no beautifying, no slimming, no ageing or de-ageing.",
-    "Copy the identity exactly from the reference photos; only clothing, light, pose and background may differ.",
-    "The face must match the reference photos feature for feature.",
-)
-STYLE_REFERENCE = ("Reference image {n} is a style reference only: match its light, framing, attire formality and "
-                   "colour grade, but never its person: do not take that person's face, hair, skin tone or identity.")
 TEETH_AND_FINGERS = ("unavailable: no model here counts teeth or fingers, so extra or missing ones can't be measured; "
                      "a person reviews every headshot before approval")
-# Copy-paste guard: the output's face, aligned on the eyes like the reference's, is compared pixel for pixel by the
-# rank correlation of their grey values (blind to grade, exposure and contrast curves). Measured through this
-# backend's finishing on six dev people: a pasted selfie scores 0.905-0.997, another real photo of the same person
-# (what a re-photograph is like: new light, pose, expression) 0.35-0.87.
-MAX_FACE_CORRELATION = 0.89
-ALIGNED_FACE = (64, 80)          # width, height of the aligned face crop the guard compares
-_EYE_Y, _EYE_GAP = 0.38, 0.42    # where the eyes go in that crop (share of height; eye distance share of width)
 _SEED_MULTIPLIER = 1103515245    # LCG step: a retry's seed is a fixed function of the last, so retries reproduce
-_PROMPT_CACHE_SIZE = 256
-
-
-@dataclass(frozen=True)
-class KleinConfig:
-    """Everything a deployment chooses about the klein backend; recorded with every output."""
-
-    store: Path
-    device: str = "cpu"
-    dtype: str = "float32"                # "bfloat16" on GPUs (DIFFUSION_DTYPE)
-    compile: bool = False                 # torch.compile the transformer (GPU; slow first call)
-    generation_long_side: int = 1024
-    steps: int = 4                        # the distilled model's step count
-    batch_size: int = 4                   # variants per model call (they share the references)
-    max_variants: int = 96                # a cap per deployment; the kit's variants_per_person decides below it
-    max_sequence_length: int = 512
-    text_encoder_out_layers: tuple[int, ...] = (9, 18, 27)   # Qwen3 hidden states the transformer reads
-    upscaler_model: str = "realesrgan-x4"
-    appropriateness_model: str = "clip-appropriateness"
-    max_face_correlation: float = MAX_FACE_CORRELATION
-    verify: str = "sha256"
-
-    def check(self) -> KleinConfig:
-        check_model_settings(dtype=self.dtype, generation_long_side=self.generation_long_side,
-                             max_variants=self.max_variants)
-        if not 1 <= self.steps <= 100:
-            raise ValueError("steps must be from 1 to 100")
-        if not 1 <= self.batch_size <= 16:
-            raise ValueError("batch_size must be from 1 to 16")
-        if not self.text_encoder_out_layers:
-            raise ValueError("text_encoder_out_layers must name at least one layer")
-        if not 0.0 < self.max_face_correlation < 1.0:
-            raise ValueError("max_face_correlation must be between 0 and 1")
-        return self
-
-    def as_params(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["store"] = str(self.store)
-        data["text_encoder_out_layers"] = list(self.text_encoder_out_layers)
-        return data
-
-
-@dataclass
-class KleinComponents:
-    """The pipeline and its helpers, loaded once per worker (a Ray actor keeps them resident)."""
-
-    pipe: Any                                  # diffusers.Flux2KleinPipeline
-    config: KleinConfig
-    upscaler: Any
-    scorer: Any | None
-    scorer_missing: str | None
-    models: dict[str, dict[str, Any]]
-    store: ModelStore | None
-    # Text embeddings per instruction: a kit's prompts repeat for every employee, so they are encoded once.
-    prompt_cache: OrderedDict[str, Any] = field(default_factory=OrderedDict)
-    prompt_cache_hits: int = 0
-
-    @property
-    def size_multiple(self) -> int:
-        return int(self.pipe.vae_scale_factor * 2)
-
-
-def load_klein(config: KleinConfig, store: ModelStore | None = None) -> KleinComponents:
-    """The three klein models from the store, local files only; a missing or corrupt one raises ModelStoreError."""
-    # lazy: diffusers and transformers take seconds to import, and only loading the models needs them
-    from diffusers import (
-        AutoencoderKLFlux2,
-        FlowMatchEulerDiscreteScheduler,
-        Flux2KleinPipeline,
-        Flux2Transformer2DModel,
-    )
-    from transformers import AutoTokenizer, Qwen3ForCausalLM  # lazy: see diffusers above
-
-    config.check()
-    store = store or ModelStore(config.store, verify=config.verify)
-    dtype = torch_dtype(config.dtype)
-    used: dict[str, dict[str, Any]] = {}
-    folders = {}
-    for name in KLEIN_MODELS:  # verify all three before loading any: a bad store fails in seconds, not minutes
-        model = store.get(name)
-        used[name] = model.as_params()
-        folders[name] = str(model.path)
-    transformer = Flux2Transformer2DModel.from_pretrained(folders["klein-4b-transformer"], subfolder="transformer",
-                                                          dtype=dtype, local_files_only=True)
-    scheduler = FlowMatchEulerDiscreteScheduler.from_pretrained(folders["klein-4b-transformer"], subfolder="scheduler",
-                                                                local_files_only=True)
-    vae = AutoencoderKLFlux2.from_pretrained(folders["klein-4b-vae"], subfolder="vae", dtype=dtype,
-                                             local_files_only=True)
-    text_encoder = Qwen3ForCausalLM.from_pretrained(folders["klein-4b-text-encoder"], subfolder="text_encoder",
-                                                    dtype=dtype, local_files_only=True)
-    tokenizer = AutoTokenizer.from_pretrained(folders["klein-4b-text-encoder"], subfolder="tokenizer",
-                                              local_files_only=True)
-    pipe = Flux2KleinPipeline(scheduler=scheduler, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
-                              transformer=transformer, is_distilled=True)
-    pipe.to(config.device)
-    pipe.set_progress_bar_config(disable=True)
-    if config.compile:
-        pipe.transformer = torch.compile(pipe.transformer)
-
-    upscaler, scorer, missing = load_finishers(store, used, upscaler_model=config.upscaler_model,
-                                               appropriateness_model=config.appropriateness_model,
-                                               device=config.device, dtype=dtype)
-    return KleinComponents(pipe=pipe, config=config, upscaler=upscaler, scorer=scorer, scorer_missing=missing,
-                           models=used, store=store)
-
-
-# -- the instruction --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class KleinVariant:
-    """One headshot's recipe; with the request's selfies, the brand kit version and the same store, it remakes it."""
-
-    index: int
-    seed: int
-    attire: str
-    lighting: str
-    framing: str
-    pose: int
-    references: tuple[str, ...]       # selfie names, in the order they go to the model
-    style_reference: bool = False
-    keep_face: int = 0                # 0 = the plain instruction; each regeneration adds a firmer sentence
-
-    @property
-    def name(self) -> str:
-        return f"kl-v{self.index}-{self.seed:08x}"
-
-    def as_params(self) -> dict[str, Any]:
-        return {"backend": BACKEND, "index": self.index, "seed": self.seed, "attire": self.attire,
-                "lighting": self.lighting, "framing": self.framing, "pose": self.pose,
-                "references": list(self.references), "style_reference": self.style_reference,
-                "keep_face": self.keep_face}
-
-    @classmethod
-    def from_params(cls, data: Mapping[str, Any]) -> KleinVariant:
-        if data.get("backend") != BACKEND:
-            raise ValueError("not a klein variant (params['backend'] must be 'klein')")
-        pose = int(data["pose"])
-        if not 0 <= pose < len(POSES):
-            raise ValueError(f"pose must be from 0 to {len(POSES) - 1}")
-        if data["framing"] not in FRAMING_TEXT:
-            raise ValueError(f"framing must be one of {', '.join(FRAMING_TEXT)}")
-        if data["lighting"] not in LIGHTING_TEXT:
-            raise ValueError(f"lighting must be one of {', '.join(LIGHTING_TEXT)}")
-        references = tuple(str(r) for r in data["references"])
-        if not 1 <= len(references) <= MAX_REFERENCES:
-            raise ValueError(f"references must name 1 to {MAX_REFERENCES} selfies")
-        return cls(index=int(data["index"]), seed=int(data["seed"]) % 2**32, attire=str(data["attire"]),
-                   lighting=str(data["lighting"]), framing=str(data["framing"]), pose=pose, references=references,
-                   style_reference=bool(data.get("style_reference", False)),
-                   keep_face=max(0, int(data.get("keep_face", 0))))
-
-
-def hex_colours(brand: BrandSpec) -> dict[str, str | None]:
-    """The kit's colours as the instruction writes them (#RRGGBB, upper case)."""
-    background = brand.background
-    return {"backdrop": background.color.upper(),
-            "backdrop_to": background.color_to.upper() if background.kind == "gradient" and background.color_to
-            else None,
-            "attire": brand.attire_color.color.upper() if brand.attire_color.color else None}
-
-
-def compile_instruction(brand: BrandSpec, variant: KleinVariant) -> str:
-    """The brand kit and one variant as the editing instruction the model follows."""
-    colours = hex_colours(brand)
-    framing = framing_for(variant.framing, brand.framing)
-    count = len(variant.references)
-    which = "reference image 1" if count == 1 else f"reference images 1 to {count}"
-    attire = variant.attire
-    if colours["attire"]:
-        attire = f"{attire}, main garment in {colours['attire']}"
-    backdrop = f"a plain seamless studio backdrop in {colours['backdrop']}"
-    if colours["backdrop_to"]:
-        backdrop += f", a smooth vertical gradient to {colours['backdrop_to']} at the bottom"
-    parts = [
-        f"Re-photograph the person shown in {which} as a professional corporate headshot taken in a photo studio.",
-        f"Framing: {FRAMING_TEXT[variant.framing].format(eye=framing.eye_line, head=framing.head_height)}.",
-        f"Attire: {attire}.",
-        f"Lighting: {LIGHTING_TEXT.get(variant.lighting, variant.lighting)}.",
-        f"Pose: {POSES[variant.pose]}.",
-        f"Expression: {brand.expression}.",
-        f"Background: {backdrop}, nothing else in the background.",
-        KEEP_FACE,
-        *KEEP_FACE_STRONGER[:variant.keep_face],
-    ]
-    if variant.style_reference:
-        parts.append(STYLE_REFERENCE.format(n=count + 1))
-    return " ".join(parts)
-
-
-def plan_grid(brand: BrandSpec, count: int) -> list[tuple[str, str, str, int]]:
-    """`count` (attire, lighting, framing, pose) combinations that differ as much as possible from each other.
-
-    Greedy farthest-point selection on the number of axes two combinations differ in: every next variant differs
-    most from its nearest already chosen one, ties going to the least used values, so each axis value is used
-    before values repeat and no two variants are the same while the grid has room.
-    """
-    grid = list(product(brand.attires, brand.lightings, brand.variant_framings, range(len(POSES))))
-    chosen: list[tuple[str, str, str, int]] = []
-    nearest = [4] * len(grid)
-    used: list[dict[Any, int]] = [{}, {}, {}, {}]
-    while len(chosen) < count:
-        if max(nearest) == 0:  # the grid is exhausted: start over (different seeds still make different images)
-            nearest = [4] * len(grid)
-        # Ties go to the combination whose values were used least so far, then to grid order.
-        best = max(range(len(grid)), key=lambda i: (
-            nearest[i], -sum(used[axis].get(value, 0) for axis, value in enumerate(grid[i])), -i))
-        pick = grid[best]
-        chosen.append(pick)
-        for axis, value in enumerate(pick):
-            used[axis][value] = used[axis].get(value, 0) + 1
-        nearest = [min(n, _differences(pick, g)) for n, g in zip(nearest, grid, strict=True)]
-    return chosen
-
-
-def _differences(a: tuple, b: tuple) -> int:
-    return sum(x != y for x, y in zip(a, b, strict=True))
-
-
-# -- references ---------------------------------------------------------------------------------------------------
-
-
-def pick_references(scored: Sequence[tuple[str, float, float]], limit: int) -> list[str]:
-    """Up to `limit` selfie names from (name, quality score, yaw): the best first, then each next one adds the most
-    quality plus pose spread (its yaw away from the nearest chosen), so the model sees the face from more sides."""
-    remaining = list(scored)
-    if not remaining or limit < 1:
-        return []
-    first = max(remaining, key=lambda s: s[1])
-    chosen = [first]
-    remaining.remove(first)
-    while remaining and len(chosen) < limit:
-        def gain(item: tuple[str, float, float]) -> float:
-            spread = min(abs(item[2] - c[2]) for c in chosen)
-            return item[1] + 2.0 * min(spread, 0.5)  # yaw in eye distances; beyond half, more turn adds nothing
-
-        best = max(remaining, key=gain)
-        chosen.append(best)
-        remaining.remove(best)
-    return [name for name, _, _ in chosen]
-
-
-# -- the copy-paste guard ---------------------------------------------------------------------------------------
-
-
-def aligned_face(rgb: np.ndarray, face: Face) -> np.ndarray:
-    """The face as a grey ALIGNED_FACE crop with the eyes at fixed points, as standardised pixel ranks."""
-    width, height = ALIGNED_FACE
-    (lx, ly), (rx, ry) = face.left_eye, face.right_eye
-    source = np.float32([[lx, ly], [rx, ry]])
-    gap = _EYE_GAP * width
-    target = np.float32([[(width - gap) / 2, _EYE_Y * height], [(width + gap) / 2, _EYE_Y * height]])
-    matrix, _ = cv2.estimateAffinePartial2D(source, target)
-    if matrix is None:  # two points always give a similarity unless the eyes coincide
-        matrix = np.float32([[1, 0, 0], [0, 1, 0]])
-    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    crop = cv2.warpAffine(grey, matrix, (width, height), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
-    # Ranks, not values: a grade, an exposure or a contrast curve (any monotonic tone change) leaves them as they
-    # were, so only a change of the face itself (light direction, pose, expression) lowers the correlation.
-    ranks = np.argsort(np.argsort(crop.ravel(), kind="stable"), kind="stable").astype(np.float32).reshape(crop.shape)
-    ranks -= ranks.mean()
-    return ranks / max(float(ranks.std()), 1e-6)
-
-
-def face_correlation(a: np.ndarray, b: np.ndarray) -> float:
-    """Normalised cross-correlation of two aligned faces: 1 = the same pixels up to exposure and contrast."""
-    return float(np.mean(a * b))
-
-
-def copy_paste_check(output_face: np.ndarray, references: Mapping[str, np.ndarray],
-                     limit: float = MAX_FACE_CORRELATION) -> tuple[dict[str, Any], bool]:
-    """Scores of the guard and whether it fails: the output's face must not be one of the references' faces."""
-    if not references:
-        return {"copy_paste": "unavailable: no reference face to compare"}, False
-    correlations = {name: round(face_correlation(output_face, ref), 4) for name, ref in references.items()}
-    nearest = max(correlations, key=correlations.get)
-    return {"face_correlation_max": correlations[nearest], "face_correlation_nearest": nearest,
-            "face_correlation_limit": limit}, correlations[nearest] >= limit
-
-
 # -- the backend ------------------------------------------------------------------------------------------------
 
 
@@ -680,56 +363,3 @@ class _KleinRun(StudioBackedRun):
                 lab = tuple(float(sum(r.lab[i] * r.pixels for r in found) / total) for i in range(3))
                 self._skin[names] = SkinReference(lab=lab, pixels=total)  # type: ignore[arg-type]
         return self._skin[names]
-
-
-
-# -- one model call ---------------------------------------------------------------------------------------------
-
-
-def prompt_embeddings(components: KleinComponents, prompt: str) -> Any:
-    """The instruction's text embedding, from the cache when this kit's prompt was encoded before."""
-    cache = components.prompt_cache
-    if prompt in cache:
-        cache.move_to_end(prompt)
-        components.prompt_cache_hits += 1
-        return cache[prompt]
-    pipe, config = components.pipe, components.config
-    # Encoded alone, never in a batch: the embedding is the same whichever variants share the call.
-    embeds, _ = pipe.encode_prompt(prompt=prompt, device=pipe._execution_device, num_images_per_prompt=1,
-                                   max_sequence_length=config.max_sequence_length,
-                                   text_encoder_out_layers=tuple(config.text_encoder_out_layers))
-    cache[prompt] = embeds
-    if len(cache) > _PROMPT_CACHE_SIZE:
-        cache.popitem(last=False)
-    return embeds
-
-
-def generate(components: KleinComponents, *, references: Sequence[np.ndarray], prompts: Sequence[str],
-             seeds: Sequence[int], size: tuple[int, int]) -> list[np.ndarray]:
-    """One batched model call: the same references, one prompt and seed per image; uint8 images of `size`."""
-    if not references or len(references) > MAX_REFERENCES + 1:
-        raise ValueError(f"a call takes 1 to {MAX_REFERENCES + 1} reference images")
-    if len(prompts) != len(seeds) or not prompts:
-        raise ValueError("one seed per prompt, at least one prompt")
-    pipe, config = components.pipe, components.config
-    width, height = size
-    embeds = torch.cat([prompt_embeddings(components, p) for p in prompts])
-    # One generator per image: each variant's starting noise depends on its own seed only.
-    generators = [torch.Generator(device="cpu").manual_seed(int(s)) for s in seeds]
-    result = pipe(image=[Image.fromarray(_reference_size(r, size)) for r in references], prompt_embeds=embeds,
-                  height=height, width=width, num_inference_steps=config.steps, guidance_scale=1.0,
-                  generator=generators, output_type="np", max_sequence_length=config.max_sequence_length,
-                  text_encoder_out_layers=tuple(config.text_encoder_out_layers))
-    return [np.round(np.clip(image, 0.0, 1.0) * 255.0).astype(np.uint8) for image in result.images]
-
-
-def _reference_size(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """A reference no larger than the generation's area (more pixels cost attention, add no identity), at least
-    64 px on its short side (the pipeline's minimum)."""
-    height, width = rgb.shape[:2]
-    scale = min(1.0, math.sqrt(size[0] * size[1] / float(width * height)))
-    scale = max(scale, 64.0 / min(width, height))
-    if abs(scale - 1.0) < 1e-6:
-        return rgb
-    target = (max(64, round(width * scale)), max(64, round(height * scale)))
-    return cv2.resize(rgb, target, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from inference.brand import BrandSpec, Framing
+from inference.brand import Framing
 from inference.face_detect import Face
 from inference.framing import (
     FRAMING_VARIANTS,
@@ -15,7 +15,6 @@ from inference.framing import (
     MAX_TIGHTEN,
     choose_framing,
     estimate_head_height,
-    frame_size,
     frame_subject,
     framing_variant,
     output_size,
@@ -46,11 +45,6 @@ def synthetic_face(cx: float, cy: float, eye_distance: float, roll_degrees: floa
 def apply(matrix, point):
     (a, b, c), (d, e, f) = matrix
     return (a * point[0] + b * point[1] + c, d * point[0] + e * point[1] + f)
-
-
-def test_frame_size_is_the_largest_output_width_by_the_brand_aspect():
-    assert frame_size(BrandSpec(output_sizes=(512, 1024, 256), framing=Framing(aspect=0.8))) == (1024, 1280)
-    assert frame_size(BrandSpec(output_sizes=(600,), framing=Framing(aspect=1.0))) == (600, 600)
 
 
 def test_head_height_does_not_change_with_roll():

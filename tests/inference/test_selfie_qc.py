@@ -18,7 +18,7 @@ from inference.ingest import decode_image
 from inference.messages import REASON_MESSAGES
 from inference.request import GenerationInput, SelfieInput
 from inference.selfie_qc import face_mesh_on_face, measure_selfie, photo_reasons
-from inference.selfie_set import MAX_DUPLICATE_HASH_BITS, PHASH_BITS, SetItem, check_set, hash_distance, judge_set
+from inference.selfie_set import MAX_DUPLICATE_HASH_BITS, PHASH_BITS, SetItem, hash_distance, judge_set
 
 from .conftest import FACES, NEGATIVES, SAMPLES, solid_brand
 
@@ -279,8 +279,8 @@ def test_a_near_duplicate_is_rejected_and_the_sharper_copy_kept(pipeline):
 def test_different_photos_of_one_person_are_not_duplicates(originals):
     # Held-out guard for the duplicate limits: no two different photos of the held-out half count as duplicates.
     items = [item for name, item in originals.items() if item.verdict.accepted and held_out(name)]
-    judged = check_set([SetItem(i.verdict.name, i.verdict.embedding, i.verdict.metrics["phash"],
-                                i.verdict.metrics["sharpness"]) for i in items])
+    judged = judge_set([SetItem(i.verdict.name, i.verdict.embedding, i.verdict.metrics["phash"],
+                                i.verdict.metrics["sharpness"]) for i in items]).reasons
     assert not [name for name, reasons in judged.items() if "duplicate" in reasons]
     closest = min(hash_distance(a.verdict.metrics["phash"], b.verdict.metrics["phash"])
                   for a in items for b in items if a is not b)
@@ -293,26 +293,26 @@ def stored(originals, name: str, as_name: str | None = None) -> SetItem:
     return SetItem(as_name or name, verdict.embedding, verdict.metrics["phash"], verdict.metrics["sharpness"])
 
 
-def test_check_set_rechecks_a_stored_set_from_numbers_alone(originals):
+def test_the_set_check_rechecks_a_stored_set_from_numbers_alone(originals):
     items = [stored(originals, f"jennifer/{n}.jpg") for n in range(1, 7)] + [stored(originals, "katy_perry/6.jpg")]
-    reasons = check_set(items)
+    reasons = judge_set(items).reasons
     assert reasons["katy_perry/6.jpg"] == ("different_person",)
     assert all(reasons[f"jennifer/{n}.jpg"] == () for n in range(1, 7))
 
 
 def test_two_photos_of_different_people_are_both_flagged_because_we_cant_tell_who_is_who(originals):
-    reasons = check_set([stored(originals, "jennifer/1.jpg"), stored(originals, "scarlett/1.jpg")])
+    reasons = judge_set([stored(originals, "jennifer/1.jpg"), stored(originals, "scarlett/1.jpg")]).reasons
     assert reasons == {"jennifer/1.jpg": ("identity_unclear",), "scarlett/1.jpg": ("identity_unclear",)}
-    same = check_set([stored(originals, "scarlett/1.jpg"), stored(originals, "scarlett/2.jpg")])
+    same = judge_set([stored(originals, "scarlett/1.jpg"), stored(originals, "scarlett/2.jpg")]).reasons
     assert same == {"scarlett/1.jpg": (), "scarlett/2.jpg": ()}
 
 
 def test_three_photos_outvote_one_stranger_and_an_even_split_is_unclear(originals):
-    trio = check_set([stored(originals, "barack_obama/1.jpg"), stored(originals, "barack_obama/2.jpg"),
-                      stored(originals, "angelina/1.jpg")])
+    trio = judge_set([stored(originals, "barack_obama/1.jpg"), stored(originals, "barack_obama/2.jpg"),
+                      stored(originals, "angelina/1.jpg")]).reasons
     assert trio["angelina/1.jpg"] == ("different_person",) and trio["barack_obama/1.jpg"] == ()
-    split = check_set([stored(originals, n) for n in ("barack_obama/1.jpg", "barack_obama/2.jpg",
-                                                      "angelina/1.jpg", "angelina/2.jpg")])
+    split = judge_set([stored(originals, n) for n in ("barack_obama/1.jpg", "barack_obama/2.jpg",
+                                                      "angelina/1.jpg", "angelina/2.jpg")]).reasons
     assert set(split.values()) == {("identity_unclear",)}
 
 
@@ -327,8 +327,8 @@ def test_a_stored_profile_settles_who_the_employee_is_even_in_a_two_photo_set(or
 def test_check_set_names_the_malformed_field(originals):
     good = stored(originals, "scarlett/1.jpg")
     with pytest.raises(ValueError, match=r"items\[1\]\.name"):
-        check_set([good, good])
+        judge_set([good, good])
     with pytest.raises(ValueError, match=r"items\[0\]\.embedding"):
-        check_set([dataclasses.replace(good, embedding=(0.0,) * 3)])
+        judge_set([dataclasses.replace(good, embedding=(0.0,) * 3)])
     with pytest.raises(ValueError, match=r"items\[0\]\.phash"):
-        check_set([dataclasses.replace(good, phash="xyz")])
+        judge_set([dataclasses.replace(good, phash="xyz")])

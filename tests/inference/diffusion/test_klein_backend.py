@@ -18,16 +18,13 @@ import pytest
 from PIL import Image
 
 from inference.brand import Attire, Background, BrandSpec
-from inference.diffusion.klein import (
+from inference.diffusion.copy_guard import aligned_face, copy_paste_check
+from inference.diffusion.klein import KleinBackend
+from inference.diffusion.klein_model import KleinConfig, generate, load_klein
+from inference.diffusion.klein_prompt import (
     MAX_REFERENCES,
-    KleinBackend,
-    KleinConfig,
     KleinVariant,
-    aligned_face,
     compile_instruction,
-    copy_paste_check,
-    generate,
-    load_klein,
     pick_references,
     plan_grid,
 )
