@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from tenancy.models import Role
 from tests.factories import client_for, grant_consent, make_brand_kit, make_employee, make_user
+from tests.urls import url_of
 
 pytestmark = pytest.mark.django_db
 CEILING = 15  # the most any list takes today is well under this; a list near it deserves a look
@@ -181,8 +182,8 @@ LISTS = {
     "brand-kit-versions": ("brand-kits/{kit}/versions", add_kit_versions),
     "me-headshots": ("me/headshots", add_own_headshots),
     "me-generation-requests": ("me/generation-requests", add_own_headshots),
-    "scim-users": ("/scim/v2/Users", add_employees),
-    "scim-groups": ("/scim/v2/Groups", add_teams),
+    "scim-users": (url_of("scim:users"), add_employees),
+    "scim-groups": (url_of("scim:groups"), add_teams),
 }
 
 
