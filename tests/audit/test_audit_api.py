@@ -11,6 +11,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from audit.services import record
 from tests.factories import client_for
+from tests.urls import tenant_url
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +37,7 @@ def logged(tenant_a, tenant_b):
 
 
 def listing(tenant, **params):
-    response = client_for(tenant.admin).get(f"/api/v1/orgs/{tenant.org.slug}/audit-events", params)
+    response = client_for(tenant.admin).get(tenant_url("audit-event-list", tenant.org), params)
     assert response.status_code == 200, response.content
     return response.json()
 
@@ -91,7 +92,7 @@ def test_employees_and_outsiders_cannot_read_the_log(logged, tenant_b):
 
 
 def test_csv_export_streams_the_filtered_events(logged):
-    response = client_for(logged.admin).get(f"/api/v1/orgs/{logged.org.slug}/audit-events.csv",
+    response = client_for(logged.admin).get(tenant_url("audit-event-csv", logged.org),
                                             {"action": "employee."}, HTTP_ACCEPT="text/csv")
     assert response.status_code == 200 and response.streaming
     assert response["Content-Type"].startswith("text/csv")
@@ -105,7 +106,7 @@ def test_csv_export_streams_the_filtered_events(logged):
 
 def test_csv_cells_never_start_a_spreadsheet_formula(tenant_a):
     record(action="=HYPERLINK(\"http://evil\")", organization=tenant_a.org, actor="system")
-    response = client_for(tenant_a.admin).get(f"/api/v1/orgs/{tenant_a.org.slug}/audit-events.csv",
+    response = client_for(tenant_a.admin).get(tenant_url("audit-event-csv", tenant_a.org),
                                               {"action": "=HYPERLINK"})
     [row] = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert row["action"].startswith("'=")
