@@ -12,6 +12,38 @@ from tests.urls import tenant_url, url_of
 
 pytestmark = pytest.mark.django_db
 
+
+# The matrix runs some 500 tests against the same two populated organizations: they are made once for the module,
+# in a transaction rolled back at its end, and each test runs in its own savepoint inside it (the `db` fixture), so
+# every test still starts from exactly these rows. Their files live in one media folder for the module.
+@pytest.fixture(scope="module")
+def _module_tenants(django_db_setup, django_db_blocker, tmp_path_factory):
+    from django.db import transaction
+    from django.test import override_settings
+
+    from tests.api.conftest import populate
+    from tests.factories import make_org
+
+    media = tmp_path_factory.mktemp("isolation-media")
+    with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=media), transaction.atomic():
+        yield media, populate(make_org("Acme")), populate(make_org("Globex"))
+        transaction.set_rollback(True)
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, _module_tenants):
+    settings.MEDIA_ROOT = _module_tenants[0]
+
+
+@pytest.fixture
+def tenant_a(_module_tenants, db):
+    return _module_tenants[1]
+
+
+@pytest.fixture
+def tenant_b(_module_tenants, db):
+    return _module_tenants[2]
+
 METHODS = ("get", "post", "patch", "put", "delete")
 # Payloads valid enough to get past parsing, so only the tenant check can stop them.
 BODIES = {"post": {"name": "x", "email": "x@example.com", "selected": True, "approved": True}, "patch": {"name": "x"}}
