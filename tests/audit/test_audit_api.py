@@ -76,15 +76,15 @@ def test_pages_follow_limit_and_offset(logged):
                                           ({"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"},
                                            "until")])
 def test_a_bad_filter_is_a_clear_400(logged, params, field):
-    for path in ("audit-events", "audit-events.csv"):
-        response = client_for(logged.admin).get(f"/api/v1/orgs/{logged.org.slug}/{path}", params)
+    for name in ("audit-event-list", "audit-event-csv"):
+        response = client_for(logged.admin).get(tenant_url(name, logged.org), params)
         assert response.status_code == 400
         assert response.json()["code"] == "invalid" and field in response.json()["errors"]
 
 
 def test_employees_and_outsiders_cannot_read_the_log(logged, tenant_b):
-    for path, accept in (("audit-events", "application/json"), ("audit-events.csv", "text/csv")):
-        url = f"/api/v1/orgs/{logged.org.slug}/{path}"
+    for name, accept in (("audit-event-list", "application/json"), ("audit-event-csv", "text/csv")):
+        url = tenant_url(name, logged.org)
         assert client_for(logged.employee_user).get(url, HTTP_ACCEPT=accept).status_code == 403
         assert client_for(tenant_b.admin).get(url, HTTP_ACCEPT=accept).status_code == 404
         refused = client_for(None).get(url, HTTP_ACCEPT=accept)

@@ -56,12 +56,12 @@ def make_headshot(employee, qc_passed=True) -> Headshot:
     return headshot
 
 
-EMPLOYEE_PAGES = ["/app/{slug}/", "/app/{slug}/consent", "/app/{slug}/selfies", "/app/{slug}/headshots"]
+EMPLOYEE_PAGES = ["portal:home", "portal:consent", "portal:selfies", "portal:gallery"]
 
 
-@pytest.mark.parametrize("page", [url_of("portal:orgs"), *EMPLOYEE_PAGES])
+@pytest.mark.parametrize("page", ["portal:orgs", *EMPLOYEE_PAGES])
 def test_anonymous_visitors_are_sent_to_login_with_next(client, org_a, page):
-    url = page.format(slug=org_a.slug)
+    url = url_of(page) if page == "portal:orgs" else url_of(page, org_a)
     response = client.get(url)
     assert response.status_code == 302
     assert response["Location"] == url_of("sso:login") + f"?next={url}"
@@ -70,8 +70,8 @@ def test_anonymous_visitors_are_sent_to_login_with_next(client, org_a, page):
 @pytest.mark.parametrize("page", EMPLOYEE_PAGES)
 def test_another_organizations_slug_is_404(org_a, org_b, consenting, page):
     outsider = make_employee(org_b, make_user(org_b, Role.EMPLOYEE))
-    assert signed_in(outsider.user).get(page.format(slug=org_a.slug)).status_code == 404
-    assert signed_in(consenting.user).get(page.format(slug=org_b.slug)).status_code == 404
+    assert signed_in(outsider.user).get(url_of(page, org_a)).status_code == 404
+    assert signed_in(consenting.user).get(url_of(page, org_b)).status_code == 404
 
 
 def test_employees_cannot_reach_the_admin_portal(org_a, consenting):

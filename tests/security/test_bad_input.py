@@ -139,9 +139,11 @@ def test_a_nul_character_in_the_sso_attribute_mapping_is_refused(org_a, api):
 
 def test_a_nul_character_in_any_api_query_parameter_is_refused_naming_it(org_a, api):
     # One check before any view (config/middleware.py), whatever the view does with the parameter.
-    for path, parameter in (("audit-events", "action"), ("employees", "limit"), ("webhooks/1/deliveries", "status"),
-                            ("exports/headshots.zip", "approved_only")):
-        body = api_error(api.get(f"/api/v1/orgs/{org_a.slug}/{path}", {parameter: "x\u0000"}), 400)
+    for url, parameter in ((tenant_url("audit-event-list", org_a), "action"),
+                           (tenant_url("employee-list", org_a), "limit"),
+                           (tenant_url("webhook-deliveries", org_a, 1), "status"),
+                           (tenant_url("headshot-export", org_a), "approved_only")):
+        body = api_error(api.get(url, {parameter: "x\u0000"}), 400)
         assert body["code"] == "nul_character" and parameter in body["errors"], body
     body = api_error(api.get(tenant_url("employee-list", org_a), {"na\u0000me": "x"}), 400)
     assert body["code"] == "nul_character" and "na\\u0000me" in body["errors"], body
@@ -165,8 +167,8 @@ def test_a_nul_character_in_a_scim_user_or_filter_is_invalid_value(scim):
 
 @pytest.mark.parametrize("value", ["²", "١٢", "99999999999999999999999", "-1", "1.5"])
 def test_an_employee_filter_that_is_not_an_ascii_id_is_a_400(org_a, api, value):
-    for path in ("headshots", "photo-syncs"):
-        body = api_error(api.get(f"/api/v1/orgs/{org_a.slug}/{path}", {"employee": value}), 400)
+    for name in ("headshot-list", "photo-sync-list"):
+        body = api_error(api.get(tenant_url(name, org_a), {"employee": value}), 400)
         assert "employee" in body["detail"], body
 
 
@@ -259,6 +261,7 @@ def test_a_wrong_typed_brand_spec_is_a_400_naming_the_field(org_a, api, spec):
     "headshots/-1/file", "rollouts/abc/pause", "webhooks/abc", "no-such-thing",
 ])
 def test_a_path_that_matches_no_api_route_is_a_json_404(org_a, api, path):
+    # Malformed on purpose: no route matches these paths, so they can't be reversed by name.
     response = api.get(f"/api/v1/orgs/{org_a.slug}/{path}")
     assert api_error(response, 404)["code"] == "not_found"
     assert api_error(api.post(f"/api/v1/orgs/{org_a.slug}/{path}", {}, format="json"), 404)
@@ -266,7 +269,7 @@ def test_a_path_that_matches_no_api_route_is_a_json_404(org_a, api, path):
 
 def test_an_unknown_api_path_is_a_json_404_even_signed_out():
     client = Client()
-    assert api_error(client.get("/api/v1/no-such-endpoint"), 404)["code"] == "not_found"
+    assert api_error(client.get("/api/v1/no-such-endpoint"), 404)["code"] == "not_found"  # unrouted on purpose
     assert api_error(client.get("/api/v2/orgs"), 404)["code"] == "not_found"
     # The rest of the site keeps its HTML page.
     response = client.get("/no-such-page")

@@ -398,15 +398,15 @@ def test_another_organizations_members_and_domains_are_404(live, a_corp, b_corp)
     b_admin, b_org = b_corp
     a_member = Membership.objects.get(organization=a_org)
     a_domain = verify_domain(a_org, "a-corp.test")
-    for method, path, body in (("GET", f"members/{a_member.pk}", None),
-                               ("PATCH", f"members/{a_member.pk}", {"role": "employee"}),
-                               ("DELETE", f"members/{a_member.pk}", None),
-                               ("POST", f"members/{a_member.pk}/transfer-ownership", None),
-                               ("GET", f"domains/{a_domain.pk}", None),
-                               ("POST", f"domains/{a_domain.pk}/verify", {}),
-                               ("DELETE", f"domains/{a_domain.pk}", None)):
+    for method, path, pk, body in (("GET", "member-detail", a_member.pk, None),
+                                   ("PATCH", "member-detail", a_member.pk, {"role": "employee"}),
+                                   ("DELETE", "member-detail", a_member.pk, None),
+                                   ("POST", "member-transfer-ownership", a_member.pk, None),
+                                   ("GET", "domain-detail", a_domain.pk, None),
+                                   ("POST", "domain-verify", a_domain.pk, {}),
+                                   ("DELETE", "domain-detail", a_domain.pk, None)):
         for slug in (a_org.slug, b_org.slug):
-            response = b_admin(method, f"/api/v1/orgs/{slug}/{path}", json=body)
+            response = b_admin(method, tenant_url(path, slug, pk), json=body)
             assert response.status_code == 404, (method, path, slug, response.status_code)
     assert Membership.objects.get(pk=a_member.pk).role == Role.OWNER
     assert OrganizationDomain.objects.filter(pk=a_domain.pk, verified_at__isnull=False).exists()

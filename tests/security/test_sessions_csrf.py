@@ -13,7 +13,7 @@ from django.test import Client
 
 from tests.api.conftest import populate
 from tests.factories import grant_consent
-from tests.urls import url_of
+from tests.urls import tenant_url, url_of
 
 pytestmark = pytest.mark.django_db
 
@@ -194,16 +194,16 @@ def test_a_post_with_the_token_goes_through(production, tenant):
 
 
 @pytest.mark.parametrize("method,path,data", [
-    ("post", "teams", {"name": "Design"}),
-    ("post", "employees", {"name": "Eve", "email": "eve@example.com"}),
-    ("patch", "settings", {"selfies_required": 8}),
-    ("delete", "invites/{invite_id}", None),
-    ("post", "me/consent", None),
-    ("post", "brand-kits", {"name": "Kit"}),
+    ("post", "team-list", {"name": "Design"}),
+    ("post", "employee-list", {"name": "Eve", "email": "eve@example.com"}),
+    ("patch", "organization-settings", {"selfies_required": 8}),
+    ("delete", "invite-detail", None),
+    ("post", "my-consent", None),
+    ("post", "brand-kit-list", {"name": "Kit"}),
 ])
 def test_session_api_writes_without_the_csrf_token_are_refused(method, path, data, tenant):
-    user = tenant.employee_user if path.startswith("me/") else tenant.admin
-    url = f"/api/v1/orgs/{tenant.org.slug}/" + path.format(**tenant.ids())
+    user = tenant.employee_user if path.startswith("my-") else tenant.admin
+    url = tenant_url(path, tenant.org, *([tenant.invite.pk] if path == "invite-detail" else []))
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
     response = getattr(client, method)(url, data, content_type="application/json")
