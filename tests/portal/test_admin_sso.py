@@ -61,8 +61,8 @@ def metadata_server(allow_test_origin):
 def test_the_page_shows_our_sp_values_and_the_steps_for_each_preset(org_a, owner, settings):
     settings.PUBLIC_BASE_URL = "https://headshots.example"
     page = signed_in(owner).get(sso_page(org_a)).content.decode()
-    assert f'id="sp-entity-id">https://headshots.example/sso/{org_a.slug}/metadata</code>' in page
-    assert f'id="sp-acs-url">https://headshots.example/sso/{org_a.slug}/acs</code>' in page
+    assert f'id="sp-entity-id">https://headshots.example{url_of("sso:metadata", org_a)}</code>' in page
+    assert f'id="sp-acs-url">https://headshots.example{url_of("sso:acs", org_a)}</code>' in page
     assert 'data-copy="sp-acs-url"' in page and "portal/admin/copy.js" in page
     for preset in ("okta", "entra", "google"):
         assert f'data-preset="{preset}"' in page
@@ -120,8 +120,8 @@ def test_the_test_sign_in_reports_what_the_assertion_carried_and_then_sso_can_be
     at_idp = client.get(started["Location"])
     assert at_idp["Location"].startswith(idp.sso_url)
     pending = PendingAuthnRequest.objects.get(organization=org_a)
-    response = idp.response(acs_url=f"https://headshots.example/sso/{org_a.slug}/acs", email="ada@acme.example",
-                            audience=f"https://headshots.example/sso/{org_a.slug}/metadata",
+    response = idp.response(acs_url="https://headshots.example" + url_of("sso:acs", org_a), email="ada@acme.example",
+                            audience="https://headshots.example" + url_of("sso:metadata", org_a),
                             in_response_to=pending.request_id,
                             attributes={"email": "ada@acme.example", "firstName": "Ada", "groups": ["hr", "it"]})
     back = client.post(url_of("sso:acs", org_a), {"SAMLResponse": response, "RelayState": pending.next_url})

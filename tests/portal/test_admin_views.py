@@ -97,7 +97,7 @@ def test_another_organizations_objects_are_404_through_every_object_url(tenant_a
 def test_dashboard_counts_link_to_the_filtered_employee_list(admin, tenant_a):
     html = admin.get(base(tenant_a)).content.decode()
     # populate(): one employee with an account, a done request and a QC-passed headshot: "ready".
-    assert f'href="{base(tenant_a)}employees/?state=ready"' in html
+    assert f'href="{admin_page(tenant_a, "employees")}?state=ready"' in html
     listed = admin.get(admin_page(tenant_a, "employees"), {"state": "ready"}).content.decode()
     assert tenant_a.employee.email in listed
     assert tenant_a.employee.email not in admin.get(admin_page(tenant_a, "employees"),
@@ -118,7 +118,7 @@ def test_an_employee_added_through_the_api_shows_their_real_invite_state(admin, 
 
     assert state_cell() == 'never_invited">Never invited'  # not "Invited": nobody has sent anything yet
     dashboard = admin.get(base(tenant_a)).content.decode()
-    assert f'href="{base(tenant_a)}employees/?state=never_invited"' in dashboard
+    assert f'href="{admin_page(tenant_a, "employees")}?state=never_invited"' in dashboard
     listed = admin.get(admin_page(tenant_a, "employees"), {"state": "never_invited"}).content.decode()
     assert "nadia@acme.example" in listed
     invited = admin.get(admin_page(tenant_a, "employees"), {"state": "invited"}).content.decode()
@@ -539,7 +539,8 @@ def test_an_export_job_for_a_destination_starts_runs_and_offers_its_zip(admin, t
     assert (job.preset, job.approved_only, job.status, job.created_by) == ("original", True, "queued", tenant_a.admin)
     assert len(sent) == 1  # the job is sent to the queue on commit
     page = admin.get(admin_page(tenant_a, "exports")).content.decode()
-    assert f'data-status-url="/api/v1/orgs/{tenant_a.org.slug}/exports/{job.pk}"' in page and "Not ready yet" in page
+    status_url = tenant_url("export-job-detail", tenant_a.org, job.pk)
+    assert f'data-status-url="{status_url}"' in page and "Not ready yet" in page
     export_job_run(job_id=job.pk)  # what the worker does with the message
     page = admin.get(admin_page(tenant_a, "exports")).content.decode()
     download = tenant_url("export-job-download", tenant_a.org, job.pk)

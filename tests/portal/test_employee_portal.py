@@ -85,8 +85,9 @@ def test_one_organization_goes_straight_to_it_several_get_a_picker_with_admin_li
     assert response.status_code == 302 and response["Location"] == url_of("portal:home", org_a)
     Membership.objects.create(organization=org_b, user=consenting.user, role=Role.ADMIN)
     page = client.get(url_of("portal:orgs")).content.decode()
-    assert f'href="/app/{org_a.slug}/"' in page and f'href="/app/{org_b.slug}/"' in page
-    assert f'href="/app/{org_b.slug}/admin/"' in page and f'href="/app/{org_a.slug}/admin/"' not in page
+    assert f'href="{url_of("portal:home", org_a)}"' in page and f'href="{url_of("portal:home", org_b)}"' in page
+    assert f'href="{url_of("portal:admin-dashboard", org_b)}"' in page
+    assert f'href="{url_of("portal:admin-dashboard", org_a)}"' not in page
 
 
 def test_home_shows_the_consent_screen_until_the_employee_agrees(org_a, employee):
@@ -261,4 +262,4 @@ def test_an_admin_without_an_employee_profile_is_sent_to_the_admin_portal(org_a)
     assert home.status_code == 302 and home["Location"] == url_of("portal:admin-dashboard", org_a)
     response = signed_in(admin).get(url_of("portal:selfies", org_a))
     assert response.status_code == 404
-    assert f'href="/app/{org_a.slug}/admin/"' in response.content.decode()
+    assert f'href="{url_of("portal:admin-dashboard", org_a)}"' in response.content.decode()

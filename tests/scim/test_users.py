@@ -35,7 +35,7 @@ def test_create_makes_the_employee_and_emails_the_invite(acme, django_capture_on
     assert user[ENTERPRISE] == {"employeeNumber": "1001"}
     assert user["schemas"] == ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE]
     meta = user["meta"]
-    assert meta["resourceType"] == "User" and meta["location"] == f"http://testserver/scim/v2/Users/{employee.pk}"
+    assert meta["resourceType"] == "User" and meta["location"] == "http://testserver" + url_of("scim:user", employee.pk)
     assert meta["version"].startswith('W/"') and response["ETag"] == meta["version"]
     assert response["Location"] == meta["location"] and meta["created"] and meta["lastModified"]
     # The invite: the same email the admin portal sends, to the work address, with a working single-use link.

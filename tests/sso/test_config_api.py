@@ -35,8 +35,8 @@ def test_sp_metadata_is_valid_and_names_our_entity_and_acs(client, org_a):
     validator = OneLogin_Saml2_Settings({"sp": {"entityId": "x", "assertionConsumerService": {"url": "https://sp.example/acs"}}},
                                         sp_validation_only=True)
     assert validator.validate_metadata(metadata) == []
-    assert f'entityID="{BASE_URL}/sso/{org_a.slug}/metadata"' in metadata
-    assert f'Location="{BASE_URL}/sso/{org_a.slug}/acs"' in metadata
+    assert f'entityID="{BASE_URL}{url_of("sso:metadata", org_a)}"' in metadata
+    assert f'Location="{BASE_URL}{url_of("sso:acs", org_a)}"' in metadata
     assert "WantAssertionsSigned=\"true\"" in metadata
     assert client.get(url_of("sso:metadata", 'nobody')).status_code == 404
 
