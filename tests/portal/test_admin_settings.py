@@ -31,7 +31,7 @@ def test_an_admin_changes_retention_and_the_public_privacy_page_says_so(org_a):
     org = Organization.objects.get(pk=org_a.pk)
     assert (org.name, org.selfies_required, org.selfies_max, org.biometric_retention_days) == ("Acme Corp", 4, 12, 45)
     page = client.get(org_settings(org_a)).content.decode()
-    assert f'href="/privacy/{org_a.slug}"' in page and "45 days after a headshot is approved" in page
+    assert f'href="{url_of("privacy:notice", org_a)}"' in page and "45 days after a headshot is approved" in page
     assert "45 days after your headshot is approved" in Client().get(url_of("privacy:notice", org_a)).content.decode()
 
 

@@ -246,7 +246,7 @@ def test_pages_carry_the_security_headers(org_a, consenting):
     page = response.content.decode()
     # No inline script anywhere: every <script> has a src.
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page)
-    assert 'id="main"' in page and 'class="skip-link"' in page and 'action="/logout"' in page
+    assert 'id="main"' in page and 'class="skip-link"' in page and f'action="{url_of("sso:logout")}"' in page
 
 
 def test_static_files_are_served_without_collectstatic(client):
