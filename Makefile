@@ -46,10 +46,13 @@ test: $(STAMP) $(MATTE_MODEL) browser-deps
 
 # The inner loop: no Ray, no model loading, no browser, no containers, no fault or benchmark runs (tests/conftest.py
 # marks them by folder and fixture; a fast run that loads the models anyway fails). Not a substitute for `test`.
+# Four pytest-xdist workers, even on two cores: the tests mostly wait on PostgreSQL and Redis. Each worker has its own
+# test database (test_<name>_gw0, ...) and dramatiq namespace (config/test_settings.py); a module's tests stay on one
+# worker (--dist loadscope), so a module-scoped fixture is built once.
 test-fast: $(STAMP) $(MATTE_MODEL)
 	$(VENV)/bin/ruff check .
 	PYTHONPATH=platform:. $(VENV)/bin/lint-imports
-	$(PY) -m pytest --fast
+	$(PY) -m pytest --fast -n 4 --dist loadscope
 
 # Browser tests drive Debian's Chromium and inject axe-core from npm; both are installed only when missing.
 browser-deps:

@@ -20,6 +20,7 @@ from tenancy.models import Role
 from tests.api.conftest import png_bytes, populate
 from tests.conftest import dev_face
 from tests.factories import client_for, grant_consent, make_brand_kit, make_employee, make_user
+from tests.urls import tenant_url, url_of
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +31,7 @@ def admin(org_a):
 
 
 def kit_url(org, kit_id) -> str:
-    return f"/api/v1/orgs/{org.slug}/brand-kits/{kit_id}"
+    return tenant_url("brand-kit-detail", org, kit_id)
 
 
 def headshot_file(name: str = "team.jpg") -> io.BytesIO:
@@ -44,7 +45,7 @@ def headshot_file(name: str = "team.jpg") -> io.BytesIO:
 def test_a_kit_may_ask_for_klein_and_a_default_kit_shows_the_deployments_backend(org_a, admin, settings):
     settings.INFERENCE_BACKEND, settings.MODEL_STORE = "klein", "/srv/models"
     client = client_for(admin)
-    kit = client.post(f"/api/v1/orgs/{org_a.slug}/brand-kits", {"name": "Default", "spec": {"backend": "default"}},
+    kit = client.post(tenant_url("brand-kit-list", org_a), {"name": "Default", "spec": {"backend": "default"}},
                       format="json").json()
     assert kit["backend"] == "klein" and kit["spec"]["backend"] == "default"
     studio = client.patch(kit_url(org_a, kit["id"]), {"spec": {"backend": "studio"}}, format="json").json()
@@ -58,10 +59,10 @@ def test_a_kit_may_ask_for_klein_and_a_default_kit_shows_the_deployments_backend
 
 def test_a_style_reference_is_uploaded_kept_by_later_versions_compiled_and_removable(org_a, admin):
     client = client_for(admin)
-    kit = client.post(f"/api/v1/orgs/{org_a.slug}/brand-kits", {"name": "Team look", "spec": {"backend": "klein"}},
+    kit = client.post(tenant_url("brand-kit-list", org_a), {"name": "Team look", "spec": {"backend": "klein"}},
                       format="json").json()
-    uploaded = client.post(f"{kit_url(org_a, kit['id'])}/style-reference", {"style_reference": headshot_file()},
-                           format="multipart")
+    style_reference = tenant_url("brand-kit-style-reference", org_a, kit["id"])
+    uploaded = client.post(style_reference, {"style_reference": headshot_file()}, format="multipart")
     assert uploaded.status_code == 200, uploaded.content
     assert uploaded.json()["version"] == 2 and uploaded.json()["style_reference"].endswith("style-reference.jpg")
     # An unrelated edit keeps it; the compiled spec points the klein backend at the file.
@@ -70,20 +71,20 @@ def test_a_style_reference_is_uploaded_kept_by_later_versions_compiled_and_remov
     with Image.open(spec.style_reference) as im:
         assert im.size == (240, 300)
     assert "style_reference" not in BrandKitVersion.objects.get(kit_id=kit["id"], version=3).spec
-    removed = client.delete(f"{kit_url(org_a, kit['id'])}/style-reference")
+    removed = client.delete(style_reference)
     assert removed.status_code == 200 and removed.json()["style_reference"] is None
     assert brand_spec_for(BrandKitVersion.objects.get(kit_id=kit["id"], version=4)).style_reference is None
-    assert client.delete(f"{kit_url(org_a, kit['id'])}/style-reference").json()["version"] == 4  # nothing to remove
+    assert client.delete(style_reference).json()["version"] == 4  # nothing to remove
     # The version that had it still has it: old headshots stay explainable.
     assert brand_spec_for(BrandKitVersion.objects.get(kit_id=kit["id"], version=2)).style_reference
 
 
 def test_a_style_reference_that_is_not_an_image_is_refused_and_nothing_is_stored(org_a, admin):
     client = client_for(admin)
-    kit = client.post(f"/api/v1/orgs/{org_a.slug}/brand-kits", {"name": "Team look", "spec": {}}, format="json").json()
+    kit = client.post(tenant_url("brand-kit-list", org_a), {"name": "Team look", "spec": {}}, format="json").json()
     fake = io.BytesIO(b"%PDF-1.4 not an image")
     fake.name = "team.jpg"
-    response = client.post(f"{kit_url(org_a, kit['id'])}/style-reference", {"style_reference": fake},
+    response = client.post(tenant_url("brand-kit-style-reference", org_a, kit['id']), {"style_reference": fake},
                            format="multipart")
     assert response.status_code == 400
     assert response.json()["detail"] == "The style reference must be a JPEG, PNG or WebP image."
@@ -93,11 +94,11 @@ def test_a_style_reference_that_is_not_an_image_is_refused_and_nothing_is_stored
 def test_another_organizations_admin_cannot_set_or_remove_a_style_reference(org_a, org_b, admin):
     kit = make_brand_kit(org_a)
     outsider = client_for(make_user(org_b, Role.ADMIN))
-    assert outsider.post(f"/api/v1/orgs/{org_a.slug}/brand-kits/{kit.pk}/style-reference",
+    assert outsider.post(tenant_url("brand-kit-style-reference", org_a, kit.pk),
                          {"style_reference": headshot_file()}, format="multipart").status_code == 404
-    assert outsider.post(f"/api/v1/orgs/{org_b.slug}/brand-kits/{kit.pk}/style-reference",
+    assert outsider.post(tenant_url("brand-kit-style-reference", org_b, kit.pk),
                          {"style_reference": headshot_file()}, format="multipart").status_code == 404
-    assert outsider.delete(f"/api/v1/orgs/{org_b.slug}/brand-kits/{kit.pk}/style-reference").status_code == 404
+    assert outsider.delete(tenant_url("brand-kit-style-reference", org_b, kit.pk)).status_code == 404
     assert kit.versions.count() == 1
 
 
@@ -173,7 +174,7 @@ def test_the_editor_saves_the_backend_and_style_reference_and_its_preview_names_
     tenant = populate(org_a)
     client = Client()
     client.force_login(tenant.admin)
-    url = f"/app/{org_a.slug}/admin/brand-kits/{tenant.kit.pk}/"
+    url = url_of("portal:admin-brand-kit-edit", org_a, tenant.kit.pk)
     tenant.kit.versions.update(spec={**tenant.kit.current_version.spec, "backend": "default"})
     page = client.get(url).content.decode()
     assert 'id="preview-backend-label" data-backend="studio"' in page and "default)" in page

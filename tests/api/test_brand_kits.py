@@ -11,6 +11,7 @@ from brand_kits.services import brand_spec_for
 from inference.brand import BrandSpec
 from tenancy.models import Role
 from tests.factories import client_for, make_user
+from tests.urls import tenant_url
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ def admin(org_a):
 
 
 def kits_url(org) -> str:
-    return f"/api/v1/orgs/{org.slug}/brand-kits"
+    return tenant_url("brand-kit-list", org)
 
 
 def test_admin_creates_a_kit_that_compiles_to_a_brand_spec(org_a, admin):
@@ -45,13 +46,14 @@ def test_admin_creates_a_kit_that_compiles_to_a_brand_spec(org_a, admin):
 def test_an_edit_makes_a_new_version_and_keeps_the_old_one(org_a, admin):
     client = client_for(admin)
     kit = client.post(kits_url(org_a), {"name": "K", "spec": {}}, format="json").json()
-    edited = client.patch(f"{kits_url(org_a)}/{kit['id']}", {"spec": {"framing": {"eye_line": 0.38}}}, format="json")
+    edited = client.patch(tenant_url("brand-kit-detail", org_a, kit["id"]), {"spec": {"framing": {"eye_line": 0.38}}},
+                          format="json")
     assert edited.status_code == 200
     assert edited.json()["version"] == 2
     assert edited.json()["spec"]["framing"]["eye_line"] == 0.38
     # Only the named field changed; the rest of framing kept its values.
     assert edited.json()["spec"]["framing"]["aspect"] == kit["spec"]["framing"]["aspect"]
-    versions = client.get(f"{kits_url(org_a)}/{kit['id']}/versions").json()
+    versions = client.get(tenant_url("brand-kit-versions", org_a, kit['id'])).json()
     assert [v["version"] for v in versions] == [1, 2]
     assert versions[0]["spec"]["framing"]["eye_line"] == kit["spec"]["framing"]["eye_line"]
 
@@ -79,7 +81,7 @@ def test_uploaded_background_makes_an_image_kit(org_a, admin):
     Image.new("RGB", (300, 200), (200, 180, 150)).save(plate, "JPEG")
     plate.seek(0)
     plate.name = "office.jpg"
-    response = client.post(f"{kits_url(org_a)}/{kit['id']}/background", {"background_image": plate},
+    response = client.post(tenant_url("brand-kit-background", org_a, kit['id']), {"background_image": plate},
                            format="multipart")
     assert response.status_code == 200, response.content
     assert response.json()["spec"]["background"]["kind"] == "image"
@@ -93,7 +95,7 @@ def test_a_non_image_background_is_refused(org_a, admin):
     kit = client.post(kits_url(org_a), {"name": "Office", "spec": {}}, format="json").json()
     fake = io.BytesIO(b"%PDF-1.4 not an image")
     fake.name = "plate.jpg"
-    response = client.post(f"{kits_url(org_a)}/{kit['id']}/background", {"background_image": fake},
+    response = client.post(tenant_url("brand-kit-background", org_a, kit['id']), {"background_image": fake},
                            format="multipart")
     assert response.status_code == 400
     assert "JPEG, PNG or WebP" in response.json()["detail"]
@@ -103,14 +105,14 @@ def test_a_non_image_background_is_refused(org_a, admin):
 def test_deleting_a_kit_archives_it_and_keeps_its_versions(org_a, admin):
     client = client_for(admin)
     kit = client.post(kits_url(org_a), {"name": "Old", "spec": {}}, format="json").json()
-    assert client.delete(f"{kits_url(org_a)}/{kit['id']}").status_code == 204
+    assert client.delete(tenant_url("brand-kit-detail", org_a, kit['id'])).status_code == 204
     assert client.get(kits_url(org_a)).json()["results"] == []
     assert BrandKitVersion.objects.filter(kit_id=kit["id"]).count() == 1
 
 
 def test_admin_starts_a_kit_from_an_industry_preset_and_overrides_a_field(org_a, admin):
     client = client_for(admin)
-    presets = client.get(f"/api/v1/orgs/{org_a.slug}/brand-kit-presets").json()
+    presets = client.get(tenant_url("brand-kit-presets", org_a)).json()
     names = {p["name"] for p in presets}
     assert names == {"corporate_finance", "creative", "healthcare", "real_estate", "tech", "legal", "education"}
     healthcare = next(p for p in presets if p["name"] == "healthcare")
@@ -134,7 +136,7 @@ def test_an_unknown_preset_is_a_clear_400(org_a, admin):
 @pytest.mark.parametrize("documented", ["technology", "Technology", "tech"])
 def test_the_readme_preset_name_technology_starts_a_tech_kit(org_a, admin, documented):
     client = client_for(admin)
-    tech = next(p for p in client.get(f"/api/v1/orgs/{org_a.slug}/brand-kit-presets").json() if p["name"] == "tech")
+    tech = next(p for p in client.get(tenant_url("brand-kit-presets", org_a)).json() if p["name"] == "tech")
     response = client.post(kits_url(org_a), {"name": "Engineering", "preset": documented}, format="json")
     assert response.status_code == 201, response.content
     body = response.json()

@@ -9,17 +9,17 @@ import pytest
 from teams.management.commands.demo import demo_summary, native_noise_filtered
 from tests.factories import client_for
 from tests.portal.test_admin_selectors import add_headshot
+from tests.urls import tenant_url
 
 pytestmark = pytest.mark.django_db
 
 
 def test_one_approval_each_reads_as_one_approved_in_the_summary(tenant_a):
     extra = [add_headshot(tenant_a.headshot.request) for _ in range(3)]
-    org = f"/api/v1/orgs/{tenant_a.org.slug}"
     chosen = extra[1]  # an id well above 1, which the old summary printed as the "approved" figure
-    assert client_for(tenant_a.admin).post(f"{org}/headshots/{chosen.pk}/approve", {"approved": True},
+    assert client_for(tenant_a.admin).post(tenant_url("headshot-approve", tenant_a.org, chosen.pk), {"approved": True},
                                            format="json").status_code == 200
-    rows = client_for(tenant_a.employee_user).get(f"{org}/me/headshots").json()["results"]
+    rows = client_for(tenant_a.employee_user).get(tenant_url("my-headshot-list", tenant_a.org)).json()["results"]
     people = [{"name": "Ada", "headshots": rows, "request": {"status": "done"}},
               {"name": "Nobody yet", "request": {"status": "failed"}}]
     assert demo_summary(people) == {

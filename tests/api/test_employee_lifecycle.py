@@ -8,6 +8,7 @@ from teams.services import employee_update
 from teams.signals import employee_changed, employee_deleted
 from tenancy.models import Membership
 from tests.factories import client_for
+from tests.urls import tenant_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,15 +32,15 @@ def events():
 
 def test_an_admin_deactivating_an_employee_ends_their_access_and_announces_it(tenant_a, events):
     employee_client = client_for(tenant_a.employee_user)
-    assert employee_client.get(f"/api/v1/orgs/{tenant_a.org.slug}/me").status_code == 200
+    assert employee_client.get(tenant_url("me", tenant_a.org)).status_code == 200
 
     response = client_for(tenant_a.admin).patch(
-        f"/api/v1/orgs/{tenant_a.org.slug}/employees/{tenant_a.employee.pk}", {"active": False}, format="json")
+        tenant_url("employee-detail", tenant_a.org, tenant_a.employee.pk), {"active": False}, format="json")
 
     assert response.status_code == 200, response.content
     assert response.json()["active"] is False and response.json()["deactivated_at"]
     assert not Membership.objects.filter(organization=tenant_a.org, user=tenant_a.employee_user).exists()
-    assert employee_client.get(f"/api/v1/orgs/{tenant_a.org.slug}/me").status_code in (401, 404)
+    assert employee_client.get(tenant_url("me", tenant_a.org)).status_code in (401, 404)
     assert ("changed", tenant_a.employee.pk, False, ["active"]) in events
 
 
@@ -48,15 +49,16 @@ def test_an_unchanged_update_announces_nothing_and_a_duplicate_email_is_refused(
     assert events == []
     other = Employee.objects.create(organization=tenant_a.org, name="Other", email="other@example.com")
     response = client_for(tenant_a.admin).patch(
-        f"/api/v1/orgs/{tenant_a.org.slug}/employees/{other.pk}", {"external_id": "E-1"}, format="json")
+        tenant_url("employee-detail", tenant_a.org, other.pk), {"external_id": "E-1"}, format="json")
     assert response.status_code == 200
     clash = client_for(tenant_a.admin).patch(
-        f"/api/v1/orgs/{tenant_a.org.slug}/employees/{tenant_a.employee.pk}", {"external_id": "E-1"}, format="json")
+        tenant_url("employee-detail", tenant_a.org, tenant_a.employee.pk), {"external_id": "E-1"},
+        format="json")
     assert clash.status_code == 409 and clash.json()["code"] == "duplicate_external_id"
 
 
 def test_deleting_an_employee_announces_who_was_deleted(tenant_a, events):
     response = client_for(tenant_a.admin).delete(
-        f"/api/v1/orgs/{tenant_a.org.slug}/employees/{tenant_a.employee.pk}")
+        tenant_url("employee-detail", tenant_a.org, tenant_a.employee.pk))
     assert response.status_code == 204
     assert ("deleted", tenant_a.employee.pk, tenant_a.employee.email) in events

@@ -8,6 +8,7 @@ import pytest
 from teams.models import Employee, Team
 from tenancy.models import Role
 from tests.factories import client_for, make_user
+from tests.urls import tenant_url
 
 pytestmark = pytest.mark.django_db
 
@@ -25,22 +26,23 @@ def csv_file(text: str) -> io.BytesIO:
 
 def test_admin_creates_updates_and_deletes_an_employee(org_a, admin):
     client = client_for(admin)
-    url = f"/api/v1/orgs/{org_a.slug}/employees"
+    url = tenant_url("employee-list", org_a)
     created = client.post(url, {"name": "Ann", "email": "Ann@Acme.example", "external_id": "E1", "team": "Sales"},
                           format="json")
     assert created.status_code == 201
     assert created.json()["email"] == "ann@acme.example" and created.json()["team"] == "Sales"
     duplicate = client.post(url, {"name": "Ann 2", "email": "ann@acme.example"}, format="json")
     assert duplicate.status_code == 409
-    patched = client.patch(f"{url}/{created.json()['id']}", {"team": "Marketing"}, format="json")
+    ann = tenant_url("employee-detail", org_a, created.json()["id"])
+    patched = client.patch(ann, {"team": "Marketing"}, format="json")
     assert patched.json()["team"] == "Marketing"
-    assert client.delete(f"{url}/{created.json()['id']}").status_code == 204
+    assert client.delete(ann).status_code == 204
     assert not Employee.objects.exists()
 
 
 def test_csv_import_upserts_by_email_and_refuses_a_file_with_bad_rows_whole(org_a, admin):
     client = client_for(admin)
-    url = f"/api/v1/orgs/{org_a.slug}/employees/import"
+    url = tenant_url("employee-import", org_a)
     text = ("name,email,external_id,team\n"
             "Ann Lee,ann@acme.example,E1,Sales\n"
             "Bo Chan,not-an-email,E2,Sales\n"
@@ -64,14 +66,14 @@ def test_csv_import_upserts_by_email_and_refuses_a_file_with_bad_rows_whole(org_
 
 
 def test_csv_without_the_required_columns_is_a_clear_400(org_a, admin):
-    response = client_for(admin).post(f"/api/v1/orgs/{org_a.slug}/employees/import",
+    response = client_for(admin).post(tenant_url("employee-import", org_a),
                                       {"file": csv_file("first,last\nA,B\n")}, format="multipart")
     assert response.status_code == 400
     assert "name, email" in response.json()["detail"]
 
 
 def test_a_binary_file_is_not_taken_for_a_csv(org_a, admin):
-    response = client_for(admin).post(f"/api/v1/orgs/{org_a.slug}/employees/import",
+    response = client_for(admin).post(tenant_url("employee-import", org_a),
                                       {"file": _binary()}, format="multipart")
     assert response.status_code == 400
     assert not Employee.objects.exists()
@@ -85,7 +87,7 @@ def _binary() -> io.BytesIO:
 
 def test_admin_sets_title_department_employee_number_and_manager(org_a, admin):
     client = client_for(admin)
-    url = f"/api/v1/orgs/{org_a.slug}/employees"
+    url = tenant_url("employee-list", org_a)
     boss = client.post(url, {"name": "Grace Hopper", "email": "grace@acme.example"}, format="json").json()
     created = client.post(url, {"name": "Ada", "email": "ada@acme.example", "title": "Analyst",
                                 "department": "Engines", "employee_number": "E-0001", "manager": boss["id"]},
@@ -96,8 +98,8 @@ def test_admin_sets_title_department_employee_number_and_manager(org_a, admin):
     assert (body["manager"], body["manager_name"]) == (boss["id"], "Grace Hopper")
 
     # A manager who isn't an employee here is kept by name only.
-    patched = client.patch(f"{url}/{body['id']}", {"manager": None, "manager_name": "Charles Babbage",
-                                                   "title": "Countess"}, format="json").json()
+    change = {"manager": None, "manager_name": "Charles Babbage", "title": "Countess"}
+    patched = client.patch(tenant_url("employee-detail", org_a, body["id"]), change, format="json").json()
     assert (patched["manager"], patched["manager_name"], patched["title"]) == (None, "Charles Babbage", "Countess")
     listed = {e["email"]: e for e in client.get(url).json()["results"]}
     assert listed["ada@acme.example"]["manager_name"] == "Charles Babbage"
@@ -115,9 +117,9 @@ def test_admin_sets_title_department_employee_number_and_manager(org_a, admin):
 ])
 def test_directory_fields_are_validated_and_nothing_changes(org_a, admin, change, field):
     client = client_for(admin)
-    url = f"/api/v1/orgs/{org_a.slug}/employees"
+    url = tenant_url("employee-list", org_a)
     ada = client.post(url, {"name": "Ada", "email": "ada@acme.example", "title": "Analyst"}, format="json").json()
-    response = client.patch(f"{url}/{ada['id']}", change, format="json")
+    response = client.patch(tenant_url("employee-detail", org_a, ada['id']), change, format="json")
     assert response.status_code == 400, response.content
     assert field in str(response.json())
     assert Employee.objects.get(pk=ada["id"]).title == "Analyst"
@@ -125,17 +127,18 @@ def test_directory_fields_are_validated_and_nothing_changes(org_a, admin, change
 
 def test_a_manager_must_be_someone_else_in_the_same_organization(org_a, org_b, admin):
     client = client_for(admin)
-    url = f"/api/v1/orgs/{org_a.slug}/employees"
+    url = tenant_url("employee-list", org_a)
     outsider = Employee.objects.create(organization=org_b, name="B's CEO", email="ceo@b.example")
     ada = client.post(url, {"name": "Ada", "email": "ada@acme.example"}, format="json").json()
-    other_org = client.patch(f"{url}/{ada['id']}", {"manager": outsider.pk}, format="json")
-    unused = client.patch(f"{url}/{ada['id']}", {"manager": outsider.pk + 1000}, format="json")
+    ada_url = tenant_url("employee-detail", org_a, ada["id"])
+    other_org = client.patch(ada_url, {"manager": outsider.pk}, format="json")
+    unused = client.patch(ada_url, {"manager": outsider.pk + 1000}, format="json")
     assert other_org.status_code == unused.status_code == 400
     # Another organization's id is answered exactly like an unused one: it reveals nothing.
     assert other_org.json()["detail"].replace(str(outsider.pk), "N") == \
         unused.json()["detail"].replace(str(outsider.pk + 1000), "N")
     created = client.post(url, {"name": "Bo", "email": "bo@acme.example", "manager": outsider.pk}, format="json")
     assert created.status_code == 400 and not Employee.objects.filter(email="bo@acme.example").exists()
-    own = client.patch(f"{url}/{ada['id']}", {"manager": ada["id"]}, format="json")
+    own = client.patch(ada_url, {"manager": ada["id"]}, format="json")
     assert own.status_code == 400 and "own manager" in own.json()["detail"]
     assert Employee.objects.get(pk=ada["id"]).manager is None

@@ -12,12 +12,13 @@ from teams.labels import read_label
 from teams.services import headshot_approve
 from tests.api.conftest import populate
 from tests.factories import client_for
+from tests.urls import tenant_url
 
 pytestmark = pytest.mark.django_db
 
 
 def export(client, org, **params) -> zipfile.ZipFile:
-    response = client.get(f"/api/v1/orgs/{org.slug}/exports/headshots.zip", params)
+    response = client.get(tenant_url("headshot-export", org), params)
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment")
     return zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))

@@ -13,6 +13,7 @@ from tenancy.models import Role
 from tests.conftest import dev_face
 from tests.factories import client_for, grant_consent, make_employee, make_user
 from tests.jobs_support import dramatiq_worker, wait_for
+from tests.urls import tenant_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.redis]
 # Four variants keep the test quick; production kits default to 24 per person.
@@ -32,24 +33,24 @@ def test_employee_request_runs_through_redis_dramatiq_and_ray_to_stored_headshot
     user = make_user(org_a, Role.EMPLOYEE)
     grant_consent(make_employee(org_a, user, external_id="E-42"))
     admin_api, me_api = client_for(admin), client_for(user)
-    base = f"/api/v1/orgs/{org_a.slug}"
-    assert admin_api.post(f"{base}/brand-kits", {"name": "Blue", "spec": BRAND}, format="json").status_code == 201
+    created = admin_api.post(tenant_url("brand-kit-list", org_a), {"name": "Blue", "spec": BRAND}, format="json")
+    assert created.status_code == 201
 
     selfies = [named(dev_face("barack_obama", n)) for n in (1, 2, 3)]
-    assert me_api.post(f"{base}/me/selfies", {"files": selfies}, format="multipart").status_code == 201
-    started = me_api.post(f"{base}/me/generation-requests", {}, format="json")
+    assert me_api.post(tenant_url("my-selfie-list", org_a), {"files": selfies}, format="multipart").status_code == 201
+    started = me_api.post(tenant_url("my-generation-request-list", org_a), {}, format="json")
     assert started.status_code == 201, started.content
     assert started.json()["status"] == "queued"
     # The job went to Redis on commit; nothing ran yet.
     assert redis_broker.client.llen(f"{redis_broker.namespace}:generation") == 1
 
-    request_url = f"{base}/me/generation-requests/{started.json()['id']}"
+    request_url = tenant_url("my-generation-request-detail", org_a, started.json()['id'])
     with dramatiq_worker():
         done = wait_for(lambda: (r := me_api.get(request_url).json())["status"] in ("done", "failed") and r, 240)
     assert done["status"] == "done", done
     assert done["progress_done"] == done["progress_total"] == 4
 
-    headshots = me_api.get(f"{base}/me/headshots").json()["results"]
+    headshots = me_api.get(tenant_url("my-headshot-list", org_a)).json()["results"]
     stored = Headshot.objects.filter(request_id=done["id"])
     assert len(headshots) == stored.filter(qc_passed=True).count() >= 3
     assert [h["rank"] for h in headshots] == sorted(h["rank"] for h in headshots)
@@ -57,7 +58,7 @@ def test_employee_request_runs_through_redis_dramatiq_and_ray_to_stored_headshot
         assert headshot["brand_kit_version"] == 1
         assert headshot["qc"]["identity_distance"] < 0.6
         assert headshot["sizes"] == [256, 512]
-        image = me_api.get(f"{base}/headshots/{headshot['id']}/file", {"size": 512})
+        image = me_api.get(tenant_url("headshot-file", org_a, headshot['id']), {"size": 512})
         with Image.open(io.BytesIO(b"".join(image.streaming_content))) as im:
             assert im.size[0] == 512
             top_band = np.asarray(im.convert("RGB"))[:20].reshape(-1, 3).mean(axis=0)
@@ -70,9 +71,10 @@ def test_employee_request_runs_through_redis_dramatiq_and_ray_to_stored_headshot
 
     # Favourite, approval and export complete the loop.
     chosen = headshots[0]["id"]
-    assert me_api.post(f"{base}/me/headshots/{chosen}/select", {"selected": True}, format="json").status_code == 200
-    assert admin_api.post(f"{base}/headshots/{chosen}/approve", {}, format="json").status_code == 200
-    export = admin_api.get(f"{base}/exports/headshots.zip")
+    selected = me_api.post(tenant_url("my-headshot-select", org_a, chosen), {"selected": True}, format="json")
+    assert selected.status_code == 200
+    assert admin_api.post(tenant_url("headshot-approve", org_a, chosen), {}, format="json").status_code == 200
+    export = admin_api.get(tenant_url("headshot-export", org_a))
     import csv
     import zipfile
 

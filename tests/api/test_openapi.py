@@ -7,12 +7,13 @@ from django.core.management import call_command
 
 from config.urls import tenant_patterns
 from tests.factories import client_for
+from tests.urls import url_of
 
 pytestmark = pytest.mark.django_db
 
 
 def test_schema_is_served_and_lists_every_tenant_endpoint(tmp_path):
-    response = client_for(None).get("/api/schema/")
+    response = client_for(None).get(url_of("schema"))
     assert response.status_code == 200
     schema = yaml.safe_load(response.content)
     paths = set(schema["paths"])

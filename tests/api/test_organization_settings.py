@@ -6,19 +6,20 @@ import pytest
 from teams.services import TeamsError, generation_request_start
 from tenancy.models import Role
 from tests.factories import client_for, grant_consent, make_brand_kit, make_employee, make_user
+from tests.urls import tenant_url
 
 pytestmark = pytest.mark.django_db
 
 
 def test_new_organizations_need_8_of_at_most_15_selfies(org_a):
     admin = make_user(org_a, Role.ADMIN)
-    body = client_for(admin).get(f"/api/v1/orgs/{org_a.slug}/settings").json()
+    body = client_for(admin).get(tenant_url("organization-settings", org_a)).json()
     assert (body["selfies_required"], body["selfies_max"]) == (8, 15)
 
 
 def test_admin_changes_the_bounds_within_limits(org_a):
     client = client_for(make_user(org_a, Role.ADMIN))
-    url = f"/api/v1/orgs/{org_a.slug}/settings"
+    url = tenant_url("organization-settings", org_a)
     assert client.patch(url, {"selfies_required": 10}, format="json").json()["selfies_required"] == 10
     refused = client.patch(url, {"selfies_required": 12, "selfies_max": 11}, format="json")
     assert refused.status_code == 400

@@ -7,12 +7,13 @@ from brand_kits.services import brand_kit_update
 from teams.models import GenerationRequest, Headshot, RequestStatus, ReviewStatus
 from teams.review import headshot_review_approve
 from tests.factories import client_for
+from tests.urls import tenant_url
 
 pytestmark = pytest.mark.django_db
 
 
 def url(tenant, headshot_id: int, action: str) -> str:
-    return f"/api/v1/orgs/{tenant.org.slug}/headshots/{headshot_id}/{action}"
+    return tenant_url(f"headshot-{action}", tenant.org, headshot_id)
 
 
 def ready_for_another_request(tenant) -> None:
@@ -107,7 +108,7 @@ def test_employees_cannot_review(tenant_a):
 
 def test_the_headshot_list_shows_review_fields(tenant_a):
     headshot_review_approve(headshot=tenant_a.headshot, actor=tenant_a.admin, note="Great")
-    rows = client_for(tenant_a.admin).get(f"/api/v1/orgs/{tenant_a.org.slug}/headshots").json()["results"]
+    rows = client_for(tenant_a.admin).get(tenant_url("headshot-list", tenant_a.org)).json()["results"]
     assert [(r["review_status"], r["review_note"], r["approved"]) for r in rows] == [("approved", "Great", True)]
 
 

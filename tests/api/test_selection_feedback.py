@@ -9,6 +9,7 @@ from inference.ranking import RankingModel, headshot_features
 from teams.models import Headshot
 from tests.api.conftest import png_bytes
 from tests.factories import client_for
+from tests.urls import tenant_url
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +32,7 @@ def test_a_pick_moves_the_kits_ranking_towards_what_was_picked(tenant_a):
     before = RankingModel()
     entry = {"params": close_up.variant_params, "qc": close_up.qc}
 
-    url = f"/api/v1/orgs/{tenant_a.org.slug}/me/headshots/{close_up.pk}/select"
+    url = tenant_url("my-headshot-select", tenant_a.org, close_up.pk)
     assert client_for(tenant_a.employee_user).post(url, {"selected": True}, format="json").status_code == 200
 
     state = BrandKit.objects.get(pk=tenant_a.kit.pk).ranking_state

@@ -12,6 +12,7 @@ from teams.models import IdentityProfile, Selfie, SelfieEmbedding
 from tenancy.models import Role
 from tests.conftest import dev_face
 from tests.factories import client_for, grant_consent, make_employee, make_user
+from tests.urls import tenant_url
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +34,7 @@ def named(data: bytes, name: str) -> io.BytesIO:
 
 def upload(org, user, *paths):
     files = [named(p.read_bytes(), f"{p.parent.name}-{p.name}") for p in paths]
-    return client_for(user).post(f"/api/v1/orgs/{org.slug}/me/selfies", {"files": files}, format="multipart")
+    return client_for(user).post(tenant_url("my-selfie-list", org), {"files": files}, format="multipart")
 
 
 def test_a_colleagues_photo_cannot_slip_into_the_set(org_a, employee_user):
@@ -53,7 +54,7 @@ def test_a_near_duplicate_is_refused(org_a, employee_user):
     with Image.open(dev_face("jack_dorsey", 1)) as im:
         out = io.BytesIO()
         im.convert("RGB").resize((im.width - 4, im.height - 4)).save(out, "JPEG", quality=80)  # a re-saved copy
-    response = client_for(employee_user).post(f"/api/v1/orgs/{org_a.slug}/me/selfies",
+    response = client_for(employee_user).post(tenant_url("my-selfie-list", org_a),
                                               {"files": [named(out.getvalue(), "copy.jpg")]}, format="multipart")
     assert response.status_code == 400
     assert response.json()["rejected"][0]["reasons"] == ["duplicate"]
@@ -70,13 +71,14 @@ def test_the_identity_profile_is_the_robust_centre_of_the_set_and_follows_deleti
     assert np.linalg.norm(vectors - centre, axis=1).max() < 0.55
     # Biometric rows live apart from the photos and go with them.
     first = Selfie.objects.order_by("id").first()
-    assert client_for(employee_user).delete(f"/api/v1/orgs/{org_a.slug}/me/selfies/{first.pk}").status_code == 204
+    first_url = tenant_url("my-selfie-detail", org_a, first.pk)
+    assert client_for(employee_user).delete(first_url).status_code == 204
     assert SelfieEmbedding.objects.count() == 2
     assert IdentityProfile.objects.get().profile["count"] == 2
 
 
 def test_the_set_summary_says_when_the_set_is_ready(org_a, employee_user):
-    url = f"/api/v1/orgs/{org_a.slug}/me/selfies"
+    url = tenant_url("my-selfie-list", org_a)
     upload(org_a, employee_user, dev_face("jennifer", 1), dev_face("jennifer", 3))
     assert client_for(employee_user).get(url).json()["set"]["ready"] is False
     upload(org_a, employee_user, dev_face("jennifer", 5))

@@ -15,6 +15,7 @@ from teams.models import Selfie
 from tenancy.models import Role
 from tests.conftest import NEGATIVES, dev_face
 from tests.factories import client_for, grant_consent, make_employee, make_user
+from tests.urls import tenant_url
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +34,7 @@ def named(data: bytes, name: str) -> io.BytesIO:
 
 
 def upload(org, user, *files):
-    return client_for(user).post(f"/api/v1/orgs/{org.slug}/me/selfies", {"files": list(files)}, format="multipart")
+    return client_for(user).post(tenant_url("my-selfie-list", org), {"files": list(files)}, format="multipart")
 
 
 def stored_files() -> list[Path]:
@@ -137,7 +138,7 @@ def test_heic_selfies_are_accepted(org_a, employee_user):
 
 
 def test_upload_without_files_is_a_clear_400(org_a, employee_user):
-    response = client_for(employee_user).post(f"/api/v1/orgs/{org_a.slug}/me/selfies", {}, format="multipart")
+    response = client_for(employee_user).post(tenant_url("my-selfie-list", org_a), {}, format="multipart")
     assert response.status_code == 400
     assert "files" in response.json()["detail"]
 

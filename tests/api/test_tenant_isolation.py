@@ -1,13 +1,48 @@
 """Tenant isolation, as a matrix over every tenant endpoint: nobody outside organization A ever sees A's data."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import URLPattern
 
 from config.urls import tenant_patterns
 from tests.factories import client_for
+from tests.urls import tenant_url, url_of
 
 pytestmark = pytest.mark.django_db
+
+
+# The matrix runs some 500 tests against the same two populated organizations: they are made once for the module,
+# in a transaction rolled back at its end, and each test runs in its own savepoint inside it (the `db` fixture), so
+# every test still starts from exactly these rows. Their files live in one media folder for the module.
+@pytest.fixture(scope="module")
+def _module_tenants(django_db_setup, django_db_blocker, tmp_path_factory):
+    from django.db import transaction
+    from django.test import override_settings
+
+    from tests.api.conftest import populate
+    from tests.factories import make_org
+
+    media = tmp_path_factory.mktemp("isolation-media")
+    with django_db_blocker.unblock(), override_settings(MEDIA_ROOT=media), transaction.atomic():
+        yield media, populate(make_org("Acme")), populate(make_org("Globex"))
+        transaction.set_rollback(True)
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, _module_tenants):
+    settings.MEDIA_ROOT = _module_tenants[0]
+
+
+@pytest.fixture
+def tenant_a(_module_tenants, db):
+    return _module_tenants[1]
+
+
+@pytest.fixture
+def tenant_b(_module_tenants, db):
+    return _module_tenants[2]
 
 METHODS = ("get", "post", "patch", "put", "delete")
 # Payloads valid enough to get past parsing, so only the tenant check can stop them.
@@ -28,12 +63,15 @@ def endpoints() -> list[tuple[str, str, str]]:
 ENDPOINTS = endpoints()
 
 
+ROUTE_NAMES = {route: name for name, route, _ in ENDPOINTS}
+
+
 def url_for(route: str, slug: str, ids: dict[str, int]) -> str:
-    path = route
-    for key, value in ids.items():
-        path = path.replace(f"<int:{key}>", str(value))
-    assert "<" not in path, f"{route}: add its URL parameter to Tenant.ids() so the isolation matrix covers it"
-    return f"/api/v1/orgs/{slug}/{path}"
+    """The route's URL by its name, reversed with these ids (every parameter must be an <int:...> one of them)."""
+    params = dict(reversed(p.split(":", 1)) for p in re.findall(r"<([^>]+)>", route))
+    assert all(params[key] == "int" and key in ids for key in params), \
+        f"{route}: add its URL parameter to Tenant.ids() so the isolation matrix covers it"
+    return tenant_url(ROUTE_NAMES[route], slug, **{key: ids[key] for key in params})
 
 
 def body(response) -> bytes:
@@ -100,7 +138,7 @@ def test_employee_cannot_fetch_a_colleagues_headshot_file(tenant_a):
     from tests.api.conftest import populate
 
     colleague = populate(tenant_a.org)
-    url = url_for("headshots/<int:headshot_id>/file", tenant_a.org.slug, {"headshot_id": colleague.headshot.pk})
+    url = tenant_url("headshot-file", tenant_a.org, colleague.headshot.pk)
     assert client_for(tenant_a.employee_user).get(url).status_code == 404
     assert client_for(colleague.employee_user).get(url).status_code == 200
     assert client_for(tenant_a.admin).get(url).status_code == 200
@@ -137,7 +175,7 @@ def test_identity_b_admin_cannot_accept_a_invite_for_their_own_account(tenant_a,
     from accounts.services import invite_create
 
     token = invite_create(organization=tenant_a.org, email="someone@a.example", invited_by=tenant_a.admin).token
-    response = client_for(tenant_b.admin).post("/api/v1/invites/accept", {"token": token}, format="json")
+    response = client_for(tenant_b.admin).post(url_of("api:invite-accept"), {"token": token}, format="json")
     assert response.status_code == 403 and response.json()["code"] == "invite_other_account"
     assert not tenant_b.admin.memberships.filter(organization=tenant_a.org).exists()
 
@@ -146,14 +184,14 @@ def test_identity_b_sso_config_cannot_name_a_domain_only_a_verified(tenant_a, te
     from tests.saml_idp import TestIdP
 
     domain = tenant_a.extra["domain_id"].domain  # verified by A
-    response = client_for(tenant_b.admin).put(f"/api/v1/orgs/{tenant_b.org.slug}/sso", {
+    response = client_for(tenant_b.admin).put(tenant_url("sso", tenant_b.org), {
         "metadata_xml": TestIdP().metadata_xml(), "allowed_domains": [domain], "enabled": True}, format="json")
     assert response.status_code == 400 and response.json()["code"] == "domain_not_verified"
 
 
 def test_identity_b_cannot_claim_a_verified_domain_of_a(tenant_a, tenant_b):
     domain = tenant_a.extra["domain_id"].domain
-    response = client_for(tenant_b.admin).post(f"/api/v1/orgs/{tenant_b.org.slug}/domains", {"domain": domain},
+    response = client_for(tenant_b.admin).post(tenant_url("domain-list", tenant_b.org), {"domain": domain},
                                                format="json")
     assert response.status_code == 409 and tenant_a.org.name.encode() not in response.content
 
@@ -164,7 +202,7 @@ def test_identity_b_scim_token_never_reaches_a_users(tenant_a, tenant_b):
     _token, secret = scim_token_create(organization=tenant_b.org, created_by=tenant_b.admin, name="B's IdP")
     client = client_for(None)
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    user_url = f"/scim/v2/Users/{tenant_a.employee.pk}"
+    user_url = url_of("scim:user", tenant_a.employee.pk)
     assert client.get(user_url).status_code == 404
     patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
              "Operations": [{"op": "replace", "value": {"active": False}}]}
@@ -172,5 +210,5 @@ def test_identity_b_scim_token_never_reaches_a_users(tenant_a, tenant_b):
     assert client.delete(user_url).status_code == 404
     tenant_a.employee.refresh_from_db()
     assert tenant_a.employee.active
-    listed = client.get("/scim/v2/Users", {"filter": f'userName eq "{tenant_a.employee.email}"'})
+    listed = client.get(url_of("scim:users"), {"filter": f'userName eq "{tenant_a.employee.email}"'})
     assert listed.status_code == 200 and listed.json()["totalResults"] == 0

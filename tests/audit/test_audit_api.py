@@ -11,6 +11,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from audit.services import record
 from tests.factories import client_for
+from tests.urls import tenant_url
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +37,7 @@ def logged(tenant_a, tenant_b):
 
 
 def listing(tenant, **params):
-    response = client_for(tenant.admin).get(f"/api/v1/orgs/{tenant.org.slug}/audit-events", params)
+    response = client_for(tenant.admin).get(tenant_url("audit-event-list", tenant.org), params)
     assert response.status_code == 200, response.content
     return response.json()
 
@@ -75,15 +76,15 @@ def test_pages_follow_limit_and_offset(logged):
                                           ({"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"},
                                            "until")])
 def test_a_bad_filter_is_a_clear_400(logged, params, field):
-    for path in ("audit-events", "audit-events.csv"):
-        response = client_for(logged.admin).get(f"/api/v1/orgs/{logged.org.slug}/{path}", params)
+    for name in ("audit-event-list", "audit-event-csv"):
+        response = client_for(logged.admin).get(tenant_url(name, logged.org), params)
         assert response.status_code == 400
         assert response.json()["code"] == "invalid" and field in response.json()["errors"]
 
 
 def test_employees_and_outsiders_cannot_read_the_log(logged, tenant_b):
-    for path, accept in (("audit-events", "application/json"), ("audit-events.csv", "text/csv")):
-        url = f"/api/v1/orgs/{logged.org.slug}/{path}"
+    for name, accept in (("audit-event-list", "application/json"), ("audit-event-csv", "text/csv")):
+        url = tenant_url(name, logged.org)
         assert client_for(logged.employee_user).get(url, HTTP_ACCEPT=accept).status_code == 403
         assert client_for(tenant_b.admin).get(url, HTTP_ACCEPT=accept).status_code == 404
         refused = client_for(None).get(url, HTTP_ACCEPT=accept)
@@ -91,7 +92,7 @@ def test_employees_and_outsiders_cannot_read_the_log(logged, tenant_b):
 
 
 def test_csv_export_streams_the_filtered_events(logged):
-    response = client_for(logged.admin).get(f"/api/v1/orgs/{logged.org.slug}/audit-events.csv",
+    response = client_for(logged.admin).get(tenant_url("audit-event-csv", logged.org),
                                             {"action": "employee."}, HTTP_ACCEPT="text/csv")
     assert response.status_code == 200 and response.streaming
     assert response["Content-Type"].startswith("text/csv")
@@ -105,7 +106,7 @@ def test_csv_export_streams_the_filtered_events(logged):
 
 def test_csv_cells_never_start_a_spreadsheet_formula(tenant_a):
     record(action="=HYPERLINK(\"http://evil\")", organization=tenant_a.org, actor="system")
-    response = client_for(tenant_a.admin).get(f"/api/v1/orgs/{tenant_a.org.slug}/audit-events.csv",
+    response = client_for(tenant_a.admin).get(tenant_url("audit-event-csv", tenant_a.org),
                                               {"action": "=HYPERLINK"})
     [row] = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert row["action"].startswith("'=")

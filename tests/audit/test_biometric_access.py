@@ -14,6 +14,7 @@ from teams.services import headshot_approve
 from tests.factories import client_for, grant_consent, make_brand_kit
 from tests.integrations.test_directory_api import key_for, with_real_photo
 from tests.rollouts.conftest import ready_employee, use_standin
+from tests.urls import tenant_url, url_of
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ def portal_client(user) -> Client:
 
 
 def test_a_reviewer_looking_at_a_selfie_is_recorded(tenant_a):
-    url = f"/app/{tenant_a.org.slug}/admin/selfies/{tenant_a.selfie.pk}/image.jpg"
+    url = url_of("portal:admin-selfie-image", tenant_a.org, tenant_a.selfie.pk)
     assert portal_client(tenant_a.admin).get(url).status_code == 200
     [event] = AuditEvent.objects.filter(action="selfie.viewed")
     assert (event.actor_type, event.actor_id, event.organization_id) == ("user", str(tenant_a.admin.pk),
@@ -36,7 +37,7 @@ def test_a_reviewer_looking_at_a_selfie_is_recorded(tenant_a):
 
 def test_an_employee_looking_at_their_own_selfie_is_recorded_and_a_refusal_is_not_a_view(tenant_a, tenant_b):
     grant_consent(tenant_a.employee)
-    url = f"/app/{tenant_a.org.slug}/selfies/{tenant_a.selfie.pk}/thumbnail.jpg"
+    url = url_of("portal:selfie-thumbnail", tenant_a.org, tenant_a.selfie.pk)
     assert portal_client(tenant_a.employee_user).get(url).status_code == 200
     assert portal_client(tenant_b.admin).get(url).status_code in (302, 403, 404)
     [event] = AuditEvent.objects.filter(action="selfie.viewed")
@@ -46,10 +47,11 @@ def test_an_employee_looking_at_their_own_selfie_is_recorded_and_a_refusal_is_no
 def test_headshot_file_reads_are_recorded_for_members_and_api_keys(tenant_a):
     with_real_photo(tenant_a.headshot)
     headshot_approve(headshot=tenant_a.headshot)
-    url = f"/api/v1/orgs/{tenant_a.org.slug}/headshots/{tenant_a.headshot.pk}/file"
+    url = tenant_url("headshot-file", tenant_a.org, tenant_a.headshot.pk)
     assert client_for(tenant_a.employee_user).get(url).status_code == 200
     hris = key_for(tenant_a.org)
-    assert hris.get(f"/api/v1/directory/employees/{tenant_a.employee.external_id}/headshot").status_code == 200
+    headshot = url_of("integrations:directory-employee-headshot", tenant_a.employee.external_id)
+    assert hris.get(headshot).status_code == 200
     member, key = AuditEvent.objects.filter(action="headshot.viewed").order_by("id")
     assert (member.actor_type, member.actor_id, member.organization_id) == (
         "user", str(tenant_a.employee_user.pk), tenant_a.org.pk)
@@ -97,17 +99,16 @@ def test_withdrawing_consent_records_the_deletion_of_biometric_data(tenant_a):
 def test_no_event_holds_the_persons_email_or_name_after_a_typical_flow(tenant_a):
     """Create, edit, view, approve, withdraw, delete: the log keeps ids and field names, never who the person is."""
     org, admin = tenant_a.org, client_for(tenant_a.admin)
-    base = f"/api/v1/orgs/{org.slug}"
-    created = admin.post(f"{base}/employees", {"name": "Zelda Quarterman", "email": "zelda.q@example.com",
+    created = admin.post(tenant_url("employee-list", org), {"name": "Zelda Quarterman", "email": "zelda.q@example.com",
                                                "title": "Analyst"}, format="json")
     assert created.status_code == 201, created.content
     employee_id = created.json()["id"]
-    assert admin.patch(f"{base}/employees/{employee_id}", {"name": "Zelda Q. Quarterman"},
+    assert admin.patch(tenant_url("employee-detail", org, employee_id), {"name": "Zelda Q. Quarterman"},
                        format="json").status_code == 200
-    portal_client(tenant_a.admin).get(f"/app/{org.slug}/admin/selfies/{tenant_a.selfie.pk}/image.jpg")
+    portal_client(tenant_a.admin).get(url_of("portal:admin-selfie-image", org, tenant_a.selfie.pk))
     grant_consent(tenant_a.employee)
-    assert client_for(tenant_a.employee_user).delete(f"{base}/me/consent").status_code == 200
-    assert admin.delete(f"{base}/employees/{employee_id}").status_code == 204
+    assert client_for(tenant_a.employee_user).delete(tenant_url("my-consent", org)).status_code == 200
+    assert admin.delete(tenant_url("employee-detail", org, employee_id)).status_code == 204
 
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     assert {"http.post", "http.patch", "http.delete", "employee.created", "employee.updated", "employee.deleted",

@@ -16,6 +16,7 @@ from teams.services import employee_delete
 from tenancy.models import Membership, Role
 from tenancy.services import membership_set_role
 from tests.factories import client_for, grant_consent, make_employee, make_user, verify_domain
+from tests.urls import tenant_url, url_of
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +60,7 @@ def test_a_role_change_whose_event_cannot_be_written_is_not_made(owner_and_membe
 
 def test_over_the_api_the_refusal_is_a_clear_503_and_nothing_changed(org_a, owner_and_member, log_refuses_inserts):
     owner, member = owner_and_member
-    response = client_for(owner.user).patch(f"/api/v1/orgs/{org_a.slug}/members/{member.pk}", {"role": "admin"},
+    response = client_for(owner.user).patch(tenant_url("member-detail", org_a, member.pk), {"role": "admin"},
                                             format="json")
     assert response.status_code == 503
     assert response.json() == {"code": "audit_unavailable", "detail": "Could not record the audit event, so nothing "
@@ -149,7 +150,7 @@ def test_a_scim_create_whose_event_cannot_be_written_is_a_scim_503_and_no_user(o
 
     _token, secret = scim_token_create(organization=org_a, created_by=None)  # issued (and logged) first
     refuse_inserts()
-    response = APIClient().post("/scim/v2/Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+    response = APIClient().post(url_of("scim:users"), {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
                                                    "userName": "new.person@example.com", "active": True},
                                 format="json", HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert response.status_code == 503

@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from tenancy.models import Membership, OrganizationDomain, Role
 from tests.factories import make_org, make_user
+from tests.urls import url_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,7 +25,7 @@ def test_owner_grants_admin_and_claims_a_domain(request, size, login_as, audit, 
     page = request.getfixturevalue(f"{size}_page")
     org, owner = company
     login_as(page, owner)
-    page.goto(f"/app/{org.slug}/admin/access/")
+    page.goto(url_of("portal:admin-access", org))
     row = page.locator("tr.member", has_text="colleague@initech.example")
     row.get_by_label("Role of colleague@initech.example").select_option("admin")
     row.get_by_role("button", name="Save role").click()

@@ -16,6 +16,7 @@ from teams.models import Employee
 from tenancy.models import Role
 from tests.factories import make_org, make_user
 from tests.jobs_support import dramatiq_worker, wait_for
+from tests.urls import url_of
 from tests.webhooks.conftest import receiver  # noqa: F401 (fixture)
 from webhooks.models import DeliveryStatus, WebhookDelivery
 
@@ -34,7 +35,7 @@ def admin_pages(desktop_page, phone_page, login_as, transactional_db):
     admin = make_user(org, Role.OWNER, email="it@initech.example")
     login_as(desktop_page, admin)
     login_as(phone_page, admin)
-    desktop_page.goto(f"/app/{org.slug}/admin/settings/")
+    desktop_page.goto(url_of("portal:admin-settings", org))
     return org, admin, desktop_page, phone_page
 
 
@@ -47,7 +48,7 @@ def test_admin_creates_an_api_key_and_the_pull_api_accepts_it(admin_pages, audit
     key = page.locator("#new-secret").inner_text()
     assert key.startswith("hs_live_")
     audit(page, "admin-api-keys-created")
-    pulled = requests.get(f"{live_server.url}/api/v1/directory/employees", timeout=30,
+    pulled = requests.get(live_server.url + url_of("integrations:directory-employees"), timeout=30,
                           headers={"Authorization": f"Bearer {key}"})
     assert pulled.status_code == 200, pulled.text
     page.goto(page.url)  # the key is never shown again; its last use is
@@ -101,7 +102,7 @@ def test_admin_adds_a_webhook_and_the_test_event_arrives_verified(
     expect(row.locator(".delivery-status")).to_have_text("Succeeded")
     expect(row.locator(".delivery-attempts")).to_contain_text("1 /")
     both(audit, page, phone, "admin-webhook-delivery-log")
-    page.goto(f"/app/{org.slug}/admin/settings/webhooks/")
+    page.goto(url_of("portal:admin-webhooks", org))
     audit(page, "admin-webhooks")
 
 

@@ -21,6 +21,7 @@ from teams.services import generation_request_start, selfies_upload
 from tenancy.models import Role
 from tests.conftest import dev_face
 from tests.factories import make_employee, make_org, make_user
+from tests.urls import url_of
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
@@ -58,7 +59,7 @@ def test_admin_creates_a_kit_invites_reviews_real_headshots_approves_and_exports
     org = make_org("Initech")
     admin = make_user(org, Role.ADMIN)
     employee = seeded_employee(org)
-    admin_base = f"/app/{org.slug}/admin/"
+    admin_base = url_of("portal:admin-dashboard", org)
     page = desktop_page
     login_as(page, admin)
     login_as(phone_page, admin)

@@ -13,6 +13,7 @@ from privacy.receipts import verify
 from teams.models import Employee
 from tenancy.models import Role
 from tests.factories import grant_consent, make_employee, make_org, make_user
+from tests.urls import url_of
 
 pytestmark = [pytest.mark.slow]
 
@@ -26,7 +27,7 @@ def test_admin_erases_a_person_and_downloads_the_signed_receipt(
     page = desktop_page
     login_as(page, admin)
     login_as(phone_page, admin)
-    page.goto(f"/app/{org.slug}/admin/settings/")
+    page.goto(url_of("portal:admin-settings", org))
     page.get_by_role("link", name="Privacy").first.click()
     page.get_by_label("Find by name or email").fill("grace")
     page.get_by_role("button", name="Find", exact=True).click()
@@ -58,7 +59,7 @@ def test_admin_connects_bamboohr_and_the_credentials_stay_write_only(
     page = desktop_page
     login_as(page, admin)
     login_as(phone_page, admin)
-    page.goto(f"/app/{org.slug}/admin/settings/")
+    page.goto(url_of("portal:admin-settings", org))
     page.get_by_role("link", name="Directory connections").first.click()
     bamboo = page.locator('section.connection[data-kind="bamboohr"]')
     bamboo.get_by_label("Company domain (the part before .bamboohr.com)").fill("initech")

@@ -16,6 +16,7 @@ from tenancy.models import Membership, Role
 from tests.factories import grant_consent, make_brand_kit, make_employee, make_org, make_user
 from tests.jobs_support import dramatiq_worker
 from tests.rollouts.conftest import VARIANTS, local_ray, ready_employee, use_standin  # noqa: F401 (fixture)
+from tests.urls import url_of
 
 pytestmark = [pytest.mark.slow]
 
@@ -48,7 +49,7 @@ def test_admin_starts_a_team_rollout_and_watches_it_finish(
     login_as(page, admin)
     login_as(phone_page, admin)
 
-    page.goto("/app/")  # an admin lands on the admin dashboard
+    page.goto(url_of("portal:orgs"))  # an admin lands on the admin dashboard
     expect(page.locator("h1")).to_have_text("Rollout dashboard")
     page.get_by_role("navigation", name="Admin sections").get_by_role("link", name="Rollouts").click()
     page.get_by_label("Who").select_option(label="Team: Design")
@@ -90,7 +91,7 @@ def test_admin_changes_retention_and_the_privacy_page_shows_it(desktop_page, pho
     page = desktop_page
     login_as(page, owner)
     login_as(phone_page, owner)
-    page.goto(f"/app/{org_a.slug}/admin/")
+    page.goto(url_of("portal:admin-dashboard", org_a))
     page.get_by_role("link", name="Settings").click()
     both(audit, page, phone_page, "admin-settings")
     page.get_by_role("link", name="Organization").first.click()
@@ -115,7 +116,7 @@ def test_admin_grants_admin_to_a_colleague(desktop_page, phone_page, login_as, a
     page = desktop_page
     login_as(page, owner)
     login_as(phone_page, owner)
-    page.goto(f"/app/{org_a.slug}/admin/settings/")
+    page.goto(url_of("portal:admin-settings", org_a))
     page.get_by_role("link", name="People and roles").first.click()
     row = page.locator('tr.member[data-email="grace@acme.example"]')
     expect(row.locator(".member-state")).to_have_text("Joined")

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from tenancy.models import Organization, Role
 from tests.factories import make_org, make_user, verify_domain
 from tests.saml_idp import TestIdP, serve
+from tests.urls import url_of
 
 pytestmark = [pytest.mark.slow]
 
@@ -25,14 +26,14 @@ def test_admin_sets_up_sso_with_the_test_idp_and_passes_the_test_sign_in(
     try:
         login_as(page, owner)
         login_as(phone_page, owner)
-        page.goto(f"/app/{org.slug}/admin/settings/")
+        page.goto(url_of("portal:admin-settings", org))
         page.get_by_role("link", name="Single sign-on").first.click()
-        expect(page.locator("#sp-acs-url")).to_have_text(f"{live_server.url}/sso/{org.slug}/acs")
+        expect(page.locator("#sp-acs-url")).to_have_text(live_server.url + url_of("sso:acs", org))
         audit(page, "admin-sso-empty")
         # The copy buttons (static/portal/admin/copy.js, no inline script) put the value on the clipboard.
         page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
         page.get_by_role("button", name="Copy ACS URL").click()
-        acs = f"{live_server.url}/sso/{org.slug}/acs"
+        acs = live_server.url + url_of("sso:acs", org)
         for _ in range(50):
             if page.evaluate("navigator.clipboard.readText()") == acs:
                 break
@@ -58,14 +59,14 @@ def test_admin_sets_up_sso_with_the_test_idp_and_passes_the_test_sign_in(
         expect(page.locator("#test-report")).to_contain_text("The test sign-in worked.")
         expect(page.locator("#report-email")).to_have_text("ada@acme.example")
         expect(page.locator(".report-attribute")).to_contain_text("email: ada@acme.example")
-        assert server.requests and server.requests[0].acs_url == f"{live_server.url}/sso/{org.slug}/acs"
+        assert server.requests and server.requests[0].acs_url == live_server.url + url_of("sso:acs", org)
         audit(page, "admin-sso-tested")
 
         page.get_by_role("button", name="Require single sign-on").click()
         expect(page.locator("#require-state")).to_have_text("Required")
         assert Organization.objects.get(pk=org.pk).require_sso
         # The phone signs in through SSO too now that it is required (its code-less session no longer counts).
-        phone_page.goto(f"/app/{org.slug}/admin/settings/sso/")
+        phone_page.goto(url_of("portal:admin-sso", org))
         phone_page.wait_for_url(f"**/app/{org.slug}/admin/settings/sso/")
         audit(phone_page, "admin-sso-tested")
     finally:

@@ -17,6 +17,7 @@ from tenancy.models import Role
 from tests.conftest import dev_face
 from tests.factories import make_brand_kit, make_employee, make_user, verify_domain
 from tests.jobs_support import dramatiq_worker
+from tests.urls import url_of
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.redis]
 
@@ -58,10 +59,10 @@ def test_employee_signs_in_consents_uploads_and_approves_a_headshot(
         acme, desktop_page, phone_page, login_as, audit, ray_pool, redis_broker):
     org, employee = acme
     page = desktop_page
-    home = f"/app/{org.slug}/"
+    home = url_of("portal:home", org)
 
     # Sign in: the portal sends an anonymous visitor to /login, the work email leads to the company's IdP.
-    page.goto("/app/")
+    page.goto(url_of("portal:orgs"))
     expect(page).to_have_url(re.compile(r"/login\?next=/app/$"))
     phone_page.goto(page.url)
     audit(phone_page, "login")
@@ -149,7 +150,7 @@ def test_employee_signs_in_consents_uploads_and_approves_a_headshot(
 
 def test_privacy_notice_is_public_and_not_now_processes_nothing(org_a, desktop_page, phone_page, login_as, audit):
     for page in (desktop_page, phone_page):
-        page.goto(f"/privacy/{org_a.slug}")
+        page.goto(url_of("privacy:notice", org_a))
         expect(page.get_by_role("heading", level=1)).to_contain_text("How Acme handles your face data")
         expect(page.get_by_role("table")).to_contain_text("30 days after your headshot is approved")
         audit(page, "privacy-notice")
@@ -157,7 +158,7 @@ def test_privacy_notice_is_public_and_not_now_processes_nothing(org_a, desktop_p
     employee = make_employee(org_a, make_user(org_a, Role.EMPLOYEE))
     for page in (desktop_page, phone_page):
         login_as(page, employee.user)
-        page.goto(f"/app/{org_a.slug}/")
+        page.goto(url_of("portal:home", org_a))
         page.get_by_role("button", name="Not now").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Nothing has been processed")
         audit(page, "consent-not-now")

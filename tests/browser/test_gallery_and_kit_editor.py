@@ -17,6 +17,7 @@ from brand_kits.services import brand_kit_create
 from tenancy.models import Role
 from tests.factories import grant_consent, make_employee, make_org, make_user
 from tests.headshot_support import generation_request, stored_headshot
+from tests.urls import url_of
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -67,7 +68,7 @@ def test_gallery_is_a_grid_of_sharp_photos_grouped_by_look_with_each_state_once(
     org, employee = gallery
     page = phone_page if size == "phone" else desktop_page
     login_as(page, employee.user)
-    page.goto(f"/app/{org.slug}/headshots")
+    page.goto(url_of("portal:gallery", org))
     page.evaluate("() => document.querySelectorAll('img[loading=lazy]').forEach(img => { img.loading = 'eager'; })")
     page.wait_for_function("() => Array.from(document.images).every(img => img.complete && img.naturalWidth > 0)")
 
@@ -134,7 +135,7 @@ def kit_editor(live_server):
 def test_kit_editor_keeps_the_preview_in_sight_and_shows_only_what_applies(
         kit_editor, desktop_page, phone_page, login_as, audit):
     org, admin, kit = kit_editor
-    url = f"/app/{org.slug}/admin/brand-kits/{kit.pk}/"
+    url = url_of("portal:admin-brand-kit-edit", org, kit.pk)
     page = desktop_page
     login_as(page, admin)
     # The first preview loads the pipeline into the web process (seconds), so don't wait for the load event.
@@ -197,7 +198,7 @@ def test_the_code_page_has_one_obvious_primary_action(live_server, size, phone_p
     issued = invite_create(organization=org, email=employee.email, role=Role.EMPLOYEE, invited_by=None,
                            employee=employee)
     page = phone_page if size == "phone" else desktop_page
-    page.goto(f"/invite/{issued.token}")
+    page.goto(url_of("sso:invite", issued.token))
     page.get_by_role("button", name="Email me a code").click()
     expect(page.get_by_label("Code from the email")).to_be_visible()
 

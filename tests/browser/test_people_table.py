@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from teams.services import employee_update
 from tenancy.models import Role
 from tests.factories import make_employee, make_org, make_user
+from tests.urls import url_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,7 +40,7 @@ def fits(page) -> bool:
 def test_desktop_shows_every_directory_column(desktop_page, login_as, audit, people):
     org, admin, ada = people
     login_as(desktop_page, admin)
-    desktop_page.goto(f"/app/{org.slug}/admin/employees/")
+    desktop_page.goto(url_of("portal:admin-employees", org))
     headers = desktop_page.locator("table.stack thead th")
     expect(headers).to_have_text(COLUMNS)
     ada_row = row_of(desktop_page, "Ada Lovelace")
@@ -57,7 +58,7 @@ def test_desktop_shows_every_directory_column(desktop_page, login_as, audit, peo
 def test_phone_shows_one_card_per_person_with_only_the_facts_known(phone_page, login_as, audit, people):
     org, admin, ada = people
     login_as(phone_page, admin)
-    phone_page.goto(f"/app/{org.slug}/admin/employees/")
+    phone_page.goto(url_of("portal:admin-employees", org))
     ada_row = row_of(phone_page, "Ada Lovelace")
     department = ada_row.locator('td[data-label="Department"]')
     expect(department).to_be_visible()

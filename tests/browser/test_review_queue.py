@@ -11,6 +11,7 @@ from teams.models import Headshot, RequestStatus
 from tenancy.models import Role
 from tests.factories import make_brand_kit, make_employee, make_org, make_user
 from tests.portal.test_admin_selectors import add_headshot, add_request
+from tests.urls import url_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,7 +37,7 @@ def test_the_queue_shows_the_pick_and_failed_headshots_with_reasons(request, lay
     page = request.getfixturevalue(layout)
     org, admin, chosen, failed = queue
     login_as(page, admin)
-    page.goto(f"/app/{org.slug}/admin/review/")
+    page.goto(url_of("portal:admin-review", org))
     items = page.locator(".review-item")
     expect(items).to_have_count(1)  # Ada's three other variants are closed
     expect(items.first.locator(".review-pick")).to_have_text(

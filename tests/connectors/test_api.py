@@ -10,6 +10,7 @@ from django.test import Client
 
 from connectors.models import Connection, Destination, PhotoSync, SlackConnection, SyncStatus
 from tests.factories import client_for
+from tests.urls import tenant_url, url_of
 
 from .conftest import sa_json
 
@@ -18,23 +19,19 @@ pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 GRAPH = {"tenant_id": "contoso", "client_id": "app", "client_secret": "very-secret-value-1"}
 
 
-def base(org) -> str:
-    return f"/api/v1/orgs/{org.slug}"
-
-
 def test_admin_creates_reads_updates_and_deletes_a_connection_without_ever_seeing_credentials(people, org_a):
     api = client_for(people["admin"])
-    created = api.post(f"{base(org_a)}/connections", {"kind": "microsoft_graph", "credentials": GRAPH,
+    created = api.post(tenant_url("connection-list", org_a), {"kind": "microsoft_graph", "credentials": GRAPH,
                                                      "base_url": "https://graph.microsoft.us"}, format="json")
     assert created.status_code == 201, created.content
     body = created.json()
     assert body["credentials_set"] == ["client_id", "client_secret", "tenant_id"] and "credentials" not in body
-    url = f"{base(org_a)}/connections/{body['id']}"
+    url = tenant_url("connection-detail", org_a, body['id'])
     rotated = api.patch(url, {"credentials": {"client_secret": "rotated-secret-2"}, "enabled": False}, format="json")
     assert rotated.status_code == 200 and rotated.json()["enabled"] is False
     stored = Connection.objects.get(pk=body["id"])
     assert stored.credentials == {**GRAPH, "client_secret": "rotated-secret-2"}  # merged: one secret rotated
-    for response in (created, rotated, api.get(url), api.get(f"{base(org_a)}/connections")):
+    for response in (created, rotated, api.get(url), api.get(tenant_url("connection-list", org_a))):
         assert b"very-secret-value-1" not in response.content and b"rotated-secret-2" not in response.content
     assert api.delete(url).status_code == 204
     assert not Connection.objects.filter(pk=body["id"]).exists()
@@ -50,7 +47,7 @@ def test_admin_creates_reads_updates_and_deletes_a_connection_without_ever_seein
     ({"kind": "workday", "credentials": {}}, "invalid"),
 ])
 def test_bad_connections_get_a_clear_400(payload, code, people, org_a):
-    response = client_for(people["admin"]).post(f"{base(org_a)}/connections", payload, format="json")
+    response = client_for(people["admin"]).post(tenant_url("connection-list", org_a), payload, format="json")
     assert response.status_code == 400 and response.json()["code"] == code, response.content
     assert not Connection.objects.exists()
 
@@ -59,8 +56,8 @@ def test_a_second_connection_of_the_same_kind_is_a_conflict(people, org_a, servi
     api = client_for(people["admin"])
     payload = {"kind": "google_directory",
                "credentials": {"service_account": sa_json(service_account), "admin_email": "admin@example.com"}}
-    assert api.post(f"{base(org_a)}/connections", payload, format="json").status_code == 201
-    second = api.post(f"{base(org_a)}/connections", payload, format="json")
+    assert api.post(tenant_url("connection-list", org_a), payload, format="json").status_code == 201
+    second = api.post(tenant_url("connection-list", org_a), payload, format="json")
     assert second.status_code == 409 and second.json()["code"] == "duplicate_connection"
     assert b"PRIVATE KEY" not in second.content
 
@@ -75,14 +72,14 @@ def test_photo_syncs_list_filters_by_status_and_destination(people, org_a):
     _row(employee, Destination.MICROSOFT_GRAPH, SyncStatus.FAILED, "credentials rejected by Microsoft 365: nope")
     _row(employee, Destination.SLACK, SyncStatus.SYNCED)
     api = client_for(people["admin"])
-    everything = api.get(f"{base(org_a)}/photo-syncs").json()
+    everything = api.get(tenant_url("photo-sync-list", org_a)).json()
     assert everything["count"] == 2
-    failed = api.get(f"{base(org_a)}/photo-syncs", {"status": "failed"}).json()["results"]
+    failed = api.get(tenant_url("photo-sync-list", org_a), {"status": "failed"}).json()["results"]
     assert [(r["destination"], r["employee_email"], r["last_error"]) for r in failed] == [
         ("microsoft_graph", "ada@acme.example", "credentials rejected by Microsoft 365: nope")]
-    slack_rows = api.get(f"{base(org_a)}/photo-syncs", {"destination": "slack", "employee": employee.pk}).json()
+    slack_rows = api.get(tenant_url("photo-sync-list", org_a), {"destination": "slack", "employee": employee.pk}).json()
     assert [r["status"] for r in slack_rows["results"]] == ["synced"]
-    bad = api.get(f"{base(org_a)}/photo-syncs", {"status": "lost"})
+    bad = api.get(tenant_url("photo-sync-list", org_a), {"status": "lost"})
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_status"
 
 
@@ -99,17 +96,17 @@ def test_retry_queues_a_fresh_round_with_the_current_approved_photo(people, org_
     row.attempts = 3
     row.save()
     api = client_for(people["admin"])
-    response = api.post(f"{base(org_a)}/photo-syncs/{row.pk}/retry")
+    response = api.post(tenant_url("photo-sync-retry", org_a, row.pk))
     assert response.status_code == 202, response.content
     assert response.json()["status"] == "pending" and response.json()["attempts"] == 0
     assert response.json()["headshot"] == headshot.pk and response.json()["last_error"] == ""
-    again = api.post(f"{base(org_a)}/photo-syncs/{row.pk}/retry")
+    again = api.post(tenant_url("photo-sync-retry", org_a, row.pk))
     assert again.status_code == 409 and again.json()["code"] == "already_pending"
 
 
 def test_retry_without_an_approved_headshot_is_refused(people, org_a):
     row = _row(people["employee"], Destination.SLACK, SyncStatus.FAILED)
-    response = client_for(people["admin"]).post(f"{base(org_a)}/photo-syncs/{row.pk}/retry")
+    response = client_for(people["admin"]).post(tenant_url("photo-sync-retry", org_a, row.pk))
     assert response.status_code == 409 and response.json()["code"] == "no_approved_headshot"
 
 
@@ -119,21 +116,21 @@ def test_employee_sees_and_ends_their_slack_link_but_never_the_token(people, org
                                    team_id="T0ACME", slack_user_id="U0ADA")
     _row(people["employee"], Destination.SLACK, SyncStatus.FAILED, "Slack refused the photo: bad_image (bad_image)")
     me = client_for(people["user"])
-    state = me.get(f"{base(org_a)}/me/slack")
+    state = me.get(tenant_url("my-slack-connection", org_a))
     assert state.status_code == 200 and token.encode() not in state.content
     assert state.json() | {"connected_at": None} == {
-        "available": True, "connected": True, "connect_url": f"/connect/slack/{org_a.slug}/start",
+        "available": True, "connected": True, "connect_url": url_of("connectors:slack-start", org_a),
         "team_id": "T0ACME", "slack_user_id": "U0ADA", "connected_at": None, "photo_status": "failed",
         "photo_error": "Slack refused the photo: bad_image (bad_image)"}
-    assert me.delete(f"{base(org_a)}/me/slack").status_code == 204
+    assert me.delete(tenant_url("my-slack-connection", org_a)).status_code == 204
     assert not SlackConnection.objects.exists() and not PhotoSync.objects.filter(destination="slack").exists()
-    assert me.get(f"{base(org_a)}/me/slack").json()["connected"] is False
-    assert me.delete(f"{base(org_a)}/me/slack").status_code == 404
+    assert me.get(tenant_url("my-slack-connection", org_a)).json()["connected"] is False
+    assert me.delete(tenant_url("my-slack-connection", org_a)).status_code == 404
 
 
 def test_me_slack_without_a_slack_app_says_so(people, org_a, settings):
     settings.SLACK_CLIENT_ID = settings.SLACK_CLIENT_SECRET = ""
-    body = client_for(people["user"]).get(f"{base(org_a)}/me/slack").json()
+    body = client_for(people["user"]).get(tenant_url("my-slack-connection", org_a)).json()
     assert body["available"] is False and body["connect_url"] is None
 
 
@@ -160,7 +157,7 @@ def test_slack_oauth_connects_the_employee_and_pushes_their_approved_photo(peopl
     headshot.approved = True
     headshot.save()
     browser = browser_for(people["user"])
-    start = browser.get(f"/connect/slack/{org_a.slug}/start")
+    start = browser.get(url_of("connectors:slack-start", org_a))
     assert start.status_code == 302
     authorize = urlsplit(start["Location"])
     query = {k: v[0] for k, v in parse_qs(authorize.query).items()}
@@ -182,7 +179,7 @@ def test_slack_oauth_connects_the_employee_and_pushes_their_approved_photo(peopl
 
 
 def test_slack_callback_refuses_a_state_from_another_session(people, org_a, slack_server):
-    victim_start = browser_for(people["user"]).get(f"/connect/slack/{org_a.slug}/start")
+    victim_start = browser_for(people["user"]).get(url_of("connectors:slack-start", org_a))
     callback = urlsplit(consent_on_slack(victim_start["Location"]))
     # Another browser (an attacker's login CSRF, or a stolen link) presents the same code and state.
     other = browser_for(people["user"])
@@ -193,7 +190,7 @@ def test_slack_callback_refuses_a_state_from_another_session(people, org_a, slac
 
 def test_slack_callback_refuses_a_tampered_state(people, org_a, slack_server):
     browser = browser_for(people["user"])
-    start = browser.get(f"/connect/slack/{org_a.slug}/start")
+    start = browser.get(url_of("connectors:slack-start", org_a))
     callback = urlsplit(consent_on_slack(start["Location"]))
     params = {k: v[0] for k, v in parse_qs(callback.query).items()}
     params["state"] = params["state"][:-2] + ("AA" if params["state"][-2:] != "AA" else "BB")
@@ -202,23 +199,23 @@ def test_slack_callback_refuses_a_tampered_state(people, org_a, slack_server):
 
 
 def test_slack_flow_needs_a_signed_in_employee_of_that_org(people, org_a, org_b, slack_server):
-    anonymous = Client().get(f"/connect/slack/{org_a.slug}/start")
-    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/login")
-    assert browser_for(people["admin"]).get(f"/connect/slack/{org_a.slug}/start").status_code == 404  # no profile
-    assert browser_for(people["user"]).get(f"/connect/slack/{org_b.slug}/start").status_code == 404
+    anonymous = Client().get(url_of("connectors:slack-start", org_a))
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith(url_of("sso:login"))
+    assert browser_for(people["admin"]).get(url_of("connectors:slack-start", org_a)).status_code == 404  # no profile
+    assert browser_for(people["user"]).get(url_of("connectors:slack-start", org_b)).status_code == 404
 
 
 def test_slack_denied_on_the_consent_page_stores_nothing(people, org_a, slack_server):
     browser = browser_for(people["user"])
-    browser.get(f"/connect/slack/{org_a.slug}/start")
-    response = browser.get("/connect/slack/callback", {"error": "access_denied", "state": "x"})
+    browser.get(url_of("connectors:slack-start", org_a))
+    response = browser.get(url_of("connectors:slack-callback"), {"error": "access_denied", "state": "x"})
     assert response.status_code == 400 and b"access_denied" in response.content
     assert not SlackConnection.objects.exists()
 
 
 def test_stored_connection_json_never_leaks_through_the_schema(people, org_a):
     # The OpenAPI schema documents credentials as a write-only request field only.
-    schema = client_for(people["admin"]).get("/api/schema/", {"format": "json"})
+    schema = client_for(people["admin"]).get(url_of("schema"), {"format": "json"})
     assert schema.status_code == 200
     components = json.loads(schema.content)["components"]["schemas"]
     assert "credentials" not in components["ConnectionOut"]["properties"]

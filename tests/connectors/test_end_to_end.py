@@ -8,6 +8,7 @@ from connectors.models import DeletionStatus, PhotoDeletion, PhotoSync, SlackCon
 from connectors.services import connection_create, photo_delete_everywhere
 from tests.factories import client_for
 from tests.jobs_support import dramatiq_worker, wait_for
+from tests.urls import tenant_url
 
 from .conftest import sa_json
 
@@ -34,7 +35,7 @@ def everywhere(people, graph_server, google_server, slack_server, bamboohr_serve
 def approve_via_api(people):
     org = people["employee"].organization
     response = client_for(people["admin"]).post(
-        f"/api/v1/orgs/{org.slug}/headshots/{people['headshot'].pk}/approve", {"approved": True}, format="json")
+        tenant_url("headshot-approve", org, people['headshot'].pk), {"approved": True}, format="json")
     assert response.status_code == 200, response.content
 
 
@@ -55,7 +56,7 @@ def test_approval_pushes_to_every_destination_through_redis_and_a_worker(people,
     assert set(everywhere["google"].stored) == {"ada@acme.example"}
     assert set(everywhere["bamboohr"].stored) == {"42"}
     assert set(everywhere["slack"].stored) == {"U0ADA"}
-    listing = client_for(people["admin"]).get(f"/api/v1/orgs/{people['employee'].organization.slug}/photo-syncs",
+    listing = client_for(people["admin"]).get(tenant_url("photo-sync-list", people['employee'].organization),
                                               {"status": "synced"}).json()
     assert listing["count"] == 4 and all(r["synced_headshot"] == people["headshot"].pk for r in listing["results"])
 
@@ -82,7 +83,7 @@ def test_deactivated_employee_is_skipped_and_admin_sees_errors_through_the_api(p
     approve_via_api(people)
     with dramatiq_worker():
         wait_for(lambda: settled(people["employee"], 4), 60)
-    failed = client_for(people["admin"]).get(f"/api/v1/orgs/{org.slug}/photo-syncs", {"status": "failed"}).json()
+    failed = client_for(people["admin"]).get(tenant_url("photo-sync-list", org), {"status": "failed"}).json()
     assert [(r["destination"], r["last_status_code"], r["last_error"]) for r in failed["results"]] == [
         ("bamboohr", 401, "credentials rejected by BambooHR: Invalid API key")]
 

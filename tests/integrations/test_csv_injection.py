@@ -14,6 +14,7 @@ from teams.models import Team
 from tenancy.models import Role
 from tests.factories import client_for, make_employee, make_user
 from tests.integrations.test_export_jobs import add_headshot
+from tests.urls import tenant_url
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +69,7 @@ def assert_neutralised(rows: list[dict], cells: list[str], people) -> None:
 
 def test_the_streaming_zip_export_manifest_never_starts_a_formula(org_a, hostile_people):
     admin = client_for(make_user(org_a, Role.ADMIN))
-    response = admin.get(f"/api/v1/orgs/{org_a.slug}/exports/headshots.zip")
+    response = admin.get(tenant_url("headshot-export", org_a))
     assert response.status_code == 200
     rows, cells = manifest_cells(zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))))
     assert len(rows) == len(HOSTILE)
@@ -90,7 +91,7 @@ def test_the_audit_csv_neutralises_every_kind_of_formula_start(org_a):
     admin = make_user(org_a, Role.ADMIN)
     for value in HOSTILE:
         record(action=value[:64], organization=org_a, actor="system", object=("employee", value[:64]))
-    response = client_for(admin).get(f"/api/v1/orgs/{org_a.slug}/audit-events.csv")
+    response = client_for(admin).get(tenant_url("audit-event-csv", org_a))
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode(), newline="")))
     assert sorted(row["action"] for row in rows) == sorted("'" + value[:64] for value in HOSTILE)
     assert all(row["object_id"].startswith("'") for row in rows)

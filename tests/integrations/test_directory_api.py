@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
-from urllib.parse import quote
 
 import pytest
 from django.core.files.base import ContentFile
@@ -21,9 +20,10 @@ from teams.services import employee_update, headshot_approve
 from tests.api.conftest import populate
 from tests.conftest import REPO
 from tests.factories import make_brand_kit, make_employee
+from tests.urls import url_of
 
 pytestmark = pytest.mark.django_db
-DIRECTORY = "/api/v1/directory/employees"
+DIRECTORY = url_of("integrations:directory-employees")
 PHOTO = REPO / "samples" / "selfies" / "grace_hopper" / "grace_hopper.jpg"  # a real 512x600 portrait
 
 
@@ -277,7 +277,7 @@ def test_an_unencoded_plus_in_the_offset_is_read_as_meant(tenant):
 
 
 def headshot_url(external_id: str) -> str:
-    return f"{DIRECTORY}/{quote(external_id)}/headshot"
+    return url_of("integrations:directory-employee-headshot", external_id)
 
 
 def test_the_headshot_comes_labelled_as_ai_generated_with_an_etag(tenant):

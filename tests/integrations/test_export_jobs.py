@@ -20,6 +20,7 @@ from tenancy.models import Role
 from tests.conftest import REPO
 from tests.factories import client_for, make_brand_kit, make_employee, make_user
 from tests.jobs_support import dramatiq_worker, wait_for
+from tests.urls import tenant_url
 
 PHOTO = REPO / "samples" / "selfies" / "grace_hopper" / "grace_hopper.jpg"  # a real 512x600 portrait
 
@@ -68,10 +69,6 @@ def approved_person(org, email: str, external_id: str, **options) -> Employee:
     return employee
 
 
-def exports_url(org, *parts) -> str:
-    return "/".join([f"/api/v1/orgs/{org.slug}/exports", *map(str, parts)])
-
-
 def read_zip(response) -> zipfile.ZipFile:
     assert response.status_code == 200
     assert response["Content-Type"] == "application/zip"
@@ -94,7 +91,8 @@ def test_an_export_runs_through_the_broker_and_names_files_by_the_presets_rule(o
     employee_update(employee=gone, active=False)  # deactivated: not exported
     admin = client_for(make_user(org_a, Role.ADMIN))
 
-    started = admin.post(exports_url(org_a), {"preset": "hibob", "approved_only": True}, format="json")
+    started = admin.post(tenant_url("export-job-list", org_a), {"preset": "hibob", "approved_only": True},
+                         format="json")
     assert started.status_code == 202, started.content
     job = started.json()
     assert job["status"] == "queued" and job["download_url"] is None
@@ -102,13 +100,13 @@ def test_an_export_runs_through_the_broker_and_names_files_by_the_presets_rule(o
     assert redis_broker.client.llen(f"{redis_broker.namespace}:exports") == 1
 
     with dramatiq_worker():
-        done = wait_for(lambda: (j := admin.get(exports_url(org_a, job["id"])).json())["status"]
+        done = wait_for(lambda: (j := admin.get(tenant_url("export-job-detail", org_a, job["id"])).json())["status"]
                         in ("done", "failed") and j, 60)
     assert done["status"] == "done", done
     assert done["done"] == done["total"] == 2 and done["skipped"] == 0 and done["attempts"] == 1
     assert done["size_bytes"] > 0 and done["finished_at"]
-    assert done["download_url"] == f"http://testserver{exports_url(org_a, job['id'], 'download')}"
-    assert admin.get(exports_url(org_a)).json()["results"][0]["id"] == job["id"]
+    assert done["download_url"] == f"http://testserver{tenant_url('export-job-download', org_a, job['id'])}"
+    assert admin.get(tenant_url("export-job-list", org_a)).json()["results"][0]["id"] == job["id"]
 
     archive = read_zip(admin.get(done["download_url"]))
     # HiBob matches bulk-uploaded photos to people by work email.
@@ -136,28 +134,28 @@ def test_a_failed_export_says_why_and_can_be_retried(org_a, redis_broker):
     for name in kept:
         default_storage.delete(name)
 
-    job = admin.post(exports_url(org_a), {"preset": "workday"}, format="json").json()
+    job = admin.post(tenant_url("export-job-list", org_a), {"preset": "workday"}, format="json").json()
     with dramatiq_worker():
-        failed = wait_for(lambda: (j := admin.get(exports_url(org_a, job["id"])).json())["status"]
+        failed = wait_for(lambda: (j := admin.get(tenant_url("export-job-detail", org_a, job["id"])).json())["status"]
                           in ("done", "failed") and j, 60)
         assert failed["status"] == "failed"
         assert "A stored headshot image is missing" in failed["error"] and "Retry" in failed["error"]
         assert failed["download_url"] is None
-        not_ready = admin.get(exports_url(org_a, job["id"], "download"))
+        not_ready = admin.get(tenant_url("export-job-download", org_a, job["id"]))
         assert not_ready.status_code == 409 and not_ready.json()["code"] == "export_not_ready"
         assert not default_storage.exists(f"orgs/{org_a.pk}/exports/{job['id']}")
 
         for name, data in kept.items():
             default_storage.save(name, ContentFile(data))
-        retried = admin.post(exports_url(org_a, job["id"], "retry"), {}, format="json")
+        retried = admin.post(tenant_url("export-job-retry", org_a, job["id"]), {}, format="json")
         assert retried.status_code == 202 and retried.json()["status"] == "queued"
-        done = wait_for(lambda: (j := admin.get(exports_url(org_a, job["id"])).json())["status"]
+        done = wait_for(lambda: (j := admin.get(tenant_url("export-job-detail", org_a, job["id"])).json())["status"]
                         in ("done", "failed") and j, 60)
     assert done["status"] == "done" and done["error"] == "" and done["attempts"] == 2
     archive = read_zip(admin.get(done["download_url"]))
     assert [r["external_id"] for r in manifest(archive)] == ["E-1"]
     # Only a failed export can be retried.
-    again = admin.post(exports_url(org_a, job["id"], "retry"), {}, format="json")
+    again = admin.post(tenant_url("export-job-retry", org_a, job["id"]), {}, format="json")
     assert again.status_code == 409 and again.json()["code"] == "not_failed"
 
 
@@ -204,7 +202,7 @@ def test_an_interrupted_job_starts_over_and_a_finished_one_is_left_alone(org_a):
 @pytest.mark.parametrize("body,field", [({"preset": "myspace"}, "preset"), ({}, "preset"),
                                         ({"preset": "slack", "approved_only": "maybe"}, "approved_only")])
 def test_a_bad_export_request_gets_400_naming_the_field(body, field, org_a):
-    response = client_for(make_user(org_a, Role.ADMIN)).post(exports_url(org_a), body, format="json")
+    response = client_for(make_user(org_a, Role.ADMIN)).post(tenant_url("export-job-list", org_a), body, format="json")
     assert response.status_code == 400 and field in response.json()["errors"]
     assert not ExportJob.objects.filter(organization=org_a).exists()
 
@@ -247,14 +245,14 @@ def test_an_export_jobs_manifest_carries_the_directory_fields(org_a):
 def test_export_numbers_count_only_the_organizations_own_exports(org_a, org_b):
     other = client_for(make_user(org_b, Role.ADMIN))
     for _ in range(2):  # another organization's exports must not show in our numbers
-        assert other.post(exports_url(org_b), {"preset": "slack"}, format="json").status_code == 202
+        assert other.post(tenant_url("export-job-list", org_b), {"preset": "slack"}, format="json").status_code == 202
     ours = client_for(make_user(org_a, Role.ADMIN))
-    first = ours.post(exports_url(org_a), {"preset": "slack"}, format="json").json()
-    second = ours.post(exports_url(org_a), {"preset": "google"}, format="json").json()
+    first = ours.post(tenant_url("export-job-list", org_a), {"preset": "slack"}, format="json").json()
+    second = ours.post(tenant_url("export-job-list", org_a), {"preset": "google"}, format="json").json()
     assert (first["number"], second["number"]) == (1, 2)
     assert first["id"] != 1  # ids stay global (they name the job in URLs); only the number is ours
-    assert ours.get(f"{exports_url(org_a)}/{first['id']}").json()["number"] == 1
-    assert [row["number"] for row in ours.get(exports_url(org_a)).json()["results"]] == [2, 1]
+    assert ours.get(tenant_url("export-job-detail", org_a, first['id'])).json()["number"] == 1
+    assert [row["number"] for row in ours.get(tenant_url("export-job-list", org_a)).json()["results"]] == [2, 1]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -23,6 +23,7 @@ from teams.labels import NS, PRODUCT, TRAINED_ALGORITHMIC_MEDIA, ai_label_xmp, p
 from teams.rendering import delivery_etag, render_headshot
 from teams.services import headshot_approve
 from tests.factories import client_for
+from tests.urls import tenant_url
 
 pytestmark = pytest.mark.django_db
 MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -118,7 +119,7 @@ def test_an_image_without_xmp_has_no_label():
 
 def test_headshot_file_api_serves_the_labelled_image_with_an_etag_and_304(tenant, headshot):
     client = client_for(tenant.admin)
-    url = f"/api/v1/orgs/{tenant.org.slug}/headshots/{headshot.pk}/file"
+    url = tenant_url("headshot-file", tenant.org, headshot.pk)
 
     master = client.get(url)
     assert master.status_code == 200 and master["Content-Type"] == "image/png"
@@ -142,7 +143,7 @@ def test_headshot_file_api_serves_the_labelled_image_with_an_etag_and_304(tenant
 
 def test_zip_export_images_carry_the_label(tenant, headshot):
     headshot_approve(headshot=headshot)
-    response = client_for(tenant.admin).get(f"/api/v1/orgs/{tenant.org.slug}/exports/headshots.zip")
+    response = client_for(tenant.admin).get(tenant_url("headshot-export", tenant.org))
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     images = [name for name in archive.namelist() if name != "manifest.csv"]
     assert images

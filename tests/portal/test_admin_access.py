@@ -8,6 +8,7 @@ from django.test import Client
 from tenancy import domains
 from tenancy.models import Membership, OrganizationDomain, Role
 from tests.factories import make_user, verify_domain
+from tests.urls import url_of
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +20,7 @@ def signed_in(user) -> Client:
 
 
 def access(org) -> str:
-    return f"/app/{org.slug}/admin/access/"
+    return url_of("portal:admin-access", org)
 
 
 @pytest.fixture

@@ -10,9 +10,10 @@ from django.test import Client
 from integrations.models import ApiKey
 from tenancy.models import Role
 from tests.factories import make_user
+from tests.urls import url_of
 
 pytestmark = pytest.mark.django_db
-PULL = "/api/v1/directory/employees"
+PULL = url_of("integrations:directory-employees")
 
 
 def signed_in(user) -> Client:
@@ -22,7 +23,11 @@ def signed_in(user) -> Client:
 
 
 def keys_url(org) -> str:
-    return f"/app/{org.slug}/admin/settings/api-keys/"
+    return url_of("portal:admin-api-keys", org)
+
+
+def key_url(org, api_key) -> str:
+    return url_of("portal:admin-api-key-action", org, api_key.pk)
 
 
 def shown_key(response) -> str:
@@ -50,11 +55,11 @@ def test_rotating_with_a_grace_period_keeps_the_old_key_working_until_then(org_a
     client = signed_in(make_user(org_a, Role.ADMIN))
     old = shown_key(client.post(keys_url(org_a), {"name": "Workday", "scopes": ["employees:read"]}))
     api_key = ApiKey.objects.get(organization=org_a)
-    rotated = client.post(f"{keys_url(org_a)}{api_key.pk}", {"action": "rotate", "grace_seconds": 3600})
+    rotated = client.post(key_url(org_a, api_key), {"action": "rotate", "grace_seconds": 3600})
     new = shown_key(rotated)
     assert new != old and pull(new).status_code == 200 and pull(old).status_code == 200
     assert "Rotating: works until" in client.get(keys_url(org_a)).content.decode()
-    client.post(f"{keys_url(org_a)}{api_key.pk}", {"action": "revoke"})
+    client.post(key_url(org_a, api_key), {"action": "revoke"})
     assert pull(old).status_code == 401 and pull(new).status_code == 200
 
 
@@ -65,7 +70,7 @@ def test_bad_input_is_refused_with_its_reason(org_a):
     assert client.post(keys_url(org_a), {"name": "", "scopes": []}).status_code == 400
     shown_key(client.post(keys_url(org_a), {"name": "Workday", "scopes": ["employees:read"]}))
     api_key = ApiKey.objects.get(organization=org_a)
-    client.post(f"{keys_url(org_a)}{api_key.pk}", {"action": "rotate", "grace_seconds": "forever"})
+    client.post(key_url(org_a, api_key), {"action": "rotate", "grace_seconds": "forever"})
     assert "grace_seconds must be a whole number" in client.get(keys_url(org_a)).content.decode()
     assert ApiKey.objects.filter(organization=org_a).count() == 1
     assert not ApiKey.objects.get().revoked_at
@@ -77,7 +82,7 @@ def test_another_organizations_key_is_404_and_untouched(org_a, org_b):
     their_key = ApiKey.objects.get(organization=org_b)
     client = signed_in(make_user(org_a, Role.OWNER))
     for action in ("revoke", "rotate"):
-        assert client.post(f"{keys_url(org_a)}{their_key.pk}", {"action": action}).status_code == 404
+        assert client.post(key_url(org_a, their_key), {"action": action}).status_code == 404
     assert theirs[:20] not in client.get(keys_url(org_a)).content.decode()
     assert pull(theirs).status_code == 200 and ApiKey.objects.filter(organization=org_b).count() == 1
 

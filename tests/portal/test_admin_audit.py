@@ -14,6 +14,7 @@ from audit.models import AuditEvent
 from audit.services import record
 from tenancy.models import Role
 from tests.factories import make_user
+from tests.urls import url_of
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ def signed_in(user) -> Client:
 
 
 def audit_page(org) -> str:
-    return f"/app/{org.slug}/admin/settings/audit-log/"
+    return url_of("portal:admin-audit", org)
 
 
 def csv_rows(response) -> list[dict]:
@@ -49,7 +50,7 @@ def test_filters_narrow_the_log_and_the_csv_holds_the_same_events(org_a, history
     client = signed_in(admin)
     page = client.get(audit_page(org_a), {"actor": f"user:{admin.pk}", "action": "employee."}).content.decode()
     assert page.count('class="audit-event"') == 1 and "employee.created" in page and "admin@acme.example" in page
-    rows = csv_rows(client.get(f"/app/{org_a.slug}/admin/settings/audit-log.csv",
+    rows = csv_rows(client.get(url_of("portal:admin-audit-csv", org_a),
                                {"actor": f"user:{admin.pk}", "action": "employee."}))
     assert [(r["action"], r["actor_id"], r["object_id"]) for r in rows] == [("employee.created", str(admin.pk), "7")]
     by_object = client.get(audit_page(org_a), {"object_type": "employee", "object_id": "7"}).content.decode()
@@ -79,13 +80,13 @@ def test_the_log_pages_through_many_events(org_a, history):
 
 def test_another_organizations_events_never_show(org_a, org_b, history):
     client = signed_in(history[0])
-    rows = csv_rows(client.get(f"/app/{org_a.slug}/admin/settings/audit-log.csv"))
+    rows = csv_rows(client.get(url_of("portal:admin-audit-csv", org_a)))
     assert {r["object_id"] for r in rows if r["object_type"] == "employee"} == {"7"}
     assert AuditEvent.objects.filter(organization_id=org_b.pk, action="employee.created").exists()
 
 
 def test_only_the_organizations_admins_read_the_log(org_a, org_b, history):
-    for url in (audit_page(org_a), f"/app/{org_a.slug}/admin/settings/audit-log.csv"):
+    for url in (audit_page(org_a), url_of("portal:admin-audit-csv", org_a)):
         assert Client().get(url).status_code == 302
         assert signed_in(make_user(org_a, Role.EMPLOYEE)).get(url).status_code == 403
         assert signed_in(make_user(org_b, Role.OWNER)).get(url).status_code == 404

@@ -13,6 +13,7 @@ from django.test import Client
 from connectors.models import Connection, PhotoSync, SlackConnection, SyncStatus
 from tenancy.models import Role
 from tests.factories import make_employee, make_user
+from tests.urls import url_of
 
 pytestmark = pytest.mark.django_db
 GOOD_KEY = "bamboo-key-1"
@@ -25,7 +26,7 @@ def signed_in(user) -> Client:
 
 
 def directory(org) -> str:
-    return f"/app/{org.slug}/admin/settings/directory/"
+    return url_of("portal:admin-directory", org)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from privacy.receipts import ErasureReceipt, verify
 from teams.models import Employee
 from tenancy.models import Role
 from tests.factories import grant_consent, make_employee, make_user
+from tests.urls import url_of
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +24,7 @@ def signed_in(user) -> Client:
 
 
 def privacy(org) -> str:
-    return f"/app/{org.slug}/admin/settings/privacy/"
+    return url_of("portal:admin-privacy", org)
 
 
 @pytest.fixture

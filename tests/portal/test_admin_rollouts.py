@@ -14,6 +14,7 @@ from teams.services import team_get_or_create
 from tenancy.models import Role
 from tests.factories import grant_consent, make_brand_kit, make_employee, make_user
 from tests.rollouts.conftest import ready_employee
+from tests.urls import url_of
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ def signed_in(user) -> Client:
 
 
 def rollouts(org) -> str:
-    return f"/app/{org.slug}/admin/rollouts/"
+    return url_of("portal:admin-rollouts", org)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from scim.models import ScimToken
 from teams.models import Employee
 from tenancy.models import Role
 from tests.factories import make_user
+from tests.urls import url_of
 
 pytestmark = pytest.mark.django_db
 SCIM_JSON = "application/scim+json"
@@ -24,7 +25,7 @@ def signed_in(user) -> Client:
 
 
 def scim_page(org) -> str:
-    return f"/app/{org.slug}/admin/settings/provisioning/"
+    return url_of("portal:admin-scim", org)
 
 
 def shown_token(response) -> str:
@@ -37,7 +38,7 @@ def provision(token: str, user_name: str, **extra):
     document = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user_name,
                 "name": {"givenName": "Ada", "familyName": "Lovelace"}, "emails": [{"value": user_name,
                                                                                     "primary": True}], **extra}
-    return Client().post("/scim/v2/Users", json.dumps(document), content_type=SCIM_JSON,
+    return Client().post(url_of("scim:users"), json.dumps(document), content_type=SCIM_JSON,
                          HTTP_AUTHORIZATION=f"Bearer {token}")
 
 

@@ -8,6 +8,7 @@ from django.test import Client
 
 from tenancy.models import Organization, Role
 from tests.factories import make_employee, make_user
+from tests.urls import url_of
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +20,7 @@ def signed_in(user) -> Client:
 
 
 def org_settings(org) -> str:
-    return f"/app/{org.slug}/admin/settings/organization"
+    return url_of("portal:admin-settings-organization", org)
 
 
 def test_an_admin_changes_retention_and_the_public_privacy_page_says_so(org_a):
@@ -30,8 +31,8 @@ def test_an_admin_changes_retention_and_the_public_privacy_page_says_so(org_a):
     org = Organization.objects.get(pk=org_a.pk)
     assert (org.name, org.selfies_required, org.selfies_max, org.biometric_retention_days) == ("Acme Corp", 4, 12, 45)
     page = client.get(org_settings(org_a)).content.decode()
-    assert f'href="/privacy/{org_a.slug}"' in page and "45 days after a headshot is approved" in page
-    assert "45 days after your headshot is approved" in Client().get(f"/privacy/{org_a.slug}").content.decode()
+    assert f'href="{url_of("privacy:notice", org_a)}"' in page and "45 days after a headshot is approved" in page
+    assert "45 days after your headshot is approved" in Client().get(url_of("privacy:notice", org_a)).content.decode()
 
 
 @pytest.mark.parametrize("fields, message", [
@@ -51,7 +52,7 @@ def test_bad_settings_are_refused_with_their_reason_and_nothing_changes(org_a, f
 
 def test_only_the_organizations_admins_reach_the_settings_pages(org_a, org_b):
     form = {"name": "Owned", "selfies_required": 1, "selfies_max": 2, "biometric_retention_days": 1}
-    for url in (f"/app/{org_a.slug}/admin/settings/", org_settings(org_a)):
+    for url in (url_of("portal:admin-settings", org_a), org_settings(org_a)):
         assert Client().get(url).status_code == 302
         assert signed_in(make_user(org_a, Role.EMPLOYEE)).get(url).status_code == 403
         assert signed_in(make_user(org_b, Role.OWNER)).get(url).status_code == 404
@@ -62,22 +63,22 @@ def test_only_the_organizations_admins_reach_the_settings_pages(org_a, org_b):
 
 def test_the_settings_area_lists_its_pages_and_marks_the_current_one(org_a):
     client = signed_in(make_user(org_a, Role.OWNER))
-    index = client.get(f"/app/{org_a.slug}/admin/settings/").content.decode()
+    index = client.get(url_of("portal:admin-settings", org_a)).content.decode()
     assert "Organization" in index and "People and roles" in index
-    access = client.get(f"/app/{org_a.slug}/admin/access/").content.decode()
-    assert f'href="/app/{org_a.slug}/admin/access/" aria-current="page">People and roles' in access
+    access = client.get(url_of("portal:admin-access", org_a)).content.decode()
+    assert f'href="{url_of("portal:admin-access", org_a)}" aria-current="page">People and roles' in access
 
 
 def test_an_owner_without_an_employee_profile_lands_on_the_admin_dashboard(org_a):
     client = signed_in(make_user(org_a, Role.OWNER))
-    assert client.get("/app/")["Location"] == f"/app/{org_a.slug}/admin/"
-    assert client.get(f"/app/{org_a.slug}/")["Location"] == f"/app/{org_a.slug}/admin/"
+    assert client.get(url_of("portal:orgs"))["Location"] == url_of("portal:admin-dashboard", org_a)
+    assert client.get(url_of("portal:home", org_a))["Location"] == url_of("portal:admin-dashboard", org_a)
 
 
 def test_an_employee_still_lands_on_their_own_portal(org_a):
     user = make_user(org_a, Role.EMPLOYEE)
     make_employee(org_a, user)
-    assert signed_in(user).get("/app/")["Location"] == f"/app/{org_a.slug}/"
+    assert signed_in(user).get(url_of("portal:orgs"))["Location"] == url_of("portal:home", org_a)
 
 
 def test_people_and_roles_shows_each_persons_real_state(org_a):
@@ -95,7 +96,7 @@ def test_people_and_roles_shows_each_persons_real_state(org_a):
     gone.active = False
     gone.save(update_fields=["active"])
 
-    html = signed_in(owner).get(f"/app/{org_a.slug}/admin/access/").content.decode()
+    html = signed_in(owner).get(url_of("portal:admin-access", org_a)).content.decode()
 
     def state_of(email: str) -> str:
         # The row of that person, then its state cell (class member-state or person-state).

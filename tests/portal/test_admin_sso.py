@@ -15,6 +15,7 @@ from sso.services import idp_config_save
 from tenancy.models import Organization, Role
 from tests.factories import make_user, verify_domain
 from tests.saml_idp import TestIdP
+from tests.urls import tenant_url, url_of
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,7 @@ def signed_in(user) -> Client:
 
 
 def sso_page(org) -> str:
-    return f"/app/{org.slug}/admin/settings/sso/"
+    return url_of("portal:admin-sso", org)
 
 
 @pytest.fixture
@@ -60,8 +61,8 @@ def metadata_server(allow_test_origin):
 def test_the_page_shows_our_sp_values_and_the_steps_for_each_preset(org_a, owner, settings):
     settings.PUBLIC_BASE_URL = "https://headshots.example"
     page = signed_in(owner).get(sso_page(org_a)).content.decode()
-    assert f'id="sp-entity-id">https://headshots.example/sso/{org_a.slug}/metadata</code>' in page
-    assert f'id="sp-acs-url">https://headshots.example/sso/{org_a.slug}/acs</code>' in page
+    assert f'id="sp-entity-id">https://headshots.example{url_of("sso:metadata", org_a)}</code>' in page
+    assert f'id="sp-acs-url">https://headshots.example{url_of("sso:acs", org_a)}</code>' in page
     assert 'data-copy="sp-acs-url"' in page and "portal/admin/copy.js" in page
     for preset in ("okta", "entra", "google"):
         assert f'data-preset="{preset}"' in page
@@ -115,15 +116,15 @@ def test_the_test_sign_in_reports_what_the_assertion_carried_and_then_sso_can_be
     assert "test sign-in" in refused.content.decode() and not Organization.objects.get(pk=org_a.pk).require_sso
 
     started = client.post(sso_page(org_a), {"action": "test"})
-    assert started.status_code == 302 and started["Location"].startswith(f"/sso/{org_a.slug}/login?next=")
+    assert started.status_code == 302 and started["Location"].startswith(url_of("sso:start", org_a) + "?next=")
     at_idp = client.get(started["Location"])
     assert at_idp["Location"].startswith(idp.sso_url)
     pending = PendingAuthnRequest.objects.get(organization=org_a)
-    response = idp.response(acs_url=f"https://headshots.example/sso/{org_a.slug}/acs", email="ada@acme.example",
-                            audience=f"https://headshots.example/sso/{org_a.slug}/metadata",
+    response = idp.response(acs_url="https://headshots.example" + url_of("sso:acs", org_a), email="ada@acme.example",
+                            audience="https://headshots.example" + url_of("sso:metadata", org_a),
                             in_response_to=pending.request_id,
                             attributes={"email": "ada@acme.example", "firstName": "Ada", "groups": ["hr", "it"]})
-    back = client.post(f"/sso/{org_a.slug}/acs", {"SAMLResponse": response, "RelayState": pending.next_url})
+    back = client.post(url_of("sso:acs", org_a), {"SAMLResponse": response, "RelayState": pending.next_url})
     assert back.status_code == 302 and "sso_test=1" in back["Location"]
     page = client.get(back["Location"]).content.decode()
     assert "The test sign-in worked." in page and 'id="report-email">ada@acme.example' in page
@@ -170,8 +171,8 @@ def test_the_api_takes_the_metadata_url_through_the_same_guard(org_a, owner, met
 
     idp, url = metadata_server
     api = client_for(owner)
-    refused = api.put(f"/api/v1/orgs/{org_a.slug}/sso", {"metadata_url": "https://10.0.0.1/metadata"}, format="json")
+    refused = api.put(tenant_url("sso", org_a), {"metadata_url": "https://10.0.0.1/metadata"}, format="json")
     assert refused.status_code == 400 and refused.json()["code"] == "metadata_url_invalid"
-    saved = api.put(f"/api/v1/orgs/{org_a.slug}/sso", {"metadata_url": url, "preset": "okta"}, format="json")
+    saved = api.put(tenant_url("sso", org_a), {"metadata_url": url, "preset": "okta"}, format="json")
     assert saved.status_code == 200, saved.content
     assert saved.json()["identity_provider"]["entity_id"] == idp.entity_id

@@ -20,6 +20,7 @@ from teams.models import Employee, GenerationRequest, Headshot
 from tenancy.models import Membership
 from tests.api.conftest import populate
 from tests.factories import make_employee, make_user
+from tests.urls import tenant_url, url_of
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +32,12 @@ def signed_in(user) -> Client:
 
 
 def base(tenant) -> str:
-    return f"/app/{tenant.org.slug}/admin/"
+    return url_of("portal:admin-dashboard", tenant.org)
+
+
+def admin_page(tenant, name: str, *args) -> str:
+    """The admin portal's page `name` (portal:admin-<name>) of this tenant."""
+    return url_of(f"portal:admin-{name}", tenant.org, *args)
 
 
 @pytest.fixture
@@ -56,7 +62,7 @@ PAGES = ["", "employees/", "brand-kits/", "review/", "exports/", "access/"]
 def test_anonymous_visitors_are_sent_to_the_login_page(tenant_a, page):
     response = Client().get(base(tenant_a) + page)
     assert response.status_code == 302
-    assert response["Location"].startswith("/login?next=/app/")
+    assert response["Location"].startswith(url_of("sso:login") + "?next=/app/")
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -91,10 +97,10 @@ def test_another_organizations_objects_are_404_through_every_object_url(tenant_a
 def test_dashboard_counts_link_to_the_filtered_employee_list(admin, tenant_a):
     html = admin.get(base(tenant_a)).content.decode()
     # populate(): one employee with an account, a done request and a QC-passed headshot: "ready".
-    assert f'href="{base(tenant_a)}employees/?state=ready"' in html
-    listed = admin.get(base(tenant_a) + "employees/", {"state": "ready"}).content.decode()
+    assert f'href="{admin_page(tenant_a, "employees")}?state=ready"' in html
+    listed = admin.get(admin_page(tenant_a, "employees"), {"state": "ready"}).content.decode()
     assert tenant_a.employee.email in listed
-    assert tenant_a.employee.email not in admin.get(base(tenant_a) + "employees/",
+    assert tenant_a.employee.email not in admin.get(admin_page(tenant_a, "employees"),
                                                     {"state": "invited"}).content.decode()
 
 
@@ -102,20 +108,21 @@ def test_an_employee_added_through_the_api_shows_their_real_invite_state(admin, 
     from tests.factories import client_for
 
     api = client_for(tenant_a.admin)
-    employees_api = f"/api/v1/orgs/{tenant_a.org.slug}/employees"
+    employees_api = tenant_url("employee-list", tenant_a.org)
     created = api.post(employees_api, {"name": "Nadia Never", "email": "nadia@acme.example"}, format="json")
     assert created.status_code == 201, created.content
 
     def state_cell() -> str:
-        page = admin.get(base(tenant_a) + "employees/", {"q": "nadia@acme.example"}).content.decode()
+        page = admin.get(admin_page(tenant_a, "employees"), {"q": "nadia@acme.example"}).content.decode()
         return page.split('class="state state-', 1)[1].split("</span>", 1)[0]
 
     assert state_cell() == 'never_invited">Never invited'  # not "Invited": nobody has sent anything yet
     dashboard = admin.get(base(tenant_a)).content.decode()
-    assert f'href="{base(tenant_a)}employees/?state=never_invited"' in dashboard
-    listed = admin.get(base(tenant_a) + "employees/", {"state": "never_invited"}).content.decode()
+    assert f'href="{admin_page(tenant_a, "employees")}?state=never_invited"' in dashboard
+    listed = admin.get(admin_page(tenant_a, "employees"), {"state": "never_invited"}).content.decode()
     assert "nadia@acme.example" in listed
-    assert "nadia@acme.example" not in admin.get(base(tenant_a) + "employees/", {"state": "invited"}).content.decode()
+    invited = admin.get(admin_page(tenant_a, "employees"), {"state": "invited"}).content.decode()
+    assert "nadia@acme.example" not in invited
 
     invited = api.post(f"{employees_api}/{created.json()['id']}/invite", {}, format="json")
     assert invited.status_code in (200, 201), invited.content
@@ -134,15 +141,15 @@ def test_an_employee_added_through_the_api_shows_their_real_invite_state(admin, 
 def test_rollouts_show_progress_and_can_be_resumed_and_cancelled(admin, tenant_a):
     html = admin.get(base(tenant_a)).content.decode()
     assert f"Rollout #{tenant_a.rollout.pk}" in html and "<progress" in html and "Resume" in html
-    response = admin.post(base(tenant_a) + f"rollouts/{tenant_a.rollout.pk}/resume")
+    response = admin.post(admin_page(tenant_a, "rollout-action", tenant_a.rollout.pk, "resume"))
     assert response.status_code == 302
     tenant_a.rollout.refresh_from_db()
     assert tenant_a.rollout.status == RolloutStatus.RUNNING
-    admin.post(base(tenant_a) + f"rollouts/{tenant_a.rollout.pk}/cancel")
+    admin.post(admin_page(tenant_a, "rollout-action", tenant_a.rollout.pk, "cancel"))
     tenant_a.rollout.refresh_from_db()
     assert tenant_a.rollout.status == RolloutStatus.CANCELLED
     # A second cancel is refused with a message, not an error page.
-    followed = admin.post(base(tenant_a) + f"rollouts/{tenant_a.rollout.pk}/cancel", follow=True)
+    followed = admin.post(admin_page(tenant_a, "rollout-action", tenant_a.rollout.pk, "cancel"), follow=True)
     assert followed.status_code == 200 and "already cancelled" in followed.content.decode()
 
 
@@ -158,7 +165,7 @@ def test_employee_list_searches_filters_by_team_and_paginates(admin, tenant_a):
         if i < 3:
             employee.team = design
             employee.save()
-    url = base(tenant_a) + "employees/"
+    url = admin_page(tenant_a, "employees")
     first = admin.get(url).content.decode()
     assert "31 people" in first and "Page 1 of 2" in first and "p29@example.com" not in first
     second = admin.get(url, {"page": 2}).content.decode()
@@ -194,7 +201,7 @@ def test_people_table_shows_title_department_manager_and_employee_number(admin, 
                     manager=boss)
     outside = make_employee(tenant_a.org, name="Bo Outside", email="bo@example.com")
     employee_update(employee=outside, manager_name="Charles Babbage")  # a manager who isn't an employee here
-    url = base(tenant_a) + "employees/"
+    url = admin_page(tenant_a, "employees")
     html = admin.get(url).content.decode()
     for header in ("Department", "Manager", "Employee no."):
         assert f'<th scope="col">{header}</th>' in html
@@ -227,7 +234,7 @@ def test_csv_import_reports_created_updated_or_stores_nothing_and_lists_each_bad
 
     csv = (f"name,email,team\nNew Person,new.person@example.com,Sales\n"
            f"Renamed,{tenant_a.employee.email},Ops\nNo Email,not-an-email,\n").encode()
-    response = admin.post(base(tenant_a) + "employees/import",
+    response = admin.post(admin_page(tenant_a, "employee-import"),
                           {"file": SimpleUploadedFile("people.csv", csv, "text/csv")})
     assert response.status_code == 400
     html = response.content.decode()
@@ -235,12 +242,12 @@ def test_csv_import_reports_created_updated_or_stores_nothing_and_lists_each_bad
     assert "<th scope=\"row\">4</th>" in html and "is not a valid email address" in html
     assert Employee.objects.get(pk=tenant_a.employee.pk).name != "Renamed"
     assert not Employee.objects.filter(email="new.person@example.com").exists()
-    response = admin.post(base(tenant_a) + "employees/import",
+    response = admin.post(admin_page(tenant_a, "employee-import"),
                           {"file": SimpleUploadedFile("people.csv", csv.rsplit(b"No Email", 1)[0], "text/csv")})
     assert response.status_code == 200
     assert "1 created, 1 updated." in response.content.decode()
     assert Employee.objects.get(pk=tenant_a.employee.pk).name == "Renamed"
-    bad = admin.post(base(tenant_a) + "employees/import",
+    bad = admin.post(admin_page(tenant_a, "employee-import"),
                      {"file": SimpleUploadedFile("people.csv", b"who,what\nx,y\n", "text/csv")})
     assert bad.status_code == 400 and "The CSV header must include" in bad.content.decode()
 
@@ -248,7 +255,7 @@ def test_csv_import_reports_created_updated_or_stores_nothing_and_lists_each_bad
 def test_inviting_someone_new_creates_them_and_emails_the_invite_link(admin, tenant_a,
                                                                      django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin.post(base(tenant_a) + "employees/invite",
+        response = admin.post(admin_page(tenant_a, "employee-invite"),
                               {"name": "Grace Hopper", "email": "Grace@Example.com", "team": "Navy"})
     assert response.status_code == 302
     employee = Employee.objects.get(organization=tenant_a.org, email="grace@example.com")
@@ -265,9 +272,9 @@ def test_inviting_someone_new_creates_them_and_emails_the_invite_link(admin, ten
 
 
 def test_an_invalid_invite_is_refused_with_the_reason_and_sends_nothing(admin, tenant_a):
-    response = admin.post(base(tenant_a) + "employees/invite", {"name": "", "email": "nope"})
+    response = admin.post(admin_page(tenant_a, "employee-invite"), {"name": "", "email": "nope"})
     assert response.status_code == 400 and "Enter a valid email address." in response.content.decode()
-    member = admin.post(base(tenant_a) + "employees/invite", {"name": "Ada", "email": tenant_a.employee.email})
+    member = admin.post(admin_page(tenant_a, "employee-invite"), {"name": "Ada", "email": tenant_a.employee.email})
     assert member.status_code == 400 and "already has an account" in member.content.decode()
     assert mail.outbox == []
 
@@ -282,7 +289,7 @@ def test_remind_sends_fresh_invites_and_upload_reminders_only_to_people_who_have
     Invite.objects.filter(pk=stale.pk).update(expires_at=timezone.now() - timedelta(days=1))
     joined = make_employee(org, make_user(org), name="Joined")
     with django_capture_on_commit_callbacks(execute=True):
-        assert admin.post(base(tenant_a) + "employees/remind").status_code == 302
+        assert admin.post(admin_page(tenant_a, "employee-remind")).status_code == 302
     by_person = {m.to[0]: m for m in mail.outbox}
     # tenant_a.employee (results ready) is not reminded.
     assert set(by_person) == {pending.email, expired.email, joined.email}
@@ -292,14 +299,14 @@ def test_remind_sends_fresh_invites_and_upload_reminders_only_to_people_who_have
         fresh = Invite.objects.filter(employee=person).order_by("-id").first()
         assert fresh.status == "pending" and "/invite/" in by_person[person.email].body
     assert "/invite/" not in by_person[joined.email].body
-    assert f"/app/{org.slug}/" in by_person[joined.email].body
+    assert url_of("portal:home", org) in by_person[joined.email].body
 
 
 def test_revoking_an_invite_asks_first_then_withdraws_it(admin, tenant_a):
     person = make_employee(tenant_a.org, name="Later", email="later@example.com")
     invite = invite_create(organization=tenant_a.org, email=person.email, invited_by=tenant_a.admin,
                            employee=person).invite
-    url = base(tenant_a) + f"employees/{person.pk}/revoke-invite"
+    url = admin_page(tenant_a, "employee-revoke-invite", person.pk)
     confirm = admin.get(url)
     assert confirm.status_code == 200 and "Yes, revoke" in confirm.content.decode()
     invite.refresh_from_db()
@@ -310,7 +317,7 @@ def test_revoking_an_invite_asks_first_then_withdraws_it(admin, tenant_a):
 
 
 def test_deactivating_asks_first_then_ends_access(admin, tenant_a):
-    url = base(tenant_a) + f"employees/{tenant_a.employee.pk}/deactivate"
+    url = admin_page(tenant_a, "employee-deactivate", tenant_a.employee.pk)
     assert "Yes, deactivate" in admin.get(url).content.decode()
     assert Employee.objects.get(pk=tenant_a.employee.pk).active
     assert admin.post(url).status_code == 302
@@ -334,19 +341,19 @@ def spec_form(**changes) -> dict:
 
 
 def test_creating_a_kit_from_a_preset_opens_its_editor(admin, tenant_a):
-    response = admin.post(base(tenant_a) + "brand-kits/", {"name": "Finance look", "preset": "corporate_finance"})
+    response = admin.post(admin_page(tenant_a, "brand-kits"), {"name": "Finance look", "preset": "corporate_finance"})
     kit = BrandKit.objects.get(organization=tenant_a.org, name="Finance look")
-    assert response.status_code == 302 and response["Location"] == base(tenant_a) + f"brand-kits/{kit.pk}/"
+    assert response.status_code == 302 and response["Location"] == admin_page(tenant_a, "brand-kit-edit", kit.pk)
     assert kit.preset == "corporate_finance"
     assert kit.current_version.spec["lighting"] == "studio"
     editor = admin.get(response["Location"]).content.decode()
     assert 'id="kit-preview"' in editor and f"brand-kits/{kit.pk}/preview.jpg?" in editor
     assert 'aria-live="polite"' in editor and "brand_kit_preview.js" in editor
-    assert admin.post(base(tenant_a) + "brand-kits/", {"name": "x", "preset": "nope"}).status_code == 400
+    assert admin.post(admin_page(tenant_a, "brand-kits"), {"name": "x", "preset": "nope"}).status_code == 400
 
 
 def test_saving_the_editor_adds_a_version_with_the_new_spec(admin, tenant_a):
-    url = base(tenant_a) + f"brand-kits/{tenant_a.kit.pk}/"
+    url = admin_page(tenant_a, "brand-kit-edit", tenant_a.kit.pk)
     response = admin.post(url, spec_form(lighting="dramatic", output_sizes="800,400"))
     assert response.status_code == 302
     version = tenant_a.kit.current_version
@@ -362,7 +369,7 @@ def test_an_image_background_is_uploaded_with_the_spec_and_kept_by_later_version
 
     from tests.api.conftest import png_bytes
 
-    url = base(tenant_a) + f"brand-kits/{tenant_a.kit.pk}/"
+    url = admin_page(tenant_a, "brand-kit-edit", tenant_a.kit.pk)
     plate = SimpleUploadedFile("office.png", png_bytes((40, 90, 160), (320, 400)), "image/png")
     assert admin.post(url, {**spec_form(background_kind="image"), "background_image": plate}).status_code == 302
     version = tenant_a.kit.current_version
@@ -384,7 +391,7 @@ def test_an_image_background_is_uploaded_with_the_spec_and_kept_by_later_version
     ({"background_kind": "image"}, "Upload a background image"),
 ])
 def test_invalid_values_show_form_errors_and_save_nothing(admin, tenant_a, changes, message):
-    response = admin.post(base(tenant_a) + f"brand-kits/{tenant_a.kit.pk}/", spec_form(**changes))
+    response = admin.post(admin_page(tenant_a, "brand-kit-edit", tenant_a.kit.pk), spec_form(**changes))
     assert response.status_code == 400
     assert message in response.content.decode()
     assert tenant_a.kit.versions.count() == 1
@@ -394,7 +401,7 @@ def test_invalid_values_show_form_errors_and_save_nothing(admin, tenant_a, chang
 def test_preview_is_rendered_by_the_real_pipeline_once_and_then_served_from_the_cache(admin, tenant_a, monkeypatch):
     from portal import admin_preview
 
-    url = base(tenant_a) + f"brand-kits/{tenant_a.kit.pk}/preview.jpg"
+    url = admin_page(tenant_a, "brand-kit-preview", tenant_a.kit.pk)
     first = admin.get(url, spec_form(background_kind="solid", background_color="#aa2233"))
     assert first.status_code == 200, first.content
     assert first["Content-Type"] == "image/jpeg" and first["X-Preview-Cache"] == "miss"
@@ -421,22 +428,22 @@ def test_preview_is_rendered_by_the_real_pipeline_once_and_then_served_from_the_
 def test_review_queue_shows_scores_the_selfie_and_the_result(admin, tenant_a):
     Headshot.objects.filter(pk=tenant_a.headshot.pk).update(qc={"identity_distance": 0.31, "sharpness": 212.5,
                                                                  "edge_rim": 1.2})
-    html = admin.get(base(tenant_a) + "review/").content.decode()
+    html = admin.get(admin_page(tenant_a, "review")).content.decode()
     assert "Likeness distance" in html and "0.31" in html and "Face sharpness" in html and "Edge halo" in html
     assert f"selfies/{tenant_a.selfie.pk}/image.jpg" in html
-    assert f"/api/v1/orgs/{tenant_a.org.slug}/headshots/{tenant_a.headshot.pk}/file?size=64" in html
-    selfie = admin.get(base(tenant_a) + f"selfies/{tenant_a.selfie.pk}/image.jpg")
+    assert tenant_url("headshot-file", tenant_a.org, tenant_a.headshot.pk) + "?size=64" in html
+    selfie = admin.get(admin_page(tenant_a, "selfie-image", tenant_a.selfie.pk))
     assert selfie.status_code == 200 and selfie["Content-Type"] == "image/jpeg"
     with Image.open(io.BytesIO(selfie.content)) as im:
         assert im.format == "JPEG"
 
 
 def test_approving_from_the_queue_approves_and_leaves_the_queue(admin, tenant_a):
-    url = base(tenant_a) + f"review/{tenant_a.headshot.pk}"
+    url = admin_page(tenant_a, "review-action", tenant_a.headshot.pk)
     assert admin.post(url, {"action": "approve", "note": ""}).status_code == 302
     headshot = Headshot.objects.get(pk=tenant_a.headshot.pk)
     assert headshot.approved and headshot.review_status == "approved" and headshot.reviewed_by == tenant_a.admin
-    assert "Nothing to review." in admin.get(base(tenant_a) + "review/").content.decode()
+    assert "Nothing to review." in admin.get(admin_page(tenant_a, "review")).content.decode()
 
 
 def _more_headshots(tenant, n: int, **fields) -> list[Headshot]:
@@ -451,35 +458,36 @@ def test_the_queue_shows_the_persons_own_approved_choice_first_and_closes_the_re
     others = _more_headshots(tenant_a, 3)
     chosen = others[1]
     mine = client_for(tenant_a.employee_user).post(
-        f"/api/v1/orgs/{tenant_a.org.slug}/me/headshots/{chosen.pk}/approve", {}, format="json")
+        tenant_url("my-headshot-approve", tenant_a.org, chosen.pk), {}, format="json")
     assert mine.status_code == 200, mine.content
-    html = admin.get(base(tenant_a) + "review/").content.decode()
+    html = admin.get(admin_page(tenant_a, "review")).content.decode()
     assert html.count('class="review-item panel"') == 1 and f'id="review-{chosen.pk}"' in html
     assert "Their choice: they approved this one." in html and "Their 3 other variants are closed." in html
-    assert admin.post(base(tenant_a) + f"review/{chosen.pk}", {"action": "approve", "note": ""}).status_code == 302
+    approve = {"action": "approve", "note": ""}
+    assert admin.post(admin_page(tenant_a, "review-action", chosen.pk), approve).status_code == 302
     stored = Headshot.objects.get(pk=chosen.pk)
     assert stored.review_status == "approved" and stored.reviewed_by == tenant_a.admin
-    assert "Nothing to review." in admin.get(base(tenant_a) + "review/").content.decode()
+    assert "Nothing to review." in admin.get(admin_page(tenant_a, "review")).content.decode()
 
 
 def test_failed_qc_headshots_are_shown_with_their_reasons_and_can_be_approved_anyway(admin, tenant_a, tenant_b):
     failed, = _more_headshots(tenant_a, 1, qc_passed=False, qc={"failures": ["identity", "sharpness"]})
     _more_headshots(tenant_b, 1, qc_passed=False, qc={"failures": ["noise"]})  # another organization's
-    html = admin.get(base(tenant_a) + "review/").content.decode()
+    html = admin.get(admin_page(tenant_a, "review")).content.decode()
     section = html.split('id="failed-heading"', 1)[1]
     assert f'id="failed-{failed.pk}"' in section
     assert "Doesn&#x27;t look enough like the person" in section
     assert "Face not sharp enough" in section and "Too much noise" not in section
     assert 'value="regenerate"' in section and "Approve anyway" in section
-    assert admin.post(base(tenant_a) + f"review/{failed.pk}", {"action": "approve", "note": "Looks right to me"}
-                      ).status_code == 302
+    assert admin.post(admin_page(tenant_a, "review-action", failed.pk),
+                      {"action": "approve", "note": "Looks right to me"}).status_code == 302
     stored = Headshot.objects.get(pk=failed.pk)
     assert stored.approved and stored.review_status == "approved" and stored.review_note == "Looks right to me"
-    assert f'id="failed-{failed.pk}"' not in admin.get(base(tenant_a) + "review/").content.decode()
+    assert f'id="failed-{failed.pk}"' not in admin.get(admin_page(tenant_a, "review")).content.decode()
 
 
 def test_reject_needs_a_note(admin, tenant_a):
-    url = base(tenant_a) + f"review/{tenant_a.headshot.pk}"
+    url = admin_page(tenant_a, "review-action", tenant_a.headshot.pk)
     page = admin.post(url, {"action": "reject", "note": ""}, follow=True).content.decode()
     assert "Write a short note" in page
     assert Headshot.objects.get(pk=tenant_a.headshot.pk).review_status == "pending"
@@ -493,7 +501,8 @@ def test_regenerate_from_the_queue_starts_a_request_with_the_note(admin, tenant_
 
     ready_for_another_request(tenant_a)
     before = GenerationRequest.objects.count()
-    admin.post(base(tenant_a) + f"review/{tenant_a.headshot.pk}", {"action": "regenerate", "note": "Tie is crooked"})
+    admin.post(admin_page(tenant_a, "review-action", tenant_a.headshot.pk),
+               {"action": "regenerate", "note": "Tie is crooked"})
     assert GenerationRequest.objects.count() == before + 1
     request = GenerationRequest.objects.order_by("-id").first()
     assert request.review_note == "Tie is crooked" and request.regenerated_from_id == tenant_a.headshot.pk
@@ -504,8 +513,8 @@ def test_regenerate_from_the_queue_starts_a_request_with_the_note(admin, tenant_
 
 def test_exports_page_downloads_the_zip_of_approved_headshots(admin, tenant_a):
     Headshot.objects.filter(pk=tenant_a.headshot.pk).update(approved=True, approved_at=timezone.now())
-    html = admin.get(base(tenant_a) + "exports/").content.decode()
-    action = f"/api/v1/orgs/{tenant_a.org.slug}/exports/headshots.zip"
+    html = admin.get(admin_page(tenant_a, "exports")).content.decode()
+    action = tenant_url("headshot-export", tenant_a.org)
     assert f'action="{action}"' in html and 'name="approved_only" value="false"' in html
     assert "1 approved headshot is ready" in html
     response = admin.get(action)  # the page's form, with the admin's session
@@ -520,20 +529,21 @@ def test_an_export_job_for_a_destination_starts_runs_and_offers_its_zip(admin, t
     from integrations.models import ExportJob
 
     Headshot.objects.filter(pk=tenant_a.headshot.pk).update(approved=True, approved_at=timezone.now())
-    html = admin.get(base(tenant_a) + "exports/").content.decode()
+    html = admin.get(admin_page(tenant_a, "exports")).content.decode()
     assert '<option value="microsoft365">Microsoft 365 (648 px, square)</option>' in html
     before = set(ExportJob.objects.values_list("id", flat=True))
     with django_capture_on_commit_callbacks(execute=False) as sent:
-        response = admin.post(base(tenant_a) + "exports/jobs", {"preset": "original", "approved_only": "true"})
+        response = admin.post(admin_page(tenant_a, "export-job-start"), {"preset": "original", "approved_only": "true"})
     assert response.status_code == 302
     job = ExportJob.objects.exclude(id__in=before).get()
     assert (job.preset, job.approved_only, job.status, job.created_by) == ("original", True, "queued", tenant_a.admin)
     assert len(sent) == 1  # the job is sent to the queue on commit
-    page = admin.get(base(tenant_a) + "exports/").content.decode()
-    assert f'data-status-url="/api/v1/orgs/{tenant_a.org.slug}/exports/{job.pk}"' in page and "Not ready yet" in page
+    page = admin.get(admin_page(tenant_a, "exports")).content.decode()
+    status_url = tenant_url("export-job-detail", tenant_a.org, job.pk)
+    assert f'data-status-url="{status_url}"' in page and "Not ready yet" in page
     export_job_run(job_id=job.pk)  # what the worker does with the message
-    page = admin.get(base(tenant_a) + "exports/").content.decode()
-    download = f"/api/v1/orgs/{tenant_a.org.slug}/exports/{job.pk}/download"
+    page = admin.get(admin_page(tenant_a, "exports")).content.decode()
+    download = tenant_url("export-job-download", tenant_a.org, job.pk)
     assert f'href="{download}"' in page
     with zipfile.ZipFile(io.BytesIO(b"".join(admin.get(download).streaming_content))) as archive:
         assert "manifest.csv" in archive.namelist() and len(archive.namelist()) == 2
@@ -545,7 +555,7 @@ def test_the_exports_page_numbers_exports_within_the_organization(admin, tenant_
     ours = ExportJob.objects.filter(organization=tenant_a.org).count()  # populate() may already have made some
     for _ in range(3):  # another organization's exports must not move our numbers
         ExportJob.objects.create(organization=tenant_b.org, preset="slack", status="done")
-    page = admin.post(base(tenant_a) + "exports/jobs", {"preset": "slack", "approved_only": "true"},
+    page = admin.post(admin_page(tenant_a, "export-job-start"), {"preset": "slack", "approved_only": "true"},
                       follow=True).content.decode()
     assert f"Export #{ours + 1} for Slack started." in page
     assert f'<th scope="row">#{ours + 1}</th>' in page
@@ -556,10 +566,10 @@ def test_an_unknown_destination_is_refused_and_a_failed_export_can_be_retried(ad
     from integrations.models import ExportJob
 
     before = ExportJob.objects.count()
-    page = admin.post(base(tenant_a) + "exports/jobs", {"preset": "myspace"}, follow=True).content.decode()
+    page = admin.post(admin_page(tenant_a, "export-job-start"), {"preset": "myspace"}, follow=True).content.decode()
     assert "Unknown preset" in page and ExportJob.objects.count() == before
     job = ExportJob.objects.create(organization=tenant_a.org, preset="slack", status="failed", error="Disk full")
-    assert "Disk full" in admin.get(base(tenant_a) + "exports/").content.decode()
-    admin.post(base(tenant_a) + f"exports/jobs/{job.pk}/retry")
+    assert "Disk full" in admin.get(admin_page(tenant_a, "exports")).content.decode()
+    admin.post(admin_page(tenant_a, "export-job-retry", job.pk))
     job.refresh_from_db()
     assert job.status == "queued" and job.error == ""

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from tenancy.models import Role
 from tests.factories import make_user
+from tests.urls import url_of
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookMessage
 from webhooks.services import endpoint_create
 
@@ -24,7 +25,7 @@ def signed_in(user) -> Client:
 
 
 def hooks(org) -> str:
-    return f"/app/{org.slug}/admin/settings/webhooks/"
+    return url_of("portal:admin-webhooks", org)
 
 
 def shown_secret(response) -> str:

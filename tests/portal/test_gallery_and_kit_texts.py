@@ -20,6 +20,7 @@ from teams.looks import headshot_look
 from tenancy.models import Role
 from tests.factories import grant_consent, make_employee, make_user
 from tests.headshot_support import generation_request, stored_headshot
+from tests.urls import tenant_url, url_of
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +76,7 @@ class Images(HTMLParser):
 
 
 def gallery(client, org) -> tuple[str, Images]:
-    response = client.get(f"/app/{org.slug}/headshots")
+    response = client.get(url_of("portal:gallery", org))
     assert response.status_code == 200
     page = response.content.decode()
     parsed = Images()
@@ -91,7 +92,7 @@ def test_gallery_offers_every_rendition_in_srcset_through_the_authorised_file_ap
     client = signed_in(person.user)
     page, parsed = gallery(client, org_a)
     [image] = parsed.images
-    file_url = f"/api/v1/orgs/{org_a.slug}/headshots/{headshot.pk}/file"
+    file_url = tenant_url("headshot-file", org_a, headshot.pk)
     assert image["srcset"] == f"{file_url}?size=256 256w, {file_url}?size=512 512w, {file_url}?size=1024 1024w"
     # Half the screen on a phone: a 390-px phone at 2x needs ~390 device pixels, so it picks the 512.
     assert image["sizes"] == "(max-width: 40rem) 50vw, 14rem"
@@ -195,7 +196,7 @@ def test_one_attire_statement_names_what_the_kit_asks_and_what_the_backend_can_d
 
 def test_kit_editor_shows_the_attire_statement_beside_the_clothing_field(org_a, corporate):
     admin = make_user(org_a, Role.ADMIN)
-    url = f"/app/{org_a.slug}/admin/brand-kits/{corporate.pk}/"
+    url = url_of("portal:admin-brand-kit-edit", org_a, corporate.pk)
     page = signed_in(admin).get(url).content.decode()
     assert 'name="attire" value="dark business suit, white shirt"' in page
     field_at, notice_at = page.index('name="attire"'), page.index('id="attire-notice"')
@@ -213,7 +214,7 @@ def test_saving_the_kit_keeps_or_changes_what_it_asks_people_to_wear(org_a, corp
     from tests.portal.test_admin_views import spec_form
 
     admin = signed_in(make_user(org_a, Role.ADMIN))
-    url = f"/app/{org_a.slug}/admin/brand-kits/{corporate.pk}/"
+    url = url_of("portal:admin-brand-kit-edit", org_a, corporate.pk)
     assert admin.post(url, spec_form()).status_code == 302  # a form without the field keeps the kit's attire
     assert corporate.current_version.spec["attire"] == "dark business suit, white shirt"
     assert admin.post(url, spec_form(attire="  navy blazer, open collar ")).status_code == 302
@@ -226,7 +227,7 @@ def test_the_preview_brings_the_statement_for_the_backend_as_edited(org_a, corpo
     from tests.portal.test_admin_views import spec_form
 
     admin = signed_in(make_user(org_a, Role.ADMIN))
-    url = f"/app/{org_a.slug}/admin/brand-kits/{corporate.pk}/preview.jpg"
+    url = url_of("portal:admin-brand-kit-preview", org_a, corporate.pk)
     studio = admin.get(url, spec_form(backend="studio", attire="charcoal suit"))
     klein = admin.get(url, spec_form(backend="klein", attire="charcoal suit"))
     assert studio.status_code == klein.status_code == 200
@@ -239,7 +240,7 @@ def test_the_preview_brings_the_statement_for_the_backend_as_edited(org_a, corpo
 
 def test_the_selfies_page_says_why_8_and_what_happens_with_fewer(org_a, person):
     assert org_a.selfies_required == 8
-    page = signed_in(person.user).get(f"/app/{org_a.slug}/selfies").content.decode()
+    page = signed_in(person.user).get(url_of("portal:selfies", org_a)).content.decode()
     why = page[page.index('id="why-required"'):]
     why = why[:why.index("</p>")]
     assert "Why 8?" in why and "likeness profile" in why
@@ -270,7 +271,7 @@ def test_the_code_page_makes_accepting_the_primary_action(org_a, client):
     employee = make_employee(org_a, email="hana@acme.example", name="Hana")
     issued = invite_create(organization=org_a, email=employee.email, role=Role.EMPLOYEE, invited_by=None,
                            employee=employee)
-    page = client.post(f"/invite/{issued.token}", {"action": "send"}).content.decode()
+    page = client.post(url_of("sso:invite", issued.token), {"action": "send"}).content.decode()
     accept = page.index(">Accept the invite<")
     resend = page.index(">Send a new code<")
     assert accept < resend

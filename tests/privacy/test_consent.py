@@ -15,6 +15,7 @@ from teams.models import GenerationRequest, Headshot, IdentityProfile, RequestSt
 from tenancy.models import Role
 from tests.conftest import dev_face
 from tests.factories import client_for, grant_consent, make_brand_kit, make_employee, make_user
+from tests.urls import tenant_url, url_of
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def named(path: Path) -> io.BytesIO:
 
 
 def upload(org, user, *paths):
-    return client_for(user).post(f"/api/v1/orgs/{org.slug}/me/selfies", {"files": [named(p) for p in paths]},
+    return client_for(user).post(tenant_url("my-selfie-list", org), {"files": [named(p) for p in paths]},
                                  format="multipart")
 
 
@@ -65,7 +66,7 @@ def test_upload_before_consent_is_refused_with_403_and_nothing_is_stored(org_a, 
 
 def test_generation_before_consent_is_refused(org_a, employee_user):
     make_brand_kit(org_a)
-    response = client_for(employee_user).post(f"/api/v1/orgs/{org_a.slug}/me/generation-requests", {}, format="json")
+    response = client_for(employee_user).post(tenant_url("my-generation-request-list", org_a), {}, format="json")
     assert response.status_code == 403 and response.json()["code"] == "consent_required"
     assert not GenerationRequest.objects.exists()
 
@@ -73,7 +74,7 @@ def test_generation_before_consent_is_refused(org_a, employee_user):
 @pytest.mark.slow
 def test_after_consent_uploads_work(org_a, employee_user):
     api = client_for(employee_user)
-    url = f"/api/v1/orgs/{org_a.slug}/me/consent"
+    url = tenant_url("my-consent", org_a)
     state = api.get(url).json()
     assert state["granted"] is False and state["text"]["version"] == CONSENT_VERSION
     granted = api.post(url, HTTP_USER_AGENT="Mozilla/5.0 (Phone)", REMOTE_ADDR="10.1.2.3")
@@ -127,7 +128,7 @@ def test_withdrawing_deletes_embeddings_profile_and_selfie_files_but_keeps_heads
                                               brand_kit_version=kit.current_version, status=RequestStatus.QUEUED)
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = api.delete(f"/api/v1/orgs/{org_a.slug}/me/consent")
+        response = api.delete(tenant_url("my-consent", org_a))
     assert response.status_code == 200
     assert response.json()["granted"] is False and response.json()["withdrawn_selfies"] == 3
 
@@ -182,11 +183,11 @@ def test_a_rollout_skips_employees_without_consent(org_a):
 
 def test_the_privacy_notice_is_public(client, org_a, settings):
     settings.BIOMETRIC_RETENTION_DAYS = 30
-    response = client.get(f"/privacy/{org_a.slug}")
+    response = client.get(url_of("privacy:notice", org_a))
     assert response.status_code == 200
     page = response.content.decode()
     assert "Acme" in page and "30 days after your headshot is approved" in page and "face embedding" in page
-    assert client.get("/privacy/no-such-org").status_code == 404
+    assert client.get(url_of("privacy:notice", 'no-such-org')).status_code == 404
 
 
 def test_retention_deletes_the_selfies_of_an_approved_set_after_the_retention_period(

@@ -21,6 +21,7 @@ from privacy.receipts import ErasureReceipt, receipt_json, verify
 from teams.models import Employee, Selfie
 from tenancy.models import Membership, Role
 from tests.factories import client_for, make_employee, make_org, make_user
+from tests.urls import tenant_url
 
 pytestmark = pytest.mark.django_db
 
@@ -40,10 +41,6 @@ def store_selfie(employee, n: int = 1) -> Selfie:
     return selfie
 
 
-def url(org, path: str) -> str:
-    return f"/api/v1/orgs/{org.slug}/{path}"
-
-
 # The API ---------------------------------------------------------------------------------------------------------
 
 
@@ -55,12 +52,12 @@ def test_an_employee_erases_themselves_with_confirmation_and_is_signed_out(org_a
     browser = Client()
     browser.force_login(person.user)
 
-    refused = api.post(url(org_a, "me/erase"), {"confirm": "yes"}, format="json")
+    refused = api.post(tenant_url("my-erase", org_a), {"confirm": "yes"}, format="json")
     assert refused.status_code == 400 and "ERASE" in json.dumps(refused.json())
     assert Employee.objects.filter(pk=person.pk).exists()  # nothing happened
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = api.post(url(org_a, "me/erase"), {"confirm": "ERASE"}, format="json")
+        response = api.post(tenant_url("my-erase", org_a), {"confirm": "ERASE"}, format="json")
     assert response.status_code == 200, response.content
     receipt = response.json()
     assert verify(receipt)
@@ -74,15 +71,15 @@ def test_an_employee_erases_themselves_with_confirmation_and_is_signed_out(org_a
     assert not User.objects.filter(email="zoe.erased@acme.example").exists()
     assert not os.path.exists(path)
     # Their token and their browser session no longer work.
-    assert api.get(url(org_a, "me")).status_code == 401
-    assert browser.get(url(org_a, "me")).status_code in (401, 403)
+    assert api.get(tenant_url("me", org_a)).status_code == 401
+    assert browser.get(tenant_url("me", org_a)).status_code in (401, 403)
 
 
 def test_an_admin_erases_an_employee_and_reads_the_receipt_later(org_a, person,
                                                                  django_capture_on_commit_callbacks):
     admin = make_user(org_a, Role.ADMIN)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client_for(admin).post(url(org_a, f"employees/{person.pk}/erase"), {"confirm": "ERASE"},
+        response = client_for(admin).post(tenant_url("employee-erase", org_a, person.pk), {"confirm": "ERASE"},
                                           format="json")
     assert response.status_code == 200, response.content
     receipt = response.json()
@@ -90,16 +87,16 @@ def test_an_admin_erases_an_employee_and_reads_the_receipt_later(org_a, person,
     assert receipt["subject"]["employee_id"] == person.pk
     assert "zoe" not in json.dumps(receipt).lower() and "HR-7781" not in json.dumps(receipt)
 
-    listed = client_for(admin).get(url(org_a, "erasure-receipts")).json()
+    listed = client_for(admin).get(tenant_url("erasure-receipts", org_a)).json()
     assert [r["receipt_id"] for r in listed] == [receipt["receipt_id"]]
     # The organization can match a request by email without us keeping the address.
-    assert len(client_for(admin).get(url(org_a, "erasure-receipts"), {"email": "ZOE.erased@acme.example "})
+    assert len(client_for(admin).get(tenant_url("erasure-receipts", org_a), {"email": "ZOE.erased@acme.example "})
                .json()) == 1
-    assert client_for(admin).get(url(org_a, "erasure-receipts"), {"email": "other@acme.example"}).json() == []
-    detail = client_for(admin).get(url(org_a, f"erasure-receipts/{receipt['id']}"))
+    assert client_for(admin).get(tenant_url("erasure-receipts", org_a), {"email": "other@acme.example"}).json() == []
+    detail = client_for(admin).get(tenant_url("erasure-receipt", org_a, receipt['id']))
     assert detail.status_code == 200 and verify(detail.json()) and detail.json() == receipt
 
-    again = client_for(admin).post(url(org_a, f"employees/{person.pk}/erase"), {"confirm": "ERASE"}, format="json")
+    again = client_for(admin).post(tenant_url("employee-erase", org_a, person.pk), {"confirm": "ERASE"}, format="json")
     assert again.status_code == 404
 
 
@@ -107,9 +104,9 @@ def test_employees_cannot_erase_colleagues_or_read_receipts(org_a, person):
     colleague = make_user(org_a, Role.EMPLOYEE)
     make_employee(org_a, colleague)
     api = client_for(colleague)
-    assert api.post(url(org_a, f"employees/{person.pk}/erase"), {"confirm": "ERASE"},
+    assert api.post(tenant_url("employee-erase", org_a, person.pk), {"confirm": "ERASE"},
                     format="json").status_code == 403
-    assert api.get(url(org_a, "erasure-receipts")).status_code == 403
+    assert api.get(tenant_url("erasure-receipts", org_a)).status_code == 403
     assert Employee.objects.filter(pk=person.pk).exists()
 
 

@@ -37,6 +37,7 @@ from tenancy.models import Membership, Role
 from tests.conftest import REPO, dev_face
 from tests.connectors.servers import BambooHRServer, GraphServer, SlackServer
 from tests.factories import client_for, grant_consent, make_brand_kit, make_employee, make_user
+from tests.urls import tenant_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.redis]
 
@@ -66,7 +67,7 @@ def headshot_files(headshot: Headshot) -> list[str]:
 
 
 def upload_selfies(org, user, identity: str, numbers) -> None:
-    response = client_for(user).post(f"/api/v1/orgs/{org.slug}/me/selfies",
+    response = client_for(user).post(tenant_url("my-selfie-list", org),
                                      {"files": [named(dev_face(identity, n)) for n in numbers]}, format="multipart")
     assert response.status_code == 201, response.content
 
@@ -145,7 +146,6 @@ def test_an_erased_person_is_nowhere_in_the_database_or_storage_and_their_collea
     org_a.save()
     admin = make_user(org_a, Role.ADMIN)
     admin_api = client_for(admin)
-    base = f"/api/v1/orgs/{org_a.slug}"
     kit = make_brand_kit(org_a, **BRAND)
     WebhookEndpoint.objects.create(organization=org_a, url="https://hooks.example.com/acme", secret=new_secret())
     graph, bamboohr, slack = directories["graph"], directories["bamboohr"], directories["slack"]
@@ -160,7 +160,8 @@ def test_an_erased_person_is_nowhere_in_the_database_or_storage_and_their_collea
     grant_consent(colleague)
     upload_selfies(org_a, colleague_user, "katy_perry", (1, 2, 3))
     colleague_headshot = manual_headshot(colleague, kit)
-    assert admin_api.post(f"{base}/headshots/{colleague_headshot.pk}/approve", {}, format="json").status_code == 200
+    approve = tenant_url("headshot-approve", org_a, colleague_headshot.pk)
+    assert admin_api.post(approve, {}, format="json").status_code == 200
     export_before = export_now(org_a, admin)  # lists the colleague only
 
     # The person: everything.
@@ -172,15 +173,15 @@ def test_an_erased_person_is_nowhere_in_the_database_or_storage_and_their_collea
     person.save()
     grant_consent(person)
     upload_selfies(org_a, user, "barack_obama", (1, 2, 3))
-    started = client_for(user).post(f"{base}/me/generation-requests", {}, format="json")
+    started = client_for(user).post(tenant_url("my-generation-request-list", org_a), {}, format="json")
     assert started.status_code == 201, started.content
     request = generation_run(started.json()["id"])  # the real pipeline, in the shared Ray pool
     assert request.status == "done", request.error
     assert request.selfie_verdicts
     best = Headshot.objects.filter(request=request).order_by("rank").first()
-    assert client_for(user).post(f"{base}/me/headshots/{best.pk}/select", {"selected": True},
+    assert client_for(user).post(tenant_url("my-headshot-select", org_a, best.pk), {"selected": True},
                                  format="json").status_code == 200
-    assert admin_api.post(f"{base}/headshots/{best.pk}/approve", {}, format="json").status_code == 200
+    assert admin_api.post(tenant_url("headshot-approve", org_a, best.pk), {}, format="json").status_code == 200
     PhotoSync.objects.filter(employee=person).update(status=SyncStatus.SYNCED, synced_headshot=best,
                                                      remote_id=EMAIL)
     # The person connected Slack and we set their photo there: only their own token can take it down again.
@@ -225,7 +226,7 @@ def test_an_erased_person_is_nowhere_in_the_database_or_storage_and_their_collea
     user_id, employee_id = user.pk, person.pk
     token = Token.objects.get(user=user).key
 
-    response = client_for(user).post(f"{base}/me/erase", {"confirm": "ERASE"}, format="json")
+    response = client_for(user).post(tenant_url("my-erase", org_a), {"confirm": "ERASE"}, format="json")
     assert response.status_code == 200, response.content
     document = receipt_json(ErasureReceipt.objects.get(pk=response.json()["id"]))
 
@@ -292,8 +293,8 @@ def test_an_erased_person_is_nowhere_in_the_database_or_storage_and_their_collea
     assert export_after.status == "erased" and not export_after.file
 
     # Signed out: the token and the browser session no longer work.
-    assert Client(HTTP_AUTHORIZATION=f"Token {token}").get(f"{base}/me").status_code == 401
-    assert browser.get(f"{base}/me").status_code in (401, 403)
+    assert Client(HTTP_AUTHORIZATION=f"Token {token}").get(tenant_url("me", org_a)).status_code == 401
+    assert browser.get(tenant_url("me", org_a)).status_code in (401, 403)
 
     # The colleague: every row and file as before, and the export that listed only them is still there.
     assert colleague_state(colleague) == before
@@ -301,4 +302,4 @@ def test_an_erased_person_is_nowhere_in_the_database_or_storage_and_their_collea
     assert export_before.status == "done" and default_storage.exists(export_before.file.name)
     assert [row["email"] for row in zip_manifest(Path(export_before.file.path))] == ["ada.colleague@acme.example"]
     assert Token.objects.filter(user=colleague_user).exists()
-    assert client_for(colleague_user).get(f"{base}/me").json()["email"] == "ada.colleague@acme.example"
+    assert client_for(colleague_user).get(tenant_url("me", org_a)).json()["email"] == "ada.colleague@acme.example"

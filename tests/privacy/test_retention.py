@@ -12,6 +12,7 @@ from django.utils import timezone
 from teams.models import GenerationRequest, Headshot, IdentityProfile, RequestStatus, Selfie, SelfieEmbedding
 from tenancy.models import Role
 from tests.factories import client_for, make_brand_kit, make_employee, make_org, make_user
+from tests.urls import tenant_url, url_of
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +84,7 @@ def test_a_new_organization_takes_the_configured_default(settings):
 
 def test_admins_set_the_retention_in_the_organization_settings_within_1_day_and_3_years(org_a):
     admin, employee = make_user(org_a, Role.ADMIN), make_user(org_a, Role.EMPLOYEE)
-    url = f"/api/v1/orgs/{org_a.slug}/settings"
+    url = tenant_url("organization-settings", org_a)
     assert client_for(admin).get(url).json()["biometric_retention_days"] == 30
 
     response = client_for(admin).patch(url, {"biometric_retention_days": 7}, format="json")
@@ -104,6 +105,6 @@ def test_admins_set_the_retention_in_the_organization_settings_within_1_day_and_
 def test_the_public_privacy_page_and_the_consent_text_state_the_organizations_own_period(client, org_a):
     org_a.biometric_retention_days = 14
     org_a.save()
-    page = client.get(f"/privacy/{org_a.slug}").content.decode()
+    page = client.get(url_of("privacy:notice", org_a)).content.decode()
     assert page.count("14 days after your headshot is approved") >= 3  # both table rows and the consent text
     assert "30 days" not in page

@@ -28,6 +28,7 @@ from tests.factories import client_for, make_brand_kit, make_user
 from tests.jobs_support import wait_for
 from tests.ray_cluster.standin import Gate
 from tests.rollouts.conftest import local_ray, ready_employee  # noqa: F401 (a fixture)
+from tests.urls import tenant_url, url_of
 
 GATED = "tests.ray_cluster.standin:GatedPipeline"
 NAMES = [f"gated-{n}" for n in range(4)]
@@ -191,17 +192,16 @@ def test_the_portal_and_the_api_say_how_many_are_ready_and_why_not_all(gated_req
     ray.get(handle.release.remote(4))
     generation_run(request.pk)
     user = request.employee.user
-    base = f"/api/v1/orgs/{request.organization.slug}"
-    body = client_for(user).get(f"{base}/me/generation-requests/{request.pk}/progress").json()
+    body = client_for(user).get(tenant_url("my-generation-request-progress", request.organization, request.pk)).json()
     assert body["delivered"] == 3 and body["not_delivered_reasons"] == [
         "the face didn't match your selfies closely enough"]
     client = Client()
     client.force_login(user)
-    page = client.get(f"/app/{request.organization.slug}/requests/{request.pk}").content.decode()
+    page = client.get(url_of("portal:progress", request.organization, request.pk)).content.decode()
     assert "Done: 3 headshots are ready; 1 didn&#x27;t pass our quality checks" in page
     assert "Done: 4 headshots are ready" not in page
     # The count is what the person's gallery holds.
-    assert len(client_for(user).get(f"{base}/me/headshots").json()["results"]) == 3
+    assert len(client_for(user).get(tenant_url("my-headshot-list", request.organization)).json()["results"]) == 3
 
 
 @pytest.mark.django_db(transaction=True)

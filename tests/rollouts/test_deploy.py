@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.urls import url_of
+
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 K8S_VERSION = "1.30.0"
 COMPOSE_SERVICES = {"web", "worker", "postgres", "redis", "ray-head", "ray-worker"}
@@ -79,8 +81,8 @@ def test_the_schema_check_catches_a_mistake():
 def test_web_probes_use_the_health_endpoints():
     deployment = yaml.safe_load((DEPLOY / "k8s" / "base" / "web-deployment.yaml").read_text())
     container = deployment["spec"]["template"]["spec"]["containers"][0]
-    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
-    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == url_of("healthz")
+    assert container["readinessProbe"]["httpGet"]["path"] == url_of("readyz")
 
 
 def test_the_raycluster_pod_templates_validate_and_its_own_fields_are_complete():

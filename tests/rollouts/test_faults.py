@@ -20,13 +20,14 @@ from teams.generation import generation_run, pool_config
 from teams.models import GenerationRequest, Headshot, RequestStatus
 from tests.jobs_support import dramatiq_worker, wait_for
 from tests.rollouts.conftest import VARIANTS, ready_employee, use_standin
+from tests.urls import tenant_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis]
 REPO = Path(__file__).resolve().parents[2]
 
 
-def start_rollout(api, base) -> list[int]:
-    rollout_id = api.post(f"{base}/rollouts", {"scope": "all"}, format="json").json()["id"]
+def start_rollout(api, org) -> list[int]:
+    rollout_id = api.post(tenant_url("rollout-list", org), {"scope": "all"}, format="json").json()["id"]
     return list(RolloutRequest.objects.filter(rollout_id=rollout_id).values_list("request_id", flat=True))
 
 
@@ -36,7 +37,7 @@ def test_killing_actors_mid_batch_stores_every_headshot_exactly_once(company, st
     ids = [ready_employee(org, n).pk for n in range(2)]
     pool = shared_pool(pool_config())
     pids_before = {s["pid"] for s in pool.stats()}
-    request_ids = start_rollout(api, base)
+    request_ids = start_rollout(api, org)
     assert len(request_ids) == len(ids)
 
     errors: list[BaseException] = []
@@ -100,7 +101,7 @@ def test_a_killed_workers_job_is_redelivered_and_finished_by_another_worker(
     gcs = ray.get_runtime_context().gcs_address
     doomed = worker_process({**standin_env(settings), "RAY_ADDRESS": gcs}, settings.MEDIA_ROOT)
     try:
-        (request_id,) = start_rollout(api, base)
+        (request_id,) = start_rollout(api, org)
         wait_for(lambda: GenerationRequest.objects.get(pk=request_id).status == "running", 60, 0.1)
         time.sleep(1.0)  # inside the model now
         doomed.send_signal(signal.SIGKILL)
@@ -136,8 +137,8 @@ def test_an_unreachable_ray_shows_a_retrying_status_with_the_reason(company, sta
     address = f"127.0.0.1:{closed_port()}"
     worker = worker_process({**standin_env(settings), "RAY_ADDRESS": address}, settings.MEDIA_ROOT)
     try:
-        (request_id,) = start_rollout(api, base)
-        url = f"{base}/generation-requests/{request_id}/progress"
+        (request_id,) = start_rollout(api, org)
+        url = tenant_url("generation-request-progress", org, request_id)
         progress = wait_for(lambda: (p := api.get(url).json())["state"] == "retrying" and p, 60, 0.2)
     finally:
         log = stop(worker)
@@ -147,7 +148,7 @@ def test_an_unreachable_ray_shows_a_retrying_status_with_the_reason(company, sta
     assert progress["eta_seconds"] is not None
     # The rollout counts it as retrying, not failed: dramatiq backs off and tries again.
     rollout_id = progress["rollout"]
-    counts = api.get(f"{base}/rollouts/{rollout_id}").json()["counts"]
+    counts = api.get(tenant_url("rollout-detail", org, rollout_id)).json()["counts"]
     assert counts["retrying"] == 1 and counts["failed"] == 0
     # The backed-off retry waits in Redis's delay queue (a worker may already hold it, unacked, until it is due).
     assert redis_broker.client.hlen(f"{redis_broker.namespace}:generation.DQ.msgs") == 1
@@ -160,7 +161,7 @@ def test_a_worker_that_lost_its_ray_cluster_records_the_attempt_and_stops_itself
 
     org, admin, api, base = company
     ready_employee(org, 1)
-    (request_id,) = start_rollout(api, base)
+    (request_id,) = start_rollout(api, org)
 
     def lost(request_id):
         raise RayConnectionLost("Ray returned nothing for 46 s; the cluster may have lost its head node.")

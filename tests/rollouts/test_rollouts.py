@@ -9,12 +9,13 @@ from teams.models import GenerationRequest, Headshot, RequestStatus
 from teams.services import team_get_or_create
 from tests.jobs_support import dramatiq_worker, wait_for
 from tests.rollouts.conftest import VARIANTS, ready_employee, use_standin
+from tests.urls import tenant_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis]
 
 
-def rollout_json(api, base, rollout_id):
-    response = api.get(f"{base}/rollouts/{rollout_id}")
+def rollout_json(api, org, rollout_id):
+    response = api.get(tenant_url("rollout-detail", org, rollout_id))
     assert response.status_code == 200, response.content
     return response.json()
 
@@ -42,13 +43,13 @@ def test_a_team_rollout_makes_one_request_per_ready_employee_and_queues_only_a_w
     no_selfies.team = design
     no_selfies.save()
 
-    started = api.post(f"{base}/rollouts", {"scope": "team", "team": design.pk}, format="json")
+    started = api.post(tenant_url("rollout-list", org), {"scope": "team", "team": design.pk}, format="json")
     assert started.status_code == 201, started.content
     body = started.json()
     assert body["status"] == "running" and body["priority"] == "normal"
     assert body["skipped"] == [{"employee_id": no_selfies.pk, "reason": "not_enough_selfies"}]
 
-    detail = rollout_json(api, base, body["id"])
+    detail = rollout_json(api, org, body["id"])
     counts = detail["counts"]
     # Back-pressure: 5 requests, but only the window of 2 reached Redis; the rest wait in the database.
     assert counts["total"] == 5 and counts["queued"] == 2 and counts["pending"] == 3
@@ -62,12 +63,12 @@ def test_a_whole_company_rollout_runs_to_done_with_every_headshot_stored_once(co
     use_standin(settings, delay=0.2, in_flight=3)
     for n in range(6):
         ready_employee(org, n)
-    rollout_id = api.post(f"{base}/rollouts", {"scope": "all"}, format="json").json()["id"]
+    rollout_id = api.post(tenant_url("rollout-list", org), {"scope": "all"}, format="json").json()["id"]
 
     seen_in_flight = []
     with dramatiq_worker(threads=2):
         def finished():
-            detail = rollout_json(api, base, rollout_id)
+            detail = rollout_json(api, org, rollout_id)
             c = detail["counts"]
             seen_in_flight.append(c["queued"] + c["running"])
             return detail if detail["status"] == "done" else None
@@ -82,7 +83,7 @@ def test_a_whole_company_rollout_runs_to_done_with_every_headshot_stored_once(co
 
     # Each request's own progress: done, nothing left, and its rollout named.
     request = GenerationRequest.objects.filter(organization=org).first()
-    progress = api.get(f"{base}/generation-requests/{request.pk}/progress").json()
+    progress = api.get(tenant_url("generation-request-progress", org, request.pk)).json()
     assert progress["state"] == "done" and progress["eta_seconds"] == 0 and progress["rollout"] == rollout_id
     assert progress["progress_done"] == progress["progress_total"] == VARIANTS
 
@@ -94,7 +95,7 @@ def test_running_every_job_of_a_rollout_twice_stores_no_duplicates(company, stan
     org, admin, api, base = company
     for n in range(3):
         ready_employee(org, n)
-    rollout_id = api.post(f"{base}/rollouts", {"scope": "all"}, format="json").json()["id"]
+    rollout_id = api.post(tenant_url("rollout-list", org), {"scope": "all"}, format="json").json()["id"]
     with dramatiq_worker(threads=2):
         wait_for(lambda: Rollout.objects.get(pk=rollout_id).status == "done", 60)
         first = sorted(Headshot.objects.filter(organization=org).values_list("idempotency_key", flat=True))
@@ -109,7 +110,7 @@ def test_running_every_job_of_a_rollout_twice_stores_no_duplicates(company, stan
         generation_run(request_id)  # and once more, in-line
     assert sorted(Headshot.objects.filter(organization=org).values_list("idempotency_key", flat=True)) == first
     assert len(first) == 3 * VARIANTS
-    assert rollout_json(api, base, rollout_id)["counts"]["headshots_stored"] == 3 * VARIANTS
+    assert rollout_json(api, org, rollout_id)["counts"]["headshots_stored"] == 3 * VARIANTS
 
 
 def test_cancelling_a_rollout_stops_it_and_keeps_finished_work(company, standin, redis_broker, settings):
@@ -117,17 +118,17 @@ def test_cancelling_a_rollout_stops_it_and_keeps_finished_work(company, standin,
     use_standin(settings, delay=0.4, actors=1, in_flight=1)
     for n in range(6):
         ready_employee(org, n)
-    rollout_id = api.post(f"{base}/rollouts", {"scope": "all"}, format="json").json()["id"]
+    rollout_id = api.post(tenant_url("rollout-list", org), {"scope": "all"}, format="json").json()["id"]
     with dramatiq_worker(threads=1):
-        wait_for(lambda: rollout_json(api, base, rollout_id)["counts"]["done"] >= 2, 60, interval=0.05)
-        cancelled = api.post(f"{base}/rollouts/{rollout_id}/cancel", {}, format="json")
+        wait_for(lambda: rollout_json(api, org, rollout_id)["counts"]["done"] >= 2, 60, interval=0.05)
+        cancelled = api.post(tenant_url("rollout-cancel", org, rollout_id), {}, format="json")
         assert cancelled.status_code == 200, cancelled.content
         assert cancelled.json()["status"] == "cancelled"
         # Whatever was running finishes; nothing new starts.
-        wait_for(lambda: rollout_json(api, base, rollout_id)["counts"]["running"] == 0, 30)
-        settled = rollout_json(api, base, rollout_id)["counts"]
+        wait_for(lambda: rollout_json(api, org, rollout_id)["counts"]["running"] == 0, 30)
+        settled = rollout_json(api, org, rollout_id)["counts"]
         assert_nothing_moves(redis_broker)
-        later = rollout_json(api, base, rollout_id)["counts"]
+        later = rollout_json(api, org, rollout_id)["counts"]
     assert later == settled
     assert later["done"] >= 2 and later["cancelled"] >= 1
     assert later["done"] + later["cancelled"] == 6
@@ -137,9 +138,9 @@ def test_cancelling_a_rollout_stops_it_and_keeps_finished_work(company, standin,
     keys = list(Headshot.objects.filter(organization=org).values_list("idempotency_key", flat=True))
     assert len(keys) == len(set(keys))
     cancelled_request = RolloutRequest.objects.filter(rollout_id=rollout_id, cancelled=True).first().request
-    progress = api.get(f"{base}/generation-requests/{cancelled_request.pk}/progress").json()
+    progress = api.get(tenant_url("generation-request-progress", org, cancelled_request.pk)).json()
     assert progress["state"] == "cancelled" and f"rollout #{rollout_id}" in progress["reason"]
-    assert api.post(f"{base}/rollouts/{rollout_id}/resume", {}, format="json").status_code == 409
+    assert api.post(tenant_url("rollout-resume", org, rollout_id), {}, format="json").status_code == 409
 
 
 def test_a_paused_rollout_holds_its_queue_and_resumes_to_the_end(company, standin, redis_broker, settings):
@@ -147,29 +148,29 @@ def test_a_paused_rollout_holds_its_queue_and_resumes_to_the_end(company, standi
     use_standin(settings, delay=0.3, actors=1, in_flight=2)
     for n in range(5):
         ready_employee(org, n)
-    rollout_id = api.post(f"{base}/rollouts", {"scope": "all"}, format="json").json()["id"]
+    rollout_id = api.post(tenant_url("rollout-list", org), {"scope": "all"}, format="json").json()["id"]
     with dramatiq_worker(threads=1):
-        wait_for(lambda: rollout_json(api, base, rollout_id)["counts"]["done"] >= 1, 60, interval=0.05)
+        wait_for(lambda: rollout_json(api, org, rollout_id)["counts"]["done"] >= 1, 60, interval=0.05)
     # The worker is stopped after its running job: every finished request refilled the window, so requests wait in
     # the queue (a known state to pause in, rather than a race with the worker).
-    before = rollout_json(api, base, rollout_id)["counts"]
+    before = rollout_json(api, org, rollout_id)["counts"]
     assert before["running"] == 0 and before["queued"] >= 1 and before["pending"] >= 1, before
-    assert api.post(f"{base}/rollouts/{rollout_id}/pause", {}, format="json").json()["status"] == "paused"
+    assert api.post(tenant_url("rollout-pause", org, rollout_id), {}, format="json").json()["status"] == "paused"
     with dramatiq_worker(threads=1):
         # The queued requests reach the worker and are held, not run.
         wait_for(lambda: RolloutRequest.objects.filter(rollout_id=rollout_id, held=True).count() == before["queued"],
                  30, interval=0.05)
-        paused = rollout_json(api, base, rollout_id)
+        paused = rollout_json(api, org, rollout_id)
         assert_nothing_moves(redis_broker)
-        assert rollout_json(api, base, rollout_id)["counts"] == paused["counts"]  # nothing moves while paused
+        assert rollout_json(api, org, rollout_id)["counts"] == paused["counts"]  # nothing moves while paused
         assert paused["counts"]["done"] == before["done"] and paused["counts"]["running"] == 0
         assert paused["eta_seconds"] is None and paused["eta_basis"] == "paused"
         held = RolloutRequest.objects.filter(rollout_id=rollout_id, held=True).first()
-        progress = api.get(f"{base}/generation-requests/{held.request_id}/progress").json()
+        progress = api.get(tenant_url("generation-request-progress", org, held.request_id)).json()
         assert progress["state"] == "held" and "paused" in progress["reason"]
 
-        assert api.post(f"{base}/rollouts/{rollout_id}/resume", {}, format="json").json()["status"] == "running"
-        done = wait_for(lambda: (d := rollout_json(api, base, rollout_id))["status"] == "done" and d, 60)
+        assert api.post(tenant_url("rollout-resume", org, rollout_id), {}, format="json").json()["status"] == "running"
+        done = wait_for(lambda: (d := rollout_json(api, org, rollout_id))["status"] == "done" and d, 60)
     assert done["counts"]["done"] == 5 and done["counts"]["headshots_stored"] == 5 * VARIANTS
 
 
@@ -182,8 +183,9 @@ def test_new_hires_rollout_is_fed_before_an_earlier_normal_rollout(company, stan
         ready_employee(org, n, team=everyone)
     for n in range(10, 13):
         ready_employee(org, n, team=new_hires)
-    normal = api.post(f"{base}/rollouts", {"scope": "team", "team": everyone.pk}, format="json").json()["id"]
-    urgent = api.post(f"{base}/rollouts", {"scope": "team", "team": new_hires.pk, "priority": "high"},
+    rollouts = tenant_url("rollout-list", org)
+    normal = api.post(rollouts, {"scope": "team", "team": everyone.pk}, format="json").json()["id"]
+    urgent = api.post(rollouts, {"scope": "team", "team": new_hires.pk, "priority": "high"},
                       format="json").json()["id"]
     # The normal rollout took the whole window; the next free slots go to the new hires.
     GenerationRequest.objects.filter(rollout_item__rollout_id=normal, status="queued").update(
@@ -191,8 +193,8 @@ def test_new_hires_rollout_is_fed_before_an_earlier_normal_rollout(company, stan
     from rollouts.services import rollouts_feed
 
     assert rollouts_feed() == 2
-    assert rollout_json(api, base, urgent)["counts"]["queued"] == 2
-    assert rollout_json(api, base, normal)["counts"]["queued"] == 0
+    assert rollout_json(api, org, urgent)["counts"]["queued"] == 2
+    assert rollout_json(api, org, normal)["counts"]["queued"] == 0
 
 
 def test_starting_a_rollout_with_nobody_ready_is_refused(company, standin):
@@ -200,7 +202,7 @@ def test_starting_a_rollout_with_nobody_ready_is_refused(company, standin):
     from tests.factories import make_employee
 
     make_employee(org, name="No selfies")
-    response = api.post(f"{base}/rollouts", {"scope": "all"}, format="json")
+    response = api.post(tenant_url("rollout-list", org), {"scope": "all"}, format="json")
     assert response.status_code == 409
     assert response.json()["code"] == "nobody_ready"
     assert not Rollout.objects.exists()

@@ -15,6 +15,7 @@ from rollouts.jobs import rollout_tick
 from rollouts.models import Rollout
 from rollouts.services import rollout_schedule_tick
 from tests.rollouts.conftest import ready_employee
+from tests.urls import tenant_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis]
 
@@ -25,8 +26,8 @@ def ticks_in_redis(broker) -> list[list]:
     return sorted(list(Message.decode(message).args) for message in raw)
 
 
-def start_rollout(api, base) -> Rollout:
-    started = api.post(f"{base}/rollouts", {"scope": "all"}, format="json")
+def start_rollout(api, org) -> Rollout:
+    started = api.post(tenant_url("rollout-list", org), {"scope": "all"}, format="json")
     assert started.status_code == 201, started.content
     return Rollout.objects.get(pk=started.json()["id"])
 
@@ -42,7 +43,7 @@ def test_a_tick_the_broker_refused_is_started_again_by_the_queue_watchdog(
     ready_employee(org, 1)
     monkeypatch.setattr(rollout_tick, "send_with_options", refuse)
 
-    rollout = start_rollout(api, base)  # the broker refusing the tick is not the admin's error
+    rollout = start_rollout(api, org)  # the broker refusing the tick is not the admin's error
 
     assert ticks_in_redis(redis_broker) == []
     rollout.refresh_from_db()
@@ -63,7 +64,7 @@ def test_only_the_latest_chain_of_ticks_goes_on(company, standin, redis_broker, 
     org, admin, api, base = company
     settings.ROLLOUT_TICK_SECONDS = 30
     ready_employee(org, 1)
-    rollout = start_rollout(api, base)
+    rollout = start_rollout(api, org)
     first = Rollout.objects.get(pk=rollout.pk).tick_token
     rollout_schedule_tick(rollout.pk)  # the watchdog revived a tick that was only late
     revived = Rollout.objects.get(pk=rollout.pk).tick_token
@@ -83,7 +84,7 @@ def test_a_tick_rides_out_a_broker_restart(company, standin, redis_broker, setti
     org, admin, api, base = company
     settings.ROLLOUT_TICK_SECONDS = 30
     ready_employee(org, 1)
-    rollout = start_rollout(api, base)
+    rollout = start_rollout(api, org)
     token = Rollout.objects.get(pk=rollout.pk).tick_token
     send = rollout_tick.send_with_options
     answers = iter([refuse, refuse, send])

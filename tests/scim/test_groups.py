@@ -5,6 +5,7 @@ import pytest
 
 from teams.models import Employee, Team
 from tests.factories import make_employee
+from tests.urls import url_of
 
 from .conftest import patch_op
 from .test_auth import assert_scim_error
@@ -23,7 +24,7 @@ def test_group_lifecycle(acme):
     group = response.json()
     team = Team.objects.get(pk=int(group["id"]))
     assert team.organization == acme.org and team.name == "Research"
-    assert group["members"] == [{"value": str(ada.pk), "$ref": f"http://testserver/scim/v2/Users/{ada.pk}",
+    assert group["members"] == [{"value": str(ada.pk), "$ref": "http://testserver" + url_of("scim:user", ada.pk),
                                  "type": "User"}]
     assert group["externalId"] == "g-1" and group["meta"]["resourceType"] == "Group"
     # The user shows the group (read-only).

@@ -17,6 +17,7 @@ import pytest
 
 from scim.models import ScimGroup, ScimUser
 from teams.models import Employee, Team
+from tests.urls import url_of
 
 from .conftest import new_user, patch_op
 from .test_auth import assert_scim_error
@@ -158,7 +159,7 @@ def test_entra_sets_the_manager_by_id_after_both_users_exist_and_removes_it(acme
     changed = patch(acme, ada["id"], {"op": "Add", "path": f"{ENTERPRISE}:manager", "value": boss["id"]})
     employee = Employee.objects.get(pk=int(ada["id"]))
     assert employee.manager_id == int(boss["id"]) and employee.manager_display == "Grace Hopper"
-    boss_url = f"http://testserver/scim/v2/Users/{boss['id']}"
+    boss_url = "http://testserver" + url_of("scim:user", boss["id"])
     assert changed[ENTERPRISE]["manager"] == {"value": boss["id"], "$ref": boss_url}
     # Read back exactly as written, so Entra's next comparison finds nothing to change.
     assert acme.client.get(f"Users/{ada['id']}").json()[ENTERPRISE] == changed[ENTERPRISE]

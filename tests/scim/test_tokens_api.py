@@ -6,6 +6,7 @@ import pytest
 from scim.models import ScimToken, hash_secret
 from tenancy.models import Role
 from tests.factories import client_for, make_org, make_user
+from tests.urls import tenant_url
 
 from .conftest import ScimClient
 
@@ -16,7 +17,7 @@ def test_admin_creates_lists_and_revokes_a_token():
     org = make_org("Acme")
     admin = make_user(org, Role.ADMIN)
     api = client_for(admin)
-    created = api.post(f"/api/v1/orgs/{org.slug}/scim/tokens", {"name": "Entra ID"}, format="json")
+    created = api.post(tenant_url("scim-token-list", org), {"name": "Entra ID"}, format="json")
     assert created.status_code == 201, created.content
     body = created.json()
     secret = body["token"]
@@ -25,17 +26,17 @@ def test_admin_creates_lists_and_revokes_a_token():
     token = ScimToken.objects.get(pk=body["id"])
     assert token.secret_hash == hash_secret(secret) and secret not in str(token.__dict__)
 
-    listed = api.get(f"/api/v1/orgs/{org.slug}/scim/tokens").json()["results"]
+    listed = api.get(tenant_url("scim-token-list", org)).json()["results"]
     assert [t["id"] for t in listed] == [token.pk] and "token" not in listed[0]
 
     assert ScimClient(secret).get("Users").status_code == 200
-    assert api.delete(f"/api/v1/orgs/{org.slug}/scim/tokens/{token.pk}").status_code == 204
+    assert api.delete(tenant_url("scim-token-detail", org, token.pk)).status_code == 204
     assert ScimClient(secret).get("Users").status_code == 401
-    assert api.get(f"/api/v1/orgs/{org.slug}/scim/tokens").json()["results"][0]["revoked_at"]
+    assert api.get(tenant_url("scim-token-list", org)).json()["results"][0]["revoked_at"]
 
 
 def test_employees_cannot_manage_tokens():
     org = make_org("Acme")
     employee = make_user(org, Role.EMPLOYEE)
-    assert client_for(employee).post(f"/api/v1/orgs/{org.slug}/scim/tokens", {}, format="json").status_code == 403
+    assert client_for(employee).post(tenant_url("scim-token-list", org), {}, format="json").status_code == 403
     assert not ScimToken.objects.exists()

@@ -8,6 +8,7 @@ from accounts.models import Invite
 from teams.models import Employee
 from tenancy.models import Membership, Role
 from tests.factories import client_for, make_employee, make_user
+from tests.urls import tenant_url, url_of
 
 from .conftest import SCIM_JSON, new_user
 from .test_auth import assert_scim_error
@@ -34,7 +35,7 @@ def test_create_makes_the_employee_and_emails_the_invite(acme, django_capture_on
     assert user[ENTERPRISE] == {"employeeNumber": "1001"}
     assert user["schemas"] == ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE]
     meta = user["meta"]
-    assert meta["resourceType"] == "User" and meta["location"] == f"http://testserver/scim/v2/Users/{employee.pk}"
+    assert meta["resourceType"] == "User" and meta["location"] == "http://testserver" + url_of("scim:user", employee.pk)
     assert meta["version"].startswith('W/"') and response["ETag"] == meta["version"]
     assert response["Location"] == meta["location"] and meta["created"] and meta["lastModified"]
     # The invite: the same email the admin portal sends, to the work address, with a working single-use link.
@@ -84,9 +85,9 @@ def test_bad_users_get_400_invalid_value_and_nothing_is_stored(acme, body, detai
 
 
 def test_bad_json_and_media_type(acme):
-    assert_scim_error(acme.client.client.post("/scim/v2/Users", "{nope", content_type=SCIM_JSON,
+    assert_scim_error(acme.client.client.post(url_of("scim:users"), "{nope", content_type=SCIM_JSON,
                                               headers=acme.client.headers), 400, "invalidSyntax")
-    assert_scim_error(acme.client.client.post("/scim/v2/Users", "userName=x", content_type="text/plain",
+    assert_scim_error(acme.client.client.post(url_of("scim:users"), "userName=x", content_type="text/plain",
                                               headers=acme.client.headers), 415)
     huge = new_user(displayName="x" * (6 * 1024 * 1024))
     assert_scim_error(acme.client.post("Users", huge), 413)
@@ -109,7 +110,7 @@ def test_filters(acme):
     make_employee(acme.org, name="Bob", email="bob@acme.example", external_id="E-2")
 
     def found(expression):
-        response = acme.client.client.get("/scim/v2/Users", {"filter": expression}, headers=acme.client.headers)
+        response = acme.client.client.get(url_of("scim:users"), {"filter": expression}, headers=acme.client.headers)
         assert response.status_code == 200, response.content
         return [r["id"] for r in response.json()["Resources"]]
 
@@ -127,7 +128,7 @@ def test_filters(acme):
 @pytest.mark.parametrize("expression", ['userName co "ada"', 'userName eq "a" or externalId eq "b"',
                                         'displayName eq "Ada"', "userName eq", '(userName eq "a")', "garbage"])
 def test_unsupported_filters_are_400_invalid_filter(acme, expression):
-    response = acme.client.client.get("/scim/v2/Users", {"filter": expression}, headers=acme.client.headers)
+    response = acme.client.client.get(url_of("scim:users"), {"filter": expression}, headers=acme.client.headers)
     assert_scim_error(response, 400, "invalidFilter")
 
 
@@ -209,7 +210,7 @@ def test_deactivation_by_put_ends_access_and_keeps_the_data(acme):
     assert not employee.active and employee.deactivated_at is not None
     assert not Membership.objects.filter(user=person, organization=acme.org).exists()
     # The token is the person's, not the organization's: it stays, and opens nothing here from the next request.
-    assert client_for(person).get(f"/api/v1/orgs/{acme.org.slug}/me").status_code == 404
+    assert client_for(person).get(tenant_url("me", acme.org)).status_code == 404
     assert Employee.objects.filter(pk=employee.pk).exists()
 
 

@@ -18,6 +18,7 @@ from teams.models import Employee, Team
 from tenancy.models import Role
 from tests.factories import client_for, make_brand_kit, make_employee, make_user
 from tests.scim.conftest import SCIM_JSON, ScimOrg, new_user
+from tests.urls import tenant_url, url_of
 
 pytestmark = pytest.mark.django_db
 
@@ -70,14 +71,14 @@ def lists(levels: int, leaf=1):
 
 def test_a_hundred_thousand_open_brackets_to_the_anonymous_login_answer_400_not_500():
     client = Client(raise_request_exception=False)
-    response = client.post("/api/v1/auth/login", "[" * 100_000, content_type="application/json")
+    response = client.post(url_of("api:login"), "[" * 100_000, content_type="application/json")
     body = api_error(response, 400)
     assert body["code"] == "json_too_deep"
     assert str(JSON_MAX_DEPTH) in body["detail"]
 
 
 def test_json_nested_one_level_past_the_limit_is_refused_and_at_the_limit_is_parsed(org_a, api):
-    url = f"/api/v1/orgs/{org_a.slug}/employees"
+    url = tenant_url("employee-list", org_a)
     person = {"name": "Ann", "email": "ann@acme.example"}
     # The body object and external_ids are two levels; the lists add the rest.
     too_deep = {**person, "external_ids": {"x": lists(JSON_MAX_DEPTH - 1)}}
@@ -107,7 +108,7 @@ def test_deeply_nested_scim_bodies_and_search_requests_are_invalid_syntax(scim):
     ({"name": "Ann", "email": "ann@acme.example", "team": "Sales\u0000"}, "team"),
 ])
 def test_a_nul_character_in_an_employee_is_refused_naming_the_field(org_a, api, body, field):
-    response = api.post(f"/api/v1/orgs/{org_a.slug}/employees", body, format="json")
+    response = api.post(tenant_url("employee-list", org_a), body, format="json")
     errors = api_error(response, 400)["errors"]
     assert any(key == field or key.startswith(field) for key in errors), errors
     assert not Employee.objects.exists() and not Team.objects.exists()
@@ -115,19 +116,20 @@ def test_a_nul_character_in_an_employee_is_refused_naming_the_field(org_a, api, 
 
 def test_a_nul_character_in_a_brand_spec_is_refused_naming_its_path(org_a, api):
     kit = make_brand_kit(org_a)
-    url = f"/api/v1/orgs/{org_a.slug}/brand-kits"
+    url = tenant_url("brand-kit-list", org_a)
     spec = {"background": {"kind": "solid", "color": "#112233"}, "attire": "suit\u0000"}
     body = api_error(api.post(url, {"name": "Kit", "spec": spec}, format="json"), 400)
     assert "spec.attire" in body["errors"], body
-    body = api_error(api.patch(f"{url}/{kit.pk}", {"spec": {"variants": ["a", "b\u0000"]}}, format="json"), 400)
+    kit_url = tenant_url("brand-kit-detail", org_a, kit.pk)
+    body = api_error(api.patch(kit_url, {"spec": {"variants": ["a", "b\u0000"]}}, format="json"), 400)
     assert "spec.variants.1" in body["errors"], body
-    body = api_error(api.patch(f"{url}/{kit.pk}", {"spec": {"framing\u0000": {}}}, format="json"), 400)
+    body = api_error(api.patch(kit_url, {"spec": {"framing\u0000": {}}}, format="json"), 400)
     assert any(key.startswith("spec.framing") for key in body["errors"]), body
     assert BrandKitVersion.objects.filter(kit=kit).count() == 1
 
 
 def test_a_nul_character_in_the_sso_attribute_mapping_is_refused(org_a, api):
-    url = f"/api/v1/orgs/{org_a.slug}/sso"
+    url = tenant_url("sso", org_a)
     body = api_error(api.put(url, {"attribute_mapping": {"email": "mail\u0000"}}, format="json"), 400)
     assert "attribute_mapping.email" in body["errors"], body
     # As multipart, the mapping is JSON text inside a form field.
@@ -137,11 +139,13 @@ def test_a_nul_character_in_the_sso_attribute_mapping_is_refused(org_a, api):
 
 def test_a_nul_character_in_any_api_query_parameter_is_refused_naming_it(org_a, api):
     # One check before any view (config/middleware.py), whatever the view does with the parameter.
-    for path, parameter in (("audit-events", "action"), ("employees", "limit"), ("webhooks/1/deliveries", "status"),
-                            ("exports/headshots.zip", "approved_only")):
-        body = api_error(api.get(f"/api/v1/orgs/{org_a.slug}/{path}", {parameter: "x\u0000"}), 400)
+    for url, parameter in ((tenant_url("audit-event-list", org_a), "action"),
+                           (tenant_url("employee-list", org_a), "limit"),
+                           (tenant_url("webhook-deliveries", org_a, 1), "status"),
+                           (tenant_url("headshot-export", org_a), "approved_only")):
+        body = api_error(api.get(url, {parameter: "x\u0000"}), 400)
         assert body["code"] == "nul_character" and parameter in body["errors"], body
-    body = api_error(api.get(f"/api/v1/orgs/{org_a.slug}/employees", {"na\u0000me": "x"}), 400)
+    body = api_error(api.get(tenant_url("employee-list", org_a), {"na\u0000me": "x"}), 400)
     assert body["code"] == "nul_character" and "na\\u0000me" in body["errors"], body
 
 
@@ -163,8 +167,8 @@ def test_a_nul_character_in_a_scim_user_or_filter_is_invalid_value(scim):
 
 @pytest.mark.parametrize("value", ["²", "١٢", "99999999999999999999999", "-1", "1.5"])
 def test_an_employee_filter_that_is_not_an_ascii_id_is_a_400(org_a, api, value):
-    for path in ("headshots", "photo-syncs"):
-        body = api_error(api.get(f"/api/v1/orgs/{org_a.slug}/{path}", {"employee": value}), 400)
+    for name in ("headshot-list", "photo-sync-list"):
+        body = api_error(api.get(tenant_url(name, org_a), {"employee": value}), 400)
         assert "employee" in body["detail"], body
 
 
@@ -207,7 +211,7 @@ def test_scim_start_index_and_count_past_bigint_answer_a_page_not_500(scim, star
 def test_scim_paging_numbers_json_cannot_hold_are_invalid_values(scim):
     response = scim.client.post("Users/.search", {"startIndex": 10**400})  # a big int is still a number
     assert response.status_code == 200 and response.json()["Resources"] == []
-    response = scim.client.client.post("/scim/v2/Users/.search", '{"startIndex": 1e400}', content_type=SCIM_JSON,
+    response = scim.client.client.post(url_of("scim:users-search"), '{"startIndex": 1e400}', content_type=SCIM_JSON,
                                        headers=scim.client.headers)  # infinity to Python
     assert scim_error(response, 400)["scimType"] == "invalidValue"
 
@@ -239,11 +243,12 @@ def test_scim_paging_numbers_json_cannot_hold_are_invalid_values(scim):
 def test_a_wrong_typed_brand_spec_is_a_400_naming_the_field(org_a, api, spec):
     """Raw JSON text, so 1e400 (which Python reads as infinity) reaches the server as sent."""
     kit = make_brand_kit(org_a)
-    url = f"/api/v1/orgs/{org_a.slug}/brand-kits"
+    url = tenant_url("brand-kit-list", org_a)
     field = next(iter(json.loads(spec)))
     response = api.post(url, f'{{"name": "Kit", "spec": {spec}}}', content_type="application/json")
     assert field in api_error(response, 400)["detail"]
-    response = api.patch(f"{url}/{kit.pk}", f'{{"spec": {spec}}}', content_type="application/json")
+    response = api.patch(tenant_url("brand-kit-detail", org_a, kit.pk), f'{{"spec": {spec}}}',
+                         content_type="application/json")
     assert field in api_error(response, 400)["detail"]
     assert BrandKitVersion.objects.filter(organization=org_a).count() == 1
 
@@ -256,6 +261,7 @@ def test_a_wrong_typed_brand_spec_is_a_400_naming_the_field(org_a, api, spec):
     "headshots/-1/file", "rollouts/abc/pause", "webhooks/abc", "no-such-thing",
 ])
 def test_a_path_that_matches_no_api_route_is_a_json_404(org_a, api, path):
+    # Malformed on purpose: no route matches these paths, so they can't be reversed by name.
     response = api.get(f"/api/v1/orgs/{org_a.slug}/{path}")
     assert api_error(response, 404)["code"] == "not_found"
     assert api_error(api.post(f"/api/v1/orgs/{org_a.slug}/{path}", {}, format="json"), 404)
@@ -263,7 +269,7 @@ def test_a_path_that_matches_no_api_route_is_a_json_404(org_a, api, path):
 
 def test_an_unknown_api_path_is_a_json_404_even_signed_out():
     client = Client()
-    assert api_error(client.get("/api/v1/no-such-endpoint"), 404)["code"] == "not_found"
+    assert api_error(client.get("/api/v1/no-such-endpoint"), 404)["code"] == "not_found"  # unrouted on purpose
     assert api_error(client.get("/api/v2/orgs"), 404)["code"] == "not_found"
     # The rest of the site keeps its HTML page.
     response = client.get("/no-such-page")
@@ -287,7 +293,7 @@ def image_upload(fmt: str, frames: int = 1, size=(64, 48), name: str | None = No
                                          ("TIFF", 1), ("TIFF", 3)])
 def test_a_background_that_is_not_a_still_jpeg_png_or_webp_is_refused(org_a, api, fmt, frames):
     kit = make_brand_kit(org_a)
-    response = api.post(f"/api/v1/orgs/{org_a.slug}/brand-kits/{kit.pk}/background",
+    response = api.post(tenant_url("brand-kit-background", org_a, kit.pk),
                         {"background_image": image_upload(fmt, frames)}, format="multipart")
     body = api_error(response, 400)
     assert body["code"] == "invalid_brand_kit" and "JPEG, PNG or WebP" in body["detail"], body
@@ -299,7 +305,7 @@ def test_a_background_that_is_not_a_still_jpeg_png_or_webp_is_refused(org_a, api
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
 def test_a_still_jpeg_png_or_webp_background_is_accepted(org_a, api, fmt):
     kit = make_brand_kit(org_a)
-    response = api.post(f"/api/v1/orgs/{org_a.slug}/brand-kits/{kit.pk}/background",
+    response = api.post(tenant_url("brand-kit-background", org_a, kit.pk),
                         {"background_image": image_upload(fmt)}, format="multipart")
     assert response.status_code == 200, response.content
     assert response.json()["spec"]["background"]["kind"] == "image" and response.json()["version"] == 2
@@ -315,7 +321,7 @@ def csv_upload(text: str) -> io.BytesIO:
 
 
 def import_csv(api, org, text: str):
-    return api.post(f"/api/v1/orgs/{org.slug}/employees/import", {"file": csv_upload(text)}, format="multipart")
+    return api.post(tenant_url("employee-import", org), {"file": csv_upload(text)}, format="multipart")
 
 
 def row_errors(body: dict) -> dict[tuple[int, str | None], str]:
@@ -370,7 +376,7 @@ def test_the_admin_portal_import_stores_nothing_and_lists_the_bad_rows(org_a, ad
     portal = Client()
     portal.force_login(admin)
     text = f"name,email,team\nAnn,ann@acme.example,Sales\n{'N' * 201},bo@acme.example,Sales\n"
-    response = portal.post(f"/app/{org_a.slug}/admin/employees/import",
+    response = portal.post(url_of("portal:admin-employee-import", org_a),
                            {"file": SimpleUploadedFile("people.csv", text.encode(), "text/csv")})
     assert response.status_code == 400
     html = response.content.decode()
@@ -383,7 +389,7 @@ def test_the_admin_portal_import_stores_nothing_and_lists_the_bad_rows(org_a, ad
 
 def test_a_json_or_form_body_past_the_upload_limit_is_a_json_413(org_a, api, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
-    url = f"/api/v1/orgs/{org_a.slug}/employees"
+    url = tenant_url("employee-list", org_a)
     big = {"name": "Ann", "email": "ann@acme.example", "external_ids": {"x": "y" * 20_000}}
     assert api_error(api.post(url, big, format="json"), 413)["code"] == "request_too_large"
     assert api_error(api.post(url, {"name": "A" * 20_000, "email": "a@acme.example"}), 413)
@@ -396,7 +402,7 @@ def test_a_json_or_form_body_past_the_upload_limit_is_a_json_413(org_a, api, set
 
 
 def test_the_openapi_schema_documents_every_error_answer_and_the_input_limits():
-    schema = Client().get("/api/schema/?format=json").json()
+    schema = Client().get(url_of("schema") + "?format=json").json()
     assert schema["components"]["schemas"]["Error"]["required"] == ["detail", "code"]
     description = schema["info"]["description"]
     for limit in (f"nested at most {JSON_MAX_DEPTH} levels", "NUL", "5 MB", "cut to 1000", "9223372036854775807"):
@@ -425,7 +431,7 @@ def test_a_scim_filter_value_json_cannot_read_is_an_invalid_filter(scim, value):
     response = scim.client.patch(f"Users/{user}", {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                                                    "Operations": [{"op": "replace", "path": path, "value": True}]})
     assert scim_error(response, 400)["scimType"] == "invalidFilter"
-    response = scim.client.client.get("/scim/v2/Users", {"filter": f"userName eq {value}"},
+    response = scim.client.client.get(url_of("scim:users"), {"filter": f"userName eq {value}"},
                                       headers=scim.client.headers)
     assert scim_error(response, 400)["scimType"] == "invalidFilter"
 
@@ -436,5 +442,5 @@ def test_a_scim_filter_value_json_cannot_read_is_an_invalid_filter(scim, value):
 @pytest.mark.parametrize("header", ["Token abc\x00def", "Token \x00", "Token abc\x01def"])
 def test_a_token_with_a_nul_or_control_character_is_a_401_not_500(org_a, header):
     client = Client(raise_request_exception=False)
-    response = client.get(f"/api/v1/orgs/{org_a.slug}/employees", headers={"Authorization": header})
+    response = client.get(tenant_url("employee-list", org_a), headers={"Authorization": header})
     assert api_error(response, 401)["code"] == "authentication_failed"

@@ -21,6 +21,7 @@ from connectors.services import photo_sync_run
 from tenancy.models import Role
 from tests.connectors.conftest import make_headshot
 from tests.factories import client_for, make_employee, make_user
+from tests.urls import tenant_url
 from tests.webhooks.factories import make_webhook_org
 from tests.webhooks.test_https_receiver import make_pki
 from webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -282,7 +283,7 @@ def acme(db):
                                  "http://hooks.example.com/in"])
 def test_the_webhook_api_refuses_an_internal_or_plain_http_receiver_with_a_400(acme, dns, url):
     dns["loopback.example.net"] = ["127.0.0.1"]
-    response = client_for(acme.admin).post(f"/api/v1/orgs/{acme.org.slug}/webhooks", {"url": url}, format="json")
+    response = client_for(acme.admin).post(tenant_url("webhook-list", acme.org), {"url": url}, format="json")
     assert response.status_code == 400, response.content
     assert response.json()["code"] == "invalid_url" and says_why(response.json()["detail"])
     assert not WebhookEndpoint.objects.exists()
@@ -294,13 +295,13 @@ def test_a_receiver_whose_dns_turns_internal_after_it_was_saved_gets_no_request(
     _, pem = make_pki(tmp_path, "hooks.example.com")
     attacker = listeners(tls_pem=pem)
     api = client_for(acme.admin)
-    created = api.post(f"/api/v1/orgs/{acme.org.slug}/webhooks",
+    created = api.post(tenant_url("webhook-list", acme.org),
                        {"url": f"https://hooks.example.com:{attacker.port}/in"}, format="json")
     assert created.status_code == 201, created.content
     dns["hooks.example.com"] = ["127.0.0.1"]
     event_emit(organization_id=acme.org.pk, event_type="employee.updated", data={"employee": {"id": 1}})
     delivery_attempt(delivery_id=WebhookDelivery.objects.get().pk)
-    [entry] = api.get(f"/api/v1/orgs/{acme.org.slug}/webhooks/{created.json()['id']}/deliveries").json()["results"]
+    [entry] = api.get(tenant_url("webhook-deliveries", acme.org, created.json()['id'])).json()["results"]
     assert entry["status"] == "pending" and entry["last_error"] == UNREACHABLE_MESSAGE
     assert attacker.accepted == 0
 
@@ -325,7 +326,7 @@ def test_closed_port_tls_listener_plain_listener_and_refused_address_read_the_sa
     api = client_for(acme.admin)
     ids = {}
     for kind, url in urls.items():
-        response = api.post(f"/api/v1/orgs/{acme.org.slug}/webhooks", {"url": url}, format="json")
+        response = api.post(tenant_url("webhook-list", acme.org), {"url": url}, format="json")
         assert response.status_code == 201, (kind, response.content)
         ids[kind] = response.json()["id"]
     dns["turns-internal.example.com"] = ["10.0.0.7"]
@@ -333,7 +334,7 @@ def test_closed_port_tls_listener_plain_listener_and_refused_address_read_the_sa
     event_emit(organization_id=acme.org.pk, event_type="employee.updated", data={"employee": {"id": 1}})
     for delivery in WebhookDelivery.objects.all():
         delivery_attempt(delivery_id=delivery.pk)
-    errors = {kind: api.get(f"/api/v1/orgs/{acme.org.slug}/webhooks/{pk}/deliveries").json()["results"][0]
+    errors = {kind: api.get(tenant_url("webhook-deliveries", acme.org, pk)).json()["results"][0]
               ["last_error"] for kind, pk in ids.items()}
     assert errors == {kind: UNREACHABLE_MESSAGE for kind in urls}
     assert tls.requests == [] and plain.requests == []
@@ -363,14 +364,14 @@ def test_the_connection_api_refuses_internal_base_and_token_urls_with_a_400(org_
     dns["login.loopback.example.net"] = ["127.0.0.1"]
     dns["graph.example.com"] = [PUBLIC_V4]
     api = client_for(admin_and_employee[0])
-    base = f"/api/v1/orgs/{org_a.slug}/connections"
+    base = tenant_url("connection-list", org_a)
     response = api.post(base, {"kind": "microsoft_graph", "credentials": GRAPH, field: url}, format="json")
     assert response.status_code == 400, response.content
     assert response.json()["code"] == "invalid_url" and says_why(response.json()["detail"])
     assert not Connection.objects.exists()
     created = api.post(base, {"kind": "microsoft_graph", "credentials": GRAPH}, format="json")
     assert created.status_code == 201
-    changed = api.patch(f"{base}/{created.json()['id']}", {field: url}, format="json")
+    changed = api.patch(tenant_url("connection-detail", org_a, created.json()['id']), {field: url}, format="json")
     assert changed.status_code == 400 and changed.json()["code"] == "invalid_url"
     assert getattr(Connection.objects.get(), field) == ""
 
@@ -385,7 +386,7 @@ def _push_once(employee, headshot) -> None:
 
 
 def _last_error(api, org) -> str:
-    [row] = api.get(f"/api/v1/orgs/{org.slug}/photo-syncs").json()["results"]
+    [row] = api.get(tenant_url("photo-sync-list", org)).json()["results"]
     return row["last_error"]
 
 
@@ -399,7 +400,7 @@ def test_a_connector_whose_dns_turns_internal_after_it_was_saved_never_connects(
     dns["graph.sovereign.example"] = [PUBLIC_V4]
     api = client_for(admin)
     url = f"https://graph.sovereign.example:{attacker.port}"
-    created = api.post(f"/api/v1/orgs/{org_a.slug}/connections", {
+    created = api.post(tenant_url("connection-list", org_a), {
         "kind": "microsoft_graph", "credentials": GRAPH, "base_url": url, "auth_url": url}, format="json")
     assert created.status_code == 201, created.content
     dns["graph.sovereign.example"] = ["127.0.0.1"]
@@ -429,7 +430,7 @@ def test_connector_failures_below_http_read_the_same_whatever_listens(org_a, adm
     _, pem = make_pki(tmp_path, "elsewhere.test")
     tls, plain = listeners(tls_pem=pem), listeners()
     api = client_for(admin)
-    base = f"/api/v1/orgs/{org_a.slug}/connections"
+    base = tenant_url("connection-list", org_a)
     connection = api.post(base, {"kind": "microsoft_graph", "credentials": GRAPH}, format="json").json()
     errors = {}
     # The three listeners stand in for public servers (allowed for this test); the last name turns internal.
@@ -438,7 +439,8 @@ def test_connector_failures_below_http_read_the_same_whatever_listens(org_a, adm
                       "plain listener": allow_test_origin(f"https://127.0.0.1:{plain.port}"),
                       "refused address": "https://turns-internal.example.com"}.items():
         dns["turns-internal.example.com"] = [PUBLIC_V4]
-        patched = api.patch(f"{base}/{connection['id']}", {"base_url": url, "auth_url": url}, format="json")
+        patched = api.patch(tenant_url("connection-detail", org_a, connection["id"]),
+                            {"base_url": url, "auth_url": url}, format="json")
         assert patched.status_code == 200, (kind, patched.content)
         dns["turns-internal.example.com"] = ["127.0.0.1"]
         _push_once(employee, headshot)
@@ -454,10 +456,10 @@ def test_a_token_endpoint_redirecting_inward_is_not_followed(org_a, admin_and_em
     front = listeners(answer=_redirect_to(f"http://127.0.0.1:{internal.port}/steal"))
     url = allow_test_origin(f"http://127.0.0.1:{front.port}")
     api = client_for(admin)
-    created = api.post(f"/api/v1/orgs/{org_a.slug}/connections", {
+    created = api.post(tenant_url("connection-list", org_a), {
         "kind": "microsoft_graph", "credentials": GRAPH, "base_url": url, "auth_url": url}, format="json")
     assert created.status_code == 201, created.content
     _push_once(employee, headshot)
     assert front.requests == ["POST /contoso/oauth2/v2.0/token"] and internal.accepted == 0
-    [row] = api.get(f"/api/v1/orgs/{org_a.slug}/photo-syncs").json()["results"]
+    [row] = api.get(tenant_url("photo-sync-list", org_a)).json()["results"]
     assert row["status"] == "failed" and row["last_status_code"] == 307

@@ -11,9 +11,10 @@ from integrations.directory_api import DirectoryEndpoint
 from integrations.services import api_key_create
 from tenancy.models import Role
 from tests.factories import client_for, make_employee, make_user
+from tests.urls import tenant_url, url_of
 
 pytestmark = pytest.mark.django_db
-LOGIN, SIGNUP = "/api/v1/auth/login", "/api/v1/auth/signup"
+LOGIN, SIGNUP = url_of("api:login"), url_of("api:signup")
 
 
 def assert_throttled(response) -> None:
@@ -62,7 +63,7 @@ def test_selfie_uploads_are_limited_per_user_and_listing_is_not(org_a, rates):
     user, other = make_user(org_a), make_user(org_a)
     make_employee(org_a, user)
     make_employee(org_a, other)
-    url = f"/api/v1/orgs/{org_a.slug}/me/selfies"
+    url = tenant_url("my-selfie-list", org_a)
     client = client_for(user)
     for _ in range(3):
         # An upload without files is refused by the view, after the limiter counted it.
@@ -77,9 +78,9 @@ def test_the_tenant_api_is_limited_per_user(org_a, rates):
     admin, colleague = make_user(org_a, Role.ADMIN), make_user(org_a, Role.ADMIN)
     client = client_for(admin)
     for _ in range(5):
-        assert client.get(f"/api/v1/orgs/{org_a.slug}/employees").status_code == 200
-    assert_throttled(client.get(f"/api/v1/orgs/{org_a.slug}/teams"))
-    assert client_for(colleague).get(f"/api/v1/orgs/{org_a.slug}/employees").status_code == 200
+        assert client.get(tenant_url("employee-list", org_a)).status_code == 200
+    assert_throttled(client.get(tenant_url("team-list", org_a)))
+    assert client_for(colleague).get(tenant_url("employee-list", org_a)).status_code == 200
 
 
 def test_default_rates_are_generous_for_people_and_tight_for_password_guessing(settings):
@@ -96,9 +97,10 @@ def test_the_directory_pull_api_is_limited_per_key(org_a, settings):
     other = api_key_create(organization=org_a, name="Intranet", scopes=["employees:read"], created_by=None).key
     client = APIClient(HTTP_AUTHORIZATION=f"Bearer {key}")
     for _ in range(2):
-        assert client.get("/api/v1/directory/employees").status_code == 200
-    assert_throttled(client.get("/api/v1/directory/employees"))
-    assert APIClient(HTTP_AUTHORIZATION=f"Bearer {other}").get("/api/v1/directory/employees").status_code == 200
+        assert client.get(url_of("integrations:directory-employees")).status_code == 200
+    directory = url_of("integrations:directory-employees")
+    assert_throttled(client.get(directory))
+    assert APIClient(HTTP_AUTHORIZATION=f"Bearer {other}").get(directory).status_code == 200
 
 
 def test_portal_email_codes_back_off_per_address_and_ip(org_a, settings):
@@ -106,12 +108,12 @@ def test_portal_email_codes_back_off_per_address_and_ip(org_a, settings):
     user = make_user(org_a, email="dana@acme.example")
     client = Client(REMOTE_ADDR="198.51.100.20")
     for _ in range(5):
-        response = client.post("/login", {"email": user.email})
+        response = client.post(url_of("sso:login"), {"email": user.email})
         # The page never says whether a code went out (no account probing); only the mailbox shows the back-off.
-        assert response.status_code == 302 and response["Location"] == "/login/code"
+        assert response.status_code == 302 and response["Location"] == url_of("sso:login-code")
     assert len(mail.outbox) == 1
     # Someone else asking from elsewhere neither spends nor shares that back-off.
-    Client(REMOTE_ADDR="198.51.100.21").post("/login", {"email": user.email})
+    Client(REMOTE_ADDR="198.51.100.21").post(url_of("sso:login"), {"email": user.email})
     assert len(mail.outbox) == 2
     assert all(message.to == [user.email] for message in mail.outbox)
 
@@ -121,5 +123,5 @@ def test_one_ip_gets_a_bounded_number_of_codes_over_all_addresses(org_a, setting
     client = Client(REMOTE_ADDR="198.51.100.30")
     for n in range(5):
         make_user(org_a, email=f"p{n}@acme.example")
-        client.post("/login", {"email": f"p{n}@acme.example"})
+        client.post(url_of("sso:login"), {"email": f"p{n}@acme.example"})
     assert len(mail.outbox) == 3

@@ -26,6 +26,7 @@ from integrations.services import api_key_create
 from tenancy.models import Role
 from tests.api.conftest import populate
 from tests.factories import grant_consent, make_user
+from tests.urls import tenant_url, url_of
 
 pytestmark = pytest.mark.django_db
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "25"))
@@ -126,7 +127,7 @@ def test_every_operation_survives_generated_input_and_matches_the_schema(world, 
     tenant, admin_token, employee_token, api_key = world
     # The other callers mostly meet refusals; fewer examples each keeps the four runs time-boxed together.
     examples_per_operation = EXAMPLES if caller == "by_role" else max(2, EXAMPLES // 5)
-    schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", wsgi_app)
+    schema = schemathesis.openapi.from_wsgi(url_of("schema") + "?format=json", wsgi_app)
     operations = sorted((result.ok() for result in schema.get_all_operations()), key=operation_order)
     path_values = {"org_slug": tenant.org.slug, "external_id": tenant.employee.external_id, **tenant.ids()}
     checks = [not_a_server_error, content_type_conformance, response_schema_conformance]
@@ -204,11 +205,11 @@ def test_directory_updated_since_with_an_offset_postgresql_rejects_is_read_in_ut
 
     client = APIClient(HTTP_AUTHORIZATION=f"Bearer {api_key}")
     # -16:25 is a valid ISO 8601 offset that PostgreSQL refuses (it took +-15:59): was a 500.
-    response = client.get("/api/v1/directory/employees", {"updated_since": "2020-06-02T01:09:50-16:25"})
+    response = client.get(url_of("integrations:directory-employees"), {"updated_since": "2020-06-02T01:09:50-16:25"})
     assert response.status_code == 200
     assert tenant.employee.external_id in {row["external_id"] for row in response.json()["results"]}
     # Past year 9999 once in UTC: a clear 400, not an overflow.
-    response = client.get("/api/v1/directory/employees", {"updated_since": "9999-12-31T23:00:00-05:00"})
+    response = client.get(url_of("integrations:directory-employees"), {"updated_since": "9999-12-31T23:00:00-05:00"})
     assert response.status_code == 400 and response.json()["code"] == "invalid_updated_since"
 
 
@@ -217,9 +218,9 @@ def test_a_huge_page_limit_is_cut_to_the_ceiling_instead_of_overflowing(world):
     from rest_framework.test import APIClient
 
     client = APIClient(HTTP_AUTHORIZATION=f"Token {admin_token}")
-    response = client.get(f"/api/v1/orgs/{tenant.org.slug}/employees", {"limit": 10**28, "offset": 10**28})
+    response = client.get(tenant_url("employee-list", tenant.org), {"limit": 10**28, "offset": 10**28})
     assert response.status_code == 200 and response.json()["results"] == []
-    response = client.get(f"/api/v1/orgs/{tenant.org.slug}/employees", {"limit": 10**28})
+    response = client.get(tenant_url("employee-list", tenant.org), {"limit": 10**28})
     assert response.status_code == 200 and len(response.json()["results"]) == response.json()["count"] >= 1
 
 
@@ -229,8 +230,8 @@ def test_withdrawing_consent_answers_the_documented_200_with_the_new_state(world
 
     # Found as the employee: the schema said 204 (drf-spectacular's default for a DELETE) for this 200 with a body.
     response = APIClient(HTTP_AUTHORIZATION=f"Token {employee_token}").delete(
-        f"/api/v1/orgs/{tenant.org.slug}/me/consent")
+        tenant_url("my-consent", tenant.org))
     assert response.status_code == 200 and response.json()["granted"] is False
-    schema = APIClient().get("/api/schema/?format=json").json()
+    schema = APIClient().get(url_of("schema") + "?format=json").json()
     assert set(schema["paths"]["/api/v1/orgs/{org_slug}/me/consent"]["delete"]["responses"]) >= {"200"}
     assert "204" not in schema["paths"]["/api/v1/orgs/{org_slug}/me/consent"]["delete"]["responses"]

@@ -13,6 +13,7 @@ from django.test import Client
 
 from tests.api.conftest import populate
 from tests.factories import grant_consent
+from tests.urls import tenant_url, url_of
 
 pytestmark = pytest.mark.django_db
 
@@ -79,22 +80,23 @@ def walk_portal(client: Client, start: list[str], limit: int = 60) -> dict[str, 
         seen[url] = parser.forms
         for href in parser.links:
             parts = urlsplit(urljoin(url, href))
-            if not parts.netloc and parts.path.startswith(("/app/", "/privacy/")) and parts.path != "/logout":
+            logout = url_of("sso:logout")
+            if not parts.netloc and parts.path.startswith(("/app/", "/privacy/")) and parts.path != logout:
                 queue.append(parts.path + (f"?{parts.query}" if parts.query else ""))
     return seen
 
 
 def sign_in_with_an_emailed_code(client: Client, email: str):
-    assert client.get("/login", secure=True).status_code == 200
-    response = client.post("/login", {"email": email}, secure=True)
-    assert response.status_code == 302 and response["Location"] == "/login/code"
+    assert client.get(url_of("sso:login"), secure=True).status_code == 200
+    response = client.post(url_of("sso:login"), {"email": email}, secure=True)
+    assert response.status_code == 302 and response["Location"] == url_of("sso:login-code")
     code = re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)
-    return client.post("/login/code", {"code": code}, secure=True)
+    return client.post(url_of("sso:login-code"), {"code": code}, secure=True)
 
 
 def test_a_real_sign_in_sets_secure_httponly_lax_cookies_and_a_new_session(production, tenant):
     client = Client()
-    client.get("/login", secure=True)
+    client.get(url_of("sso:login"), secure=True)
     before = client.cookies["sessionid"].value if "sessionid" in client.cookies else None
     response = sign_in_with_an_emailed_code(client, tenant.employee_user.email)
     assert response.status_code == 302
@@ -103,20 +105,22 @@ def test_a_real_sign_in_sets_secure_httponly_lax_cookies_and_a_new_session(produ
     assert session["secure"] and session["httponly"] and session["samesite"] == "Lax"
     csrf = client.cookies["csrftoken"]
     assert csrf["secure"] and csrf["samesite"] == "Lax"
-    assert client.get("/app/", secure=True).status_code in (200, 302)
+    assert client.get(url_of("portal:orgs"), secure=True).status_code in (200, 302)
     assert client.session["_auth_user_id"] == str(tenant.employee_user.pk)
 
 
 def test_https_pages_carry_hsts_in_production(production):
-    response = Client().get("/login", secure=True)
+    response = Client().get(url_of("sso:login"), secure=True)
     assert response["Strict-Transport-Security"].startswith("max-age=31536000")
 
 
-@pytest.mark.parametrize("url", ["/login", "/app/{slug}/", "/app/{slug}/admin/", "/api/v1/orgs", "/healthz"])
-def test_security_headers_are_on_pages_and_api(url, production, tenant):
+@pytest.mark.parametrize("name", ["sso:login", "portal:home", "portal:admin-dashboard", "api:my-organizations",
+                                  "healthz"])
+def test_security_headers_are_on_pages_and_api(name, production, tenant):
     client = Client()
-    client.force_login(tenant.admin if "admin" in url else tenant.employee_user)
-    response = client.get(url.format(slug=tenant.org.slug), secure=True)
+    client.force_login(tenant.admin if "admin" in name else tenant.employee_user)
+    url = url_of(name, tenant.org) if name.startswith("portal:") else url_of(name)
+    response = client.get(url, secure=True)
     assert response.status_code == 200, (url, response.status_code)
     csp = response["Content-Security-Policy"]
     assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
@@ -128,8 +132,8 @@ def test_security_headers_are_on_pages_and_api(url, production, tenant):
 @pytest.fixture
 def portal_forms(production, tenant) -> list[tuple[str, str, dict]]:
     """Every POST form of the portal, as the employee and as the admin sees it: (who, page, form)."""
-    walks = {"employee": (tenant.employee_user, ["/app/", f"/app/{tenant.org.slug}/"]),
-             "admin": (tenant.admin, [f"/app/{tenant.org.slug}/admin/"])}
+    walks = {"employee": (tenant.employee_user, [url_of("portal:orgs"), url_of("portal:home", tenant.org)]),
+             "admin": (tenant.admin, [url_of("portal:admin-dashboard", tenant.org)])}
     forms = []
     for who, (user, start) in walks.items():
         client = Client()
@@ -138,14 +142,15 @@ def portal_forms(production, tenant) -> list[tuple[str, str, dict]]:
             forms += [(who, page, form) for form in page_forms]
     # Pages only a signed-out visitor sees: the sign-in form and the code form.
     anonymous = Client()
-    anonymous.post("/login", {"email": tenant.employee_user.email})
-    for page, page_forms in walk_portal(anonymous, ["/login", "/login/code"]).items():
+    anonymous.post(url_of("sso:login"), {"email": tenant.employee_user.email})
+    for page, page_forms in walk_portal(anonymous, [url_of("sso:login"), url_of("sso:login-code")]).items():
         forms += [("anonymous", page, form) for form in page_forms]
     return forms
 
 
 def test_the_walk_reaches_the_portal_forms_that_matter(portal_forms):
     actions = {form["action"] for _, _, form in portal_forms}
+    # Fragments of the portal forms' actions (their org slug and ids vary), matched as substrings.
     for fragment in ("/logout", "/consent", "/selfies", "/generate", "/headshots/", "/admin/employees/invite",
                      "/admin/employees/import", "/admin/brand-kits/", "/admin/review/", "/login", "/login/code",
                      "/admin/settings/organization", "/admin/settings/api-keys/", "/admin/settings/webhooks/",
@@ -182,30 +187,30 @@ def test_a_post_with_the_token_goes_through(production, tenant):
     # The control for the 403s above: the same client, the token from the page, and the form works.
     client = Client(enforce_csrf_checks=True)
     client.force_login(tenant.employee_user)
-    client.get("/login", secure=True)  # a page with a form sets the CSRF cookie
-    response = client.post("/logout", {"csrfmiddlewaretoken": client.cookies["csrftoken"].value}, secure=True,
-                           HTTP_ORIGIN="https://testserver")
-    assert response.status_code == 302 and response["Location"] == "/login"
+    client.get(url_of("sso:login"), secure=True)  # a page with a form sets the CSRF cookie
+    response = client.post(url_of("sso:logout"), {"csrfmiddlewaretoken": client.cookies["csrftoken"].value},
+                           secure=True, HTTP_ORIGIN="https://testserver")
+    assert response.status_code == 302 and response["Location"] == url_of("sso:login")
 
 
 @pytest.mark.parametrize("method,path,data", [
-    ("post", "teams", {"name": "Design"}),
-    ("post", "employees", {"name": "Eve", "email": "eve@example.com"}),
-    ("patch", "settings", {"selfies_required": 8}),
-    ("delete", "invites/{invite_id}", None),
-    ("post", "me/consent", None),
-    ("post", "brand-kits", {"name": "Kit"}),
+    ("post", "team-list", {"name": "Design"}),
+    ("post", "employee-list", {"name": "Eve", "email": "eve@example.com"}),
+    ("patch", "organization-settings", {"selfies_required": 8}),
+    ("delete", "invite-detail", None),
+    ("post", "my-consent", None),
+    ("post", "brand-kit-list", {"name": "Kit"}),
 ])
 def test_session_api_writes_without_the_csrf_token_are_refused(method, path, data, tenant):
-    user = tenant.employee_user if path.startswith("me/") else tenant.admin
-    url = f"/api/v1/orgs/{tenant.org.slug}/" + path.format(**tenant.ids())
+    user = tenant.employee_user if path.startswith("my-") else tenant.admin
+    url = tenant_url(path, tenant.org, *([tenant.invite.pk] if path == "invite-detail" else []))
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
     response = getattr(client, method)(url, data, content_type="application/json")
     assert response.status_code == 403, (path, response.status_code)
     assert "CSRF" in response.json()["detail"]
     # With the token from the cookie, the same session call reaches the view.
-    client.get("/login")  # a page with a form sets the CSRF cookie
+    client.get(url_of("sso:login"))  # a page with a form sets the CSRF cookie
     response = getattr(client, method)(url, data, content_type="application/json",
                                        HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
     assert response.status_code != 403 or "CSRF" not in response.json().get("detail", ""), path

@@ -7,6 +7,7 @@ import pytest
 
 from sso.services import idp_config_save
 from tests.saml_idp import TestIdP
+from tests.urls import url_of
 
 BASE_URL = "https://headshots.example"
 
@@ -33,11 +34,11 @@ def sso_org(org_a, idp):
 
 
 def acs_path(org) -> str:
-    return f"/sso/{org.slug}/acs"
+    return url_of("sso:acs", org)
 
 
 def audience(org) -> str:
-    return f"{BASE_URL}/sso/{org.slug}/metadata"
+    return BASE_URL + url_of("sso:metadata", org)
 
 
 def signed(idp: TestIdP, org, email: str, **kwargs) -> str:

@@ -14,6 +14,7 @@ from teams.models import Employee
 from tenancy.models import Membership, Role
 from tests.factories import make_employee, make_org, make_user, verify_domain
 from tests.saml_idp import TestIdP
+from tests.urls import url_of
 
 from .conftest import BASE_URL, acs_path, audience, encode, signed
 
@@ -61,9 +62,9 @@ def test_valid_assertion_for_an_imported_employee_signs_them_in(client, sso_org,
 def test_unsafe_relay_state_lands_on_the_app_instead(client, sso_org, idp):
     make_employee(sso_org, email=ADA)
     response = post(client, sso_org, signed(idp, sso_org, ADA), relay_state="https://evil.example/phish")
-    assert response.status_code == 302 and response["Location"] == "/app/"
+    assert response.status_code == 302 and response["Location"] == url_of("portal:orgs")
     response = post(client, sso_org, signed(idp, sso_org, ADA), relay_state="//evil.example/")
-    assert response["Location"] == "/app/"
+    assert response["Location"] == url_of("portal:orgs")
 
 
 def test_mapped_attributes_name_the_new_account(client, sso_org, idp):
@@ -326,8 +327,8 @@ def test_a_base_url_python3_saml_rejects_is_a_503_page_not_a_crash(client, sso_o
     settings.PUBLIC_BASE_URL = "not a url"
     make_employee(sso_org, email=ADA)
     assert_refused(post(client, sso_org, signed(idp, sso_org, ADA)), client, status=503)
-    assert client.get(f"/sso/{sso_org.slug}/login").status_code == 503
-    assert client.get(f"/sso/{sso_org.slug}/metadata").status_code == 503
+    assert client.get(url_of("sso:start", sso_org)).status_code == 503
+    assert client.get(url_of("sso:metadata", sso_org)).status_code == 503
 
 
 def test_an_attribute_sent_twice_under_one_name_is_refused_not_a_crash(client, sso_org, idp):

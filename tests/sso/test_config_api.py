@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from sso.models import IdentityProviderConfig
 from tenancy.models import Role
 from tests.factories import client_for, make_user, verify_domain
+from tests.urls import tenant_url, url_of
 
 from .conftest import BASE_URL
 
@@ -22,22 +23,22 @@ def admin(org_a):
     return make_user(org_a, Role.ADMIN)
 
 
-def url(org, suffix: str = "") -> str:
-    return f"/api/v1/orgs/{org.slug}/sso{suffix}"
+def url(org, name: str = "sso") -> str:
+    return tenant_url(name, org)
 
 
 def test_sp_metadata_is_valid_and_names_our_entity_and_acs(client, org_a):
-    response = client.get(f"/sso/{org_a.slug}/metadata")
+    response = client.get(url_of("sso:metadata", org_a))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/samlmetadata+xml"
     metadata = response.content.decode()
     validator = OneLogin_Saml2_Settings({"sp": {"entityId": "x", "assertionConsumerService": {"url": "https://sp.example/acs"}}},
                                         sp_validation_only=True)
     assert validator.validate_metadata(metadata) == []
-    assert f'entityID="{BASE_URL}/sso/{org_a.slug}/metadata"' in metadata
-    assert f'Location="{BASE_URL}/sso/{org_a.slug}/acs"' in metadata
+    assert f'entityID="{BASE_URL}{url_of("sso:metadata", org_a)}"' in metadata
+    assert f'Location="{BASE_URL}{url_of("sso:acs", org_a)}"' in metadata
     assert "WantAssertionsSigned=\"true\"" in metadata
-    assert client.get("/sso/nobody/metadata").status_code == 404
+    assert client.get(url_of("sso:metadata", 'nobody')).status_code == 404
 
 
 def test_get_before_set_up_tells_the_admin_what_to_give_their_idp(admin, org_a):
@@ -45,10 +46,10 @@ def test_get_before_set_up_tells_the_admin_what_to_give_their_idp(admin, org_a):
     assert response.status_code == 200
     assert response.json() == {
         "configured": False,
-        "service_provider": {"entity_id": f"{BASE_URL}/sso/{org_a.slug}/metadata",
-                             "acs_url": f"{BASE_URL}/sso/{org_a.slug}/acs",
-                             "metadata_url": f"{BASE_URL}/sso/{org_a.slug}/metadata",
-                             "login_url": f"{BASE_URL}/sso/{org_a.slug}/login"},
+        "service_provider": {"entity_id": BASE_URL + url_of("sso:metadata", org_a),
+                             "acs_url": BASE_URL + url_of("sso:acs", org_a),
+                             "metadata_url": BASE_URL + url_of("sso:metadata", org_a),
+                             "login_url": BASE_URL + url_of("sso:start", org_a)},
         "identity_provider": None,
         "require_sso": False,
     }
@@ -154,7 +155,7 @@ def test_delete_turns_sso_off(admin, org_a, idp):
 
 
 def test_presets_cover_okta_entra_google_and_custom(admin, org_a):
-    response = client_for(admin).get(url(org_a, "/presets"))
+    response = client_for(admin).get(url(org_a, "sso-presets"))
     assert response.status_code == 200
     presets = {p["name"]: p for p in response.json()}
     assert set(presets) == {"okta", "entra", "google", "custom"}
@@ -166,10 +167,10 @@ def test_presets_cover_okta_entra_google_and_custom(admin, org_a):
 def test_only_admins_of_the_organization_may_see_or_change_sso(org_a, org_b, idp):
     employee = make_user(org_a, Role.EMPLOYEE)
     outsider_admin = make_user(org_b, Role.ADMIN)
-    for suffix in ("", "/presets"):
-        assert client_for(employee).get(url(org_a, suffix)).status_code == 403
-        assert client_for(outsider_admin).get(url(org_a, suffix)).status_code == 404
-        assert APIClient().get(url(org_a, suffix)).status_code == 401
+    for name in ("sso", "sso-presets"):
+        assert client_for(employee).get(url(org_a, name)).status_code == 403
+        assert client_for(outsider_admin).get(url(org_a, name)).status_code == 404
+        assert APIClient().get(url(org_a, name)).status_code == 401
     payload = {"metadata_xml": idp.metadata_xml(), "enabled": True}
     assert client_for(employee).put(url(org_a), payload, format="json").status_code == 403
     assert client_for(outsider_admin).put(url(org_a), payload, format="json").status_code == 404

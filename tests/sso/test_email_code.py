@@ -16,6 +16,7 @@ from sso.models import LoginCode
 from sso.services import idp_config_save
 from tenancy.models import Membership, Role
 from tests.factories import make_employee, make_user, verify_domain
+from tests.urls import url_of
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ def mailed_code(index: int = -1) -> str:
 
 
 def ask_for_code(client, email: str, **extra):
-    return client.post("/login", {"email": email, **extra})
+    return client.post(url_of("sso:login"), {"email": email, **extra})
 
 
 def signed_in_email(client) -> str | None:
@@ -44,15 +45,15 @@ def known(org_a):
 
 def test_known_address_gets_a_code_and_the_right_code_signs_in(client, known):
     response = ask_for_code(client, "Carol@Globex.example")
-    assert response.status_code == 302 and response["Location"] == "/login/code"
+    assert response.status_code == 302 and response["Location"] == url_of("sso:login-code")
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["carol@globex.example"]
-    page = client.get("/login/code")
+    page = client.get(url_of("sso:login-code"))
     assert b"we sent it a 6-digit sign-in code" in page.content
     assert b'<label for="id_code">' in page.content
 
-    done = client.post("/login/code", {"code": mailed_code()})
+    done = client.post(url_of("sso:login-code"), {"code": mailed_code()})
 
-    assert done.status_code == 302 and done["Location"] == "/app/"
+    assert done.status_code == 302 and done["Location"] == url_of("portal:orgs")
     assert signed_in_email(client) == "carol@globex.example"
 
 
@@ -68,7 +69,7 @@ def test_unknown_address_sees_exactly_what_a_known_one_sees_and_gets_no_mail(kno
     for email in (known.email, "nobody@globex.example"):
         client = Client()
         response = ask_for_code(client, email)
-        page = client.get("/login/code")
+        page = client.get(url_of("sso:login-code"))
         answers.append((response.status_code, response["Location"], page.status_code,
                         re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "",
                                page.content.decode().replace(email, "EMAIL"))))
@@ -77,12 +78,12 @@ def test_unknown_address_sees_exactly_what_a_known_one_sees_and_gets_no_mail(kno
 
 
 def test_code_page_without_an_email_goes_back_to_the_start(client):
-    assert client.get("/login/code")["Location"] == "/login"
+    assert client.get(url_of("sso:login-code"))["Location"] == url_of("sso:login")
 
 
 def test_unknown_address_cannot_sign_in_with_any_code(client, known):
     ask_for_code(client, "nobody@globex.example")
-    response = client.post("/login/code", {"code": "123456"})
+    response = client.post(url_of("sso:login-code"), {"code": "123456"})
     assert response.status_code == 400 and signed_in_email(client) is None
 
 
@@ -90,20 +91,20 @@ def test_wrong_code_five_times_burns_it(client, known):
     ask_for_code(client, known.email)
     code = mailed_code()
     for _ in range(4):
-        response = client.post("/login/code", {"code": wrong(code)})
+        response = client.post(url_of("sso:login-code"), {"code": wrong(code)})
         assert response.status_code == 400 and b'role="alert"' in response.content
         assert b"not right" in response.content
-    fifth = client.post("/login/code", {"code": wrong(code)})
+    fifth = client.post(url_of("sso:login-code"), {"code": wrong(code)})
     assert b"Too many wrong codes" in fifth.content
 
-    late = client.post("/login/code", {"code": code})
+    late = client.post(url_of("sso:login-code"), {"code": code})
     assert late.status_code == 400 and signed_in_email(client) is None
 
 
 def test_expired_code_is_refused(client, known):
     ask_for_code(client, known.email)
     LoginCode.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    response = client.post("/login/code", {"code": mailed_code()})
+    response = client.post(url_of("sso:login-code"), {"code": mailed_code()})
     assert response.status_code == 400 and b"expired" in response.content
     assert signed_in_email(client) is None
 
@@ -111,11 +112,11 @@ def test_expired_code_is_refused(client, known):
 def test_a_code_works_once(client, known):
     ask_for_code(client, known.email)
     code = mailed_code()
-    assert client.post("/login/code", {"code": code}).status_code == 302
+    assert client.post(url_of("sso:login-code"), {"code": code}).status_code == 302
     client.logout()
     other = Client(REMOTE_ADDR="192.0.2.7")  # elsewhere: no back-off from the first sign-in
     ask_for_code(other, known.email)  # a fresh session for the same address, with the used code
-    assert other.post("/login/code", {"code": code}).status_code == 400
+    assert other.post(url_of("sso:login-code"), {"code": code}).status_code == 400
 
 
 def test_a_new_code_replaces_the_old_one(client, known, monkeypatch):
@@ -131,32 +132,32 @@ def test_a_new_code_replaces_the_old_one(client, known, monkeypatch):
     assert len(mail.outbox) == 2
     second = mailed_code()
     assert (first, second) == ("123456", "654321")
-    assert client.post("/login/code", {"code": first}).status_code == 400
-    assert client.post("/login/code", {"code": second}).status_code == 302
+    assert client.post(url_of("sso:login-code"), {"code": first}).status_code == 400
+    assert client.post(url_of("sso:login-code"), {"code": second}).status_code == 302
 
 
 def test_spaces_in_a_typed_code_are_ignored(client, known):
     ask_for_code(client, known.email)
     code = mailed_code()
-    assert client.post("/login/code", {"code": f" {code[:3]} {code[3:]} "}).status_code == 302
+    assert client.post(url_of("sso:login-code"), {"code": f" {code[:3]} {code[3:]} "}).status_code == 302
 
 
 def test_next_survives_the_code_step_but_only_when_local(client, known):
     response = ask_for_code(client, known.email, next="/app/selfies")
-    assert response["Location"] == "/login/code?next=%2Fapp%2Fselfies"
-    done = client.post("/login/code", {"code": mailed_code(), "next": "/app/selfies"})
+    assert response["Location"] == url_of("sso:login-code") + "?next=%2Fapp%2Fselfies"
+    done = client.post(url_of("sso:login-code"), {"code": mailed_code(), "next": "/app/selfies"})
     assert done["Location"] == "/app/selfies"
 
     other = Client(REMOTE_ADDR="192.0.2.7")  # elsewhere: no back-off from the first sign-in
     ask_for_code(other, known.email)
-    done = other.post("/login/code", {"code": mailed_code(), "next": "https://evil.example/"})
-    assert done["Location"] == "/app/"
+    done = other.post(url_of("sso:login-code"), {"code": mailed_code(), "next": "https://evil.example/"})
+    assert done["Location"] == url_of("portal:orgs")
 
 
 def test_imported_employee_without_an_account_signs_in_with_a_code(client, org_a):
     employee = make_employee(org_a, email="dan@globex.example")
     ask_for_code(client, "dan@globex.example")
-    assert client.post("/login/code", {"code": mailed_code()}).status_code == 302
+    assert client.post(url_of("sso:login-code"), {"code": mailed_code()}).status_code == 302
     user = User.objects.get(email="dan@globex.example")
     assert not user.has_usable_password()
     assert Membership.objects.get(organization=org_a, user=user).role == Role.EMPLOYEE
@@ -167,7 +168,7 @@ def test_imported_employee_without_an_account_signs_in_with_a_code(client, org_a
 def test_invited_admin_signs_in_with_a_code_and_gets_the_invited_role(client, org_a):
     invite = invite_create(organization=org_a, email="erin@globex.example", role=Role.ADMIN, invited_by=None).invite
     ask_for_code(client, "erin@globex.example")
-    assert client.post("/login/code", {"code": mailed_code()}).status_code == 302
+    assert client.post(url_of("sso:login-code"), {"code": mailed_code()}).status_code == 302
     assert Membership.objects.get(organization=org_a, user__email="erin@globex.example").role == Role.ADMIN
     invite.refresh_from_db()
     assert invite.accepted_at is not None
@@ -187,7 +188,7 @@ def test_employee_on_a_verified_domain_of_an_sso_organization_is_sent_to_its_idp
     make_employee(org_a, email="frank@acme.example")
     response = ask_for_code(client, "frank@acme.example", next="/app/x")
     assert response.status_code == 302
-    assert response["Location"] == f"/sso/{org_a.slug}/login?next=%2Fapp%2Fx"
+    assert response["Location"] == url_of("sso:start", org_a) + "?next=%2Fapp%2Fx"
     assert mail.outbox == []
 
 
@@ -196,7 +197,7 @@ def test_an_employee_record_alone_does_not_route_an_address_to_an_organizations_
     idp_config_save(organization=org_a, metadata_xml=idp.metadata_xml(), enabled=True)
     make_employee(org_a, email="frank@elsewhere.example")
     response = ask_for_code(client, "frank@elsewhere.example", next="/app/x")
-    assert response.status_code == 302 and response["Location"].startswith("/login/code")
+    assert response.status_code == 302 and response["Location"].startswith(url_of("sso:login-code"))
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["frank@elsewhere.example"]
 
 
@@ -205,7 +206,7 @@ def test_address_in_an_sso_organizations_allowed_domain_is_sent_to_its_idp(clien
     idp_config_save(organization=org_a, metadata_xml=idp.metadata_xml(), enabled=True,
                     allowed_domains=["acme.example"])
     response = ask_for_code(client, "someone.new@acme.example")
-    assert response["Location"].startswith(f"/sso/{org_a.slug}/login")
+    assert response["Location"].startswith(url_of("sso:start", org_a))
 
 
 def test_disabled_sso_falls_back_to_codes(client, org_a, idp):
@@ -213,7 +214,7 @@ def test_disabled_sso_falls_back_to_codes(client, org_a, idp):
     idp_config_save(organization=org_a, metadata_xml=idp.metadata_xml(), enabled=False,
                     allowed_domains=["acme.example"])
     make_user(org_a, email="gina@acme.example")
-    assert ask_for_code(client, "gina@acme.example")["Location"] == "/login/code"
+    assert ask_for_code(client, "gina@acme.example")["Location"] == url_of("sso:login-code")
     assert len(mail.outbox) == 1
 
 
@@ -225,7 +226,7 @@ def test_malformed_email_is_a_labelled_error(client):
 
 
 def test_login_page_renders_a_labelled_form(client):
-    page = client.get("/login")
+    page = client.get(url_of("sso:login"))
     assert page.status_code == 200
     assert b"<h1>" in page.content and b"csrfmiddlewaretoken" in page.content
 
@@ -238,7 +239,7 @@ def test_codes_back_off_per_address_and_ip_without_locking_out_the_owner_elsewhe
     assert len(mail.outbox) == 1  # the stranger's later asks wait out the back-off
     ask_for_code(client, known.email)  # the owner, from their own address, still gets a code at once
     assert len(mail.outbox) == 2 and mail.outbox[-1].to == [known.email]
-    assert client.post("/login/code", {"code": mailed_code()}).status_code == 302
+    assert client.post(url_of("sso:login-code"), {"code": mailed_code()}).status_code == 302
     assert signed_in_email(client) == known.email
 
 
@@ -269,11 +270,11 @@ def test_the_back_off_doubles_and_ends(known, settings):
 def test_logout_is_a_csrf_protected_post(known):
     client = Client(enforce_csrf_checks=True)
     client.force_login(known)
-    assert client.get("/logout").status_code == 405
-    assert client.post("/logout").status_code == 403
+    assert client.get(url_of("sso:logout")).status_code == 405
+    assert client.post(url_of("sso:logout")).status_code == 403
     assert signed_in_email(client) == known.email
 
-    client.get("/login")  # sets the CSRF cookie
-    response = client.post("/logout", {"csrfmiddlewaretoken": client.cookies["csrftoken"].value})
-    assert response.status_code == 302 and response["Location"] == "/login"
+    client.get(url_of("sso:login"))  # sets the CSRF cookie
+    response = client.post(url_of("sso:logout"), {"csrfmiddlewaretoken": client.cookies["csrftoken"].value})
+    assert response.status_code == 302 and response["Location"] == url_of("sso:login")
     assert signed_in_email(client) is None

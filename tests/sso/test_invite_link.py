@@ -14,6 +14,7 @@ from sso.models import LoginCode
 from sso.services import idp_config_save
 from tenancy.models import Membership, Role
 from tests.factories import client_for, make_employee, make_user
+from tests.urls import tenant_url, url_of
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +29,7 @@ def invited(org_a, django_capture_on_commit_callbacks):
     admin = make_user(org_a, Role.ADMIN)
     employee = make_employee(org_a, email="hana@globex.example", name="Hana")
     with django_capture_on_commit_callbacks(execute=True):  # the invite email goes on commit
-        response = client_for(admin).post(f"/api/v1/orgs/{org_a.slug}/employees/{employee.pk}/invite")
+        response = client_for(admin).post(tenant_url("employee-invite", org_a, employee.pk))
     assert response.status_code == 201
     link = re.search(r"https?://\S+/invite/\S+", mail.outbox[-1].body).group(0)
     path = "/invite/" + link.rsplit("/invite/", 1)[1]
@@ -50,7 +51,7 @@ def test_invite_link_accepts_the_invite_with_an_emailed_code(client, org_a, invi
 
     done = client.post(path, {"code": mailed_code()})
 
-    assert done.status_code == 302 and done["Location"] == "/app/"
+    assert done.status_code == 302 and done["Location"] == url_of("portal:orgs")
     user = User.objects.get(email="hana@globex.example")
     assert int(client.session["_auth_user_id"]) == user.pk
     assert not user.has_usable_password()
@@ -75,7 +76,7 @@ def test_wrong_code_does_not_accept_and_is_announced(client, invited):
 
 def test_a_sign_in_code_for_the_same_address_does_not_accept_an_invite(client, invited):
     employee, token, path = invited
-    client.post("/login", {"email": "hana@globex.example"})
+    client.post(url_of("sso:login"), {"email": "hana@globex.example"})
     assert LoginCode.objects.filter(purpose="login").exists()
     assert client.post(path, {"code": mailed_code()}).status_code == 400
     assert Invite.objects.get(employee=employee).accepted_at is None
@@ -106,14 +107,14 @@ def test_expiring_between_code_and_acceptance_refuses(client, invited):
 
 
 def test_unknown_invite_link_is_a_404(client):
-    response = client.get("/invite/made-up-token")
+    response = client.get(url_of("sso:invite", 'made-up-token'))
     assert response.status_code == 404 and b'role="alert"' in response.content
 
 
 def test_invite_to_an_sso_organization_points_at_its_sign_in_and_sends_no_code(client, org_a, idp):
     idp_config_save(organization=org_a, metadata_xml=idp.metadata_xml(), enabled=True)
     token = invite_create(organization=org_a, email="ivan@globex.example", invited_by=None).token
-    page = client.get(f"/invite/{token}")
-    assert page.status_code == 200 and f'href="/sso/{org_a.slug}/login"'.encode() in page.content
-    client.post(f"/invite/{token}", {"action": "send"})
+    page = client.get(url_of("sso:invite", token))
+    assert page.status_code == 200 and f'href="{url_of("sso:start", org_a)}"'.encode() in page.content
+    client.post(url_of("sso:invite", token), {"action": "send"})
     assert mail.outbox == []

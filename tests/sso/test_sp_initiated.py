@@ -12,6 +12,7 @@ from sso.models import PendingAuthnRequest
 from sso.services import idp_config_save
 from tests.factories import make_employee, verify_domain
 from tests.saml_idp import TestIdP, serve
+from tests.urls import url_of
 
 from .conftest import BASE_URL, acs_path, audience
 
@@ -44,7 +45,7 @@ def test_sp_initiated_round_trip_through_the_idp_signs_in_and_returns_to_next(cl
     make_employee(org, email="bob@acme.example")
     idp_server.user = "bob@acme.example"
 
-    start = client.get(f"/sso/{org.slug}/login", {"next": "/app/selfies?step=2"})
+    start = client.get(url_of("sso:start", org), {"next": "/app/selfies?step=2"})
 
     assert start.status_code == 302
     location = start["Location"]
@@ -71,17 +72,17 @@ def test_sp_initiated_round_trip_through_the_idp_signs_in_and_returns_to_next(cl
 
 def test_next_pointing_off_site_is_replaced_before_the_idp_sees_it(client, org, idp_server):
     make_employee(org, email="ada@acme.example")
-    start = client.get(f"/sso/{org.slug}/login", {"next": "https://evil.example/"})
+    start = client.get(url_of("sso:start", org), {"next": "https://evil.example/"})
     form = idp_form(start["Location"])
-    assert form["RelayState"] == "/app/"
+    assert form["RelayState"] == url_of("portal:orgs")
     done = client.post(acs_path(org), {"SAMLResponse": form["SAMLResponse"], "RelayState": form["RelayState"]})
-    assert done["Location"] == "/app/"
+    assert done["Location"] == url_of("portal:orgs")
 
 
 def test_an_answer_to_one_request_cannot_be_used_after_a_second_login_started_elsewhere(client, org, idp_server):
     make_employee(org, email="ada@acme.example")
-    first = idp_form(client.get(f"/sso/{org.slug}/login")["Location"])
-    second = idp_form(client.get(f"/sso/{org.slug}/login")["Location"])
+    first = idp_form(client.get(url_of("sso:start", org))["Location"])
+    second = idp_form(client.get(url_of("sso:start", org))["Location"])
     # Each request is single use: both can complete once, in any order, and never twice.
     assert client.post(acs_path(org), {"SAMLResponse": second["SAMLResponse"]}).status_code == 302
     client.logout()
@@ -92,17 +93,17 @@ def test_an_answer_to_one_request_cannot_be_used_after_a_second_login_started_el
 
 def test_response_signed_for_a_request_but_sent_after_it_expired_is_refused(client, org, idp_server, settings):
     make_employee(org, email="ada@acme.example")
-    form = idp_form(client.get(f"/sso/{org.slug}/login")["Location"])
+    form = idp_form(client.get(url_of("sso:start", org))["Location"])
     PendingAuthnRequest.objects.update(expires_at="2000-01-01T00:00:00Z")
     assert client.post(acs_path(org), {"SAMLResponse": form["SAMLResponse"]}).status_code == 400
     assert "_auth_user_id" not in client.session
 
 
 def test_login_start_for_an_organization_without_sso_is_a_clear_404(client, org_b):
-    response = client.get(f"/sso/{org_b.slug}/login")
+    response = client.get(url_of("sso:start", org_b))
     assert response.status_code == 404
     assert b"not set up" in response.content
-    assert client.get("/sso/no-such-org/login").status_code == 404
+    assert client.get(url_of("sso:start", 'no-such-org')).status_code == 404
 
 
 @pytest.mark.django_db(transaction=True)
@@ -122,15 +123,16 @@ def test_whole_flow_over_http_like_a_browser(live_server, settings):
         idp_config_save(organization=org, metadata_xml=idp.metadata_xml(), enabled=True)
         browser = requests.Session()
         # Sign-in page -> our SP-initiated login -> the IdP's auto-submitting form.
-        page = browser.get(f"{live_server.url}/login", timeout=10)
+        page = browser.get(live_server.url + url_of("sso:login"), timeout=10)
         token = html.fromstring(page.text).forms[0].fields["csrfmiddlewaretoken"]
-        at_idp = browser.post(f"{live_server.url}/login", {"email": "ada@acme.example", "next": "/app/",
-                                                           "csrfmiddlewaretoken": token}, timeout=10)
+        at_idp = browser.post(live_server.url + url_of("sso:login"),
+                              {"email": "ada@acme.example", "next": url_of("portal:orgs"),
+                               "csrfmiddlewaretoken": token}, timeout=10)
         assert at_idp.url.startswith(server.sso_url), (at_idp.status_code, at_idp.url, at_idp.text[:1500])
         form = html.fromstring(at_idp.text).forms[0]
         # The form posts to our ACS (as the browser would, cross-site); we answer with the session and a redirect.
         landed = browser.post(form.action, dict(form.fields), allow_redirects=False, timeout=10)
-        assert landed.status_code == 302 and landed.headers["Location"] == "/app/"
+        assert landed.status_code == 302 and landed.headers["Location"] == url_of("portal:orgs")
         assert "sessionid" in browser.cookies
         from django.contrib.sessions.models import Session
 

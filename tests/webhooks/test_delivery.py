@@ -13,6 +13,7 @@ from teams.models import GenerationRequest, RequestStatus
 from teams.services import employee_create, employee_delete, employee_update
 from tests.factories import client_for
 from tests.jobs_support import dramatiq_worker, wait_for
+from tests.urls import tenant_url
 from tests.webhooks.factories import make_webhook_org
 from webhooks.jobs import resend_due_webhook_deliveries
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookMessage
@@ -29,7 +30,7 @@ def acme(db):
 
 def approve(tenant):
     response = client_for(tenant.admin).post(
-        f"/api/v1/orgs/{tenant.org.slug}/headshots/{tenant.headshot.pk}/approve", {}, format="json")
+        tenant_url("headshot-approve", tenant.org, tenant.headshot.pk), {}, format="json")
     assert response.status_code == 200, response.content
 
 
@@ -39,7 +40,7 @@ def settled(*statuses: str, count: int = 1):
 
 
 def test_approving_a_headshot_sends_a_signed_headshot_approved_event(acme, receiver):
-    created = client_for(acme.admin).post(f"/api/v1/orgs/{acme.org.slug}/webhooks", {"url": receiver.url},
+    created = client_for(acme.admin).post(tenant_url("webhook-list", acme.org), {"url": receiver.url},
                                           format="json").json()
     approve(acme)
     with dramatiq_worker():
@@ -59,7 +60,7 @@ def test_approving_a_headshot_sends_a_signed_headshot_approved_event(acme, recei
             "url": f"http://localhost:8000/api/v1/directory/employees/{acme.employee.external_id}/headshot"},
     }
     assert b"identity_distance" not in got.body and b"qc" not in got.body  # never face measurements
-    log = client_for(acme.admin).get(f"/api/v1/orgs/{acme.org.slug}/webhooks/{created['id']}/deliveries").json()
+    log = client_for(acme.admin).get(tenant_url("webhook-deliveries", acme.org, created['id'])).json()
     [entry] = log["results"]
     assert entry["event_type"] == "headshot.approved" and entry["status"] == "succeeded"
     assert entry["attempts"] == 1 and entry["last_status_code"] == 200 and '"received": true' in entry["last_response"]
@@ -217,7 +218,7 @@ def test_after_rotation_both_secrets_sign_until_the_grace_period_ends(acme, rece
     Webhook(old).verify(got.body, got.headers)
     Webhook(new).verify(got.body, got.headers)
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(previous_secret_expires_at=timezone.now())
-    client_for(acme.admin).post(f"/api/v1/orgs/{acme.org.slug}/webhooks/{endpoint.pk}/test")
+    client_for(acme.admin).post(tenant_url("webhook-test", acme.org, endpoint.pk))
     with dramatiq_worker():
         settled(DeliveryStatus.SUCCEEDED, count=2)
     ping = receiver.requests[1]

@@ -5,6 +5,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from tests.factories import client_for
+from tests.urls import tenant_url
 from tests.webhooks.factories import make_webhook_org
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookMessage
 from webhooks.signing import new_message_id
@@ -18,7 +19,7 @@ def acme(db):
 
 
 def base(tenant) -> str:
-    return f"/api/v1/orgs/{tenant.org.slug}/webhooks"
+    return tenant_url("webhook-list", tenant.org)
 
 
 def create(tenant, **body):
@@ -37,9 +38,10 @@ def test_admin_creates_an_endpoint_and_sees_its_secret_only_on_create(acme):
     api = client_for(acme.admin)
     listed = api.get(base(acme)).json()["results"]
     assert [e["id"] for e in listed] == [created["id"]]
-    assert "secret" not in listed[0] and "secret" not in api.get(f"{base(acme)}/{created['id']}").json()
+    detail = tenant_url("webhook-detail", acme.org, created["id"])
+    assert "secret" not in listed[0] and "secret" not in api.get(detail).json()
     assert created["secret"].encode() not in api.get(base(acme)).content
-    assert api.get(f"{base(acme)}/{created['id']}/secret").json()["secret"] == created["secret"]
+    assert api.get(tenant_url("webhook-secret", acme.org, created['id'])).json()["secret"] == created["secret"]
 
 
 @pytest.mark.parametrize("body,code", [
@@ -60,7 +62,7 @@ def test_patch_changes_url_and_events_and_reenabling_clears_the_reason(acme):
     endpoint_id = create(acme).json()["id"]
     WebhookEndpoint.objects.filter(pk=endpoint_id).update(enabled=False, disabled_reason="The receiver answered 410")
     api = client_for(acme.admin)
-    url = f"{base(acme)}/{endpoint_id}"
+    url = tenant_url("webhook-detail", acme.org, endpoint_id)
     changed = api.patch(url, {"url": "https://93.184.216.35/new", "events": ["employee.updated"]}, format="json")
     assert changed.status_code == 200
     assert changed.json()["url"] == "https://93.184.216.35/new" and changed.json()["events"] == ["employee.updated"]
@@ -76,7 +78,7 @@ def test_patch_changes_url_and_events_and_reenabling_clears_the_reason(acme):
 def test_rotating_the_secret_keeps_the_old_one_signing_for_the_grace_period(acme, settings):
     settings.WEBHOOK_SECRET_ROTATION_GRACE_SECONDS = 3600
     created = create(acme).json()
-    rotated = client_for(acme.admin).post(f"{base(acme)}/{created['id']}/rotate-secret")
+    rotated = client_for(acme.admin).post(tenant_url("webhook-rotate-secret", acme.org, created['id']))
     assert rotated.status_code == 200
     assert rotated.json()["secret"].startswith("whsec_") and rotated.json()["secret"] != created["secret"]
     assert rotated.json()["previous_secret_expires_at"]
@@ -93,21 +95,21 @@ def test_delivery_log_lists_attempts_newest_first_and_filters_by_status(acme):
         WebhookDelivery.objects.create(organization=acme.org, endpoint=endpoint, message=message, status=status,
                                        attempts=3, last_status_code=500, last_error="HTTP 500")
     api = client_for(acme.admin)
-    log = api.get(f"{base(acme)}/{endpoint.pk}/deliveries").json()["results"]
+    log = api.get(tenant_url("webhook-deliveries", acme.org, endpoint.pk)).json()["results"]
     assert [(d["event_type"], d["status"], d["attempts"]) for d in log] == [
         ("headshot.approved", "failed", 3), ("employee.updated", "succeeded", 3)]
     assert log[0]["message_id"].startswith("msg_") and log[0]["last_status_code"] == 500
-    failed = api.get(f"{base(acme)}/{endpoint.pk}/deliveries", {"status": "failed"}).json()["results"]
+    failed = api.get(tenant_url("webhook-deliveries", acme.org, endpoint.pk), {"status": "failed"}).json()["results"]
     assert [d["event_type"] for d in failed] == ["headshot.approved"]
-    bad = api.get(f"{base(acme)}/{endpoint.pk}/deliveries", {"status": "lost"})
+    bad = api.get(tenant_url("webhook-deliveries", acme.org, endpoint.pk), {"status": "lost"})
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_status"
 
 
 def test_testing_a_disabled_endpoint_is_refused(acme):
     endpoint_id = create(acme).json()["id"]
     api = client_for(acme.admin)
-    api.patch(f"{base(acme)}/{endpoint_id}", {"enabled": False}, format="json")
-    response = api.post(f"{base(acme)}/{endpoint_id}/test")
+    api.patch(tenant_url("webhook-detail", acme.org, endpoint_id), {"enabled": False}, format="json")
+    response = api.post(tenant_url("webhook-test", acme.org, endpoint_id))
     assert response.status_code == 409 and response.json()["code"] == "endpoint_disabled"
 
 
@@ -117,6 +119,6 @@ def test_employees_and_other_organizations_cannot_manage_webhooks(acme):
     assert client_for(acme.employee_user).get(base(acme)).status_code == 403
     assert client_for(acme.employee_user).post(base(acme), {"url": "https://93.184.216.34/x"},
                                                format="json").status_code == 403
-    assert client_for(globex.admin).get(f"{base(acme)}/{endpoint_id}").status_code == 404
-    assert client_for(globex.admin).get(f"{base(globex)}/{endpoint_id}/secret").status_code == 404
+    assert client_for(globex.admin).get(tenant_url("webhook-detail", acme.org, endpoint_id)).status_code == 404
+    assert client_for(globex.admin).get(tenant_url("webhook-secret", globex.org, endpoint_id)).status_code == 404
     assert client_for(globex.admin).get(base(globex)).json()["results"] == []
