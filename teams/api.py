@@ -14,11 +14,11 @@ from audit.services import record as audit_record
 from config.request_input import ascii_id
 from tenancy.api import DomainError, OrganizationAdminEndpoint, OrganizationEndpoint
 
+from .headshots import headshot_approve, headshot_set_selected
 from .models import Employee, Headshot
 from .rendering import delivery_etag, render_headshot
 from .review import NOTE_MAX_CHARS, headshot_review_approve, headshot_review_withdraw
 from .selectors import employee_of_user, headshot_list, my_headshot_list
-from .services import headshot_approve, headshot_set_selected
 
 
 class MyEndpoint(OrganizationEndpoint):

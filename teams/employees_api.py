@@ -9,16 +9,7 @@ from config.parsers import FormParser, MultiPartParser
 from tenancy.api import DomainError, OrganizationAdminEndpoint
 
 from .api import MyEndpoint
-from .models import (
-    DEPARTMENT_MAX_LENGTH,
-    EMPLOYEE_NUMBER_MAX_LENGTH,
-    MANAGER_NAME_MAX_LENGTH,
-    TITLE_MAX_LENGTH,
-    Employee,
-    Team,
-)
-from .selectors import employee_get, employee_list
-from .services import (
+from .employees import (
     CSV_MAX_BYTES,
     CSV_MAX_REPORTED,
     CsvImportRefused,
@@ -28,6 +19,15 @@ from .services import (
     employees_import_csv,
     team_get_or_create,
 )
+from .models import (
+    DEPARTMENT_MAX_LENGTH,
+    EMPLOYEE_NUMBER_MAX_LENGTH,
+    MANAGER_NAME_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    Employee,
+    Team,
+)
+from .selectors import employee_get, employee_list
 
 
 class TeamOut(serializers.ModelSerializer):

@@ -10,9 +10,9 @@ from brand_kits.selectors import brand_kit_get
 from tenancy.api import DomainError, OrganizationAdminEndpoint
 
 from .api import MyEndpoint
+from .generation_requests import generation_request_retry, generation_request_start
 from .models import GenerationRequest
 from .selectors import generation_request_list
-from .services import generation_request_retry, generation_request_start
 
 
 class GenerationRequestOut(serializers.ModelSerializer):

@@ -7,8 +7,10 @@ from django.utils import timezone
 from accounts.models import User
 from brand_kits.services import brand_spec_for
 
+from .errors import TeamsError
+from .generation_requests import generation_request_start
+from .headshots import headshot_approve
 from .models import GenerationRequest, Headshot, ReviewStatus
-from .services import TeamsError, generation_request_start, headshot_approve
 
 NOTE_MAX_CHARS = 2000
 

@@ -12,7 +12,7 @@ from tenancy.api import DomainError
 from .api import MyEndpoint
 from .models import Selfie
 from .selfie_checks import reason_message
-from .services import selfie_delete, selfie_set_summary, selfie_upload_limits, selfies_upload
+from .selfies import selfie_delete, selfie_set_summary, selfie_upload_limits, selfies_upload
 
 
 class SelfieOut(serializers.ModelSerializer):

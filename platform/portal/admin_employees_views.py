@@ -13,15 +13,9 @@ from django.utils.translation import ngettext
 
 from config.request_input import ascii_id
 from teams import invites as admin_invites
+from teams.employees import CsvImportRefused, employee_create, employee_update, employees_import_csv, team_get_or_create
+from teams.errors import TeamsError
 from teams.models import Employee, Team
-from teams.services import (
-    CsvImportRefused,
-    TeamsError,
-    employee_create,
-    employee_update,
-    employees_import_csv,
-    team_get_or_create,
-)
 
 from .admin_forms import STATE_LABELS, CsvImportForm, EmployeeFilterForm, InviteForm
 from .admin_selectors import NOT_UPLOADED_STATES, employees_with_state

@@ -10,9 +10,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from config.request_input import ascii_id
+from teams.errors import TeamsError
+from teams.generation_requests import generation_request_retry
 from teams.models import GenerationRequest, Headshot, Selfie, Team
 from teams.review import headshot_regenerate, headshot_reject, headshot_review_approve
-from teams.services import TeamsError, generation_request_retry
 
 from .admin_forms import NoteForm
 from .admin_selectors import review_failed_qc, review_failed_requests, review_queue

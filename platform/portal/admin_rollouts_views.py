@@ -17,8 +17,8 @@ from django.utils.translation import gettext_lazy, ngettext
 from rollouts.models import Rollout, RolloutPriority, RolloutScope, RolloutStatus
 from rollouts.selectors import rollout_counts, rollout_readiness, rollouts_counts
 from rollouts.services import RolloutError, rollout_cancel, rollout_pause, rollout_resume, rollout_start
+from teams.generation_requests import default_brand_kit
 from teams.models import Employee, Team
-from teams.services import default_brand_kit
 
 from .admin_selectors import active_rollouts
 from .admin_views import AdminView

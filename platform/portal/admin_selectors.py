@@ -185,7 +185,7 @@ def review_failed_qc(organization: Organization, *, team_id: int | None = None) 
 
 def review_failed_requests(organization: Organization, *, team_id: int | None = None) -> QuerySet[GenerationRequest]:
     """Active people's generation requests that failed (the error says why) and are still their latest, newest
-    first: an admin may send one through the queue again (teams.services.generation_request_retry)."""
+    first: an admin may send one through the queue again (teams.generation_requests.generation_request_retry)."""
     newer = GenerationRequest.objects.filter(employee=OuterRef("employee"), pk__gt=OuterRef("pk"))
     queryset = (GenerationRequest.objects.for_organization(organization)
                 .filter(status=RequestStatus.FAILED, employee__active=True)

@@ -25,18 +25,13 @@ from consent.services import consent_current, consent_grant
 from consent.texts import consent_text
 from privacy.services import consent_withdraw
 from rollouts.api import progress_data
+from teams.errors import TeamsError
+from teams.generation_requests import generation_request_start
+from teams.headshots import headshot_approve, headshot_set_selected
 from teams.looks import group_by_look
 from teams.models import Employee, GenerationRequest, Headshot, RequestStatus, Selfie
 from teams.selfie_checks import reason_message
-from teams.services import (
-    TeamsError,
-    generation_request_start,
-    headshot_approve,
-    headshot_set_selected,
-    selfie_delete,
-    selfie_set_summary,
-    selfies_upload,
-)
+from teams.selfies import selfie_delete, selfie_set_summary, selfies_upload
 from tenancy.models import Membership
 
 from .access import portal_member

@@ -14,7 +14,7 @@ from audit.services import record_in_transaction
 from consent.models import Consent
 from teams.generation import generation_finished
 from teams.models import Employee, GenerationRequest, Headshot, IdentityProfile, RequestStatus, Selfie, SelfieEmbedding
-from teams.services import selfie_set_rejudge
+from teams.selfies import selfie_set_rejudge
 from teams.transitions import request_transition
 from tenancy.models import Organization
 

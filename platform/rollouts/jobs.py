@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dramatiq
 
-from teams.services import requests_resend_stale
+from teams.generation_requests import requests_resend_stale
 
 from .models import Rollout, RolloutStatus
 from .services import TICK_SEND_PAUSES, rollout_schedule_tick, rollouts_feed, rollouts_revive_ticks

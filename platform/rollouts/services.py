@@ -16,8 +16,9 @@ from brand_kits.models import BrandKit
 from brand_kits.services import brand_spec_for
 from config.errors import ServiceError
 from config.job_queue import enqueue
+from teams.generation_requests import default_brand_kit, request_enqueue
 from teams.models import GenerationRequest, RequestStatus, Team
-from teams.services import default_brand_kit, request_enqueue, request_transition
+from teams.transitions import request_transition
 from tenancy.models import Organization
 
 from .models import Rollout, RolloutPriority, RolloutRequest, RolloutScope, RolloutStatus

@@ -19,6 +19,8 @@ from accounts.models import User
 from accounts.services import IssuedInvite
 from audit.services import record_in_transaction
 from config.request_input import ascii_id
+from teams.employees import employee_create, employee_delete, employee_update
+from teams.errors import TeamsError
 from teams.invites import employee_invite_send
 from teams.models import (
     DEPARTMENT_MAX_LENGTH,
@@ -28,7 +30,6 @@ from teams.models import (
     Employee,
     Team,
 )
-from teams.services import TeamsError, employee_create, employee_delete, employee_update
 from tenancy.models import Membership, Organization
 
 from .discovery import ENTERPRISE_SCHEMA

@@ -10,8 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Invite, User
+from teams.employees import employee_create
 from teams.models import Employee
-from teams.services import employee_create
 from tenancy.domains import domain_of, verified_domains
 from tenancy.models import Membership, Organization, Role
 

@@ -103,7 +103,9 @@ def test_another_organizations_admin_cannot_set_or_remove_a_style_reference(org_
 
 
 def test_a_klein_kit_on_a_deployment_without_a_model_store_is_refused_up_front(org_a, settings):
-    from teams.services import TeamsError, generation_request_start, selfies_upload
+    from teams.errors import TeamsError
+    from teams.generation_requests import generation_request_start
+    from teams.selfies import selfies_upload
 
     settings.MODEL_STORE = None
     org_a.selfies_required = 1

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from teams.employees import employee_update
 from teams.models import Employee
-from teams.services import employee_update
 from teams.signals import employee_changed, employee_deleted
 from tenancy.models import Membership
 from tests.factories import client_for

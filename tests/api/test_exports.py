@@ -8,8 +8,8 @@ import zipfile
 import pytest
 from PIL import Image
 
+from teams.headshots import headshot_approve
 from teams.labels import read_label
-from teams.services import headshot_approve
 from tests.api.conftest import populate
 from tests.factories import client_for
 from tests.urls import tenant_url
@@ -67,7 +67,7 @@ def test_an_empty_export_still_has_a_manifest(tenant_a):
 
 
 def test_the_manifest_carries_title_department_employee_number_and_manager(tenant_a):
-    from teams.services import employee_create, employee_update
+    from teams.employees import employee_create, employee_update
 
     boss = employee_create(organization=tenant_a.org, name="Grace Hopper", email="grace@acme.example")
     employee_update(employee=tenant_a.employee, title="Analyst", department="Engines", employee_number="E-0001",

@@ -88,7 +88,8 @@ def test_employee_request_runs_through_redis_dramatiq_and_ray_to_stored_headshot
 
 
 def test_running_the_job_again_never_duplicates_headshots(org_a, ray_pool, redis_broker):
-    from teams.services import generation_request_start, selfies_upload
+    from teams.generation_requests import generation_request_start
+    from teams.selfies import selfies_upload
 
     org_a.selfies_required = 2
     org_a.save()
@@ -117,7 +118,9 @@ def test_running_the_job_again_never_duplicates_headshots(org_a, ray_pool, redis
 
 @pytest.mark.django_db
 def test_a_diffusion_kit_on_a_deployment_without_a_model_store_is_refused_up_front(org_a, settings):
-    from teams.services import TeamsError, generation_request_start, selfies_upload
+    from teams.errors import TeamsError
+    from teams.generation_requests import generation_request_start
+    from teams.selfies import selfies_upload
     from tests.factories import make_brand_kit
 
     settings.MODEL_STORE = None

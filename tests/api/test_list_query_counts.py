@@ -24,7 +24,7 @@ _n = itertools.count(1)
 
 
 def add_employees(org, admin, count):
-    from teams.services import team_get_or_create
+    from teams.employees import team_get_or_create
 
     for _ in range(count):
         n = next(_n)
@@ -36,7 +36,7 @@ def add_employees(org, admin, count):
 
 
 def add_teams(org, admin, count):
-    from teams.services import team_get_or_create
+    from teams.employees import team_get_or_create
 
     for _ in range(count):
         member = make_employee(org, name="Member", email=f"member{next(_n)}@example.com")

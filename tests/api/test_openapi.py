@@ -28,7 +28,7 @@ def test_schema_validates_with_no_warnings(tmp_path):
 
 def test_a_service_error_that_reaches_the_api_becomes_its_4xx_not_a_500():
     from config.api_errors import exception_handler
-    from teams.services import TeamsError
+    from teams.errors import TeamsError
 
     response = exception_handler(TeamsError("not_failed", "Only a failed request can be retried.", 409), {})
     assert response.status_code == 409

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from teams.services import TeamsError, generation_request_start
+from teams.errors import TeamsError
+from teams.generation_requests import generation_request_start
 from tenancy.models import Role
 from tests.factories import client_for, grant_consent, make_brand_kit, make_employee, make_user
 from tests.urls import tenant_url

@@ -9,8 +9,8 @@ from django.test import Client
 from audit.models import AuditEvent
 from audit.services import record
 from privacy.services import consent_withdraw
+from teams.headshots import headshot_approve
 from teams.models import GenerationRequest, IdentityProfile, RequestStatus
-from teams.services import headshot_approve
 from tests.factories import client_for, grant_consent, make_brand_kit
 from tests.integrations.test_directory_api import key_for, with_real_photo
 from tests.rollouts.conftest import ready_employee, use_standin

@@ -11,8 +11,8 @@ from audit.models import AuditEvent
 from audit.services import AuditWriteError, record, record_in_transaction
 from integrations.models import ApiKey
 from integrations.services import api_key_create
+from teams.employees import employee_delete
 from teams.models import Employee
-from teams.services import employee_delete
 from tenancy.models import Membership, Role
 from tenancy.services import membership_set_role
 from tests.factories import client_for, grant_consent, make_employee, make_user, verify_domain

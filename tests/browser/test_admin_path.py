@@ -16,8 +16,9 @@ from playwright.sync_api import expect
 
 from brand_kits.models import BrandKit
 from teams.generation import generation_run
+from teams.generation_requests import generation_request_start
 from teams.models import Employee, Headshot, RequestStatus
-from teams.services import generation_request_start, selfies_upload
+from teams.selfies import selfies_upload
 from tenancy.models import Role
 from tests.conftest import dev_face
 from tests.factories import make_employee, make_org, make_user

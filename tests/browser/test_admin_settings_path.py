@@ -10,8 +10,8 @@ import pytest
 from playwright.sync_api import expect
 
 from rollouts.models import Rollout, RolloutStatus
+from teams.employees import team_get_or_create
 from teams.models import Headshot
-from teams.services import team_get_or_create
 from tenancy.models import Membership, Role
 from tests.factories import grant_consent, make_brand_kit, make_employee, make_org, make_user
 from tests.jobs_support import dramatiq_worker

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from teams.services import employee_update
+from teams.employees import employee_update
 from tenancy.models import Role
 from tests.factories import make_employee, make_org, make_user
 from tests.urls import url_of

@@ -405,7 +405,7 @@ def test_bamboohr_throttling_waits_retry_after(status, people, bamboohr_server, 
 
 
 def test_deactivated_employee_is_never_pushed(people, graph_server, slack_server, django_capture_on_commit_callbacks):
-    from teams.services import employee_update
+    from teams.employees import employee_update
 
     connect_graph(people["employee"].organization, graph_server)
     connect_slack(people["employee"], slack_server)

@@ -76,7 +76,7 @@ def test_rate_limited_push_is_retried_after_the_servers_delay(people, graph_serv
 
 
 def test_deactivated_employee_is_skipped_and_admin_sees_errors_through_the_api(people, everywhere, redis_broker):
-    from teams.services import employee_update
+    from teams.employees import employee_update
 
     org = people["employee"].organization
     everywhere["bamboohr"].api_key = "rotated-by-hr"  # our stored key is now the old one
@@ -101,7 +101,7 @@ def test_deactivated_employee_is_skipped_and_admin_sees_errors_through_the_api(p
 
 
 def test_deleting_an_employee_removes_their_photo_where_the_destination_allows(people, everywhere, redis_broker):
-    from teams.services import employee_delete
+    from teams.employees import employee_delete
 
     approve_via_api(people)
     with dramatiq_worker():

@@ -53,8 +53,8 @@ def rollout() -> dict:
 
 
 def retry_failed() -> dict:
+    from teams.generation_requests import generation_request_retry
     from teams.models import GenerationRequest, RequestStatus
-    from teams.services import generation_request_retry
 
     retried = []
     for request in GenerationRequest.objects.filter(status=RequestStatus.FAILED):

@@ -7,9 +7,9 @@ import pytest
 import redis
 from django.utils import timezone
 
+from teams.generation_requests import request_enqueue, requests_resend_stale
 from teams.jobs import generate_headshots
 from teams.models import GenerationRequest, RequestStatus
-from teams.services import request_enqueue, requests_resend_stale
 from tests.api.conftest import populate
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis]

@@ -14,9 +14,10 @@ from rest_framework.test import APIClient
 from brand_kits.models import BrandKit
 from integrations.directory_api import _etag_matches
 from integrations.services import api_key_create
+from teams.employees import employee_update
+from teams.headshots import headshot_approve
 from teams.labels import TRAINED_ALGORITHMIC_MEDIA, read_label
 from teams.models import Employee, GenerationRequest, Headshot, RequestStatus
-from teams.services import employee_update, headshot_approve
 from tests.api.conftest import populate
 from tests.conftest import REPO
 from tests.factories import make_brand_kit, make_employee

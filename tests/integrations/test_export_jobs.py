@@ -13,9 +13,10 @@ from PIL import Image
 from brand_kits.models import BrandKit
 from integrations.export_jobs import export_job_run, export_job_start
 from integrations.models import ExportJob
+from teams.employees import employee_update
+from teams.headshots import headshot_approve
 from teams.labels import read_label
 from teams.models import Employee, GenerationRequest, Headshot, RequestStatus
-from teams.services import employee_update, headshot_approve
 from tenancy.models import Role
 from tests.conftest import REPO
 from tests.factories import client_for, make_brand_kit, make_employee, make_user

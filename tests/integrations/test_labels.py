@@ -19,9 +19,9 @@ from PIL import Image
 
 from integrations.delivery import DESTINATION_PRESETS
 from teams import c2pa_signing
+from teams.headshots import headshot_approve
 from teams.labels import NS, PRODUCT, TRAINED_ALGORITHMIC_MEDIA, ai_label_xmp, parse_label, read_label
 from teams.rendering import delivery_etag, render_headshot
-from teams.services import headshot_approve
 from tests.factories import client_for
 from tests.urls import tenant_url
 

@@ -1,5 +1,6 @@
-"""The review queue's failed generation requests and their Retry (teams.services.generation_request_retry), through
-the test client with CSRF checks on: admins of the organization only, POST only, and nothing changes otherwise."""
+"""The review queue's failed generation requests and their Retry
+(teams.generation_requests.generation_request_retry), through the test client with CSRF checks on: admins of the
+organization only, POST only, and nothing changes otherwise."""
 from __future__ import annotations
 
 import re

@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 
 from rollouts.models import Rollout, RolloutPriority, RolloutStatus
+from teams.employees import team_get_or_create
 from teams.models import GenerationRequest
-from teams.services import team_get_or_create
 from tenancy.models import Role
 from tests.factories import grant_consent, make_brand_kit, make_employee, make_user
 from tests.rollouts.conftest import ready_employee

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from accounts.services import invite_create
 from portal.admin_selectors import employees_with_state, review_queue, rollout_dashboard
+from teams.employees import team_get_or_create
 from teams.models import GenerationRequest, Headshot, RequestStatus, ReviewStatus, Selfie
-from teams.services import team_get_or_create
 from tenancy.models import Role
 from tests.api.conftest import png_bytes
 from tests.factories import make_brand_kit, make_employee, make_user

@@ -157,7 +157,7 @@ def test_rollouts_show_progress_and_can_be_resumed_and_cancelled(admin, tenant_a
 
 
 def test_employee_list_searches_filters_by_team_and_paginates(admin, tenant_a):
-    from teams.services import team_get_or_create
+    from teams.employees import team_get_or_create
 
     design = team_get_or_create(organization=tenant_a.org, name="Design")
     for i in range(30):
@@ -194,7 +194,7 @@ def test_people_table_shows_title_department_manager_and_employee_number(admin, 
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from teams.services import employee_update
+    from teams.employees import employee_update
 
     boss = make_employee(tenant_a.org, name="Grace Hopper", email="grace@example.com")
     employee_update(employee=tenant_a.employee, title="Analyst", department="Engines", employee_number="E-0001",

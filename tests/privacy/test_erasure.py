@@ -201,7 +201,7 @@ def test_erasing_a_manager_removes_them_from_their_reports_and_from_exports_that
         org_a, person, django_capture_on_commit_callbacks):
     from integrations.models import ExportJob
     from privacy.erasure import Subject
-    from teams.services import employee_update
+    from teams.employees import employee_update
 
     report = make_employee(org_a, name="Ray Report", email="ray@acme.example")
     employee_update(employee=report, manager=person, manager_name="Zoë Erased", title="Engineer")

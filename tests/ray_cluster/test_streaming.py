@@ -114,7 +114,7 @@ def test_an_actor_killed_mid_set_costs_only_the_headshot_in_the_making(gate, res
 @pytest.fixture
 def gated_request(org_a, gate, settings, redis_broker):
     """A queued request of 4 variants for a person with one selfie, served by the gated stand-in."""
-    from teams.services import generation_request_start
+    from teams.generation_requests import generation_request_start
 
     name, handle = gate
     settings.RAY_PIPELINE = GATED

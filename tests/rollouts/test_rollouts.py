@@ -5,8 +5,8 @@ import pytest
 
 from rollouts.models import Rollout, RolloutRequest
 from rollouts.services import rollouts_feed
+from teams.employees import team_get_or_create
 from teams.models import GenerationRequest, Headshot, RequestStatus
-from teams.services import team_get_or_create
 from tests.jobs_support import dramatiq_worker, wait_for
 from tests.rollouts.conftest import VARIANTS, ready_employee, use_standin
 from tests.urls import tenant_url

@@ -187,7 +187,7 @@ def test_put_to_another_users_email_is_409_and_changes_nothing(acme):
 
 
 def test_admin_edits_show_through_scim(acme):
-    from teams.services import employee_update
+    from teams.employees import employee_update
 
     ada = acme.client.post("Users", new_user(displayName="Ada L")).json()
     employee = Employee.objects.get(pk=int(ada["id"]))

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
 
+from teams.employees import team_get_or_create
 from teams.models import GenerationRequest, Headshot, RequestStatus
-from teams.services import team_get_or_create
 from tenancy.models import Role
 from tests.factories import make_brand_kit, make_employee, make_org, make_user
 

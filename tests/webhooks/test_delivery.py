@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
+from teams.employees import employee_create, employee_delete, employee_update
 from teams.generation import generation_finished
 from teams.models import GenerationRequest, RequestStatus
-from teams.services import employee_create, employee_delete, employee_update
 from tests.factories import client_for
 from tests.jobs_support import dramatiq_worker, wait_for
 from tests.urls import tenant_url

@@ -1,7 +1,7 @@
 """Send again generation requests whose queue message was lost (run from cron or a Kubernetes CronJob)."""
 from django.core.management.base import BaseCommand
 
-from teams.services import requests_resend_stale
+from teams.generation_requests import requests_resend_stale
 
 
 class Command(BaseCommand):
