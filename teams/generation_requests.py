@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from audit.services import record_in_transaction
 from brand_kits.models import BrandKit
 from brand_kits.services import brand_spec_for
 from tenancy.models import Organization
@@ -98,16 +99,22 @@ def requests_resend_stale() -> int:
     return len(stale)
 
 
-def generation_request_retry(*, request: GenerationRequest) -> GenerationRequest:
+def generation_request_retry(*, request: GenerationRequest, actor: User | None = None) -> GenerationRequest:
     """Send a failed request through the queue again (after the disk was freed, Ray came back, ...).
 
-    Headshots it already stored are kept: the job finds them by idempotency key and only makes what is missing."""
+    Headshots it already stored are kept: the job finds them by idempotency key and only makes what is missing.
+    Refused like a new request when the employee's consent no longer stands (withdrawal deleted the selfies)."""
     with transaction.atomic():
         request = GenerationRequest.objects.select_for_update().get(pk=request.pk)
         if request.status != RequestStatus.FAILED:
             raise TeamsError("not_failed", f"Only a failed request can be retried; this one is {request.status}.", 409)
+        consent_required(request.employee)
+        previous_error = request.error
         request_transition(request, RequestStatus.QUEUED, error="")
         request_enqueue(request)
+        record_in_transaction(action="generation.retried", organization=request.organization_id,
+                              actor=actor or "system", object=("generationrequest", request.pk),
+                              detail={"employee_id": request.employee_id, "previous_error": previous_error[:500]})
     return request
 
 

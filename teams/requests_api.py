@@ -62,7 +62,7 @@ class GenerationRequestRetryApi(_GenerationRequestApi, OrganizationAdminEndpoint
     def post(self, request, org_slug: str, request_id: int):
         """Send a failed request through the queue again (after the disk was freed, Ray came back, ...); the
         headshots it already stored are kept and only the missing ones are made. 409 unless it failed."""
-        generation = generation_request_retry(request=self.get_object())
+        generation = generation_request_retry(request=self.get_object(), actor=request.user)
         return Response(GenerationRequestOut(generation).data, status=status.HTTP_202_ACCEPTED)
 
 

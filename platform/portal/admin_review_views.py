@@ -136,7 +136,7 @@ class RequestRetryView(AdminView):
         generation = get_object_or_404(GenerationRequest.objects.for_organization(self.organization)
                                        .select_related("employee"), pk=request_id)
         try:
-            generation_request_retry(request=generation)
+            generation_request_retry(request=generation, actor=request.user)
         except TeamsError as exc:
             messages.error(request, exc.message)
         else:

@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from audit.models import AuditEvent
 from teams.models import GenerationRequest, RequestStatus
-from tests.factories import client_for
+from tests.factories import client_for, grant_consent
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +25,7 @@ def failed(request: GenerationRequest, error: str = "Ray was unreachable.") -> G
 
 def test_admin_retries_a_failed_request_and_it_is_queued_again(tenant_a, django_capture_on_commit_callbacks):
     request = failed(tenant_a.request)
+    grant_consent(tenant_a.employee)
     with django_capture_on_commit_callbacks() as queued:
         response = client_for(tenant_a.admin).post(retry_url(tenant_a.org, request.pk))
     assert response.status_code == 202, response.json()
@@ -35,6 +37,20 @@ def test_admin_retries_a_failed_request_and_it_is_queued_again(tenant_a, django_
     assert request.status == RequestStatus.QUEUED
     assert request.error == ""
     assert len(queued) == 1  # the job is sent once the retry commits
+    retried = AuditEvent.objects.get(action="generation.retried")
+    assert (retried.organization_id, retried.actor_id) == (tenant_a.org.pk, str(tenant_a.admin.pk))
+    assert retried.detail == {"employee_id": tenant_a.employee.pk, "previous_error": "Ray was unreachable."}
+
+
+def test_without_standing_consent_a_retry_is_refused_like_a_new_request(tenant_a, django_capture_on_commit_callbacks):
+    request = failed(tenant_a.request, error="Consent to process your face data was withdrawn.")
+    with django_capture_on_commit_callbacks() as queued:
+        response = client_for(tenant_a.admin).post(retry_url(tenant_a.org, request.pk))
+    assert response.status_code == 403
+    assert response.json()["code"] == "consent_required"
+    request.refresh_from_db()
+    assert request.status == RequestStatus.FAILED
+    assert queued == [] and not AuditEvent.objects.filter(action="generation.retried").exists()
 
 
 @pytest.mark.parametrize("status", [RequestStatus.DONE, RequestStatus.QUEUED, RequestStatus.RUNNING])

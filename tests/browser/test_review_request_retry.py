@@ -9,7 +9,8 @@ from playwright.sync_api import expect
 from teams import jobs
 from teams.models import GenerationRequest, RequestStatus
 from tenancy.models import Role
-from tests.factories import make_brand_kit, make_employee, make_org, make_user
+from tests.factories import grant_consent, make_brand_kit, make_employee, make_org, make_user
+from tests.urls import url_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,6 +22,7 @@ def failed(live_server, monkeypatch):
     org = make_org("Initech")
     admin = make_user(org, Role.ADMIN)
     ada = make_employee(org, make_user(org), name="Ada Lovelace")
+    grant_consent(ada)
     generation = GenerationRequest.objects.create(
         organization=org, employee=ada, brand_kit_version=make_brand_kit(org).current_version,
         status=RequestStatus.FAILED, error="The GPU cluster could not be reached.", finished_at=timezone.now())
@@ -32,7 +34,7 @@ def test_a_failed_request_shows_why_and_is_retried(request, layout, login_as, au
     page = request.getfixturevalue(layout)
     org, admin, generation, sent = failed
     login_as(page, admin)
-    page.goto(f"/app/{org.slug}/admin/review/")
+    page.goto(url_of("portal:admin-review", org))
     item = page.locator(".failed-request")
     expect(item).to_have_count(1)
     expect(item.locator(".request-error")).to_have_text("The GPU cluster could not be reached.")

@@ -9,11 +9,15 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from audit.models import AuditEvent
+from consent.models import Consent
+from consent.services import consent_current
 from teams import jobs
 from teams.models import GenerationRequest, RequestStatus
 from tenancy.models import Role
 from tests.api.conftest import populate
-from tests.factories import make_user
+from tests.factories import grant_consent, make_user
+from tests.urls import url_of
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +32,9 @@ def failed_request(tenant) -> GenerationRequest:
 
 @pytest.fixture
 def tenant_a(org_a):
-    return populate(org_a)
+    tenant = populate(org_a)
+    grant_consent(tenant.employee)  # a retry, like a new request, needs the employee's standing consent
+    return tenant
 
 
 @pytest.fixture
@@ -47,11 +53,11 @@ def client_for(user) -> Client:
 
 
 def review(tenant) -> str:
-    return f"/app/{tenant.org.slug}/admin/review/"
+    return url_of("portal:admin-review", tenant.org)
 
 
 def retry_url(tenant, generation) -> str:
-    return f"/app/{tenant.org.slug}/admin/review/requests/{generation.pk}/retry"
+    return url_of("portal:admin-request-retry", tenant.org, generation.pk)
 
 
 def csrf_token(client, tenant) -> str:
@@ -76,6 +82,9 @@ def test_a_failed_request_is_listed_with_its_reason_and_retry_queues_it_again(
     generation.refresh_from_db()
     assert generation.status == RequestStatus.QUEUED and generation.error == ""
     assert sent == [generation.pk]
+    retried = AuditEvent.objects.get(action="generation.retried")
+    assert (retried.actor_id, retried.object_id) == (str(tenant_a.admin.pk), str(generation.pk))
+    assert retried.detail["previous_error"] == ERROR
     page = admin.get(review(tenant_a)).content.decode()
     assert f"{tenant_a.employee.name}’s headshots are being made again." in page
     assert f'action="{retry_url(tenant_a, generation)}"' not in page
@@ -133,3 +142,18 @@ def test_a_failed_request_followed_by_a_newer_one_is_not_offered(tenant_a):
     newer = failed_request(tenant_a)
     page = client_for(tenant_a.admin).get(review(tenant_a)).content.decode()
     assert f'action="{retry_url(tenant_a, newer)}"' in page and f'action="{retry_url(tenant_a, old)}"' not in page
+
+
+def test_without_standing_consent_the_retry_is_refused_with_the_reason(tenant_a, sent,
+                                                                       django_capture_on_commit_callbacks):
+    generation = failed_request(tenant_a)
+    # Withdrawn (the withdrawal itself also deleted the selfies): nothing biometric may run again.
+    Consent.objects.filter(pk=consent_current(tenant_a.employee).pk).update(withdrawn_at=timezone.now())
+    admin = client_for(tenant_a.admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin.post(retry_url(tenant_a, generation), {"csrfmiddlewaretoken": csrf_token(admin, tenant_a)})
+    assert response.status_code == 302
+    generation.refresh_from_db()
+    assert generation.status == RequestStatus.FAILED and generation.error == ERROR
+    assert sent == [] and not AuditEvent.objects.filter(action="generation.retried").exists()
+    assert "agree to the processing of your face data" in admin.get(review(tenant_a)).content.decode()

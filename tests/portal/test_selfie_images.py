@@ -14,6 +14,7 @@ from PIL import Image
 from teams.models import Selfie
 from tests.api.conftest import populate
 from tests.factories import grant_consent
+from tests.urls import url_of
 
 pytestmark = pytest.mark.django_db
 
@@ -47,8 +48,8 @@ def signed_in(user) -> Client:
 
 def urls(tenant) -> dict[str, tuple]:
     slug, pk = tenant.org.slug, tenant.selfie.pk
-    return {"employee": (tenant.employee_user, f"/app/{slug}/selfies/{pk}/thumbnail.jpg"),
-            "admin": (tenant.admin, f"/app/{slug}/admin/selfies/{pk}/image.jpg")}
+    return {"employee": (tenant.employee_user, url_of("portal:selfie-thumbnail", slug, pk)),
+            "admin": (tenant.admin, url_of("portal:admin-selfie-image", slug, pk))}
 
 
 def store(selfie: Selfie, data: bytes) -> None:
