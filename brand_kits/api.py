@@ -103,7 +103,7 @@ class BrandKitListApi(OrganizationAdminEndpoint):
 
     @extend_schema(responses=BrandKitOut(many=True))
     def get(self, request, org_slug: str):
-        return self.paginated_response(brand_kit_list(organization=self.organization), BrandKitOut)
+        return self.paginated_response(brand_kit_list(organization=self.organization))
 
     @extend_schema(request=BrandKitIn, responses={201: BrandKitOut})
     def post(self, request, org_slug: str):

@@ -75,7 +75,7 @@ class HeadshotListApi(OrganizationAdminEndpoint):
         for field in ("approved", "qc_passed"):
             if (value := request.query_params.get(field)) is not None:
                 filters[field] = value.lower() in {"1", "true", "yes"}
-        return self.paginated_response(headshot_list(organization=self.organization, **filters), HeadshotOut)
+        return self.paginated_response(headshot_list(organization=self.organization, **filters))
 
 
 class HeadshotApproveApi(OrganizationAdminEndpoint):
@@ -139,8 +139,7 @@ class MyHeadshotListApi(MyEndpoint):
     @extend_schema(responses=HeadshotOut(many=True))
     def get(self, request, org_slug: str):
         """Your headshots that passed quality control, best-ranked first."""
-        return self.paginated_response(my_headshot_list(organization=self.organization, user=request.user),
-                                       HeadshotOut)
+        return self.paginated_response(my_headshot_list(organization=self.organization, user=request.user))
 
 
 class MyHeadshotSelectApi(MyEndpoint):

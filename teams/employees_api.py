@@ -139,7 +139,7 @@ class TeamListApi(OrganizationAdminEndpoint):
 
     @extend_schema(responses=TeamOut(many=True))
     def get(self, request, org_slug: str):
-        return self.paginated_response(self.get_queryset(), TeamOut)
+        return self.paginated_response(self.get_queryset())
 
     @extend_schema(request=TeamIn, responses={201: TeamOut})
     def post(self, request, org_slug: str):
@@ -155,7 +155,7 @@ class EmployeeListApi(OrganizationAdminEndpoint):
 
     @extend_schema(responses=EmployeeOut(many=True))
     def get(self, request, org_slug: str):
-        return self.paginated_response(employee_list(organization=self.organization), EmployeeOut)
+        return self.paginated_response(employee_list(organization=self.organization))
 
     @extend_schema(request=EmployeeIn, responses={201: EmployeeOut})
     def post(self, request, org_slug: str):

@@ -40,7 +40,7 @@ class InviteListApi(OrganizationAdminEndpoint):
 
     @extend_schema(responses=InviteOut(many=True))
     def get(self, request, org_slug: str):
-        return self.paginated_response(self.get_queryset().order_by("-id"), InviteOut)
+        return self.paginated_response(self.get_queryset().order_by("-id"))
 
 
 class InviteDetailApi(OrganizationAdminEndpoint):

@@ -36,7 +36,7 @@ class GenerationRequestListApi(OrganizationAdminEndpoint):
 
     @extend_schema(responses=GenerationRequestOut(many=True))
     def get(self, request, org_slug: str):
-        return self.paginated_response(generation_request_list(organization=self.organization), GenerationRequestOut)
+        return self.paginated_response(generation_request_list(organization=self.organization))
 
 
 class _GenerationRequestApi:
@@ -72,8 +72,7 @@ class MyGenerationRequestListApi(MyEndpoint):
 
     @extend_schema(responses=GenerationRequestOut(many=True))
     def get(self, request, org_slug: str):
-        return self.paginated_response(generation_request_list(organization=self.organization, user=request.user),
-                                       GenerationRequestOut)
+        return self.paginated_response(generation_request_list(organization=self.organization, user=request.user))
 
     @extend_schema(request=GenerationRequestIn, responses={201: GenerationRequestOut})
     def post(self, request, org_slug: str):

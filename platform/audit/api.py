@@ -51,8 +51,7 @@ class AuditEventListApi(AuditEventEndpoint):
     @extend_schema(parameters=[AuditEventFilterIn], responses=AuditEventOut(many=True))
     def get(self, request, org_slug: str):
         """The organization's audit events, newest first (limit/offset pages)."""
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(AuditEventOut(page, many=True).data)
+        return self.paginated_response(self.get_queryset())
 
 
 class _JsonErrorsOnly(DefaultContentNegotiation):

@@ -132,7 +132,7 @@ class PhotoSyncListApi(OrganizationAdminEndpoint):
             if (employee_id := ascii_id(employee)) is None:  # not "²".isdigit(): int() of it was a 500
                 raise DomainError("employee must be an employee id.", code="invalid_employee")
             filters["employee_id"] = employee_id
-        return self.paginated_response(photo_sync_list(organization=self.organization, **filters), PhotoSyncOut)
+        return self.paginated_response(photo_sync_list(organization=self.organization, **filters))
 
 
 class PhotoSyncRetryApi(OrganizationAdminEndpoint):

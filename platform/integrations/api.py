@@ -81,7 +81,7 @@ class ApiKeyListApi(OrganizationAdminEndpoint):
     @extend_schema(responses=ApiKeyOut(many=True))
     def get(self, request, org_slug: str):
         """The organization's API keys (never their secrets)."""
-        return self.paginated_response(self.get_queryset().select_related("created_by"), ApiKeyOut)
+        return self.paginated_response(self.get_queryset().select_related("created_by"))
 
     @extend_schema(request=ApiKeyIn, responses={201: IssuedApiKeyOut})
     def post(self, request, org_slug: str):
@@ -156,7 +156,7 @@ class ExportJobListApi(OrganizationAdminEndpoint):
     @extend_schema(responses=ExportJobOut(many=True))
     def get(self, request, org_slug: str):
         jobs = self.get_queryset().select_related("organization", "created_by")
-        return self.paginated_response(jobs, ExportJobOut, context={"request": request})
+        return self.paginated_response(jobs, context={"request": request})
 
     @extend_schema(request=ExportJobIn, responses={202: ExportJobOut})
     def post(self, request, org_slug: str):

@@ -37,7 +37,7 @@ class ScimTokenListApi(OrganizationAdminEndpoint):
 
     @extend_schema(responses=ScimTokenOut(many=True))
     def get(self, request, org_slug: str):
-        return self.paginated_response(self.tenant_queryset().select_related("created_by"), ScimTokenOut)
+        return self.paginated_response(self.tenant_queryset().select_related("created_by"))
 
     @extend_schema(request=ScimTokenIn, responses={201: IssuedScimTokenOut})
     def post(self, request, org_slug: str):

@@ -60,7 +60,7 @@ class WebhookListApi(OrganizationAdminEndpoint):
 
     @extend_schema(responses=WebhookEndpointOut(many=True))
     def get(self, request, org_slug: str):
-        return self.paginated_response(self.get_queryset().order_by("id"), WebhookEndpointOut)
+        return self.paginated_response(self.get_queryset().order_by("id"))
 
     @extend_schema(request=WebhookEndpointIn, responses={201: WebhookEndpointSecretOut})
     def post(self, request, org_slug: str):
@@ -124,7 +124,7 @@ class WebhookDeliveryListApi(_WebhookObjectApi):
             raise DomainError(_("status must be one of: %(names)s.") % {"names": ", ".join(DeliveryStatus.values)},
                               code="invalid_status")
         deliveries = delivery_list(organization=self.organization, endpoint=endpoint, status=wanted)
-        return self.paginated_response(deliveries, WebhookDeliveryOut)
+        return self.paginated_response(deliveries)
 
 
 class WebhookTestApi(_WebhookObjectApi):
