@@ -141,8 +141,8 @@ def one_face_photos(pipeline, photos: Sequence[tuple[str, str, Path]], *,
 
 
 def eyes_shut(rgb: np.ndarray, mesh, eye_distance: float) -> np.ndarray:
-    """The eyes painted shut: lids inpainted from the skin around them, a lash line where they meet (as the
-    closed-eye test in tests/inference/test_selfie_qc.py paints them)."""
+    """The eyes painted shut: lids inpainted from the skin around them, a lash line where they meet (the closed-eye
+    test in tests/inference/test_selfie_qc.py paints them with this too)."""
     from inference.face_mesh import EYE_A_CONTOUR, EYE_B_CONTOUR  # lazy: mediapipe (heavy), not for --help
 
     mask = np.zeros(rgb.shape[:2], np.uint8)

@@ -10,9 +10,10 @@ import pytest
 from PIL import Image
 
 import inference.pipeline as pipeline_module
+from benchmarks.calibration import eyes_shut
 from benchmarks.dev_split import HALF_B
+from benchmarks.quality import exposure, gaussian_noise, rotate
 from inference.face_detect import prominent_faces
-from inference.face_mesh import EYE_A_CONTOUR, EYE_B_CONTOUR
 from inference.identity import IdentityProfile, profile_from_embeddings
 from inference.ingest import decode_image
 from inference.messages import REASON_MESSAGES
@@ -39,25 +40,6 @@ def upload(rgb: np.ndarray, name: str = "copy.jpg") -> SelfieInput:
     buffer = io.BytesIO()
     Image.fromarray(rgb).save(buffer, format="JPEG", quality=92)
     return SelfieInput(name, buffer.getvalue())
-
-
-def exposure(rgb: np.ndarray, ev: float) -> np.ndarray:
-    """A gain of 2**ev in linear light, as the camera would have recorded it."""
-    x = rgb.astype(np.float64) / 255.0
-    linear = np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4) * 2.0 ** ev
-    y = np.clip(linear, 0.0, 1.0)
-    srgb = np.where(y <= 0.0031308, y * 12.92, 1.055 * y ** (1 / 2.4) - 0.055)
-    return np.clip(255 * srgb + 0.5, 0, 255).astype(np.uint8)
-
-
-def noisy(rgb: np.ndarray, sigma: float) -> np.ndarray:
-    return np.clip(rgb + np.random.default_rng(7).normal(0, sigma, rgb.shape), 0, 255).astype(np.uint8)
-
-
-def rotated(rgb: np.ndarray, degrees: float) -> np.ndarray:
-    height, width = rgb.shape[:2]
-    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
-    return cv2.warpAffine(rgb, matrix, (width, height), borderMode=cv2.BORDER_REFLECT)
 
 
 def photo(person_file: str) -> np.ndarray:
@@ -140,7 +122,7 @@ def test_a_plus_2_ev_copy_is_rejected_as_washed_out(pipeline):
 def test_a_copy_with_strong_noise_is_rejected_as_too_noisy(pipeline, person_file):
     # jack_dorsey/1 (a beard) and katy_perry/5 (the held-out half's noisiest original) have the most texture of the
     # held-out faces: the noise estimate must not read it as grain.
-    verdict = pipeline.inspect_selfie(upload(noisy(photo(person_file), 20.0)))
+    verdict = pipeline.inspect_selfie(upload(gaussian_noise(photo(person_file), 20.0, seed=7)))
     assert verdict.reasons == ("too_noisy",)
 
 
@@ -163,7 +145,7 @@ def test_a_second_persons_face_pasted_beside_is_rejected_as_multiple_faces(pipel
 
 def test_a_head_tilted_30_degrees_is_rejected_and_the_original_is_not(pipeline, originals):
     assert abs(originals["angelina/1.jpg"].verdict.metrics["roll"]) < 5
-    verdict = pipeline.inspect_selfie(upload(rotated(photo("angelina/1.jpg"), 30.0)))
+    verdict = pipeline.inspect_selfie(upload(rotate(photo("angelina/1.jpg"), 30.0)))
     assert verdict.reasons == ("head_tilted",)
 
 
@@ -172,14 +154,7 @@ def test_closed_eyes_are_rejected(pipeline, person_file):
     """The eyes painted shut: lids inpainted from the surrounding skin, a lash line where they meet."""
     rgb = photo(person_file)
     face = face_of(pipeline, rgb)
-    mesh = face_mesh_on_face(pipeline.mesher, rgb, face)
-    mask = np.zeros(rgb.shape[:2], np.uint8)
-    for contour in (EYE_A_CONTOUR, EYE_B_CONTOUR):
-        cv2.fillPoly(mask, [np.round(mesh.xy(contour)).astype(np.int32)], 255)
-    closed = cv2.inpaint(rgb, cv2.dilate(mask, np.ones((5, 5), np.uint8), iterations=2), 5, cv2.INPAINT_TELEA)
-    for contour in (EYE_A_CONTOUR, EYE_B_CONTOUR):
-        lower_lid = np.round(mesh.xy(contour)[:9]).astype(np.int32)
-        cv2.polylines(closed, [lower_lid], False, (40, 30, 30), max(2, int(face.eye_distance / 40)), cv2.LINE_AA)
+    closed = eyes_shut(rgb, face_mesh_on_face(pipeline.mesher, rgb, face), face.eye_distance)
     verdict = pipeline.inspect_selfie(upload(closed))
     assert verdict.reasons == ("eyes_closed",)
 
